@@ -1,0 +1,104 @@
+# demux — build, test, lint, bench, demo.
+# Every .c under src/ is part of the binary; src/main.c holds main().
+# tests/unit/test_*.c are cmocka programs linked against the same objects.
+
+CC       ?= cc
+PREFIX   ?= /usr/local
+PKGS      = libmicrohttpd libcurl jansson libmariadb sqlite3 hiredis inih
+CSTD      = -std=c17 -D_GNU_SOURCE
+WARN      = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+            -Wformat=2 -Wvla
+OPT      ?= -O2 -g
+SANITIZE ?=
+ifneq ($(SANITIZE),)
+SANFLAGS  = -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
+endif
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CFLAGS   += $(CSTD) $(WARN) $(OPT) $(SANFLAGS) -Isrc $(PKG_CFLAGS)
+LDLIBS   += $(PKG_LIBS) -lpthread -lm
+LDFLAGS  += $(SANFLAGS)
+
+BUILD    := build
+SRCS     := $(shell find src -name '*.c' | sort)
+OBJS     := $(SRCS:%.c=$(BUILD)/%.o)
+LIBOBJS  := $(filter-out $(BUILD)/src/main.o,$(OBJS))
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+TEST_HELPER_SRCS := $(wildcard tests/unit/fake_*.c)
+TEST_HELPER_OBJS := $(TEST_HELPER_SRCS:%.c=$(BUILD)/%.o)
+INTEG_SRCS := $(wildcard tests/integration/*.c)
+INTEG_BINS := $(INTEG_SRCS:tests/integration/%.c=$(BUILD)/tests/integ_%)
+BENCH_SRCS := $(wildcard bench/*.c)
+BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
+
+.PHONY: all test unit lint format install bench demo demo-stop images clean deps fuzz
+
+all: demux
+
+demux: $(OBJS)
+	$(CC) $(LDFLAGS) -o $@ $(OBJS) $(LDLIBS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(LIBOBJS) $(TEST_HELPER_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(LIBOBJS) $(TEST_HELPER_OBJS) $(LDFLAGS) $(LDLIBS) -lcmocka
+
+$(BUILD)/tests/integ_%: tests/integration/%.c $(LIBOBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(LIBOBJS) $(LDFLAGS) $(LDLIBS) -lcmocka
+
+$(BUILD)/bench/%: bench/%.c $(LIBOBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -o $@ $< $(LIBOBJS) $(LDFLAGS) $(LDLIBS)
+
+deps:
+	@bash scripts/install-deps
+
+tests-build: demux $(UNIT_BINS) $(INTEG_BINS)
+
+# Installs what is missing, builds, runs unit and integration tests and ends
+# with "N passed, N failed".
+test:
+	@bash scripts/install-deps
+	@$(MAKE) --no-print-directory tests-build
+	@bash tests/run
+
+unit: demux $(UNIT_BINS)
+	@bash tests/run --unit
+
+lint: demux
+	clang-format --dry-run --Werror $(SRCS) $(wildcard src/*.h src/*/*.h) $(UNIT_SRCS) $(INTEG_SRCS)
+	clang-tidy --quiet $(SRCS) -- $(CSTD) -Isrc $(PKG_CFLAGS)
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
+	  --inline-suppr --suppress=missingIncludeSystem -Isrc $(SRCS)
+	bash -n scripts/* tests/run tests/lib/*.sh tests/integration/*.sh
+
+format:
+	clang-format -i $(SRCS) $(wildcard src/*.h src/*/*.h) $(UNIT_SRCS) $(INTEG_SRCS)
+
+install: demux
+	install -D -m 0755 demux $(DESTDIR)$(PREFIX)/bin/demux
+	install -D -m 0644 contrib/demux.service $(DESTDIR)/etc/systemd/system/demux.service
+	install -D -m 0644 demux.conf.example $(DESTDIR)$(PREFIX)/share/doc/demux/demux.conf.example
+
+images:
+	@bash scripts/install-deps
+	@bash scripts/build-image shop-fixture wordpress
+
+bench: demux $(BENCH_BINS)
+	@bash bench/run
+
+demo:
+	@bash scripts/demo
+
+demo-stop:
+	@bash scripts/demo --stop
+
+clean:
+	rm -rf $(BUILD) demux
+
+-include $(OBJS:.o=.d)

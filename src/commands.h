@@ -1,0 +1,11 @@
+/*
+ * commands — entry points of demux's subcommands, each implemented by the
+ * module that owns the job. argv[0] is the subcommand's own name. They return
+ * the process exit status: 0 success, 1 failure, 2 usage error.
+ */
+#ifndef DEMUX_COMMANDS_H
+#define DEMUX_COMMANDS_H
+
+int cmd_config(int argc, char **argv);
+
+#endif

@@ -1,0 +1,105 @@
+/*
+ * config — demux's settings: an INI file (parsed by inih) plus DEMUX_*
+ * environment overrides, every key validated with a message naming the file,
+ * the line and the key.
+ *
+ * Sections: [demux], [server], [podman], [proxy], [store], [database] (the
+ * shared MariaDB of shared-database mode), and one [pool NAME] per template
+ * that demux keeps a warm pool of. Environment variables override file values:
+ * DEMUX_<SECTION>_<KEY> (e.g. DEMUX_SERVER_ADMIN_TOKEN), and for pools
+ * DEMUX_POOL_<NAME>_<KEY> with NAME upper-cased and '-' written as '_'.
+ * See demux.conf.example for every key.
+ */
+#ifndef DEMUX_CONFIG_H
+#define DEMUX_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define CONFIG_STR 256
+#define CONFIG_SQL 2048
+#define CONFIG_MAX_POOLS 16
+
+enum db_mode { DB_MODE_EMBEDDED, DB_MODE_SHARED };
+enum proxy_backend { PROXY_CADDY, PROXY_HAPROXY };
+enum store_backend { STORE_SQLITE, STORE_REDIS };
+
+struct pool_config {
+	char name[64]; /* template name */
+	int min_ready;
+	int max_instances;
+	int provision_concurrency;
+	int ttl_s;
+	int max_ttl_s;
+	int idle_timeout_s; /* 0 = off */
+	int port_min;
+	int port_max;
+	bool cold_start_fallback;
+	enum db_mode db_mode;
+	char generic_after_restore[CONFIG_SQL]; /* generic profile; ';'-separated */
+	char generic_on_release[CONFIG_SQL];
+};
+
+struct config {
+	char path[CONFIG_STR]; /* file it came from, "" for defaults */
+	/* [demux] */
+	char state_dir[CONFIG_STR];
+	char log_level[16];
+	/* [server] */
+	char listen[CONFIG_STR];
+	char base_domain[CONFIG_STR];
+	char public_scheme[8];
+	int public_port; /* port visitors use, 0 = scheme default */
+	char admin_token[CONFIG_STR];
+	char admin_token_file[CONFIG_STR];
+	int max_body_bytes;
+	int claims_per_ip_per_minute;
+	bool trust_forwarded_for;
+	/* [podman] */
+	char podman_socket[CONFIG_STR];
+	int podman_timeout_ms;
+	/* [proxy] */
+	enum proxy_backend proxy_backend;
+	char proxy_listen[CONFIG_STR]; /* where the proxy serves visitors */
+	char caddy_admin[CONFIG_STR];
+	char caddy_server[64];
+	char haproxy_socket[CONFIG_STR];
+	char haproxy_map[CONFIG_STR];
+	/* [store] */
+	enum store_backend store_backend;
+	char store_path[CONFIG_STR];
+	char redis_host[CONFIG_STR];
+	int redis_port;
+	char redis_password[CONFIG_STR];
+	char node_name[64];
+	/* [database] — shared mode */
+	char db_host[CONFIG_STR];
+	int db_port;
+	char db_user[CONFIG_STR];
+	char db_password[CONFIG_STR];
+	char db_name[CONFIG_STR];
+	int db_connect_timeout_s;
+	int db_rw_timeout_s;
+
+	int npools;
+	struct pool_config pools[CONFIG_MAX_POOLS];
+};
+
+/* Fills cfg with the built-in defaults. */
+void config_defaults(struct config *cfg);
+/* Fills a pool with defaults for template name. */
+void config_pool_defaults(struct pool_config *pool, const char *name);
+/* Loads defaults, then path (if not NULL), then the environment, then checks
+ * cross-key rules. On failure returns -1 with "file:line: key: reason" in err. */
+int config_load(struct config *cfg, const char *path, char *err, size_t errlen);
+/* Applies one key as if read from a file; for tests and the loader. */
+int config_set(struct config *cfg, const char *section, const char *key, const char *value,
+	       char *err, size_t errlen);
+/* Cross-key checks (min_ready <= max_instances, port ranges, ...). */
+int config_check(const struct config *cfg, char *err, size_t errlen);
+/* Finds the pool for a template name, or NULL. */
+struct pool_config *config_pool(struct config *cfg, const char *name);
+/* Parses "90", "90s", "30m", "2h" into seconds; -1 on error. */
+int config_parse_duration(const char *s, int *out);
+
+#endif

@@ -1,0 +1,187 @@
+# Shared helpers for demux's integration tests (bash). Source it, then use the
+# TAP helpers and the service starters; everything started is stopped by
+# t_cleanup, which the EXIT trap set by t_init runs.
+#
+# Services run on loopback ports chosen at random, with their data in the
+# test's own temporary directory, never in the machine's default places.
+
+DEMUX_ROOT=${DEMUX_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+DEMUX_BIN=${DEMUX_BIN:-$DEMUX_ROOT/demux}
+export PODMAN_IGNORE_CGROUPSV1_WARNING=1
+
+_t_n=0
+_t_failed=0
+_t_pids=()
+_t_cleanups=()
+
+t_init() {
+	T_DIR=$(mktemp -d /tmp/demux-t.XXXXXX)
+	trap t_cleanup EXIT
+}
+
+t_cleanup() {
+	local i
+	for ((i = ${#_t_cleanups[@]} - 1; i >= 0; i--)); do
+		eval "${_t_cleanups[$i]}" >/dev/null 2>&1 || true
+	done
+	for i in "${_t_pids[@]}"; do
+		kill "$i" 2>/dev/null || true
+	done
+	for i in "${_t_pids[@]}"; do
+		for _ in 1 2 3 4 5 6 7 8 9 10; do
+			kill -0 "$i" 2>/dev/null || break
+			sleep 0.2
+		done
+		kill -9 "$i" 2>/dev/null || true
+	done
+	[ -n "${T_DIR:-}" ] && rm -rf "$T_DIR"
+	t_done_plan
+}
+
+# Registers a shell command to run at cleanup (last registered runs first).
+t_on_exit() { _t_cleanups+=("$1"); }
+
+t_ok() { _t_n=$((_t_n + 1)); echo "ok $_t_n - $1"; }
+t_fail() {
+	_t_n=$((_t_n + 1))
+	_t_failed=$((_t_failed + 1))
+	echo "not ok $_t_n - $1"
+	shift
+	[ $# -gt 0 ] && printf '# %s\n' "$@"
+	return 0
+}
+# t_check DESC CMD... : ok when CMD succeeds.
+t_check() {
+	local desc=$1
+	shift
+	local out
+	if out=$("$@" 2>&1); then t_ok "$desc"; else t_fail "$desc" "$(printf '%s' "$out" | tail -5)"; fi
+}
+# t_eq DESC GOT WANT
+t_eq() {
+	if [ "$2" = "$3" ]; then t_ok "$1"; else t_fail "$1" "got:  $2" "want: $3"; fi
+}
+# t_match DESC STRING REGEX
+t_match() {
+	if [[ $2 =~ $3 ]]; then t_ok "$1"; else t_fail "$1" "got: $(printf '%s' "$2" | head -c 400)" "want match: $3"; fi
+}
+t_done_plan() {
+	[ -n "${_t_planned:-}" ] && return
+	_t_planned=1
+	echo "1..$_t_n"
+}
+# Ends the test: exit status says whether anything failed.
+t_done() {
+	if [ "$_t_failed" -gt 0 ]; then exit 1; fi
+	exit 0
+}
+t_skip_all() { echo "1..0 # SKIP $1"; _t_planned=1; exit 0; }
+
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# wait_for DESC TIMEOUT_S CMD... : retries CMD every 0.1 s.
+wait_for() {
+	local desc=$1 timeout=$2
+	shift 2
+	local end=$((SECONDS + timeout))
+	while ! "$@" >/dev/null 2>&1; do
+		if [ "$SECONDS" -ge "$end" ]; then
+			echo "# timed out after ${timeout}s waiting for $desc" >&2
+			return 1
+		fi
+		sleep 0.1
+	done
+}
+
+tcp_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# --- Podman's REST service -------------------------------------------------
+# tests/run starts one for the whole run; a test run alone starts its own.
+start_podman_service() {
+	local sock=$1
+	mkdir -p "$(dirname "$sock")"
+	podman system service --time=0 "unix://$sock" >"$(dirname "$sock")/podman-service.log" 2>&1 &
+	PODMAN_SERVICE_PID=$!
+	wait_for "podman service" 30 curl -sf --unix-socket "$sock" http://d/v5.0.0/libpod/_ping
+}
+stop_podman_service() {
+	[ -n "${PODMAN_SERVICE_PID:-}" ] || return 0
+	kill "$PODMAN_SERVICE_PID" 2>/dev/null
+	wait "$PODMAN_SERVICE_PID" 2>/dev/null
+	PODMAN_SERVICE_PID=
+}
+# Makes sure $DEMUX_TEST_PODMAN_SOCKET answers, starting a private service if needed.
+need_podman_service() {
+	if [ -n "${DEMUX_TEST_PODMAN_SOCKET:-}" ] &&
+		curl -sf --unix-socket "$DEMUX_TEST_PODMAN_SOCKET" http://d/v5.0.0/libpod/_ping >/dev/null 2>&1; then
+		return 0
+	fi
+	DEMUX_TEST_PODMAN_SOCKET=$T_DIR/podman.sock
+	export DEMUX_TEST_PODMAN_SOCKET
+	start_podman_service "$DEMUX_TEST_PODMAN_SOCKET" || return 1
+	_t_pids+=("$PODMAN_SERVICE_PID")
+}
+
+# --- MariaDB -----------------------------------------------------------------
+# start_mariadb: sets MARIADB_PORT, MARIADB_SOCKET, MARIADB_USER, MARIADB_PASSWORD.
+start_mariadb() {
+	local d=$T_DIR/mariadb
+	mkdir -p "$d/data"
+	MARIADB_PORT=$(free_port)
+	MARIADB_SOCKET=$d/mysqld.sock
+	MARIADB_USER=demux_test
+	MARIADB_PASSWORD=$(head -c 18 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 20)
+	mariadb-install-db --no-defaults --datadir="$d/data" --user=root --auth-root-authentication-method=socket \
+		--skip-test-db >"$d/install.log" 2>&1 || { cat "$d/install.log" >&2; return 1; }
+	mariadbd --no-defaults --datadir="$d/data" --user=root --port="$MARIADB_PORT" \
+		--bind-address=127.0.0.1 --socket="$MARIADB_SOCKET" --pid-file="$d/mysqld.pid" \
+		--innodb-buffer-pool-size=16M --innodb-log-file-size=8M --skip-name-resolve \
+		--log-error="$d/error.log" &
+	_t_pids+=("$!")
+	wait_for "mariadb" 60 mariadb --no-defaults -S "$MARIADB_SOCKET" -uroot -e 'select 1' || { cat "$d/error.log" >&2; return 1; }
+	mariadb --no-defaults -S "$MARIADB_SOCKET" -uroot -e "
+		CREATE USER '$MARIADB_USER'@'127.0.0.1' IDENTIFIED BY '$MARIADB_PASSWORD';
+		GRANT ALL ON *.* TO '$MARIADB_USER'@'127.0.0.1';"
+}
+# mysql_root SQL... : runs SQL as root over the private socket.
+mysql_root() { mariadb --no-defaults -S "$MARIADB_SOCKET" -uroot -N -B "$@"; }
+
+# --- Redis --------------------------------------------------------------------
+start_redis() {
+	REDIS_PORT=$(free_port)
+	redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
+		--dir "$T_DIR" --daemonize no >"$T_DIR/redis.log" 2>&1 &
+	_t_pids+=("$!")
+	wait_for "redis" 20 redis-cli -p "$REDIS_PORT" ping
+}
+
+# --- Caddy --------------------------------------------------------------------
+# start_caddy: sets CADDY_ADMIN (http://127.0.0.1:PORT) and CADDY_PID.
+start_caddy() {
+	local port
+	port=$(free_port)
+	CADDY_ADMIN=http://127.0.0.1:$port
+	mkdir -p "$T_DIR/caddy"
+	printf '{"admin":{"listen":"127.0.0.1:%s"},"logging":{"logs":{"default":{"level":"ERROR"}}}}' "$port" >"$T_DIR/caddy/init.json"
+	HOME=$T_DIR/caddy XDG_DATA_HOME=$T_DIR/caddy XDG_CONFIG_HOME=$T_DIR/caddy \
+		caddy run --config "$T_DIR/caddy/init.json" >"$T_DIR/caddy/caddy.log" 2>&1 &
+	CADDY_PID=$!
+	_t_pids+=("$CADDY_PID")
+	wait_for "caddy admin" 20 curl -sf "$CADDY_ADMIN/config/"
+}
+
+# --- HAProxy -------------------------------------------------------------------
+# start_haproxy CONFIG_FILE: sets HAPROXY_PID.
+start_haproxy() {
+	haproxy -W -db -f "$1" >"$T_DIR/haproxy.log" 2>&1 &
+	HAPROXY_PID=$!
+	_t_pids+=("$HAPROXY_PID")
+}
+
+# --- containers -------------------------------------------------------------------
+# Removes every container carrying label demux.test=$1 at cleanup.
+t_remove_containers_at_exit() {
+	t_on_exit "podman ps -aq --filter label=demux.test=$1 | xargs -r podman rm -f -t 0"
+}

@@ -1,0 +1,162 @@
+/* Unit tests for config: file parsing with line numbers, validation,
+ * environment overrides and cross-key checks. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+
+static char path[64];
+
+static void
+write_conf(const char *text)
+{
+	FILE *f;
+	int fd;
+
+	snprintf(path, sizeof(path), "/tmp/demux-conf-XXXXXX");
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	fputs(text, f);
+	fclose(f);
+}
+
+static int
+load(struct config *cfg, const char *text, char *err, size_t errlen)
+{
+	int rc;
+
+	write_conf(text);
+	rc = config_load(cfg, path, err, errlen);
+	unlink(path);
+	return rc;
+}
+
+static void
+test_defaults_are_valid(void **state)
+{
+	static struct config cfg;
+	char err[512];
+
+	(void)state;
+	assert_int_equal(config_load(&cfg, NULL, err, sizeof(err)), 0);
+	assert_string_equal(cfg.listen, "127.0.0.1:8080");
+	assert_string_equal(cfg.store_path, "/var/lib/demux/demux.db");
+}
+
+static void
+test_full_file(void **state)
+{
+	static struct config cfg;
+	char err[512];
+
+	(void)state;
+	assert_int_equal(load(&cfg,
+			      "[server]\nbase_domain = demo.example.com\n"
+			      "admin_token = 0123456789abcdef0123\n"
+			      "[proxy]\nbackend = haproxy\n"
+			      "[pool shop-fixture]\nmin_ready = 3\nttl = 45m\nmax_ttl = 2h\n"
+			      "cold_start_fallback = no\n",
+			      err, sizeof(err)),
+			 0);
+	assert_string_equal(cfg.base_domain, "demo.example.com");
+	assert_int_equal(cfg.proxy_backend, PROXY_HAPROXY);
+	assert_int_equal(cfg.npools, 1);
+	assert_int_equal(cfg.pools[0].min_ready, 3);
+	assert_int_equal(cfg.pools[0].ttl_s, 45 * 60);
+	assert_false(cfg.pools[0].cold_start_fallback);
+	assert_non_null(config_pool(&cfg, "shop-fixture"));
+	assert_null(config_pool(&cfg, "nope"));
+}
+
+static void
+expect_error(const char *text, const char *needle)
+{
+	static struct config cfg;
+	char err[512] = "";
+
+	if (load(&cfg, text, err, sizeof(err)) != -1)
+		fail_msg("config was accepted: %s", text);
+	if (strstr(err, needle) == NULL)
+		fail_msg("error '%s' does not contain '%s'", err, needle);
+	assert_non_null(strstr(err, path));
+}
+
+static void
+test_errors_name_file_line_key(void **state)
+{
+	(void)state;
+	expect_error("[server]\n\nlisten = x\nmax_body_bytes = lots\n", ":4: [server] max_body_bytes");
+	expect_error("[server]\nnope = 1\n", ":2: [server] nope: unknown key");
+	expect_error("[serverx]\nlisten = 1\n", ":2: [serverx]: unknown section");
+	expect_error("[proxy]\nbackend = nginx\n", "'nginx' is not one of caddy, haproxy");
+	expect_error("[server]\nbase_domain = a..b\n", ":2: [server] base_domain");
+	expect_error("[pool a]\nttl = 5x\n", "not a duration");
+	expect_error("[pool a]\nmax_instances = 0\n", "outside 1..10000");
+	expect_error("[pool a/b]\nttl = 5m\n", "pool name");
+	expect_error("[pool a]\nmin_ready = 5\nmax_instances = 2\n", "min_ready (5) is larger");
+	expect_error("[pool a]\nport_min = 20000\nport_max = 20003\nmax_instances = 4\n",
+		     "too small");
+	expect_error("[pool a]\nttl = 5m\n[pool b]\nttl = 5m\n", "overlaps");
+	expect_error("[server]\nadmin_token = short\n", "shorter than 16");
+	expect_error("[server]\nthis line has no equals\n", ":2: syntax error");
+	expect_error("[pool a]\nttl = 3h\n", "ttl is longer than max_ttl");
+}
+
+static void
+test_environment_overrides(void **state)
+{
+	static struct config cfg;
+	char err[512];
+
+	(void)state;
+	setenv("DEMUX_SERVER_LISTEN", "127.0.0.1:9999", 1);
+	setenv("DEMUX_POOL_SHOP_FIXTURE_MIN_READY", "1", 1);
+	assert_int_equal(load(&cfg, "[pool shop-fixture]\nmin_ready = 4\n", err, sizeof(err)), 0);
+	assert_string_equal(cfg.listen, "127.0.0.1:9999");
+	assert_int_equal(cfg.pools[0].min_ready, 1);
+	setenv("DEMUX_SERVER_MAX_BODY_BYTES", "-5", 1);
+	assert_int_equal(load(&cfg, "", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "DEMUX_SERVER_MAX_BODY_BYTES"));
+	unsetenv("DEMUX_SERVER_MAX_BODY_BYTES");
+	unsetenv("DEMUX_SERVER_LISTEN");
+	unsetenv("DEMUX_POOL_SHOP_FIXTURE_MIN_READY");
+}
+
+static void
+test_durations(void **state)
+{
+	int d;
+
+	(void)state;
+	assert_int_equal(config_parse_duration("90", &d), 0);
+	assert_int_equal(d, 90);
+	assert_int_equal(config_parse_duration("2h", &d), 0);
+	assert_int_equal(d, 7200);
+	assert_int_equal(config_parse_duration("1d", &d), 0);
+	assert_int_equal(d, 86400);
+	assert_int_equal(config_parse_duration("", &d), -1);
+	assert_int_equal(config_parse_duration("-1m", &d), -1);
+	assert_int_equal(config_parse_duration("5mm", &d), -1);
+	assert_int_equal(config_parse_duration("99999999999h", &d), -1);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults_are_valid),
+		cmocka_unit_test(test_full_file),
+		cmocka_unit_test(test_errors_name_file_line_key),
+		cmocka_unit_test(test_environment_overrides),
+		cmocka_unit_test(test_durations),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
