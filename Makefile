@@ -36,24 +36,38 @@ BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 
 all: demux
 
+V ?= 0
+ifeq ($(V),0)
+Q = @
+SAY = @printf '  %-5s %s\n'
+else
+Q =
+SAY = @true
+endif
+
 demux: $(OBJS)
-	$(CC) $(LDFLAGS) -o $@ $(OBJS) $(LDLIBS)
+	$(SAY) LD $@
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(OBJS) $(LDLIBS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+	$(SAY) CC $<
+	$(Q)$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 $(BUILD)/tests/test_%: tests/unit/test_%.c $(LIBOBJS) $(TEST_HELPER_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(LIBOBJS) $(TEST_HELPER_OBJS) $(LDFLAGS) $(LDLIBS) -lcmocka
+	$(SAY) LD $@
+	$(Q)$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(LIBOBJS) $(TEST_HELPER_OBJS) $(LDFLAGS) $(LDLIBS) -lcmocka
 
 $(BUILD)/tests/integ_%: tests/integration/%.c $(LIBOBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(LIBOBJS) $(LDFLAGS) $(LDLIBS) -lcmocka
+	$(SAY) LD $@
+	$(Q)$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(LIBOBJS) $(LDFLAGS) $(LDLIBS) -lcmocka
 
 $(BUILD)/bench/%: bench/%.c $(LIBOBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -o $@ $< $(LIBOBJS) $(LDFLAGS) $(LDLIBS)
+	$(SAY) LD $@
+	$(Q)$(CC) $(CFLAGS) -o $@ $< $(LIBOBJS) $(LDFLAGS) $(LDLIBS)
 
 deps:
 	@bash scripts/install-deps

@@ -7,5 +7,13 @@
 #define DEMUX_COMMANDS_H
 
 int cmd_config(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
+int cmd_list(int argc, char **argv); /* "demux ls" */
+int cmd_claim(int argc, char **argv);
+int cmd_release(int argc, char **argv);
+int cmd_extend(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_template(int argc, char **argv);
+int cmd_proxy(int argc, char **argv);
 
 #endif

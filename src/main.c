@@ -20,7 +20,15 @@ static int cmd_version(int argc, char **argv);
 static int cmd_help(int argc, char **argv);
 
 static const struct command commands[] = {
+	{"serve", cmd_serve, "serve [--config FILE]: run the daemon (pools, API, visitor pages)"},
+	{"ls", cmd_list, "ls [--json]: list demos (admin token)"},
+	{"claim", cmd_claim, "claim [--template T] [--json]: get a demo"},
+	{"release", cmd_release, "release ID: end a demo now"},
+	{"extend", cmd_extend, "extend ID --minutes N: give a demo more time"},
+	{"status", cmd_status, "status [--json]: dependencies and pool figures"},
 	{"config", cmd_config, "config check --config FILE: validate a configuration file"},
+	{"proxy", cmd_proxy, "proxy config caddy|haproxy: print the proxy configuration demux expects"},
+	{"template", cmd_template, "template create|ls|rm: make and manage checkpointed templates"},
 	{"version", cmd_version, "print the version"},
 	{"help", cmd_help, "show this overview"},
 };

@@ -40,6 +40,11 @@ struct profile {
 	const char *default_prefix;
 	const char *health_path;
 	const char *admin_path;
+	/* The back-office login a visitor is shown, unless the template says
+	 * otherwise (its demux.admin_user / demux.admin_password labels); NULL
+	 * when the profile knows none. A demo login, shown publicly. */
+	const char *admin_user;
+	const char *admin_password;
 	/* Both return 0 or -1 with a reason in err. */
 	int (*after_restore)(const struct app_instance *inst, char *err, size_t errlen);
 	int (*on_release)(const struct app_instance *inst, char *err, size_t errlen);

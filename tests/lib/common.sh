@@ -185,3 +185,52 @@ start_haproxy() {
 t_remove_containers_at_exit() {
 	t_on_exit "podman ps -aq --filter label=demux.test=$1 | xargs -r podman rm -f -t 0"
 }
+
+# --- route managers (proxy_*.sh) ------------------------------------------------
+# start_http_echo NAME: an HTTP/1.1 keep-alive server on a free loopback port
+# that answers every GET with "NAME host=<Host header>"; sets ECHO_PORT.
+start_http_echo() {
+	local name=$1 port
+	port=$(free_port)
+	python3 -c '
+import http.server, sys
+name, port = sys.argv[1], int(sys.argv[2])
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_GET(self):
+        body = ("%s host=%s\n" % (name, self.headers.get("Host"))).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+http.server.ThreadingHTTPServer(("127.0.0.1", port), H).serve_forever()
+' "$name" "$port" >"$T_DIR/echo-$name.log" 2>&1 &
+	_t_pids+=("$!")
+	ECHO_PORT=$port
+	wait_for "echo server $name" 10 tcp_open "$port"
+}
+
+# restart_caddy: starts caddy again on the admin address of $CADDY_ADMIN with
+# only the admin config, as after a crash without --resume; sets CADDY_PID.
+restart_caddy() {
+	HOME=$T_DIR/caddy XDG_DATA_HOME=$T_DIR/caddy XDG_CONFIG_HOME=$T_DIR/caddy \
+		caddy run --config "$T_DIR/caddy/init.json" >>"$T_DIR/caddy/caddy.log" 2>&1 &
+	CADDY_PID=$!
+	_t_pids+=("$CADDY_PID")
+	wait_for "caddy admin" 20 curl -sf "$CADDY_ADMIN/config/"
+}
+
+# stop_pid PID: SIGTERM, then waits until it is gone (SIGKILL after 5 s).
+stop_pid() {
+	local pid=$1 i
+	kill "$pid" 2>/dev/null || return 0
+	for ((i = 0; i < 50; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -9 "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+}

@@ -1,0 +1,27 @@
+/*
+ * wordpress — the WordPress profile: after a restore, rewrite wp_options
+ * siteurl and home to the instance's domain, keeping each URL's scheme and
+ * path; at release in shared-database mode, drop the instance's tables.
+ */
+#ifndef DEMUX_APP_WORDPRESS_H
+#define DEMUX_APP_WORDPRESS_H
+
+#include <stddef.h>
+
+#include "app/db.h"
+#include "app/profile.h"
+
+extern const struct profile wordpress_profile;
+
+/* Replaces the authority (host and port) of an http or https URL with domain:
+ * "https://old.example:8080/blog" -> "https://<domain>/blog". 0, or -1 with a
+ * reason when old is not such a URL or out is too small. */
+int wordpress_rewrite_url(const char *old, const char *domain, char *out, size_t outlen,
+			  char *err, size_t errlen);
+/* In one transaction: reads siteurl and home from <prefix>options and writes
+ * them back rewritten by wordpress_rewrite_url. Fails, changing nothing, if
+ * either option is missing or not an http(s) URL. */
+int wordpress_update_urls(struct db_conn *c, const char *prefix, const char *domain, char *err,
+			  size_t errlen);
+
+#endif

@@ -1,0 +1,1366 @@
+/*
+ * podman — Podman REST client (libpod API v5) over a unix socket.
+ *
+ * One request = one CURL easy handle, so calls from several threads never
+ * share state. Bodies we send are JSON built with jansson, or for a restore
+ * the archive itself, streamed from disk; answers are read into a bounded buf,
+ * except an exported checkpoint, which goes straight to a file. Podman answers
+ * errors as {"cause", "message", "response"}: the message is what the caller
+ * gets, flattened to one line.
+ */
+#include "container/podman.h"
+
+#include <ctype.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <spawn.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "xmalloc.h"
+
+extern char **environ;
+
+#define API_BASE "http://d/v5.0.0/libpod"
+#define BODY_MAX (32u * 1024 * 1024)
+#define PATH_MAX_LEN 8192
+#define STATS_DUMP_MAX 4096
+#define ZSTD_LEVEL "-3"
+
+struct podman {
+	char *socket;
+	int timeout_ms;
+};
+
+struct request {
+	const char *method; /* "GET", "POST", "DELETE" */
+	const char *path;   /* below /libpod, query included */
+	const char *json;   /* JSON body, or NULL */
+	FILE *upload;	    /* streamed body (application/x-tar), or NULL */
+	long long upload_size;
+	FILE *download; /* a 200 answer's body goes here instead of resp->body */
+};
+
+struct response {
+	long status;
+	struct buf body;
+	double total_ms;
+	int download_errno; /* set when writing the downloaded body failed */
+};
+
+struct sink {
+	CURL *curl;
+	struct response *resp;
+	FILE *file;
+};
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+
+static void
+curl_init_once(void)
+{
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
+		fatalx("curl_global_init failed");
+}
+
+static double
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+/* Control characters (a CRIU log excerpt has newlines) become spaces. */
+static void
+one_line(char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = ' ';
+}
+
+struct podman *
+podman_open(const char *socket_path, int timeout_ms)
+{
+	struct podman *p = xcalloc(1, sizeof(*p));
+
+	pthread_once(&curl_once, curl_init_once);
+	p->socket = xstrdup(socket_path != NULL && socket_path[0] != '\0' ? socket_path
+									  : PODMAN_DEFAULT_SOCKET);
+	p->timeout_ms = timeout_ms > 0 ? timeout_ms : 120000;
+	return p;
+}
+
+void
+podman_close(struct podman *p)
+{
+	if (p == NULL)
+		return;
+	free(p->socket);
+	free(p);
+}
+
+const char *
+podman_socket_path(const struct podman *p)
+{
+	return p->socket;
+}
+
+static size_t
+on_write(char *data, size_t size, size_t n, void *arg)
+{
+	struct sink *s = arg;
+	size_t len = size * n;
+	long status = 0;
+
+	if (s->file != NULL) {
+		curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &status);
+		if (status == 200) {
+			if (fwrite(data, 1, len, s->file) != len) {
+				s->resp->download_errno = errno != 0 ? errno : EIO;
+				return 0;
+			}
+			return len;
+		}
+	}
+	if (buf_append(&s->resp->body, data, len) == -1)
+		return 0;
+	return len;
+}
+
+static size_t
+on_read(char *data, size_t size, size_t n, void *arg)
+{
+	FILE *f = arg;
+	size_t got = fread(data, 1, size * n, f);
+
+	if (got == 0 && ferror(f))
+		return CURL_READFUNC_ABORT;
+	return got;
+}
+
+static void
+transport_error(const struct podman *p, CURLcode rc, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (stat(p->socket, &st) == -1 || rc == CURLE_COULDNT_CONNECT)
+		snprintf(err, errlen,
+			 "Podman's service is not running on %s (%s); start it with: podman system "
+			 "service --time=0 unix://%s &",
+			 p->socket,
+			 stat(p->socket, &st) == -1 ? "no such socket" : curl_easy_strerror(rc),
+			 p->socket);
+	else if (rc == CURLE_OPERATION_TIMEDOUT)
+		snprintf(err, errlen, "Podman did not answer within %d ms on %s", p->timeout_ms,
+			 p->socket);
+	else
+		snprintf(err, errlen, "talking to Podman on %s: %s", p->socket,
+			 curl_easy_strerror(rc));
+}
+
+/* Sends one request; 0 when Podman answered (any status), -1 otherwise. */
+static int
+perform(const struct podman *p, const struct request *req, struct response *resp, char *err,
+	size_t errlen)
+{
+	CURL *c;
+	CURLcode rc;
+	struct curl_slist *hdrs = NULL;
+	struct sink sink;
+	struct buf url;
+	double t0 = now_ms();
+	int ret = -1;
+
+	resp->status = 0;
+	resp->total_ms = 0;
+	resp->download_errno = 0;
+	buf_init(&url, PATH_MAX_LEN);
+	if (buf_printf(&url, "%s%s", API_BASE, req->path) == -1) {
+		snprintf(err, errlen, "request path too long");
+		buf_free(&url);
+		return -1;
+	}
+	c = curl_easy_init();
+	if (c == NULL)
+		fatalx("curl_easy_init failed");
+	sink.curl = c;
+	sink.resp = resp;
+	sink.file = req->download;
+	curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, p->socket);
+	curl_easy_setopt(c, CURLOPT_URL, buf_str(&url));
+	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)p->timeout_ms);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+			 (long)(p->timeout_ms < 10000 ? p->timeout_ms : 10000));
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_write);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
+	hdrs = curl_slist_append(hdrs, "Expect:");
+	if (req->json != NULL) {
+		hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, req->json);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(req->json));
+	} else if (req->upload != NULL) {
+		hdrs = curl_slist_append(hdrs, "Content-Type: application/x-tar");
+		curl_easy_setopt(c, CURLOPT_POST, 1L);
+		curl_easy_setopt(c, CURLOPT_READFUNCTION, on_read);
+		curl_easy_setopt(c, CURLOPT_READDATA, req->upload);
+		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->upload_size);
+		curl_easy_setopt(c, CURLOPT_UPLOAD_BUFFERSIZE, 512L * 1024);
+	} else if (strcmp(req->method, "POST") == 0) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
+	}
+	if (strcmp(req->method, "POST") != 0 && strcmp(req->method, "GET") != 0)
+		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+	rc = curl_easy_perform(c);
+	resp->total_ms = now_ms() - t0;
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
+	if (rc == CURLE_WRITE_ERROR && resp->download_errno != 0) {
+		snprintf(err, errlen, "writing Podman's answer to disk: %s",
+			 strerror(resp->download_errno));
+		goto out;
+	}
+	if (rc == CURLE_WRITE_ERROR) {
+		snprintf(err, errlen, "Podman's answer is larger than %u bytes", BODY_MAX);
+		goto out;
+	}
+	if (rc != CURLE_OK) {
+		transport_error(p, rc, err, errlen);
+		goto out;
+	}
+	ret = 0;
+out:
+	curl_slist_free_all(hdrs);
+	curl_easy_cleanup(c);
+	buf_free(&url);
+	return ret;
+}
+
+static void
+response_init(struct response *r)
+{
+	memset(r, 0, sizeof(*r));
+	buf_init(&r->body, BODY_MAX);
+}
+
+static int
+url_encode(struct buf *b, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+
+	for (; *s != '\0'; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (isalnum(ch) || ch == '-' || ch == '.' || ch == '_' || ch == '~') {
+			if (buf_append(b, s, 1) == -1)
+				return -1;
+		} else {
+			char enc[3] = {'%', hex[ch >> 4], hex[ch & 15]};
+
+			if (buf_append(b, enc, 3) == -1)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/* "/containers/<name><suffix>" with the name escaped. */
+static int
+container_path(struct buf *b, const char *name, const char *suffix, char *err, size_t errlen)
+{
+	if (name == NULL || name[0] == '\0') {
+		snprintf(err, errlen, "container name is empty");
+		return -1;
+	}
+	if (buf_appends(b, "/containers/") == -1 || url_encode(b, name) == -1 ||
+	    buf_appends(b, suffix) == -1) {
+		snprintf(err, errlen, "container name too long");
+		return -1;
+	}
+	return 0;
+}
+
+void
+podman_error_message(long status, const char *body, char *err, size_t errlen)
+{
+	json_t *root = NULL, *msg;
+	json_error_t jerr;
+
+	if (body != NULL && body[0] != '\0')
+		root = json_loads(body, 0, &jerr);
+	msg = root != NULL ? json_object_get(root, "message") : NULL;
+	if (json_is_string(msg))
+		snprintf(err, errlen, "Podman: %s", json_string_value(msg));
+	else if (body != NULL && body[0] != '\0')
+		snprintf(err, errlen, "Podman answered HTTP %ld: %.300s", status, body);
+	else
+		snprintf(err, errlen, "Podman answered HTTP %ld", status);
+	one_line(err);
+	json_decref(root);
+}
+
+int
+podman_ping(struct podman *p, char *err, size_t errlen)
+{
+	struct request req = {.method = "GET", .path = "/_ping"};
+	struct response resp;
+	int ret = -1;
+
+	response_init(&resp);
+	if (perform(p, &req, &resp, err, errlen) == -1)
+		goto out;
+	if (resp.status != 200) {
+		podman_error_message(resp.status, buf_str(&resp.body), err, errlen);
+		goto out;
+	}
+	ret = 0;
+out:
+	buf_free(&resp.body);
+	return ret;
+}
+
+/* --- create / start ------------------------------------------------------ */
+
+static int
+set_string(json_t *o, const char *key, const char *value)
+{
+	json_t *s = json_string(value);
+
+	if (s == NULL)
+		return -1;
+	return json_object_set_new(o, key, s);
+}
+
+static json_t *
+string_array(const char *const *list)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; list[i] != NULL; i++) {
+		json_t *s = json_string(list[i]);
+
+		if (s == NULL || json_array_append_new(a, s) == -1) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
+/* "K=V" pairs into an object; -1 (err set) for an entry without '='. */
+static int
+pairs_object(json_t *o, const char *const *list, const char *what, char *err, size_t errlen)
+{
+	for (size_t i = 0; list != NULL && list[i] != NULL; i++) {
+		const char *eq = strchr(list[i], '=');
+		char *key;
+		int rc;
+
+		if (eq == NULL || eq == list[i]) {
+			snprintf(err, errlen, "%s '%s' is not KEY=VALUE", what, list[i]);
+			return -1;
+		}
+		key = xstrndup(list[i], (size_t)(eq - list[i]));
+		rc = set_string(o, key, eq + 1);
+		free(key);
+		if (rc == -1) {
+			snprintf(err, errlen, "%s '%s' is not valid UTF-8", what, list[i]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+podman_spec_json(const struct container_spec *spec, char **json, char *err, size_t errlen)
+{
+	json_t *o = json_object(), *env = json_object(), *labels = json_object();
+	json_t *ports = json_array(), *limits = json_object(), *a;
+	int ret = -1;
+
+	*json = NULL;
+	if (spec->name == NULL || spec->image == NULL || spec->name[0] == '\0' ||
+	    spec->image[0] == '\0') {
+		snprintf(err, errlen, "container spec needs a name and an image");
+		goto out;
+	}
+	if (set_string(o, "name", spec->name) == -1 || set_string(o, "image", spec->image) == -1) {
+		snprintf(err, errlen, "container name or image is not valid UTF-8");
+		goto out;
+	}
+	if (pairs_object(env, spec->env, "environment variable", err, errlen) == -1 ||
+	    pairs_object(labels, spec->labels, "label", err, errlen) == -1)
+		goto out;
+	json_object_set(o, "env", env);
+	json_object_set(o, "labels", labels);
+	if (spec->command != NULL) {
+		if ((a = string_array(spec->command)) == NULL) {
+			snprintf(err, errlen, "command is not valid UTF-8");
+			goto out;
+		}
+		json_object_set_new(o, "command", a);
+	}
+	if (spec->entrypoint != NULL) {
+		if ((a = string_array(spec->entrypoint)) == NULL) {
+			snprintf(err, errlen, "entrypoint is not valid UTF-8");
+			goto out;
+		}
+		json_object_set_new(o, "entrypoint", a);
+	}
+	if (spec->nports < 0 || spec->nports > RUNTIME_MAX_PORTS) {
+		snprintf(err, errlen, "too many published ports");
+		goto out;
+	}
+	for (int i = 0; i < spec->nports; i++) {
+		const struct container_port *cp = &spec->ports[i];
+
+		if (cp->host_port < 1 || cp->host_port > 65535 || cp->container_port < 1 ||
+		    cp->container_port > 65535) {
+			snprintf(err, errlen, "port mapping %d:%d is out of range", cp->host_port,
+				 cp->container_port);
+			goto out;
+		}
+		json_array_append_new(ports, json_pack("{s:s, s:i, s:i, s:s}", "host_ip",
+						       "127.0.0.1", "host_port", cp->host_port,
+						       "container_port", cp->container_port,
+						       "protocol", "tcp"));
+	}
+	json_object_set(o, "portmappings", ports);
+	if (spec->memory_bytes > 0)
+		json_object_set_new(limits, "memory",
+				    json_pack("{s:I}", "limit", (json_int_t)spec->memory_bytes));
+	if (spec->pids_limit > 0)
+		json_object_set_new(limits, "pids",
+				    json_pack("{s:I}", "limit", (json_int_t)spec->pids_limit));
+	if (spec->cpus > 0)
+		json_object_set_new(limits, "cpu",
+				    json_pack("{s:I, s:I}", "quota",
+					      (json_int_t)(spec->cpus * 100000.0 + 0.5), "period",
+					      (json_int_t)100000));
+	if (json_object_size(limits) > 0)
+		json_object_set(o, "resource_limits", limits);
+	*json = json_dumps(o, JSON_COMPACT);
+	if (*json == NULL)
+		fatalx("json_dumps: out of memory");
+	ret = 0;
+out:
+	json_decref(o);
+	json_decref(env);
+	json_decref(labels);
+	json_decref(ports);
+	json_decref(limits);
+	return ret;
+}
+
+int
+podman_create_start(struct podman *p, const struct container_spec *spec, char *err, size_t errlen)
+{
+	struct request req = {.method = "POST", .path = "/containers/create"};
+	struct response resp;
+	struct buf path;
+	char *json = NULL, rmerr[256];
+	bool created = false;
+	int ret = -1;
+
+	response_init(&resp);
+	buf_init(&path, PATH_MAX_LEN);
+	if (podman_spec_json(spec, &json, err, errlen) == -1)
+		goto out;
+	req.json = json;
+	if (perform(p, &req, &resp, err, errlen) == -1)
+		goto out;
+	if (resp.status != 201 && resp.status != 200) {
+		char msg[512];
+
+		podman_error_message(resp.status, buf_str(&resp.body), msg, sizeof(msg));
+		snprintf(err, errlen, "create %s from %s: %s", spec->name, spec->image, msg);
+		goto out;
+	}
+	created = true;
+	buf_reset(&resp.body);
+	if (container_path(&path, spec->name, "/start", err, errlen) == -1)
+		goto out;
+	req = (struct request){.method = "POST", .path = buf_str(&path)};
+	if (perform(p, &req, &resp, err, errlen) == -1)
+		goto out;
+	if (resp.status != 204 && resp.status != 304) {
+		char msg[512];
+
+		podman_error_message(resp.status, buf_str(&resp.body), msg, sizeof(msg));
+		snprintf(err, errlen, "start %s: %s", spec->name, msg);
+		goto out;
+	}
+	ret = 0;
+out:
+	if (ret == -1 && created && podman_remove(p, spec->name, rmerr, sizeof(rmerr)) == -1)
+		log_warnx("podman: removing failed container name=%s: %s", spec->name, rmerr);
+	free(json);
+	buf_free(&path);
+	buf_free(&resp.body);
+	return ret;
+}
+
+/* --- inspect / list / images ---------------------------------------------- */
+
+static void
+copy_json_string(char *dst, size_t dstlen, json_t *v)
+{
+	snprintf(dst, dstlen, "%s", json_is_string(v) ? json_string_value(v) : "");
+}
+
+static long long
+json_number(json_t *v)
+{
+	if (json_is_integer(v))
+		return (long long)json_integer_value(v);
+	if (json_is_real(v))
+		return (long long)json_real_value(v);
+	if (json_is_string(v)) {
+		char *end;
+		long long n;
+
+		errno = 0;
+		n = strtoll(json_string_value(v), &end, 10);
+		if (errno == 0 && *end == '\0')
+			return n;
+	}
+	return 0;
+}
+
+int
+podman_parse_inspect(const char *json, struct container_info *out, int *pid, char *err,
+		     size_t errlen)
+{
+	json_error_t jerr;
+	json_t *root = json_loads(json, 0, &jerr), *state, *ports, *v;
+	const char *key;
+	int ret = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (pid != NULL)
+		*pid = 0;
+	if (!json_is_object(root)) {
+		snprintf(err, errlen, "Podman's inspect answer is not a JSON object: %s",
+			 jerr.text);
+		goto out;
+	}
+	copy_json_string(out->id, sizeof(out->id), json_object_get(root, "Id"));
+	copy_json_string(out->name, sizeof(out->name), json_object_get(root, "Name"));
+	state = json_object_get(root, "State");
+	copy_json_string(out->state, sizeof(out->state), json_object_get(state, "Status"));
+	out->running = json_is_true(json_object_get(state, "Running"));
+	out->exit_code = (int)json_number(json_object_get(state, "ExitCode"));
+	if (pid != NULL)
+		*pid = (int)json_number(json_object_get(state, "Pid"));
+	copy_json_string(out->template_name, sizeof(out->template_name),
+			 json_object_get(json_object_get(json_object_get(root, "Config"), "Labels"),
+					 RUNTIME_LABEL_TEMPLATE));
+	ports = json_object_get(json_object_get(root, "NetworkSettings"), "Ports");
+	json_object_foreach(ports, key, v)
+	{
+		json_t *bind = json_array_get(v, 0);
+
+		if (out->nports >= RUNTIME_MAX_PORTS || bind == NULL)
+			continue;
+		out->ports[out->nports].container_port = (int)strtol(key, NULL, 10);
+		out->ports[out->nports].host_port = (int)json_number(json_object_get(bind, "HostPort"));
+		out->nports++;
+	}
+	ret = 0;
+out:
+	json_decref(root);
+	return ret;
+}
+
+int
+podman_inspect(struct podman *p, const char *name, struct container_info *out, int *pid, char *err,
+	       size_t errlen)
+{
+	struct request req = {.method = "GET"};
+	struct response resp;
+	struct buf path;
+	int ret = -1;
+
+	response_init(&resp);
+	buf_init(&path, PATH_MAX_LEN);
+	if (container_path(&path, name, "/json", err, errlen) == -1)
+		goto out;
+	req.path = buf_str(&path);
+	if (perform(p, &req, &resp, err, errlen) == -1)
+		goto out;
+	if (resp.status != 200) {
+		podman_error_message(resp.status, buf_str(&resp.body), err, errlen);
+		goto out;
+	}
+	ret = podman_parse_inspect(buf_str(&resp.body), out, pid, err, errlen);
+out:
+	buf_free(&path);
+	buf_free(&resp.body);
+	return ret;
+}
+
+int
+podman_parse_list(const char *json, struct container_info **out, int *n, char *err, size_t errlen)
+{
+	json_error_t jerr;
+	json_t *root = json_loads(json, 0, &jerr), *c;
+	size_t i, count;
+	int ret = -1;
+
+	*out = NULL;
+	*n = 0;
+	if (!json_is_array(root)) {
+		snprintf(err, errlen, "Podman's list answer is not a JSON array: %s", jerr.text);
+		goto out;
+	}
+	count = json_array_size(root);
+	if (count > RUNTIME_MAX_LIST)
+		count = RUNTIME_MAX_LIST;
+	*out = xcalloc(count > 0 ? count : 1, sizeof(**out));
+	json_array_foreach(root, i, c)
+	{
+		struct container_info *ci;
+		json_t *ports = json_object_get(c, "Ports"), *pm;
+		size_t j;
+
+		if (i >= count)
+			break;
+		ci = &(*out)[*n];
+		copy_json_string(ci->id, sizeof(ci->id), json_object_get(c, "Id"));
+		copy_json_string(ci->name, sizeof(ci->name),
+				 json_array_get(json_object_get(c, "Names"), 0));
+		copy_json_string(ci->state, sizeof(ci->state), json_object_get(c, "State"));
+		ci->running = strcmp(ci->state, "running") == 0;
+		ci->exit_code = (int)json_number(json_object_get(c, "ExitCode"));
+		copy_json_string(ci->template_name, sizeof(ci->template_name),
+				 json_object_get(json_object_get(c, "Labels"),
+						 RUNTIME_LABEL_TEMPLATE));
+		json_array_foreach(ports, j, pm)
+		{
+			if (ci->nports >= RUNTIME_MAX_PORTS)
+				break;
+			ci->ports[ci->nports].host_port =
+				(int)json_number(json_object_get(pm, "host_port"));
+			ci->ports[ci->nports].container_port =
+				(int)json_number(json_object_get(pm, "container_port"));
+			ci->nports++;
+		}
+		(*n)++;
+	}
+	ret = 0;
+out:
+	json_decref(root);
+	return ret;
+}
+
+int
+podman_list(struct podman *p, struct container_info **out, int *n, char *err, size_t errlen)
+{
+	struct request req = {.method = "GET"};
+	struct response resp;
+	struct buf path, filter;
+	int ret = -1;
+
+	*out = NULL;
+	*n = 0;
+	response_init(&resp);
+	buf_init(&path, PATH_MAX_LEN);
+	buf_init(&filter, 256);
+	buf_printf(&filter, "{\"label\":[\"%s=1\"]}", RUNTIME_LABEL_MANAGED);
+	if (buf_appends(&path, "/containers/json?all=true&filters=") == -1 ||
+	    url_encode(&path, buf_str(&filter)) == -1) {
+		snprintf(err, errlen, "list: request path too long");
+		goto out;
+	}
+	req.path = buf_str(&path);
+	if (perform(p, &req, &resp, err, errlen) == -1)
+		goto out;
+	if (resp.status != 200) {
+		podman_error_message(resp.status, buf_str(&resp.body), err, errlen);
+		goto out;
+	}
+	ret = podman_parse_list(buf_str(&resp.body), out, n, err, errlen);
+out:
+	if (ret == -1 && *out == NULL)
+		*out = xcalloc(1, sizeof(**out));
+	buf_free(&filter);
+	buf_free(&path);
+	buf_free(&resp.body);
+	return ret;
+}
+
+int
+podman_parse_image(const char *json, struct podman_image *out, char *err, size_t errlen)
+{
+	json_error_t jerr;
+	json_t *root = json_loads(json, 0, &jerr), *config, *labels, *v, *start;
+	const char *key;
+	int ret = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (!json_is_object(root)) {
+		snprintf(err, errlen, "Podman's image answer is not a JSON object: %s", jerr.text);
+		goto out;
+	}
+	copy_json_string(out->id, sizeof(out->id), json_object_get(root, "Id"));
+	config = json_object_get(root, "Config");
+	labels = json_object_get(config, "Labels");
+	if (!json_is_object(labels))
+		labels = json_object_get(root, "Labels");
+	json_object_foreach(labels, key, v)
+	{
+		if (out->nlabels >= PODMAN_MAX_LABELS || !json_is_string(v))
+			continue;
+		snprintf(out->labels[out->nlabels].key, sizeof(out->labels[0].key), "%s", key);
+		snprintf(out->labels[out->nlabels].value, sizeof(out->labels[0].value), "%s",
+			 json_string_value(v));
+		out->nlabels++;
+	}
+	start = json_array_get(json_object_get(config, "Entrypoint"), 0);
+	if (!json_is_string(start))
+		start = json_array_get(json_object_get(config, "Cmd"), 0);
+	copy_json_string(out->start, sizeof(out->start), start);
+	ret = 0;
+out:
+	json_decref(root);
+	return ret;
+}
+
+const char *
+podman_image_label(const struct podman_image *img, const char *key)
+{
+	for (int i = 0; i < img->nlabels; i++)
+		if (strcmp(img->labels[i].key, key) == 0)
+			return img->labels[i].value;
+	return NULL;
+}
+
+int
+podman_image_inspect(struct podman *p, const char *image, struct podman_image *out, char *err,
+		     size_t errlen)
+{
+	struct request req = {.method = "GET"};
+	struct response resp;
+	struct buf path;
+	int ret = -1;
+
+	response_init(&resp);
+	buf_init(&path, PATH_MAX_LEN);
+	if (image == NULL || image[0] == '\0') {
+		snprintf(err, errlen, "image name is empty");
+		goto out;
+	}
+	if (buf_appends(&path, "/images/") == -1 || url_encode(&path, image) == -1 ||
+	    buf_appends(&path, "/json") == -1) {
+		snprintf(err, errlen, "image name too long");
+		goto out;
+	}
+	req.path = buf_str(&path);
+	if (perform(p, &req, &resp, err, errlen) == -1)
+		goto out;
+	if (resp.status != 200) {
+		char msg[512];
+
+		podman_error_message(resp.status, buf_str(&resp.body), msg, sizeof(msg));
+		if (resp.status == 404)
+			snprintf(err, errlen,
+				 "image %s is not in Podman's store (%s); build it (make images) "
+				 "or pull it first",
+				 image, msg);
+		else
+			snprintf(err, errlen, "image %s: %s", image, msg);
+		goto out;
+	}
+	ret = podman_parse_image(buf_str(&resp.body), out, err, errlen);
+out:
+	buf_free(&path);
+	buf_free(&resp.body);
+	return ret;
+}
+
+/* --- stop / remove / logs -------------------------------------------------- */
+
+int
+podman_stop(struct podman *p, const char *name, int timeout_s, char *err, size_t errlen)
+{
+	struct request req = {.method = "POST"};
+	struct response resp;
+	struct buf path;
+	char suffix[48];
+	int ret = -1;
+
+	response_init(&resp);
+	buf_init(&path, PATH_MAX_LEN);
+	snprintf(suffix, sizeof(suffix), "/stop?timeout=%d", timeout_s < 0 ? 0 : timeout_s);
+	if (container_path(&path, name, suffix, err, errlen) == -1)
+		goto out;
+	req.path = buf_str(&path);
+	if (perform(p, &req, &resp, err, errlen) == -1)
+		goto out;
+	if (resp.status != 204 && resp.status != 304) {
+		char msg[512];
+
+		podman_error_message(resp.status, buf_str(&resp.body), msg, sizeof(msg));
+		snprintf(err, errlen, "stop %s: %s", name, msg);
+		goto out;
+	}
+	ret = 0;
+out:
+	buf_free(&path);
+	buf_free(&resp.body);
+	return ret;
+}
+
+int
+podman_remove(struct podman *p, const char *name, char *err, size_t errlen)
+{
+	struct request req = {.method = "DELETE"};
+	struct response resp;
+	struct buf path;
+	json_t *root = NULL, *rep;
+	json_error_t jerr;
+	size_t i;
+	int ret = -1;
+
+	response_init(&resp);
+	buf_init(&path, PATH_MAX_LEN);
+	if (container_path(&path, name, "?force=true&timeout=0", err, errlen) == -1)
+		goto out;
+	req.path = buf_str(&path);
+	if (perform(p, &req, &resp, err, errlen) == -1)
+		goto out;
+	if (resp.status == 404) {
+		ret = 0;
+		goto out;
+	}
+	if (resp.status != 200 && resp.status != 204) {
+		char msg[512];
+
+		podman_error_message(resp.status, buf_str(&resp.body), msg, sizeof(msg));
+		snprintf(err, errlen, "remove %s: %s", name, msg);
+		goto out;
+	}
+	/* 200 carries one report per container; a report may hold an error. */
+	root = json_loads(buf_str(&resp.body), 0, &jerr);
+	json_array_foreach(root, i, rep)
+	{
+		json_t *e = json_object_get(rep, "Err");
+
+		if (json_is_string(e) && json_string_length(e) > 0) {
+			snprintf(err, errlen, "remove %s: Podman: %s", name, json_string_value(e));
+			one_line(err);
+			goto out;
+		}
+	}
+	ret = 0;
+out:
+	json_decref(root);
+	buf_free(&path);
+	buf_free(&resp.body);
+	return ret;
+}
+
+int
+podman_demux_logs(const unsigned char *data, size_t len, struct buf *out)
+{
+	size_t off = 0;
+
+	/* Frames: [stream 1|2, 0, 0, 0, size (4 bytes, big endian)] then size bytes. */
+	while (off < len) {
+		size_t size;
+
+		if (len - off < 8 || data[off] > 2 || data[off + 1] != 0 || data[off + 2] != 0 ||
+		    data[off + 3] != 0)
+			return buf_append(out, data + off, len - off);
+		size = (size_t)data[off + 4] << 24 | (size_t)data[off + 5] << 16 |
+		       (size_t)data[off + 6] << 8 | (size_t)data[off + 7];
+		off += 8;
+		if (size > len - off)
+			size = len - off;
+		if (buf_append(out, data + off, size) == -1)
+			return -1;
+		off += size;
+	}
+	return 0;
+}
+
+int
+podman_logs(struct podman *p, const char *name, int lines, struct buf *out, char *err,
+	    size_t errlen)
+{
+	struct request req = {.method = "GET"};
+	struct response resp;
+	struct buf path;
+	char suffix[64];
+	int ret = -1;
+
+	response_init(&resp);
+	buf_init(&path, PATH_MAX_LEN);
+	snprintf(suffix, sizeof(suffix), "/logs?stdout=true&stderr=true&tail=%d",
+		 lines > 0 ? lines : 1);
+	if (container_path(&path, name, suffix, err, errlen) == -1)
+		goto out;
+	req.path = buf_str(&path);
+	if (perform(p, &req, &resp, err, errlen) == -1)
+		goto out;
+	if (resp.status != 200) {
+		podman_error_message(resp.status, buf_str(&resp.body), err, errlen);
+		goto out;
+	}
+	if (podman_demux_logs((const unsigned char *)resp.body.data, resp.body.len, out) == -1) {
+		snprintf(err, errlen, "logs of %s do not fit the buffer", name);
+		goto out;
+	}
+	ret = 0;
+out:
+	buf_free(&path);
+	buf_free(&resp.body);
+	return ret;
+}
+
+/* --- statistics ------------------------------------------------------------ */
+
+static double
+us_to_ms(json_t *v)
+{
+	return (double)json_number(v) / 1000.0;
+}
+
+int
+podman_parse_restore_stats(const char *json, struct restore_stats *out, char *err, size_t errlen)
+{
+	json_error_t jerr;
+	json_t *root = json_loads(json, 0, &jerr), *rep, *criu;
+	int ret = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (!json_is_object(root)) {
+		snprintf(err, errlen, "restore report is not a JSON object: %s", jerr.text);
+		goto out;
+	}
+	rep = root;
+	if (json_is_array(json_object_get(root, "container_statistics"))) {
+		out->podman_ms = us_to_ms(json_object_get(root, "podman_restore_duration"));
+		rep = json_array_get(json_object_get(root, "container_statistics"), 0);
+	}
+	criu = json_object_get(rep, "criu_statistics");
+	if (!json_is_object(criu)) {
+		snprintf(err, errlen, "restore report has no criu_statistics");
+		goto out;
+	}
+	out->runtime_ms = us_to_ms(json_object_get(rep, "runtime_restore_duration"));
+	out->criu_ms = us_to_ms(json_object_get(criu, "restore_time"));
+	out->pages_restored = json_number(json_object_get(criu, "pages_restored"));
+	ret = 0;
+out:
+	json_decref(root);
+	return ret;
+}
+
+int
+podman_parse_checkpoint_stats(const char *json, struct checkpoint_stats *out, char *err,
+			      size_t errlen)
+{
+	json_error_t jerr;
+	json_t *root = json_loads(json, 0, &jerr), *rep, *criu;
+	int ret = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (!json_is_object(root)) {
+		snprintf(err, errlen, "checkpoint report is not a JSON object: %s", jerr.text);
+		goto out;
+	}
+	rep = root;
+	if (json_is_array(json_object_get(root, "container_statistics"))) {
+		out->podman_ms = us_to_ms(json_object_get(root, "podman_checkpoint_duration"));
+		rep = json_array_get(json_object_get(root, "container_statistics"), 0);
+	}
+	criu = json_object_get(rep, "criu_statistics");
+	if (!json_is_object(criu)) {
+		snprintf(err, errlen, "checkpoint report has no criu_statistics");
+		goto out;
+	}
+	out->runtime_ms = us_to_ms(json_object_get(rep, "runtime_checkpoint_duration"));
+	out->criu_ms = us_to_ms(json_object_get(criu, "freezing_time")) +
+		       us_to_ms(json_object_get(criu, "frozen_time"));
+	out->pages_written = json_number(json_object_get(criu, "pages_written"));
+	ret = 0;
+out:
+	json_decref(root);
+	return ret;
+}
+
+static int
+read_varint(const unsigned char *p, size_t len, size_t *off, uint64_t *v)
+{
+	*v = 0;
+	for (int shift = 0; shift < 64; shift += 7) {
+		if (*off >= len)
+			return -1;
+		*v |= (uint64_t)(p[*off] & 0x7f) << shift;
+		if ((p[(*off)++] & 0x80) == 0)
+			return 0;
+	}
+	return -1;
+}
+
+static uint32_t
+le32(const unsigned char *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/*
+ * CRIU's stats-dump: two magics (IMG_SERVICE, STATS), a 32-bit length, then a
+ * protobuf stats_entry whose field 1 is a dump_stats_entry: 1 freezing_time,
+ * 2 frozen_time, 3 memdump_time, 4 memwrite_time (microseconds), 5
+ * pages_scanned, 6 pages_skipped_parent, 7 pages_written, ... (varints).
+ */
+int
+podman_parse_criu_dump_stats(const unsigned char *img, size_t len, struct checkpoint_stats *out,
+			     char *err, size_t errlen)
+{
+	size_t off = 12, end, sub_end;
+	uint64_t key, v, freezing = 0, frozen = 0;
+	bool found = false;
+
+	if (len < 12 || le32(img) != 0x55105940 || le32(img + 4) != 0x57093306) {
+		snprintf(err, errlen, "not a CRIU stats image");
+		return -1;
+	}
+	end = 12 + le32(img + 8);
+	if (end > len) {
+		snprintf(err, errlen, "CRIU stats image is truncated");
+		return -1;
+	}
+	while (off < end) {
+		if (read_varint(img, end, &off, &key) == -1)
+			goto bad;
+		if ((key & 7) == 0) {
+			if (read_varint(img, end, &off, &v) == -1)
+				goto bad;
+			continue;
+		}
+		if ((key & 7) != 2 || read_varint(img, end, &off, &v) == -1 || v > end - off)
+			goto bad;
+		sub_end = off + (size_t)v;
+		if (key >> 3 != 1) {
+			off = sub_end;
+			continue;
+		}
+		found = true;
+		while (off < sub_end) {
+			uint64_t f;
+
+			if (read_varint(img, sub_end, &off, &f) == -1 || (f & 7) != 0 ||
+			    read_varint(img, sub_end, &off, &v) == -1)
+				goto bad;
+			if (f >> 3 == 1)
+				freezing = v;
+			else if (f >> 3 == 2)
+				frozen = v;
+			else if (f >> 3 == 7)
+				out->pages_written = (long long)v;
+		}
+	}
+	if (!found) {
+		snprintf(err, errlen, "CRIU stats image has no dump statistics");
+		return -1;
+	}
+	out->criu_ms = (double)(freezing + frozen) / 1000.0;
+	return 0;
+bad:
+	snprintf(err, errlen, "CRIU stats image is malformed");
+	return -1;
+}
+
+/* Reads the member called want of an uncompressed tar file into out. */
+static int
+tar_read_member(FILE *f, const char *want, unsigned char *out, size_t outmax, size_t *outlen)
+{
+	unsigned char hdr[512];
+
+	if (fseeko(f, 0, SEEK_SET) == -1)
+		return -1;
+	for (int i = 0; i < 100000; i++) {
+		char name[101], *end;
+		unsigned long long size;
+		off_t skip;
+
+		if (fread(hdr, 1, sizeof(hdr), f) != sizeof(hdr) || hdr[0] == '\0')
+			return -1;
+		memcpy(name, hdr, 100);
+		name[100] = '\0';
+		if (hdr[124] & 0x80)
+			return -1; /* base-256 size: a member far larger than stats */
+		{
+			char field[13];
+
+			memcpy(field, hdr + 124, 12);
+			field[12] = '\0';
+			size = strtoull(field, &end, 8);
+		}
+		if (strcmp(name, want) == 0 || (strncmp(name, "./", 2) == 0 &&
+						strcmp(name + 2, want) == 0)) {
+			if (size > outmax)
+				return -1;
+			*outlen = fread(out, 1, (size_t)size, f);
+			return *outlen == size ? 0 : -1;
+		}
+		skip = (off_t)((size + 511) / 512 * 512);
+		if (fseeko(f, skip, SEEK_CUR) == -1)
+			return -1;
+	}
+	return -1;
+}
+
+/* --- checkpoint ------------------------------------------------------------ */
+
+static int
+run_zstd(const char *in, const char *outpath, char *err, size_t errlen)
+{
+	char *argv[] = {"zstd", "-q", "-f", "-T0", ZSTD_LEVEL, "-o", (char *)outpath, (char *)in, NULL};
+	posix_spawn_file_actions_t fa;
+	pid_t pid;
+	int rc, status;
+
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+	rc = posix_spawnp(&pid, "zstd", &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (rc != 0) {
+		snprintf(err, errlen,
+			 "cannot run zstd to compress the checkpoint (%s); install zstd or use "
+			 "--compress none",
+			 strerror(rc));
+		return -1;
+	}
+	while (waitpid(pid, &status, 0) == -1)
+		if (errno != EINTR) {
+			snprintf(err, errlen, "waiting for zstd: %s", strerror(errno));
+			return -1;
+		}
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		snprintf(err, errlen, "zstd failed to compress %s", in);
+		unlink(outpath);
+		return -1;
+	}
+	return 0;
+}
+
+int
+podman_checkpoint(struct podman *p, const char *name, const char *archive_path,
+		  bool leave_running, bool compress_zstd, struct checkpoint_stats *stats,
+		  char *err, size_t errlen)
+{
+	struct request req = {.method = "POST"};
+	struct response resp;
+	struct buf path, part;
+	unsigned char statsimg[STATS_DUMP_MAX];
+	size_t statslen = 0;
+	struct stat st;
+	FILE *f = NULL;
+	char serr[128];
+	double t0 = now_ms();
+	int fd, ret = -1;
+
+	memset(stats, 0, sizeof(*stats));
+	response_init(&resp);
+	buf_init(&path, PATH_MAX_LEN);
+	buf_init(&part, PATH_MAX_LEN);
+	if (buf_printf(&part, "%s.part", archive_path) == -1) {
+		snprintf(err, errlen, "archive path too long");
+		goto out;
+	}
+	if (container_path(&path, name, "/checkpoint?export=true&fileLocks=true&printStats=true",
+			   err, errlen) == -1 ||
+	    (leave_running && buf_appends(&path, "&leaveRunning=true") == -1))
+		goto out;
+	fd = open(buf_str(&part), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd == -1 || (f = fdopen(fd, "w+b")) == NULL) {
+		snprintf(err, errlen, "%s: %s", buf_str(&part), strerror(errno));
+		if (fd != -1)
+			close(fd);
+		goto out;
+	}
+	req.path = buf_str(&path);
+	req.download = f;
+	if (perform(p, &req, &resp, err, errlen) == -1)
+		goto out;
+	if (resp.status != 200) {
+		char msg[768];
+
+		podman_error_message(resp.status, buf_str(&resp.body), msg, sizeof(msg));
+		snprintf(err, errlen, "checkpoint %s: %s", name, msg);
+		goto out;
+	}
+	stats->podman_ms = resp.total_ms;
+	if (fflush(f) == EOF) {
+		snprintf(err, errlen, "%s: %s", buf_str(&part), strerror(errno));
+		goto out;
+	}
+	if (tar_read_member(f, "stats-dump", statsimg, sizeof(statsimg), &statslen) == -1)
+		log_warnx("podman: checkpoint of %s: no CRIU statistics in the archive", name);
+	else if (podman_parse_criu_dump_stats(statsimg, statslen, stats, serr, sizeof(serr)) == -1)
+		log_warnx("podman: checkpoint of %s: %s", name, serr);
+	if (fclose(f) == EOF) {
+		f = NULL;
+		snprintf(err, errlen, "%s: %s", buf_str(&part), strerror(errno));
+		goto out;
+	}
+	f = NULL;
+	if (compress_zstd) {
+		if (run_zstd(buf_str(&part), archive_path, err, errlen) == -1)
+			goto out;
+		unlink(buf_str(&part));
+	} else if (rename(buf_str(&part), archive_path) == -1) {
+		snprintf(err, errlen, "rename to %s: %s", archive_path, strerror(errno));
+		goto out;
+	}
+	if (stat(archive_path, &st) == -1) {
+		snprintf(err, errlen, "%s: %s", archive_path, strerror(errno));
+		goto out;
+	}
+	stats->archive_bytes = (long long)st.st_size;
+	stats->wall_ms = now_ms() - t0;
+	ret = 0;
+out:
+	if (f != NULL)
+		fclose(f);
+	if (ret == -1 && part.len > 0)
+		unlink(buf_str(&part));
+	buf_free(&part);
+	buf_free(&path);
+	buf_free(&resp.body);
+	return ret;
+}
+
+/* --- restore --------------------------------------------------------------- */
+
+int
+podman_restore(struct podman *p, const struct restore_request *req,
+	       struct restore_stats *stats, char *err, size_t errlen)
+{
+	struct request hreq = {.method = "POST"};
+	struct response resp;
+	struct buf path, ports;
+	struct stat st;
+	FILE *f = NULL;
+	char rmerr[256];
+	double t0 = now_ms();
+	bool cleanup = false;
+	int ret = -1;
+
+	memset(stats, 0, sizeof(*stats));
+	response_init(&resp);
+	buf_init(&path, PATH_MAX_LEN);
+	buf_init(&ports, 1024);
+	if (req->name == NULL || req->name[0] == '\0') {
+		snprintf(err, errlen, "restore: container name is empty");
+		goto out;
+	}
+	if (req->nports < 0 || req->nports > RUNTIME_MAX_PORTS) {
+		snprintf(err, errlen, "restore %s: too many published ports", req->name);
+		goto out;
+	}
+	f = fopen(req->archive_path, "rbe");
+	if (f == NULL || fstat(fileno(f), &st) == -1) {
+		snprintf(err, errlen, "checkpoint archive %s: %s", req->archive_path,
+			 strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size == 0) {
+		snprintf(err, errlen, "checkpoint archive %s is empty or not a file",
+			 req->archive_path);
+		goto out;
+	}
+	for (int i = 0; i < req->nports; i++)
+		buf_printf(&ports, "%s127.0.0.1:%d:%d", i > 0 ? " " : "", req->ports[i].host_port,
+			   req->ports[i].container_port);
+	if (buf_appends(&path, "/containers/import/restore?import=true&fileLocks=true"
+			       "&printStats=true&name=") == -1 ||
+	    url_encode(&path, req->name) == -1 ||
+	    (req->nports > 0 && (buf_appends(&path, "&publishPorts=") == -1 ||
+				 url_encode(&path, buf_str(&ports)) == -1))) {
+		snprintf(err, errlen, "restore %s: request path too long", req->name);
+		goto out;
+	}
+	hreq.path = buf_str(&path);
+	hreq.upload = f;
+	hreq.upload_size = (long long)st.st_size;
+	if (perform(p, &hreq, &resp, err, errlen) == -1) {
+		cleanup = true;
+		goto out;
+	}
+	if (resp.status != 200) {
+		char msg[768];
+
+		podman_error_message(resp.status, buf_str(&resp.body), msg, sizeof(msg));
+		snprintf(err, errlen, "restore %s from %s: %s", req->name, req->archive_path, msg);
+		/* A name conflict means the container is someone else's. */
+		cleanup = strstr(msg, "name is already in use") == NULL;
+		goto out;
+	}
+	if (podman_parse_restore_stats(buf_str(&resp.body), stats, rmerr, sizeof(rmerr)) == -1)
+		log_warnx("podman: restore name=%s: %s", req->name, rmerr);
+	stats->podman_ms = resp.total_ms;
+	stats->wall_ms = now_ms() - t0;
+	ret = 0;
+out:
+	if (f != NULL)
+		fclose(f);
+	if (cleanup && podman_remove(p, req->name, rmerr, sizeof(rmerr)) == -1)
+		log_warnx("podman: removing failed restore name=%s: %s", req->name, rmerr);
+	buf_free(&ports);
+	buf_free(&path);
+	buf_free(&resp.body);
+	return ret;
+}
+
+/* --- runtime_ops ----------------------------------------------------------- */
+
+static int
+ops_restore(void *ctx, const struct restore_request *req, struct restore_stats *stats, char *err,
+	    size_t errlen)
+{
+	return podman_restore(ctx, req, stats, err, errlen);
+}
+
+static int
+ops_run(void *ctx, const struct container_spec *spec, char *err, size_t errlen)
+{
+	return podman_create_start(ctx, spec, err, errlen);
+}
+
+static int
+ops_remove(void *ctx, const char *name, char *err, size_t errlen)
+{
+	return podman_remove(ctx, name, err, errlen);
+}
+
+static int
+ops_list(void *ctx, struct container_info **out, int *n, char *err, size_t errlen)
+{
+	return podman_list(ctx, out, n, err, errlen);
+}
+
+const struct runtime_ops podman_runtime_ops = {
+	.restore = ops_restore,
+	.run = ops_run,
+	.remove = ops_remove,
+	.list = ops_list,
+};

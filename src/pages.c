@@ -1,0 +1,752 @@
+/*
+ * pages — HTML for visitors (see pages.h for the routes and the cookie).
+ *
+ * Every value that reaches HTML goes through html_escape; pages are built in
+ * a bounded buffer and are a few kilobytes each.
+ */
+#include "pages.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "id.h"
+#include "log.h"
+#include "validate.h"
+#include "xmalloc.h"
+
+#define EXTEND_MINUTES 30
+
+static const char css[] =
+	":root{color-scheme:light dark;--fg:#1d2430;--bg:#f4f5f7;--card:#fff;--acc:#2457d6;"
+	"--mut:#5b6472;--bad:#b3261e}"
+	"@media(prefers-color-scheme:dark){:root{--fg:#e6e8ec;--bg:#121418;--card:#1c2027;"
+	"--acc:#8aadff;--mut:#9aa3b1;--bad:#ff8a80}}"
+	"*{box-sizing:border-box}"
+	"body{margin:0;font:17px/1.5 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;"
+	"background:var(--bg);color:var(--fg)}"
+	"main{max-width:34rem;margin:0 auto;padding:1.5rem 1rem}"
+	".card{background:var(--card);border-radius:14px;padding:1.5rem;"
+	"box-shadow:0 1px 4px rgba(0,0,0,.12)}"
+	"h1{font-size:1.6rem;line-height:1.25;margin:0 0 .75rem}"
+	"p{margin:.6rem 0}a{color:var(--acc)}"
+	"form{margin:0}"
+	".btn{display:block;width:100%;margin-top:1rem;padding:.9rem 1rem;font:inherit;"
+	"font-size:1.1rem;font-weight:600;border:2px solid var(--acc);border-radius:10px;"
+	"background:var(--acc);color:#fff;text-align:center;text-decoration:none;cursor:pointer}"
+	".sec{background:transparent;color:var(--acc)}"
+	".bad{background:transparent;color:var(--bad);border-color:var(--bad)}"
+	".row{display:flex;gap:.75rem}.row form{flex:1}"
+	"dl{display:grid;grid-template-columns:auto 1fr;gap:.5rem 1rem;margin:1rem 0}"
+	"dt{color:var(--mut)}dd{margin:0;overflow-wrap:anywhere}"
+	"code{font:.95em ui-monospace,Menlo,Consolas,monospace;background:rgba(127,127,127,.15);"
+	"padding:.1rem .35rem;border-radius:5px}"
+	".timer{font-size:2.4rem;font-weight:700;font-variant-numeric:tabular-nums;margin:.2rem 0}"
+	".mut{color:var(--mut);font-size:.92rem}"
+	".note{border-left:4px solid var(--acc);padding:.4rem .8rem;margin:0 0 1rem}"
+	".spin{width:3rem;height:3rem;margin:1.5rem auto;border:5px solid rgba(127,127,127,.25);"
+	"border-top-color:var(--acc);border-radius:50%;animation:s 1s linear infinite}"
+	"@keyframes s{to{transform:rotate(360deg)}}"
+	"@media(prefers-reduced-motion:reduce){.spin{animation:none}}";
+
+static void
+html_escape(struct buf *b, const char *s)
+{
+	for (; *s != '\0'; s++) {
+		switch (*s) {
+		case '&':
+			buf_appends(b, "&amp;");
+			break;
+		case '<':
+			buf_appends(b, "&lt;");
+			break;
+		case '>':
+			buf_appends(b, "&gt;");
+			break;
+		case '"':
+			buf_appends(b, "&quot;");
+			break;
+		case '\'':
+			buf_appends(b, "&#39;");
+			break;
+		default:
+			buf_append(b, s, 1);
+		}
+	}
+}
+
+/* Starts a page; refresh_url (already safe: built from validated parts) adds
+ * a meta refresh after refresh_s seconds. */
+static void
+page_begin(struct api_response *r, int status, const char *title, const char *refresh_url,
+	   int refresh_s)
+{
+	struct buf *b = &r->body;
+
+	r->status = status;
+	r->content_type = "text/html; charset=utf-8";
+	buf_reset(b);
+	buf_appends(b, "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+		       "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
+		       "<meta name=\"referrer\" content=\"no-referrer\">");
+	if (refresh_url != NULL) {
+		buf_printf(b, "<meta http-equiv=\"refresh\" content=\"%d;url=", refresh_s);
+		html_escape(b, refresh_url);
+		buf_appends(b, "\">");
+	}
+	buf_appends(b, "<title>");
+	html_escape(b, title);
+	buf_printf(b, "</title><style>%s</style></head>\n<body><main><div class=\"card\">\n", css);
+}
+
+static void
+page_end(struct api_response *r)
+{
+	buf_appends(&r->body, "</div></main></body></html>\n");
+}
+
+static void
+start_form(struct buf *b, const char *tmpl, const char *label, const char *cls)
+{
+	buf_appends(b, "<form method=\"post\" action=\"/start\">");
+	if (tmpl != NULL && tmpl[0] != '\0') {
+		buf_appends(b, "<input type=\"hidden\" name=\"template\" value=\"");
+		html_escape(b, tmpl);
+		buf_appends(b, "\">");
+	}
+	buf_printf(b, "<button class=\"btn%s%s\" type=\"submit\">", cls[0] ? " " : "", cls);
+	html_escape(b, label);
+	buf_appends(b, "</button></form>\n");
+}
+
+void
+pages_error(struct api_response *r, int status, const char *title, const char *message)
+{
+	page_begin(r, status, title, NULL, 0);
+	buf_appends(&r->body, "<h1>");
+	html_escape(&r->body, title);
+	buf_appends(&r->body, "</h1><p>");
+	html_escape(&r->body, message);
+	buf_appends(&r->body, "</p><a class=\"btn sec\" href=\"/\">Back to the start</a>\n");
+	page_end(r);
+}
+
+/* --- request helpers ----------------------------------------------------- */
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Finds key in an application/x-www-form-urlencoded body and decodes its
+ * value into out: 0 found, -1 absent, malformed or too long. */
+static int
+form_get(const char *body, size_t len, const char *key, char *out, size_t outlen)
+{
+	size_t klen = strlen(key), i = 0;
+
+	while (i < len) {
+		size_t end = i, o = 0;
+
+		while (end < len && body[end] != '&')
+			end++;
+		if (end - i > klen && strncmp(body + i, key, klen) == 0 && body[i + klen] == '=') {
+			for (size_t p = i + klen + 1; p < end; p++) {
+				char c = body[p];
+
+				if (c == '+') {
+					c = ' ';
+				} else if (c == '%') {
+					int hi, lo;
+
+					if (p + 2 >= end)
+						return -1;
+					hi = hexval(body[p + 1]);
+					lo = hexval(body[p + 2]);
+					if (hi < 0 || lo < 0)
+						return -1;
+					c = (char)(hi * 16 + lo);
+					p += 2;
+				}
+				if (c == '\0' || o + 1 >= outlen)
+					return -1;
+				out[o++] = c;
+			}
+			out[o] = '\0';
+			return 0;
+		}
+		i = end + 1;
+	}
+	return -1;
+}
+
+/* The demo id and owner token from the demux_owner cookie: 0, or -1. */
+static int
+owner_cookie(const struct api_request *req, char id[ID_SIZE], char *token, size_t toklen)
+{
+	const char *c = req->cookie, *v, *end, *dot;
+	size_t n = strlen(PAGES_COOKIE);
+
+	if (c == NULL)
+		return -1;
+	while (*c != '\0') {
+		while (*c == ' ' || *c == ';')
+			c++;
+		if (strncmp(c, PAGES_COOKIE, n) == 0 && c[n] == '=') {
+			v = c + n + 1;
+			end = strchr(v, ';');
+			if (end == NULL)
+				end = v + strlen(v);
+			dot = memchr(v, '.', (size_t)(end - v));
+			if (dot == NULL || dot - v != ID_LEN || (size_t)(end - dot - 1) >= toklen ||
+			    end - dot - 1 == 0)
+				return -1;
+			memcpy(id, v, ID_LEN);
+			id[ID_LEN] = '\0';
+			memcpy(token, dot + 1, (size_t)(end - dot - 1));
+			token[end - dot - 1] = '\0';
+			return id_valid(id) ? 0 : -1;
+		}
+		c = strchr(c, ';');
+		if (c == NULL)
+			break;
+	}
+	return -1;
+}
+
+/* Loads id and checks the cookie owns it: 0 owner, 1 not the owner, STORE_NOT_FOUND
+ * (2 here) gone, -1 store error. */
+enum ownership { OWNED, NOT_OWNER, GONE, STORE_DOWN };
+
+static enum ownership
+check_owner(const struct api *a, const struct api_request *req, const char *id,
+	    struct instance *in)
+{
+	char cid[ID_SIZE], tok[INSTANCE_TOKEN_SIZE + 8], err[256];
+	int r;
+
+	r = a->backend.ops->get(a->backend.ctx, id, in, err, sizeof(err));
+	if (r == -1) {
+		log_warnx("page get failed id=%s error=\"%s\"", id, err);
+		return STORE_DOWN;
+	}
+	if (r == STORE_NOT_FOUND || in->state == INSTANCE_RELEASING)
+		return GONE;
+	if (owner_cookie(req, cid, tok, sizeof(tok)) == -1 || strcmp(cid, id) != 0)
+		return NOT_OWNER;
+	if (in->state != INSTANCE_CLAIMED || in->owner_token[0] == '\0' ||
+	    !api_token_equal(tok, in->owner_token))
+		return NOT_OWNER;
+	return OWNED;
+}
+
+static void
+set_owner_cookie(const struct api *a, struct api_response *r, const struct instance *in,
+		 int max_age)
+{
+	bool secure = a->public_scheme != NULL && strcmp(a->public_scheme, "https") == 0;
+
+	snprintf(r->set_cookie, sizeof(r->set_cookie),
+		 "%s=%s.%s; Path=/; Max-Age=%d; HttpOnly; SameSite=Strict%s", PAGES_COOKIE, in->id,
+		 in->owner_token, max_age, secure ? "; Secure" : "");
+}
+
+static void
+clear_owner_cookie(struct api_response *r)
+{
+	snprintf(r->set_cookie, sizeof(r->set_cookie),
+		 "%s=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict", PAGES_COOKIE);
+}
+
+static void
+redirect(struct api_response *r, const char *location)
+{
+	r->status = 303;
+	r->content_type = "text/html; charset=utf-8";
+	snprintf(r->location, sizeof(r->location), "%s", location);
+	buf_reset(&r->body);
+	buf_appends(&r->body, "<!doctype html><a href=\"");
+	html_escape(&r->body, location);
+	buf_appends(&r->body, "\">Continue</a>\n");
+}
+
+/* --- pages --------------------------------------------------------------- */
+
+static void
+page_landing(const struct api *a, const struct api_request *req, struct api_response *r)
+{
+	struct api_pool_info *pools = xcalloc(API_MAX_TEMPLATES, sizeof(*pools));
+	char cid[ID_SIZE], tok[INSTANCE_TOKEN_SIZE + 8];
+	struct instance in;
+	const char *ended = api_arg(req, "ended");
+	bool live = false;
+	int n;
+
+	n = a->backend.ops->pools(a->backend.ctx, pools, API_MAX_TEMPLATES);
+	if (owner_cookie(req, cid, tok, sizeof(tok)) == 0 && check_owner(a, req, cid, &in) == OWNED)
+		live = true;
+	page_begin(r, 200, "Try the demo", NULL, 0);
+	if (ended != NULL)
+		buf_appends(&r->body, "<p class=\"note\">Your demo has ended. Everything in it "
+				      "was deleted.</p>\n");
+	buf_appends(&r->body, "<h1>Try it live, in your own private copy</h1>\n"
+			      "<p>Press the button and get a fully working copy of the "
+			      "application, with its admin area, that nobody else can see.</p>\n");
+	if (n > 0)
+		buf_printf(&r->body,
+			   "<p class=\"mut\">Ready in seconds. Yours for %d minutes (you can "
+			   "extend it), then it is deleted with everything you changed.</p>\n",
+			   pools[0].tmpl.ttl_s / 60);
+	if (live) {
+		buf_printf(&r->body,
+			   "<p class=\"note\">You already have a demo running.</p>"
+			   "<a class=\"btn\" href=\"/demo/%s\">Open your demo</a>\n",
+			   in.id);
+	}
+	if (n <= 1) {
+		start_form(&r->body, NULL, live ? "Start another demo" : "Start your demo",
+			   live ? "sec" : "");
+	} else {
+		for (int i = 0; i < n; i++) {
+			char label[128];
+
+			snprintf(label, sizeof(label), "Start a %s demo", pools[i].tmpl.name);
+			start_form(&r->body, pools[i].tmpl.name, label, i == 0 && !live ? "" : "sec");
+		}
+	}
+	page_end(r);
+	free(pools);
+}
+
+static void
+page_waiting(struct api_response *r, const char *tmpl, long long since, int retry_ms)
+{
+	char url[192];
+	int secs = retry_ms <= 0 ? 2 : (retry_ms + 999) / 1000;
+
+	if (secs > 5)
+		secs = 5;
+	snprintf(url, sizeof(url), "/wait?template=%s&since=%lld", tmpl, since);
+	page_begin(r, 200, "Preparing your demo", url, secs);
+	buf_appends(&r->body,
+		    "<h1>Preparing your demo&hellip;</h1><div class=\"spin\"></div>\n"
+		    "<p>Your private copy is being set up. This usually takes a few seconds; "
+		    "this page moves on by itself.</p>\n"
+		    "<p class=\"mut\" id=\"el\" aria-live=\"polite\"></p>\n");
+	buf_printf(&r->body,
+		   "<noscript><p class=\"mut\">If nothing happens, <a href=\"%s\">check "
+		   "again</a>.</p></noscript>\n",
+		   url);
+	buf_appends(&r->body,
+		    "<script>(function(){var k='demux_wait',t=+(sessionStorage.getItem(k)||Date.now());"
+		    "sessionStorage.setItem(k,t);var e=document.getElementById('el');"
+		    "function f(){e.textContent='Waiting for '+Math.round((Date.now()-t)/1000)+' s';}"
+		    "f();setInterval(f,1000);})();</script>\n");
+	page_end(r);
+}
+
+static void
+page_capacity(struct api_response *r, const char *tmpl)
+{
+	page_begin(r, 503, "All demos are in use", NULL, 0);
+	r->retry_after = 120;
+	buf_appends(&r->body, "<h1>All demos are in use</h1>\n"
+			      "<p>Every copy is taken right now, try again in a few minutes: "
+			      "demos are short-lived and free up all the time.</p>\n");
+	start_form(&r->body, tmpl, "Try again", "");
+	page_end(r);
+}
+
+static void
+page_unavailable(struct api_response *r, const char *tmpl)
+{
+	page_begin(r, 503, "Demos are unavailable", NULL, 0);
+	r->retry_after = 30;
+	buf_appends(&r->body, "<h1>Demos are unavailable right now</h1>\n"
+			      "<p>Something on our side is not working. Please try again in a few "
+			      "minutes.</p>\n");
+	start_form(&r->body, tmpl, "Try again", "sec");
+	page_end(r);
+}
+
+static void
+format_left(long long s, char *out, size_t outlen)
+{
+	if (s < 0)
+		s = 0;
+	snprintf(out, outlen, "%lld:%02lld", s / 60, s % 60);
+}
+
+static void
+page_ready(const struct api *a, struct api_response *r, const struct instance *in)
+{
+	struct api_template t;
+	char url[512], admin_url[768], left[32], until[32];
+	long long now = api_now(a), secs = in->expires_at - now;
+	bool have_t = api_find_template(a, in->template_name, &t) == 0;
+	bool can_extend = !have_t || in->expires_at < in->claimed_at + t.max_ttl_s;
+	struct buf *b = &r->body;
+
+	if (secs < 0)
+		secs = 0;
+	api_instance_url(a, in->id, "/", url, sizeof(url));
+	admin_url[0] = '\0';
+	if (have_t && t.admin_path[0] != '\0')
+		api_instance_url(a, in->id, t.admin_path, admin_url, sizeof(admin_url));
+	format_left(secs, left, sizeof(left));
+	api_iso8601(in->expires_at, until, sizeof(until));
+	page_begin(r, 200, "Your demo is ready", NULL, 0);
+	buf_appends(b, "<h1>Your demo is ready</h1>\n<dl><dt>Shop</dt><dd><a href=\"");
+	html_escape(b, url);
+	buf_appends(b, "\" target=\"_blank\" rel=\"noopener\">");
+	html_escape(b, url);
+	buf_appends(b, "</a></dd>");
+	if (admin_url[0] != '\0') {
+		buf_appends(b, "<dt>Admin</dt><dd><a href=\"");
+		html_escape(b, admin_url);
+		buf_appends(b, "\" target=\"_blank\" rel=\"noopener\">");
+		html_escape(b, admin_url);
+		buf_appends(b, "</a></dd>");
+	}
+	if (have_t && t.admin_user[0] != '\0') {
+		buf_appends(b, "<dt>User</dt><dd><code>");
+		html_escape(b, t.admin_user);
+		buf_appends(b, "</code></dd><dt>Password</dt><dd><code>");
+		html_escape(b, t.admin_password);
+		buf_appends(b, "</code></dd>");
+	}
+	buf_appends(b, "</dl>\n<a class=\"btn\" href=\"");
+	html_escape(b, url);
+	buf_appends(b, "\" target=\"_blank\" rel=\"noopener\">Open the shop</a>\n");
+	buf_printf(b,
+		   "<p style=\"margin-top:1.5rem\">Time left</p>"
+		   "<div class=\"timer\" id=\"left\" data-s=\"%lld\" role=\"timer\">%s</div>\n"
+		   "<p class=\"mut\">Ends at %s. Everything you changed is deleted then.</p>\n",
+		   secs, left, until);
+	buf_appends(b, "<div class=\"row\">");
+	if (can_extend)
+		buf_printf(b,
+			   "<form method=\"post\" action=\"/demos/%s/extend\">"
+			   "<input type=\"hidden\" name=\"minutes\" value=\"%d\">"
+			   "<button class=\"btn sec\" type=\"submit\">Extend %d min</button></form>",
+			   in->id, EXTEND_MINUTES, EXTEND_MINUTES);
+	buf_printf(b,
+		   "<form method=\"post\" action=\"/demos/%s/end\" onsubmit=\"return confirm("
+		   "'End your demo now? Everything in it will be deleted.')\">"
+		   "<button class=\"btn bad\" type=\"submit\">End now</button></form></div>\n",
+		   in->id);
+	if (!can_extend)
+		buf_appends(b, "<p class=\"mut\">This demo has reached its longest allowed "
+			       "time.</p>\n");
+	buf_appends(b, "<script>(function(){var e=document.getElementById('left'),"
+		       "end=Date.now()+1000*(+e.getAttribute('data-s'));function f(){"
+		       "var s=Math.max(0,Math.round((end-Date.now())/1000));"
+		       "e.textContent=Math.floor(s/60)+':'+('0'+s%60).slice(-2);"
+		       "if(s>0)setTimeout(f,1000);else setTimeout(function(){location.reload()},"
+		       "5000);}f();})();</script>\n");
+	page_end(r);
+}
+
+static void
+page_gone(struct api_response *r)
+{
+	page_begin(r, 404, "This demo has ended", NULL, 0);
+	buf_appends(&r->body, "<h1>This demo has ended</h1>\n"
+			      "<p>Its time is up or it was ended, and everything in it was "
+			      "deleted. You can start a fresh one.</p>\n");
+	start_form(&r->body, NULL, "Start a new demo", "");
+	page_end(r);
+}
+
+static void
+page_not_owner(struct api_response *r)
+{
+	page_begin(r, 403, "Not your demo", NULL, 0);
+	buf_appends(&r->body, "<h1>This demo belongs to another browser</h1>\n"
+			      "<p>A demo can only be managed from the browser that started it. You "
+			      "can start your own.</p>\n");
+	start_form(&r->body, NULL, "Start your demo", "");
+	page_end(r);
+}
+
+/* --- actions ------------------------------------------------------------- */
+
+/* since: when the visitor pressed "start" (unix seconds), carried through
+ * the waiting page's refreshes. */
+static void
+do_claim(const struct api *a, const struct api_request *req, struct api_response *r,
+	 const char *tmpl_name, long long since)
+{
+	struct instance in;
+	struct api_template t;
+	char err[512], url[160];
+	bool unknown;
+	int retry_ms;
+
+	switch (api_claim(a, tmpl_name, req->client_ip, &in, &t, &retry_ms, &unknown, err,
+			  sizeof(err))) {
+	case CLAIM_OK:
+		set_owner_cookie(a, r, &in, t.max_ttl_s > 0 ? t.max_ttl_s : 86400);
+		snprintf(url, sizeof(url), "/demo/%s", in.id);
+		r->claimed = true;
+		redirect(r, url);
+		return;
+	case CLAIM_PROVISIONING:
+		if (strcmp(req->method, "POST") == 0) {
+			snprintf(url, sizeof(url), "/wait?template=%s&since=%lld", t.name, since);
+			redirect(r, url);
+		} else {
+			page_waiting(r, t.name, since, retry_ms);
+		}
+		return;
+	case CLAIM_AT_CAPACITY:
+		page_capacity(r, t.name);
+		return;
+	case CLAIM_ERROR:
+		if (unknown) {
+			pages_error(r, 404, "No such demo", "There is no demo by that name.");
+			return;
+		}
+		log_warnx("page claim failed template=%s ip=%s error=\"%s\"", t.name,
+			  req->client_ip, err);
+		page_unavailable(r, t.name);
+		return;
+	}
+}
+
+static void
+action_start(const struct api *a, const struct api_request *req, struct api_response *r)
+{
+	char tmpl[64] = "";
+
+	if (strstr(req->body, "template=") != NULL &&
+	    (form_get(req->body, req->body_len, "template", tmpl, sizeof(tmpl)) == -1 ||
+	     (tmpl[0] != '\0' && validate_name(tmpl, NULL, 0) == -1))) {
+		pages_error(r, 400, "Bad request", "The form sent an invalid template name.");
+		return;
+	}
+	do_claim(a, req, r, tmpl, api_now(a));
+}
+
+static void
+action_wait(const struct api *a, const struct api_request *req, struct api_response *r)
+{
+	const char *tmpl = api_arg(req, "template"), *since_s = api_arg(req, "since");
+	char cid[ID_SIZE], tok[INSTANCE_TOKEN_SIZE + 8], url[160], *end;
+	long long since = api_now(a);
+	struct instance in;
+
+	if (tmpl != NULL && tmpl[0] != '\0' && validate_name(tmpl, NULL, 0) == -1) {
+		pages_error(r, 400, "Bad request", "Invalid template name.");
+		return;
+	}
+	if (since_s != NULL) {
+		long long v = strtoll(since_s, &end, 10);
+
+		if (end != since_s && *end == '\0' && v > 0 && v <= since)
+			since = v;
+	}
+	/* A refresh after this wait's claim went through (a reload, a second
+	 * tab) must not claim a second demo: the browser already owns one that
+	 * was claimed after the visitor pressed "start". */
+	if (owner_cookie(req, cid, tok, sizeof(tok)) == 0 &&
+	    check_owner(a, req, cid, &in) == OWNED && in.claimed_at >= since &&
+	    (tmpl == NULL || tmpl[0] == '\0' || strcmp(tmpl, in.template_name) == 0)) {
+		snprintf(url, sizeof(url), "/demo/%s", cid);
+		redirect(r, url);
+		return;
+	}
+	if (strcmp(req->method, "HEAD") == 0) {
+		page_waiting(r, tmpl != NULL ? tmpl : "", since, 2000);
+		return;
+	}
+	do_claim(a, req, r, tmpl, since);
+}
+
+static void
+action_extend(const struct api *a, const struct api_request *req, struct api_response *r,
+	      const char *id)
+{
+	struct instance in, out;
+	char mins[16] = "", err[256], url[160];
+	long minutes = EXTEND_MINUTES;
+	char *end;
+
+	if (form_get(req->body, req->body_len, "minutes", mins, sizeof(mins)) == 0) {
+		minutes = strtol(mins, &end, 10);
+		if (end == mins || *end != '\0' || minutes < 1 || minutes > API_MAX_MINUTES) {
+			pages_error(r, 400, "Bad request", "minutes must be between 1 and 1440.");
+			return;
+		}
+	}
+	switch (check_owner(a, req, id, &in)) {
+	case OWNED:
+		break;
+	case GONE:
+		page_gone(r);
+		return;
+	case NOT_OWNER:
+		page_not_owner(r);
+		return;
+	case STORE_DOWN:
+		page_unavailable(r, NULL);
+		return;
+	}
+	if (a->backend.ops->extend(a->backend.ctx, id, (int)minutes, &out, err, sizeof(err)) ==
+	    -1) {
+		log_warnx("page extend failed id=%s error=\"%s\"", id, err);
+		page_unavailable(r, NULL);
+		return;
+	}
+	snprintf(url, sizeof(url), "/demo/%s", id);
+	redirect(r, url);
+}
+
+static void
+action_end(const struct api *a, const struct api_request *req, struct api_response *r,
+	   const char *id)
+{
+	struct instance in;
+	char err[256];
+
+	switch (check_owner(a, req, id, &in)) {
+	case OWNED:
+		break;
+	case GONE:
+		clear_owner_cookie(r);
+		redirect(r, "/?ended=1");
+		return;
+	case NOT_OWNER:
+		page_not_owner(r);
+		return;
+	case STORE_DOWN:
+		page_unavailable(r, NULL);
+		return;
+	}
+	if (a->backend.ops->release(a->backend.ctx, id, err, sizeof(err)) == -1) {
+		log_warnx("page release failed id=%s error=\"%s\"", id, err);
+		page_unavailable(r, NULL);
+		return;
+	}
+	clear_owner_cookie(r);
+	redirect(r, "/?ended=1");
+}
+
+static void
+show_demo(const struct api *a, const struct api_request *req, struct api_response *r,
+	  const char *id)
+{
+	struct instance in;
+
+	switch (check_owner(a, req, id, &in)) {
+	case OWNED:
+		page_ready(a, r, &in);
+		return;
+	case GONE:
+		page_gone(r);
+		return;
+	case NOT_OWNER:
+		page_not_owner(r);
+		return;
+	case STORE_DOWN:
+		page_unavailable(r, NULL);
+		return;
+	}
+}
+
+/* "/demo/ID" or "/demos/ID/<action>": copies a valid id and returns what
+ * follows it ("" or "/action"), or NULL. */
+static const char *
+path_id(const char *path, const char *prefix, char id[ID_SIZE])
+{
+	size_t n = strlen(prefix);
+	const char *rest;
+
+	if (strncmp(path, prefix, n) != 0 || strlen(path + n) < ID_LEN)
+		return NULL;
+	memcpy(id, path + n, ID_LEN);
+	id[ID_LEN] = '\0';
+	rest = path + n + ID_LEN;
+	if (!id_valid(id) || (*rest != '\0' && *rest != '/'))
+		return NULL;
+	return rest;
+}
+
+/* True when the Host names a demo ("<id>.<base_domain>"): its route is gone
+ * and the front door handed the request to us. */
+static bool
+host_is_demo(const struct api *a, const char *host)
+{
+	size_t bl;
+	char id[ID_SIZE];
+	const char *colon;
+	size_t hl;
+
+	if (host == NULL || a->base_domain == NULL)
+		return false;
+	colon = strchr(host, ':');
+	hl = colon != NULL ? (size_t)(colon - host) : strlen(host);
+	bl = strlen(a->base_domain);
+	if (hl != ID_LEN + 1 + bl || host[ID_LEN] != '.' ||
+	    strncasecmp(host + ID_LEN + 1, a->base_domain, bl) != 0)
+		return false;
+	memcpy(id, host, ID_LEN);
+	id[ID_LEN] = '\0';
+	return id_valid(id);
+}
+
+bool
+pages_is_claim(const struct api_request *req)
+{
+	return (strcmp(req->method, "POST") == 0 && strcmp(req->path, "/start") == 0) ||
+	       (strcmp(req->method, "GET") == 0 && strcmp(req->path, "/wait") == 0);
+}
+
+void
+pages_handle(const struct api *a, const struct api_request *req, struct api_response *r)
+{
+	bool get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
+	bool post = strcmp(req->method, "POST") == 0;
+	const char *rest;
+	char id[ID_SIZE];
+
+	if (host_is_demo(a, req->host)) {
+		page_gone(r);
+		return;
+	}
+	if (strcmp(req->path, "/") == 0 && get) {
+		page_landing(a, req, r);
+	} else if (strcmp(req->path, "/start") == 0 && post) {
+		action_start(a, req, r);
+	} else if (strcmp(req->path, "/wait") == 0 && get) {
+		action_wait(a, req, r);
+	} else if ((rest = path_id(req->path, "/demo/", id)) != NULL && *rest == '\0' && get) {
+		show_demo(a, req, r, id);
+	} else if ((rest = path_id(req->path, "/demos/", id)) != NULL && post &&
+		   strcmp(rest, "/extend") == 0) {
+		action_extend(a, req, r, id);
+	} else if ((rest = path_id(req->path, "/demos/", id)) != NULL && post &&
+		   strcmp(rest, "/end") == 0) {
+		action_end(a, req, r, id);
+	} else if (strcmp(req->path, "/favicon.ico") == 0) {
+		r->status = 204;
+		r->content_type = "image/x-icon";
+		buf_reset(&r->body);
+	} else if (strcmp(req->path, "/start") == 0 || strcmp(req->path, "/") == 0 ||
+		   strcmp(req->path, "/wait") == 0) {
+		snprintf(r->allow, sizeof(r->allow), "%s",
+			 strcmp(req->path, "/start") == 0 ? "POST" : "GET, HEAD");
+		pages_error(r, 405, "Method not allowed", "This page does not accept that method.");
+	} else {
+		pages_error(r, 404, "Page not found", "There is nothing at this address.");
+	}
+}

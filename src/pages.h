@@ -1,0 +1,38 @@
+/*
+ * pages — the visitor's side of demux, served at the base domain: a landing
+ * page with "Start your demo", a waiting page while an instance is prepared,
+ * the ready page of a demo (links, credentials, a live countdown, "extend"
+ * and "end now"), and the "all demos are in use" page.
+ *
+ * Plain HTML with inline CSS and a few lines of inline JavaScript (countdown,
+ * elapsed time); everything works without JavaScript. No external assets.
+ *
+ * Routes (everything that is not /api/, /healthz or /metrics):
+ *   GET  /                    landing page
+ *   POST /start               claim (form field template, optional)
+ *   GET  /wait?template=T     claim again; the waiting page refreshes itself here
+ *   GET  /demo/ID             the ready page (owner cookie required)
+ *   POST /demos/ID/extend     form field minutes (default 30)
+ *   POST /demos/ID/end        release now
+ *
+ * The owner of a demo is the browser holding its owner token in the cookie
+ * demux_owner ("<id>.<token>", HttpOnly, SameSite=Strict, host-only so the
+ * demo's own subdomain never sees it), set when the claim succeeds.
+ * SameSite=Strict is what makes the two POST forms safe from other sites.
+ */
+#ifndef DEMUX_PAGES_H
+#define DEMUX_PAGES_H
+
+#include <stdbool.h>
+
+#include "api.h"
+
+#define PAGES_COOKIE "demux_owner"
+
+/* True for requests that may hand out an instance (POST /start, GET /wait). */
+bool pages_is_claim(const struct api_request *req);
+void pages_handle(const struct api *a, const struct api_request *req, struct api_response *resp);
+/* Replaces the response with a small HTML page (title and one paragraph). */
+void pages_error(struct api_response *resp, int status, const char *title, const char *message);
+
+#endif

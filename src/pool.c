@@ -1,0 +1,1092 @@
+/*
+ * pool — the warm pool of one template: provisioning workers, claim, extend,
+ * release, the reaper, and start-up reconciliation (see pool.h).
+ *
+ * Every state change goes to the store first: a PROVISIONING record exists
+ * before a container does, a RELEASING record before anything is removed.
+ * So after a crash each record says what may exist, and reconciliation can
+ * finish or undo it. The pool mutex only guards decisions (how many to
+ * provision, port slots, counters); slow work (restore, SQL, HTTP) runs
+ * outside it.
+ */
+#include "pool.h"
+
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "id.h"
+#include "log.h"
+#include "template.h"
+#include "validate.h"
+#include "xmalloc.h"
+
+#define POOL_MAX_WORKERS 64
+#define RESTORE_DB_RETRY_MS 10000
+#define COLD_DB_RETRY_MS 120000
+#define RESTORE_HEALTH_MS 15000
+#define COLD_HEALTH_MS 180000
+#define REAP_INTERVAL_MS 1000
+#define IDLE_WAIT_MS 1000
+
+const double pool_hist_bounds[POOL_HIST_BUCKETS] = {0.25, 0.5, 0.75, 1,  1.5, 2,
+						    3,	  5,   10,   30, 60,  120};
+
+struct pool {
+	struct pool_env env;
+	pthread_mutex_t mu;
+	pthread_cond_t wake;
+	bool running;
+	int nworkers;
+	pthread_t workers[POOL_MAX_WORKERS];
+	pthread_t reaper;
+	bool reaper_started;
+	unsigned char *slots; /* port pair k = (port_min + 2k, port_min + 2k + 1) in use */
+	int nslots;
+	int consecutive_failures;
+	struct pool_stats stats;
+};
+
+static long long
+now_s(const struct pool *p)
+{
+	return p->env.now != NULL ? p->env.now() : (long long)time(NULL);
+}
+
+static double
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+const char *
+pool_template(const struct pool *p)
+{
+	return p->env.pcfg->name;
+}
+
+/* ---- port slots ---------------------------------------------------------- */
+
+static int
+port_is_free(int port)
+{
+	struct sockaddr_in sa;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1, ok;
+
+	if (fd == -1)
+		return 0;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((unsigned short)port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ok = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	close(fd);
+	return ok;
+}
+
+/* Called with p->mu held. Returns the slot index or -1. */
+static int
+slot_take(struct pool *p)
+{
+	for (int k = 0; k < p->nslots; k++) {
+		int port = p->env.pcfg->port_min + 2 * k;
+
+		if (p->slots[k])
+			continue;
+		if (!port_is_free(port) || !port_is_free(port + 1))
+			continue;
+		p->slots[k] = 1;
+		return k;
+	}
+	return -1;
+}
+
+static void
+slot_mark(struct pool *p, int app_port, int used)
+{
+	int k = (app_port - p->env.pcfg->port_min) / 2;
+
+	if (app_port < p->env.pcfg->port_min || k >= p->nslots)
+		return;
+	pthread_mutex_lock(&p->mu);
+	p->slots[k] = (unsigned char)used;
+	pthread_mutex_unlock(&p->mu);
+}
+
+/* ---- building blocks ----------------------------------------------------- */
+
+static void
+instance_domain(const struct pool *p, const struct instance *in, char *out, size_t outlen)
+{
+	snprintf(out, outlen, "%s.%s", in->id, p->env.cfg->base_domain);
+}
+
+static void
+app_instance_for(const struct pool *p, const struct instance *in, const char *domain,
+		 int retry_ms, struct app_instance *ai)
+{
+	const struct config *cfg = p->env.cfg;
+	const struct template_meta *t = p->env.tmpl;
+
+	memset(ai, 0, sizeof(*ai));
+	ai->id = in->id;
+	ai->domain = domain;
+	ai->scheme = cfg->public_scheme;
+	ai->prefix = in->prefix;
+	ai->generic_after_restore = p->env.pcfg->generic_after_restore;
+	ai->generic_on_release = p->env.pcfg->generic_on_release;
+	ai->db.connect_timeout_s = cfg->db_connect_timeout_s;
+	ai->db.rw_timeout_s = cfg->db_rw_timeout_s;
+	ai->db.retry_ms = retry_ms;
+	if (p->env.pcfg->db_mode == DB_MODE_SHARED) {
+		ai->db.host = cfg->db_host;
+		ai->db.port = cfg->db_port;
+		ai->db.user = cfg->db_user;
+		ai->db.password = cfg->db_password;
+		ai->db.name = cfg->db_name;
+		ai->drop_tables_on_release = 1;
+	} else {
+		ai->db.host = "127.0.0.1";
+		ai->db.port = in->db_port;
+		ai->db.user = t->db_user;
+		ai->db.password = t->db_password;
+		ai->db.name = t->db_name;
+	}
+}
+
+static size_t
+discard_body(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	(void)ptr;
+	(void)userdata;
+	return size * nmemb;
+}
+
+/* GET of the health path through the instance's own port, with its own Host:
+ * only a 2xx counts (a 302 to the template's domain is the broken state). */
+static int
+default_health(const struct pool_env *env, const struct instance *in, char *err, size_t errlen)
+{
+	char url[512], host[340], domain[320];
+	const char *path = env->tmpl->health_path[0] ? env->tmpl->health_path : "/";
+	struct curl_slist *hdr = NULL;
+	CURL *c = curl_easy_init();
+	long code = 0;
+	CURLcode rc;
+
+	if (c == NULL) {
+		snprintf(err, errlen, "health: cannot create an HTTP client");
+		return -1;
+	}
+	snprintf(domain, sizeof(domain), "%s.%s", in->id, env->cfg->base_domain);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", in->app_port, path);
+	snprintf(host, sizeof(host), "Host: %s", domain);
+	hdr = curl_slist_append(hdr, host);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard_body);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	rc = curl_easy_perform(c);
+	if (rc == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	curl_slist_free_all(hdr);
+	curl_easy_cleanup(c);
+	if (rc != CURLE_OK) {
+		snprintf(err, errlen, "health %s: %s", url, curl_easy_strerror(rc));
+		return -1;
+	}
+	if (code < 200 || code > 299) {
+		snprintf(err, errlen, "health %s (Host %s): HTTP %ld, want 2xx", url, domain, code);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+wait_healthy(struct pool *p, const struct instance *in, int budget_ms, char *err, size_t errlen)
+{
+	int (*check)(const struct pool_env *, const struct instance *, char *, size_t) =
+		p->env.health != NULL ? p->env.health : default_health;
+	double deadline = mono_ms() + budget_ms;
+
+	for (;;) {
+		if (check(&p->env, in, err, errlen) == 0)
+			return 0;
+		if (mono_ms() >= deadline)
+			return -1;
+		usleep(100 * 1000);
+	}
+}
+
+/* Undoes whatever of an instance exists: route, tables (shared mode),
+ * container, record. Each step tolerates "already gone". Returns -1 if a step
+ * failed (the record is then kept, state RELEASING, for a later retry). */
+static int
+teardown_env(const struct pool_env *env, const struct instance *in, bool shared_db, char *err,
+	     size_t errlen)
+{
+	char domain[320], e[512];
+	struct app_instance ai;
+
+	snprintf(domain, sizeof(domain), "%s.%s", in->id, env->cfg->base_domain);
+	if (env->proxy != NULL && env->proxy->ops->remove(env->proxy->ctx, domain, e, sizeof(e)) == -1) {
+		snprintf(err, errlen, "route: %s", e);
+		return -1;
+	}
+	if (shared_db && env->profile != NULL && env->profile->on_release != NULL) {
+		memset(&ai, 0, sizeof(ai));
+		ai.id = in->id;
+		ai.domain = domain;
+		ai.scheme = env->cfg->public_scheme;
+		ai.prefix = in->prefix;
+		ai.generic_on_release = env->pcfg->generic_on_release;
+		ai.db.host = env->cfg->db_host;
+		ai.db.port = env->cfg->db_port;
+		ai.db.user = env->cfg->db_user;
+		ai.db.password = env->cfg->db_password;
+		ai.db.name = env->cfg->db_name;
+		ai.db.connect_timeout_s = env->cfg->db_connect_timeout_s;
+		ai.db.rw_timeout_s = env->cfg->db_rw_timeout_s;
+		ai.drop_tables_on_release = 1;
+		if (env->profile->on_release(&ai, e, sizeof(e)) == -1) {
+			snprintf(err, errlen, "on_release: %s", e);
+			return -1;
+		}
+	}
+	if (env->runtime.ops->remove(env->runtime.ctx, in->container, e, sizeof(e)) == -1) {
+		snprintf(err, errlen, "container: %s", e);
+		return -1;
+	}
+	if (env->store->ops->del(env->store->ctx, in->id, e, sizeof(e)) == -1) {
+		snprintf(err, errlen, "%s", e);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+teardown(struct pool *p, const struct instance *in, char *err, size_t errlen)
+{
+	if (teardown_env(&p->env, in, p->env.pcfg->db_mode == DB_MODE_SHARED, err, errlen) == -1)
+		return -1;
+	slot_mark(p, in->app_port, 0);
+	return 0;
+}
+
+static void
+hist_observe(struct pool_stats *s, int method, double seconds)
+{
+	s->hist_count[method]++;
+	s->hist_sum[method] += seconds;
+	for (int i = 0; i < POOL_HIST_BUCKETS; i++)
+		if (seconds <= pool_hist_bounds[i])
+			s->hist_bucket[method][i]++;
+}
+
+static void
+record_failure(struct pool *p, const char *id, const char *step, const char *reason)
+{
+	log_warnx("provision failed template=%s id=%s step=%s reason=\"%s\"", pool_template(p), id,
+		  step, reason);
+	pthread_mutex_lock(&p->mu);
+	p->stats.provision_failures++;
+	p->consecutive_failures++;
+	snprintf(p->stats.last_error, sizeof(p->stats.last_error), "%.40s: %.200s", step, reason);
+	pthread_mutex_unlock(&p->mu);
+}
+
+/* Restore (or cold start) the container of `in`; fills method and
+ * restore_ms. */
+static int
+start_container(struct pool *p, struct instance *in, char *err, size_t errlen)
+{
+	const struct template_meta *t = p->env.tmpl;
+	struct restore_request req;
+	struct restore_stats rs;
+	struct container_spec spec;
+	struct template_spec_buf sbuf;
+	char e[1024];
+	double t0 = mono_ms();
+
+	memset(&req, 0, sizeof(req));
+	req.archive_path = t->archive_path;
+	req.name = in->container;
+	req.ports[req.nports++] = (struct container_port){in->app_port, t->app_port};
+	if (t->db_port > 0)
+		req.ports[req.nports++] = (struct container_port){in->db_port, t->db_port};
+	memset(&rs, 0, sizeof(rs));
+	if (p->env.runtime.ops->restore(p->env.runtime.ctx, &req, &rs, e, sizeof(e)) == 0) {
+		snprintf(in->method, sizeof(in->method), "criu_restore");
+		in->restore_ms = mono_ms() - t0;
+		log_debug("restored id=%s podman_ms=%.0f runtime_ms=%.0f criu_ms=%.0f", in->id,
+			  rs.podman_ms, rs.runtime_ms, rs.criu_ms);
+		return 0;
+	}
+	if (!p->env.pcfg->cold_start_fallback) {
+		snprintf(err, errlen, "restore: %.900s", e);
+		return -1;
+	}
+	log_warnx("restore failed, cold start fallback template=%s id=%s reason=\"%s\"",
+		  pool_template(p), in->id, e);
+	/* A failed restore may leave a created container behind. */
+	p->env.runtime.ops->remove(p->env.runtime.ctx, in->container, e, sizeof(e));
+	if (template_cold_start_spec(t, in->container, in->app_port, in->db_port, &spec, &sbuf, e,
+				     sizeof(e)) == -1) {
+		snprintf(err, errlen, "cold start: %.900s", e);
+		return -1;
+	}
+	t0 = mono_ms();
+	if (p->env.runtime.ops->run(p->env.runtime.ctx, &spec, e, sizeof(e)) == -1) {
+		snprintf(err, errlen, "cold start: %.900s", e);
+		return -1;
+	}
+	snprintf(in->method, sizeof(in->method), "cold_start");
+	in->restore_ms = mono_ms() - t0;
+	return 0;
+}
+
+/* Provisions one instance whose PROVISIONING record and port slot were
+ * reserved by the caller. */
+static int
+provision(struct pool *p, struct instance *in, char *err, size_t errlen)
+{
+	char domain[320], e[1024];
+	struct app_instance ai;
+	const char *step = "restore";
+	double t0 = mono_ms(), t1;
+	int cold;
+
+	instance_domain(p, in, domain, sizeof(domain));
+	if (start_container(p, in, e, sizeof(e)) == -1)
+		goto fail;
+	cold = strcmp(in->method, "cold_start") == 0;
+	step = "after_restore";
+	t1 = mono_ms();
+	if (p->env.profile != NULL && p->env.profile->after_restore != NULL) {
+		app_instance_for(p, in, domain, cold ? COLD_DB_RETRY_MS : RESTORE_DB_RETRY_MS, &ai);
+		if (p->env.profile->after_restore(&ai, e, sizeof(e)) == -1)
+			goto fail;
+	}
+	in->hook_ms = mono_ms() - t1;
+	step = "health";
+	t1 = mono_ms();
+	if (wait_healthy(p, in,
+			 p->env.health_budget_ms > 0 ? p->env.health_budget_ms
+			 : cold			     ? COLD_HEALTH_MS
+						     : RESTORE_HEALTH_MS,
+			 e, sizeof(e)) == -1)
+		goto fail;
+	in->health_ms = mono_ms() - t1;
+	step = "route";
+	t1 = mono_ms();
+	if (p->env.proxy != NULL) {
+		char upstream[64];
+
+		snprintf(upstream, sizeof(upstream), "127.0.0.1:%d", in->app_port);
+		if (p->env.proxy->ops->add(p->env.proxy->ctx, domain, upstream, e, sizeof(e)) == -1)
+			goto fail;
+	}
+	in->route_ms = mono_ms() - t1;
+	in->provision_ms = mono_ms() - t0;
+	in->state = INSTANCE_READY;
+	in->ready_at = now_s(p);
+	step = "store";
+	if (p->env.store->ops->put(p->env.store->ctx, in, e, sizeof(e)) == -1)
+		goto fail;
+	log_info("instance ready template=%s id=%s method=%s port=%d restore_ms=%.0f hook_ms=%.1f "
+		 "health_ms=%.0f route_ms=%.1f total_ms=%.0f",
+		 pool_template(p), in->id, in->method, in->app_port, in->restore_ms, in->hook_ms,
+		 in->health_ms, in->route_ms, in->provision_ms);
+	pthread_mutex_lock(&p->mu);
+	p->consecutive_failures = 0;
+	hist_observe(&p->stats, cold, in->provision_ms / 1000.0);
+	pthread_mutex_unlock(&p->mu);
+	return 0;
+fail:
+	snprintf(err, errlen, "%s: %.900s", step, e);
+	record_failure(p, in->id, step, e);
+	if (teardown(p, in, e, sizeof(e)) == -1)
+		log_warnx("cleanup after failed provision incomplete id=%s reason=\"%s\"", in->id,
+			  e);
+	return -1;
+}
+
+struct counts {
+	int provisioning, ready, claimed, releasing, total;
+};
+
+static int
+count_instances(struct pool *p, struct counts *c, char *err, size_t errlen)
+{
+	struct instance *v = NULL;
+	int n = 0;
+
+	memset(c, 0, sizeof(*c));
+	if (p->env.store->ops->list(p->env.store->ctx, pool_template(p), -1, &v, &n, err, errlen) ==
+	    -1)
+		return -1;
+	for (int i = 0; i < n; i++) {
+		switch (v[i].state) {
+		case INSTANCE_PROVISIONING:
+			c->provisioning++;
+			break;
+		case INSTANCE_READY:
+			c->ready++;
+			break;
+		case INSTANCE_CLAIMED:
+			c->claimed++;
+			break;
+		case INSTANCE_RELEASING:
+			c->releasing++;
+			break;
+		}
+	}
+	c->total = n;
+	free(v);
+	return 0;
+}
+
+/* Decides, under the pool mutex, whether one more instance should be
+ * provisioned and if so reserves its record and ports. Returns 1 when `in`
+ * was reserved, 0 when nothing is needed, -1 on error. */
+static int
+reserve(struct pool *p, struct instance *in, char *err, size_t errlen)
+{
+	const struct pool_config *pc = p->env.pcfg;
+	struct counts c;
+	int slot, rc = 0;
+
+	pthread_mutex_lock(&p->mu);
+	if (count_instances(p, &c, err, errlen) == -1) {
+		rc = -1;
+		goto out;
+	}
+	if (c.ready + c.provisioning >= pc->min_ready || c.total >= pc->max_instances)
+		goto out;
+	slot = slot_take(p);
+	if (slot == -1) {
+		snprintf(err, errlen, "no free port pair in %d-%d", pc->port_min, pc->port_max);
+		rc = -1;
+		goto out;
+	}
+	memset(in, 0, sizeof(*in));
+	if (id_generate(in->id) == -1) {
+		p->slots[slot] = 0;
+		snprintf(err, errlen, "no randomness for an instance id");
+		rc = -1;
+		goto out;
+	}
+	snprintf(in->template_name, sizeof(in->template_name), "%s", pc->name);
+	snprintf(in->container, sizeof(in->container), "%s%s", RUNTIME_INSTANCE_PREFIX, in->id);
+	snprintf(in->node, sizeof(in->node), "%s", p->env.cfg->node_name);
+	in->state = INSTANCE_PROVISIONING;
+	in->app_port = pc->port_min + 2 * slot;
+	in->db_port = p->env.tmpl->db_port > 0 ? in->app_port + 1 : 0;
+	if (pc->db_mode == DB_MODE_SHARED)
+		validate_make_instance_prefix(in->id, in->prefix, sizeof(in->prefix));
+	else
+		snprintf(in->prefix, sizeof(in->prefix), "%s", p->env.tmpl->db_prefix);
+	in->created_at = now_s(p);
+	snprintf(in->method, sizeof(in->method), "criu_restore");
+	if (p->env.store->ops->put(p->env.store->ctx, in, err, errlen) == -1) {
+		p->slots[slot] = 0;
+		rc = -1;
+		goto out;
+	}
+	rc = 1;
+out:
+	pthread_mutex_unlock(&p->mu);
+	return rc;
+}
+
+int
+pool_provision_one(struct pool *p, char *err, size_t errlen)
+{
+	struct instance in;
+	int r = reserve(p, &in, err, errlen);
+
+	if (r <= 0)
+		return r;
+	return provision(p, &in, err, errlen) == 0 ? 1 : -1;
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct pool *p = arg;
+	char err[1024];
+
+	while (1) {
+		int r;
+
+		pthread_mutex_lock(&p->mu);
+		if (!p->running) {
+			pthread_mutex_unlock(&p->mu);
+			break;
+		}
+		pthread_mutex_unlock(&p->mu);
+		r = pool_provision_one(p, err, sizeof(err));
+		if (r == 1)
+			continue;
+		pthread_mutex_lock(&p->mu);
+		if (p->running) {
+			struct timespec ts;
+			/* Back off after failures, up to 30 s, so a broken template does
+			 * not spin. */
+			int ms = IDLE_WAIT_MS;
+
+			if (r == -1) {
+				int f = p->consecutive_failures < 5 ? p->consecutive_failures : 5;
+
+				ms = 1000 * (1 << f);
+				if (ms > 30000)
+					ms = 30000;
+			}
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += ms / 1000;
+			ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&p->wake, &p->mu, &ts);
+		}
+		pthread_mutex_unlock(&p->mu);
+	}
+	return NULL;
+}
+
+/* ---- claim, extend, release ------------------------------------------------ */
+
+static int
+owner_token(char out[INSTANCE_TOKEN_SIZE])
+{
+	static const char b64url[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	unsigned char raw[32];
+	int o = 0;
+
+	if (id_random_bytes(raw, sizeof(raw)) == -1)
+		return -1;
+	for (size_t i = 0; i < sizeof(raw); i += 3) {
+		unsigned v = (unsigned)raw[i] << 16;
+
+		if (i + 1 < sizeof(raw))
+			v |= (unsigned)raw[i + 1] << 8;
+		if (i + 2 < sizeof(raw))
+			v |= raw[i + 2];
+		out[o++] = b64url[(v >> 18) & 63];
+		out[o++] = b64url[(v >> 12) & 63];
+		if (i + 1 < sizeof(raw))
+			out[o++] = b64url[(v >> 6) & 63];
+		if (i + 2 < sizeof(raw))
+			out[o++] = b64url[v & 63];
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+enum claim_result
+pool_claim(struct pool *p, const char *owner_ip, struct instance *out, int *retry_ms, char *err,
+	   size_t errlen)
+{
+	struct instance want;
+	struct counts c;
+	long long now = now_s(p);
+	int r;
+
+	memset(&want, 0, sizeof(want));
+	if (owner_token(want.owner_token) == -1) {
+		snprintf(err, errlen, "no randomness for an owner token");
+		return CLAIM_ERROR;
+	}
+	snprintf(want.owner_ip, sizeof(want.owner_ip), "%s", owner_ip != NULL ? owner_ip : "");
+	want.claimed_at = now;
+	want.expires_at = now + p->env.pcfg->ttl_s;
+	r = p->env.store->ops->claim(p->env.store->ctx, pool_template(p), &want, out, err, errlen);
+	pthread_mutex_lock(&p->mu);
+	if (r == 0) {
+		p->stats.claims++;
+		pthread_cond_broadcast(&p->wake);
+		pthread_mutex_unlock(&p->mu);
+		log_info("instance claimed template=%s id=%s expires_at=%lld", pool_template(p),
+			 out->id, out->expires_at);
+		return CLAIM_OK;
+	}
+	if (r == -1) {
+		p->stats.claim_fail_error++;
+		pthread_mutex_unlock(&p->mu);
+		return CLAIM_ERROR;
+	}
+	if (count_instances(p, &c, err, errlen) == -1) {
+		p->stats.claim_fail_error++;
+		pthread_mutex_unlock(&p->mu);
+		return CLAIM_ERROR;
+	}
+	if (c.claimed + c.releasing >= p->env.pcfg->max_instances) {
+		p->stats.claim_fail_capacity++;
+		pthread_mutex_unlock(&p->mu);
+		snprintf(err, errlen, "all %d demos of %s are in use", p->env.pcfg->max_instances,
+			 pool_template(p));
+		return CLAIM_AT_CAPACITY;
+	}
+	if (c.provisioning == 0 && p->consecutive_failures > 0) {
+		p->stats.claim_fail_error++;
+		snprintf(err, errlen, "cannot prepare demos of %s: %s", pool_template(p),
+			 p->stats.last_error);
+		pthread_mutex_unlock(&p->mu);
+		return CLAIM_ERROR;
+	}
+	p->stats.claim_fail_provisioning++;
+	pthread_cond_broadcast(&p->wake);
+	{
+		/* The mean provisioning time is the honest estimate. */
+		long long n = p->stats.hist_count[0] + p->stats.hist_count[1];
+		double mean = n > 0 ? (p->stats.hist_sum[0] + p->stats.hist_sum[1]) / (double)n : 1;
+		*retry_ms = (int)(mean * 1000);
+		if (*retry_ms < 250)
+			*retry_ms = 250;
+		if (*retry_ms > 10000)
+			*retry_ms = 10000;
+	}
+	pthread_mutex_unlock(&p->mu);
+	snprintf(err, errlen, "a demo of %s is being prepared", pool_template(p));
+	return CLAIM_PROVISIONING;
+}
+
+int
+pool_extend(struct pool *p, const char *id, int minutes, struct instance *out, char *err,
+	    size_t errlen)
+{
+	struct instance in;
+	long long now = now_s(p), limit, want;
+	int r, rc = -1;
+
+	if (minutes < 1 || minutes > 24 * 60) {
+		snprintf(err, errlen, "minutes must be between 1 and 1440");
+		return -1;
+	}
+	pthread_mutex_lock(&p->mu);
+	r = p->env.store->ops->get(p->env.store->ctx, id, &in, err, errlen);
+	if (r == STORE_NOT_FOUND || (r == 0 && in.state != INSTANCE_CLAIMED)) {
+		snprintf(err, errlen, "demo %s is not active", id);
+		goto out;
+	}
+	if (r == -1)
+		goto out;
+	limit = in.claimed_at + p->env.pcfg->max_ttl_s;
+	want = (in.expires_at > now ? in.expires_at : now) + (long long)minutes * 60;
+	in.expires_at = want < limit ? want : limit;
+	in.last_seen_at = now;
+	if (p->env.store->ops->put(p->env.store->ctx, &in, err, errlen) == -1)
+		goto out;
+	*out = in;
+	rc = 0;
+	log_info("instance extended template=%s id=%s expires_at=%lld", pool_template(p), id,
+		 in.expires_at);
+out:
+	pthread_mutex_unlock(&p->mu);
+	return rc;
+}
+
+int
+pool_release(struct pool *p, const char *id, char *err, size_t errlen)
+{
+	struct instance in;
+	int r;
+
+	for (int attempt = 0; attempt < 3; attempt++) {
+		r = p->env.store->ops->get(p->env.store->ctx, id, &in, err, errlen);
+		if (r == STORE_NOT_FOUND)
+			return 0;
+		if (r == -1)
+			return -1;
+		if (in.state == INSTANCE_PROVISIONING) {
+			snprintf(err, errlen, "demo %s is still being prepared", id);
+			return -1;
+		}
+		if (in.state == INSTANCE_RELEASING)
+			break;
+		r = p->env.store->ops->cas_state(p->env.store->ctx, id, in.state,
+						 INSTANCE_RELEASING, err, errlen);
+		if (r == -1)
+			return -1;
+		if (r == 0) {
+			in.state = INSTANCE_RELEASING;
+			break;
+		}
+	}
+	if (in.state != INSTANCE_RELEASING) {
+		snprintf(err, errlen, "demo %s changed state during release", id);
+		return -1;
+	}
+	if (teardown(p, &in, err, errlen) == -1) {
+		log_warnx("release incomplete template=%s id=%s reason=\"%s\" (the reaper retries)",
+			  pool_template(p), id, err);
+		return -1;
+	}
+	pthread_mutex_lock(&p->mu);
+	p->stats.releases++;
+	pthread_cond_broadcast(&p->wake);
+	pthread_mutex_unlock(&p->mu);
+	log_info("instance released template=%s id=%s", pool_template(p), id);
+	return 0;
+}
+
+void
+pool_reap(struct pool *p)
+{
+	struct instance *v = NULL;
+	char err[1024];
+	long long now = now_s(p);
+	int n = 0;
+
+	if (p->env.store->ops->list(p->env.store->ctx, pool_template(p), -1, &v, &n, err,
+				    sizeof(err)) == -1) {
+		log_warnx("reaper: %s", err);
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		struct instance *in = &v[i];
+		bool expired = in->state == INSTANCE_CLAIMED && in->expires_at <= now;
+		bool idle = in->state == INSTANCE_CLAIMED && p->env.pcfg->idle_timeout_s > 0 &&
+			    in->last_seen_at + p->env.pcfg->idle_timeout_s <= now;
+
+		if (expired || idle) {
+			pthread_mutex_lock(&p->mu);
+			/* extend holds the mutex too: it cannot move expires_at between
+			 * this check and the state change. */
+			int r = p->env.store->ops->cas_state(p->env.store->ctx, in->id,
+							     INSTANCE_CLAIMED, INSTANCE_RELEASING,
+							     err, sizeof(err));
+			pthread_mutex_unlock(&p->mu);
+			if (r != 0)
+				continue;
+			log_info("instance %s template=%s id=%s", expired ? "expired" : "idle",
+				 pool_template(p), in->id);
+			pthread_mutex_lock(&p->mu);
+			p->stats.expirations++;
+			pthread_mutex_unlock(&p->mu);
+			pool_release(p, in->id, err, sizeof(err));
+		} else if (in->state == INSTANCE_RELEASING) {
+			pool_release(p, in->id, err, sizeof(err));
+		}
+	}
+	free(v);
+}
+
+static void *
+reaper_main(void *arg)
+{
+	struct pool *p = arg;
+
+	pthread_mutex_lock(&p->mu);
+	while (p->running) {
+		struct timespec ts;
+
+		pthread_mutex_unlock(&p->mu);
+		pool_reap(p);
+		pthread_mutex_lock(&p->mu);
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += REAP_INTERVAL_MS / 1000;
+		if (p->running)
+			pthread_cond_timedwait(&p->wake, &p->mu, &ts);
+	}
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+/* ---- life cycle ---------------------------------------------------------------- */
+
+struct pool *
+pool_create(const struct pool_env *env)
+{
+	struct pool *p = xcalloc(1, sizeof(*p));
+
+	p->env = *env;
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->wake, NULL);
+	p->nslots = (env->pcfg->port_max - env->pcfg->port_min + 1) / 2;
+	p->slots = xcalloc((size_t)p->nslots, 1);
+	return p;
+}
+
+int
+pool_start(struct pool *p)
+{
+	int n = p->env.pcfg->provision_concurrency;
+
+	if (n > POOL_MAX_WORKERS)
+		n = POOL_MAX_WORKERS;
+	pthread_mutex_lock(&p->mu);
+	p->running = true;
+	pthread_mutex_unlock(&p->mu);
+	for (int i = 0; i < n; i++) {
+		if (pthread_create(&p->workers[i], NULL, worker_main, p) != 0) {
+			log_warn("pool %s: cannot start worker", pool_template(p));
+			break;
+		}
+		p->nworkers++;
+	}
+	if (pthread_create(&p->reaper, NULL, reaper_main, p) == 0)
+		p->reaper_started = true;
+	else
+		log_warn("pool %s: cannot start reaper", pool_template(p));
+	log_info("pool started template=%s min_ready=%d max_instances=%d workers=%d",
+		 pool_template(p), p->env.pcfg->min_ready, p->env.pcfg->max_instances,
+		 p->nworkers);
+	return p->nworkers > 0 && p->reaper_started ? 0 : -1;
+}
+
+void
+pool_stop(struct pool *p)
+{
+	pthread_mutex_lock(&p->mu);
+	p->running = false;
+	pthread_cond_broadcast(&p->wake);
+	pthread_mutex_unlock(&p->mu);
+	for (int i = 0; i < p->nworkers; i++)
+		pthread_join(p->workers[i], NULL);
+	p->nworkers = 0;
+	if (p->reaper_started)
+		pthread_join(p->reaper, NULL);
+	p->reaper_started = false;
+	log_info("pool stopped template=%s (claimed instances keep running)", pool_template(p));
+}
+
+void
+pool_free(struct pool *p)
+{
+	if (p == NULL)
+		return;
+	pthread_mutex_destroy(&p->mu);
+	pthread_cond_destroy(&p->wake);
+	free(p->slots);
+	free(p);
+}
+
+void
+pool_get_stats(struct pool *p, struct pool_stats *out)
+{
+	struct counts c;
+	char err[256];
+
+	pthread_mutex_lock(&p->mu);
+	*out = p->stats;
+	pthread_mutex_unlock(&p->mu);
+	if (count_instances(p, &c, err, sizeof(err)) == 0) {
+		out->ready = c.ready;
+		out->claimed = c.claimed;
+		out->provisioning = c.provisioning;
+		out->releasing = c.releasing;
+	}
+}
+
+/* ---- start-up reconciliation ------------------------------------------------------ */
+
+static struct pool *
+pool_for(struct pool **pools, int npools, const char *template_name)
+{
+	for (int i = 0; i < npools; i++)
+		if (strcmp(pool_template(pools[i]), template_name) == 0)
+			return pools[i];
+	return NULL;
+}
+
+/* "demux-<id>" -> id, or NULL when the name is not an instance's. */
+static const char *
+container_instance_id(const char *name)
+{
+	size_t pl = strlen(RUNTIME_INSTANCE_PREFIX);
+
+	if (strncmp(name, RUNTIME_INSTANCE_PREFIX, pl) != 0 || !id_valid(name + pl))
+		return NULL;
+	return name + pl;
+}
+
+/* "<id>.<base_domain>" -> id copied into out, or -1. */
+static int
+route_instance_id(const char *host, const char *base_domain, char out[ID_SIZE])
+{
+	const char *dot = strchr(host, '.');
+
+	if (dot == NULL || (size_t)(dot - host) != ID_LEN || strcmp(dot + 1, base_domain) != 0)
+		return -1;
+	memcpy(out, host, ID_LEN);
+	out[ID_LEN] = '\0';
+	return id_valid(out) ? 0 : -1;
+}
+
+int
+pool_reconcile(struct pool **pools, int npools, char *err, size_t errlen)
+{
+	const struct pool_env *env;
+	struct instance *recs = NULL;
+	struct container_info *ctrs = NULL;
+	struct route *routes = NULL;
+	int nrecs = 0, nctrs = 0, nroutes = 0, rc = -1;
+	int adopted = 0, undone = 0, finished = 0, orphans = 0;
+	char e[1024];
+
+	if (npools == 0)
+		return 0;
+	env = &pools[0]->env;
+	if (env->store->ops->list(env->store->ctx, NULL, -1, &recs, &nrecs, err, errlen) == -1)
+		goto out;
+	if (env->runtime.ops->list(env->runtime.ctx, &ctrs, &nctrs, err, errlen) == -1)
+		goto out;
+	if (env->proxy != NULL &&
+	    env->proxy->ops->list(env->proxy->ctx, &routes, &nroutes, err, errlen) == -1)
+		goto out;
+
+	for (int i = 0; i < nrecs; i++) {
+		struct instance *in = &recs[i];
+		struct pool *p = pool_for(pools, npools, in->template_name);
+		const struct container_info *ci = NULL;
+		bool has_route = false;
+		char domain[320];
+
+		for (int j = 0; j < nctrs; j++)
+			if (strcmp(ctrs[j].name, in->container) == 0)
+				ci = &ctrs[j];
+		if (p == NULL) {
+			/* Template no longer configured: nothing can serve or refill it.
+			 * Its database mode is unknown, so only route, container and
+			 * record are removed. */
+			log_warnx("reconcile: template=%s id=%s has no pool; removing",
+				  in->template_name, in->id);
+			if (teardown_env(env, in, false, e, sizeof(e)) == -1)
+				log_warnx("reconcile: remove id=%s: %s", in->id, e);
+			undone++;
+			continue;
+		}
+		instance_domain(p, in, domain, sizeof(domain));
+		for (int j = 0; j < nroutes; j++)
+			if (strcmp(routes[j].host, domain) == 0)
+				has_route = true;
+		switch (in->state) {
+		case INSTANCE_PROVISIONING:
+			log_info("reconcile: undo half-provisioned id=%s template=%s", in->id,
+				 in->template_name);
+			if (teardown(p, in, e, sizeof(e)) == -1)
+				log_warnx("reconcile: undo id=%s: %s", in->id, e);
+			undone++;
+			break;
+		case INSTANCE_RELEASING:
+			log_info("reconcile: finish release id=%s template=%s", in->id,
+				 in->template_name);
+			slot_mark(p, in->app_port, 1);
+			if (pool_release(p, in->id, e, sizeof(e)) == -1)
+				log_warnx("reconcile: release id=%s: %s", in->id, e);
+			finished++;
+			break;
+		case INSTANCE_READY:
+		case INSTANCE_CLAIMED:
+			if (ci == NULL || !ci->running) {
+				log_info("reconcile: record without running container id=%s "
+					 "state=%s; removing",
+					 in->id, store_state_name(in->state));
+				if (teardown(p, in, e, sizeof(e)) == -1)
+					log_warnx("reconcile: remove id=%s: %s", in->id, e);
+				undone++;
+				break;
+			}
+			slot_mark(p, in->app_port, 1);
+			if (!has_route && p->env.proxy != NULL) {
+				char upstream[64];
+
+				snprintf(upstream, sizeof(upstream), "127.0.0.1:%d", in->app_port);
+				if (p->env.proxy->ops->add(p->env.proxy->ctx, domain, upstream, e,
+							   sizeof(e)) == -1) {
+					log_warnx("reconcile: re-add route id=%s: %s; removing",
+						  in->id, e);
+					if (teardown(p, in, e, sizeof(e)) == -1)
+						log_warnx("reconcile: remove id=%s: %s", in->id, e);
+					undone++;
+					break;
+				}
+				log_info("reconcile: route re-added id=%s", in->id);
+			}
+			log_info("reconcile: adopted id=%s template=%s state=%s", in->id,
+				 in->template_name, store_state_name(in->state));
+			adopted++;
+			break;
+		}
+	}
+
+	/* Containers and routes nobody has a record of. Everything is read
+	 * again: the loop above removed some. */
+	free(recs);
+	free(ctrs);
+	free(routes);
+	recs = NULL;
+	ctrs = NULL;
+	routes = NULL;
+	nroutes = 0;
+	if (env->store->ops->list(env->store->ctx, NULL, -1, &recs, &nrecs, err, errlen) == -1)
+		goto out;
+	if (env->runtime.ops->list(env->runtime.ctx, &ctrs, &nctrs, err, errlen) == -1)
+		goto out;
+	if (env->proxy != NULL &&
+	    env->proxy->ops->list(env->proxy->ctx, &routes, &nroutes, err, errlen) == -1)
+		goto out;
+	for (int j = 0; j < nctrs; j++) {
+		const char *cid = container_instance_id(ctrs[j].name);
+		bool known = false;
+
+		/* Only instances of templates this daemon pools are its to judge:
+		 * another daemon may share the Podman service. */
+		if (cid == NULL || pool_for(pools, npools, ctrs[j].template_name) == NULL)
+			continue;
+		for (int i = 0; i < nrecs; i++)
+			if (strcmp(recs[i].id, cid) == 0)
+				known = true;
+		if (known)
+			continue;
+		log_info("reconcile: orphan container name=%s; removing", ctrs[j].name);
+		if (env->runtime.ops->remove(env->runtime.ctx, ctrs[j].name, e, sizeof(e)) == -1)
+			log_warnx("reconcile: remove container %s: %s", ctrs[j].name, e);
+		orphans++;
+	}
+	for (int j = 0; j < nroutes; j++) {
+		char rid[ID_SIZE];
+		bool known = false;
+
+		if (route_instance_id(routes[j].host, env->cfg->base_domain, rid) == -1) {
+			/* A demux route for another base domain or form: not ours to judge
+			 * unless it carries an id. */
+			continue;
+		}
+		for (int i = 0; i < nrecs; i++)
+			if (strcmp(recs[i].id, rid) == 0)
+				known = true;
+		if (known)
+			continue;
+		log_info("reconcile: orphan route host=%s; removing", routes[j].host);
+		if (env->proxy->ops->remove(env->proxy->ctx, routes[j].host, e, sizeof(e)) == -1)
+			log_warnx("reconcile: remove route %s: %s", routes[j].host, e);
+		orphans++;
+	}
+	log_info("reconcile done adopted=%d undone=%d finished=%d orphans_removed=%d", adopted,
+		 undone, finished, orphans);
+	rc = 0;
+out:
+	free(recs);
+	free(ctrs);
+	free(routes);
+	return rc;
+}

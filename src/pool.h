@@ -1,0 +1,100 @@
+/*
+ * pool — one warm pool of restored instances per template.
+ *
+ * Provisioning workers restore the template's checkpoint under a new id and
+ * ports (or cold-start it when restore fails and the config allows), run the
+ * app profile's after_restore, check the instance's first page through its
+ * own port, publish its route, and only then mark it READY. Visitors claim
+ * READY instances (atomically, through the store); claimed instances live
+ * until expires_at, bounded by max_ttl, and are released by the reaper or on
+ * request: route removed, profile on_release, container removed, record
+ * deleted — in that order, each step idempotent so a restart can finish it.
+ */
+#ifndef DEMUX_POOL_H
+#define DEMUX_POOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "app/profile.h"
+#include "config.h"
+#include "container/runtime.h"
+#include "proxy/proxy.h"
+#include "store/store.h"
+
+struct template_meta;
+
+/* What a pool works with; owned by the caller, outlives the pool. */
+struct pool_env {
+	const struct config *cfg;
+	const struct pool_config *pcfg;
+	const struct template_meta *tmpl;
+	const struct profile *profile;
+	struct runtime runtime;
+	struct proxy *proxy;
+	struct store *store;
+	/* Health check of a prepared instance: 0 healthy, -1 with reason. NULL =
+	 * HTTP GET of the profile's health path through 127.0.0.1:app_port. */
+	int (*health)(const struct pool_env *env, const struct instance *inst, char *err,
+		      size_t errlen);
+	/* How long a prepared instance may take to answer its health check;
+	 * 0 = 15 s after a restore, 180 s after a cold start. */
+	int health_budget_ms;
+	/* Clock in unix seconds; NULL = time(). Tests move it. */
+	long long (*now)(void);
+};
+
+enum claim_result {
+	CLAIM_OK,
+	CLAIM_PROVISIONING, /* nothing ready yet; retry after retry_ms */
+	CLAIM_AT_CAPACITY,  /* max_instances claimed */
+	CLAIM_ERROR	    /* a dependency failed; err says which */
+};
+
+#define POOL_HIST_BUCKETS 12
+
+struct pool_stats {
+	int ready, claimed, provisioning, releasing;
+	long long claims;
+	long long claim_fail_provisioning, claim_fail_capacity, claim_fail_error;
+	long long expirations, releases, provision_failures;
+	/* provision duration histogram, seconds, per method (0 criu_restore, 1 cold_start) */
+	long long hist_count[2];
+	double hist_sum[2];
+	long long hist_bucket[2][POOL_HIST_BUCKETS]; /* cumulative counts <= pool_hist_bounds[i] */
+	char last_error[256];
+};
+
+extern const double pool_hist_bounds[POOL_HIST_BUCKETS];
+
+struct pool;
+
+struct pool *pool_create(const struct pool_env *env);
+/* Starts provisioning workers and the reaper. */
+int pool_start(struct pool *p);
+/* Stops provisioning and the reaper; claimed instances keep running. */
+void pool_stop(struct pool *p);
+void pool_free(struct pool *p);
+const char *pool_template(const struct pool *p);
+
+/* Hands out a READY instance to a visitor; fills out (with a fresh owner
+ * token) on CLAIM_OK, *retry_ms on CLAIM_PROVISIONING. */
+enum claim_result pool_claim(struct pool *p, const char *owner_ip, struct instance *out,
+			     int *retry_ms, char *err, size_t errlen);
+/* Moves expires_at by minutes, never past claimed_at + max_ttl. */
+int pool_extend(struct pool *p, const char *id, int minutes, struct instance *out, char *err,
+		size_t errlen);
+/* Takes an instance down; a missing instance is not an error. */
+int pool_release(struct pool *p, const char *id, char *err, size_t errlen);
+/* One pass of the reaper (expired and idle instances); the thread calls it. */
+void pool_reap(struct pool *p);
+/* One pass of the refill logic run synchronously (tests, start-up). */
+int pool_provision_one(struct pool *p, char *err, size_t errlen);
+void pool_get_stats(struct pool *p, struct pool_stats *out);
+
+/* Start-up reconciliation across all pools: compares store, runtime and
+ * proxy; adopts consistent instances, finishes half-done transitions and
+ * removes orphans. Logs each action. */
+int pool_reconcile(struct pool **pools, int npools, char *err, size_t errlen);
+
+#endif

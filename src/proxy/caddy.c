@@ -1,0 +1,720 @@
+/*
+ * caddy — routes as entries of one Caddy HTTP server, changed through the
+ * admin API with libcurl and built with jansson.
+ *
+ * Facts about Caddy 2.6.2 this file relies on (checked against the real
+ * thing, see tests/integration/proxy_caddy.sh):
+ * - PUT on ".../routes/0" inserts before index 0; PUT on a missing object
+ *   key creates it with its parents; both answer 400 "invalid traversal
+ *   path" when a parent array is missing.
+ * - Caddy does not refuse a second route with an @id already in use, so add
+ *   first tries PATCH /id/<id> (replace) and inserts only on 404.
+ * - /id/ answers 404 "unknown object ID" for an id it does not know;
+ *   nothing is reloaded then, so that probe is cheap.
+ * - The admin endpoint checks the Host header against its listen address;
+ *   libcurl sends the URL's host:port, which is what it expects.
+ */
+#include "proxy/caddy.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "config.h"
+#include "log.h"
+#include "validate.h"
+#include "xmalloc.h"
+
+#define CADDY_DELETE_MAX 16 /* copies of one @id removed by one remove */
+#define CADDY_FALLBACK_BODY "no demo at this address\n"
+
+struct caddy {
+	pthread_mutex_t lock;
+	CURL *curl;
+	char admin[CONFIG_STR]; /* base URL without a trailing '/' */
+	char server[64];
+	char listen[CONFIG_STR];
+	char base_domain[CONFIG_STR];
+	char front[ROUTE_UPSTREAM_MAX]; /* demux's listener as an upstream */
+	struct buf reply;
+	char curlerr[CURL_ERROR_SIZE];
+};
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+
+static void
+curl_init_once(void)
+{
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		fatalx("curl_global_init failed");
+}
+
+static int
+fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static int
+fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err != NULL && errlen > 0) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
+/* jansson fails only on out-of-memory or invalid UTF-8, and every string
+ * here passed proxy_check_*: either way a broken invariant. */
+static json_t *
+must(json_t *j)
+{
+	if (j == NULL)
+		fatalx("caddy: building JSON failed");
+	return j;
+}
+
+static char *
+dump(const json_t *j)
+{
+	char *s = json_dumps(j, JSON_COMPACT);
+
+	if (s == NULL)
+		fatalx("caddy: serializing JSON failed");
+	return s;
+}
+
+int
+caddy_route_id(const char *host, char *out, size_t outlen)
+{
+	const char *dot = strchr(host, '.');
+	size_t n = dot != NULL ? (size_t)(dot - host) : strlen(host);
+	int w = snprintf(out, outlen, "%s%.*s", CADDY_ROUTE_ID_PREFIX, (int)n, host);
+
+	return (w < 0 || (size_t)w >= outlen || n == 0) ? -1 : 0;
+}
+
+static json_t *
+proxy_route(const char *id, const char *host, const char *dial)
+{
+	return must(json_pack("{s:s, s:[{s:[s]}], s:[{s:s, s:[{s:s}]}], s:b}", "@id", id, "match",
+			      "host", host, "handle", "handler", "reverse_proxy", "upstreams",
+			      "dial", dial, "terminal", 1));
+}
+
+static json_t *
+fallback_route(void)
+{
+	return must(json_pack("{s:s, s:[{s:s, s:i, s:s}]}", "@id", CADDY_FALLBACK_ID, "handle",
+			      "handler", "static_response", "status_code", 404, "body",
+			      CADDY_FALLBACK_BODY));
+}
+
+char *
+caddy_route_json(const char *host, const char *upstream)
+{
+	char id[ROUTE_HOST_MAX + 16];
+	json_t *r;
+	char *s;
+
+	if (caddy_route_id(host, id, sizeof(id)) == -1)
+		fatalx("caddy: no route id for host %s", host);
+	r = proxy_route(id, host, upstream);
+	s = dump(r);
+	json_decref(r);
+	return s;
+}
+
+static json_t *
+server_object(const char *listen, const char *base_domain, const char *front_upstream)
+{
+	return must(json_pack("{s:[s], s:{s:b}, s:[o, o]}", "listen", listen, "automatic_https",
+			      "disable", 1, "routes",
+			      proxy_route(CADDY_FRONT_ID, base_domain, front_upstream),
+			      fallback_route()));
+}
+
+char *
+caddy_server_json(const char *listen, const char *base_domain, const char *front_upstream)
+{
+	json_t *srv = server_object(listen, base_domain, front_upstream);
+	char *s = dump(srv);
+
+	json_decref(srv);
+	return s;
+}
+
+/* "http://127.0.0.1:2019[/]" -> "127.0.0.1:2019". */
+static int
+admin_listen(const char *url, char *out, size_t outlen, char *err, size_t errlen)
+{
+	const char *p;
+	size_t n;
+
+	if (strncmp(url, "http://", 7) != 0)
+		return fail(err, errlen, "[proxy] caddy_admin: '%s' must start with http://", url);
+	p = url + 7;
+	n = strcspn(p, "/");
+	if (n == 0 || n >= outlen || strspn(p + n, "/") != strlen(p + n) ||
+	    strchr(p, '@') != NULL)
+		return fail(err, errlen, "[proxy] caddy_admin: '%s' is not http://HOST:PORT", url);
+	memcpy(out, p, n);
+	out[n] = '\0';
+	return 0;
+}
+
+int
+caddy_config_text(const struct config *cfg, struct buf *out, char *err, size_t errlen)
+{
+	char admin[CONFIG_STR], front[ROUTE_UPSTREAM_MAX];
+	json_t *root = NULL;
+	char *s = NULL;
+	int rc = -1;
+
+	if (admin_listen(cfg->caddy_admin, admin, sizeof(admin), err, errlen) == -1)
+		goto out;
+	if (proxy_front_upstream(cfg->listen, front, err, errlen) == -1)
+		goto out;
+	if (cfg->caddy_server[0] == '\0' || cfg->proxy_listen[0] == '\0') {
+		fail(err, errlen, "[proxy] caddy_server and listen must not be empty");
+		goto out;
+	}
+	root = must(json_pack("{s:{s:s}, s:{s:{s:{s:o}}}}", "admin", "listen", admin, "apps",
+			      "http", "servers", cfg->caddy_server,
+			      server_object(cfg->proxy_listen, cfg->base_domain, front)));
+	s = json_dumps(root, JSON_INDENT(2));
+	if (s == NULL)
+		fatalx("caddy: serializing JSON failed");
+	if (buf_appends(out, s) == -1 || buf_appends(out, "\n") == -1) {
+		fail(err, errlen, "caddy config larger than the output buffer");
+		goto out;
+	}
+	rc = 0;
+out:
+	free(s);
+	json_decref(root);
+	return rc;
+}
+
+/* host and dial of an instance route, or -1 when it has another shape. */
+static int
+route_fields(json_t *r, const char **host, const char **dial)
+{
+	json_t *h, *d;
+
+	h = json_array_get(json_object_get(json_array_get(json_object_get(r, "match"), 0), "host"),
+			   0);
+	d = json_object_get(
+		json_array_get(json_object_get(json_array_get(json_object_get(r, "handle"), 0),
+					       "upstreams"),
+			       0),
+		"dial");
+	if (!json_is_string(h) || !json_is_string(d))
+		return -1;
+	*host = json_string_value(h);
+	*dial = json_string_value(d);
+	return 0;
+}
+
+int
+caddy_parse_routes(const char *json, struct route **out, int *n, char *err, size_t errlen)
+{
+	json_error_t jerr;
+	json_t *root, *r;
+	size_t i;
+	int count = 0;
+
+	*out = NULL;
+	*n = 0;
+	root = json_loads(json, JSON_DECODE_ANY, &jerr);
+	if (root == NULL)
+		return fail(err, errlen, "routes are not JSON: %s (line %d)", jerr.text, jerr.line);
+	if (json_is_null(root)) {
+		json_decref(root);
+		return 0;
+	}
+	if (!json_is_array(root)) {
+		json_decref(root);
+		return fail(err, errlen, "routes are not a JSON array");
+	}
+	*out = xcalloc(json_array_size(root) + 1, sizeof(**out));
+	json_array_foreach(root, i, r)
+	{
+		const char *id = json_string_value(json_object_get(r, "@id"));
+		const char *host, *dial;
+
+		if (id == NULL || strncmp(id, CADDY_ROUTE_ID_PREFIX, strlen(CADDY_ROUTE_ID_PREFIX)))
+			continue;
+		if (route_fields(r, &host, &dial) == -1 || strlen(host) >= ROUTE_HOST_MAX ||
+		    strlen(dial) >= ROUTE_UPSTREAM_MAX) {
+			log_warnx("caddy: route @id=%s has an unexpected shape; ignored", id);
+			continue;
+		}
+		snprintf((*out)[count].host, ROUTE_HOST_MAX, "%s", host);
+		snprintf((*out)[count].upstream, ROUTE_UPSTREAM_MAX, "%s", dial);
+		count++;
+	}
+	*n = count;
+	json_decref(root);
+	return 0;
+}
+
+/* ---- HTTP to the admin API ------------------------------------------- */
+
+static size_t
+on_body(char *data, size_t size, size_t nmemb, void *arg)
+{
+	struct buf *b = arg;
+
+	if (buf_append(b, data, size * nmemb) == -1)
+		return 0; /* curl then fails with CURLE_WRITE_ERROR */
+	return size * nmemb;
+}
+
+/* The "error" member of Caddy's JSON error reply, or the reply itself. */
+static void
+reply_reason(const char *reply, char *out, size_t outlen)
+{
+	json_t *j = json_loads(reply, JSON_DECODE_ANY, NULL);
+	const char *e = json_string_value(json_object_get(j, "error"));
+	size_t n;
+
+	snprintf(out, outlen, "%s", e != NULL ? e : reply);
+	n = strlen(out);
+	while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == '\r'))
+		out[--n] = '\0';
+	json_decref(j);
+}
+
+/* One request; the reply body is left in c->reply, the status in *status.
+ * Fails only when no HTTP answer came back. */
+static int
+http(struct caddy *c, const char *method, const char *path, const char *body, long *status,
+     char *err, size_t errlen)
+{
+	char url[CONFIG_STR + 2 * ROUTE_HOST_MAX];
+	struct curl_slist *hdrs = NULL;
+	CURLcode cc;
+	int w;
+
+	w = snprintf(url, sizeof(url), "%s%s", c->admin, path);
+	if (w < 0 || (size_t)w >= sizeof(url))
+		return fail(err, errlen, "caddy admin API at %s: URL too long", c->admin);
+	buf_reset(&c->reply);
+	c->curlerr[0] = '\0';
+	hdrs = curl_slist_append(hdrs, "Expect:");
+	if (body != NULL)
+		hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+	if (hdrs == NULL)
+		fatalx("curl_slist_append: out of memory");
+	curl_easy_setopt(c->curl, CURLOPT_URL, url);
+	if (body != NULL) {
+		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(c->curl, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+	} else {
+		curl_easy_setopt(c->curl, CURLOPT_HTTPGET, 1L);
+	}
+	curl_easy_setopt(c->curl, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, hdrs);
+	cc = curl_easy_perform(c->curl);
+	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, NULL);
+	curl_slist_free_all(hdrs);
+	if (cc != CURLE_OK) {
+		long oserr = 0;
+
+		if (cc == CURLE_COULDNT_CONNECT) {
+			curl_easy_getinfo(c->curl, CURLINFO_OS_ERRNO, &oserr);
+			return fail(err, errlen, "caddy admin API at %s: %s (is caddy running?)",
+				    c->admin,
+				    oserr != 0 ? strerror((int)oserr) : "cannot connect");
+		}
+		if (cc == CURLE_OPERATION_TIMEDOUT)
+			return fail(err, errlen, "caddy admin API at %s: %s %s: no answer within %d ms",
+				    c->admin, method, path, CADDY_TIMEOUT_MS);
+		return fail(err, errlen, "caddy admin API at %s: %s %s: %s", c->admin, method, path,
+			    c->curlerr[0] ? c->curlerr : curl_easy_strerror(cc));
+	}
+	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, status);
+	return 0;
+}
+
+static int
+http_failed(struct caddy *c, const char *method, const char *path, long status, char *err,
+	    size_t errlen)
+{
+	char reason[512];
+
+	reply_reason(buf_str(&c->reply), reason, sizeof(reason));
+	return fail(err, errlen, "caddy admin API at %s: %s %s: HTTP %ld: %s", c->admin, method,
+		    path, status, reason);
+}
+
+static bool
+reply_has(const struct caddy *c, const char *what)
+{
+	return strstr(buf_str(&c->reply), what) != NULL;
+}
+
+/* A 404 from /id/ that really means "no such id", not some other server. */
+static bool
+unknown_id(const struct caddy *c, long status)
+{
+	return status == 404 && reply_has(c, "unknown object ID");
+}
+
+/* 400 "invalid traversal path": a parent of the path is missing. */
+static bool
+missing_parent(const struct caddy *c, long status)
+{
+	return status == 400 && reply_has(c, "invalid traversal path");
+}
+
+/* ---- route_ops --------------------------------------------------------- */
+
+/* True when srv already is what ensure_front would make of it. */
+static bool
+server_current(json_t *srv, json_t *want)
+{
+	json_t *routes = json_object_get(srv, "routes");
+	json_t *wroutes = json_object_get(want, "routes");
+	size_t n = json_array_size(routes);
+
+	return json_equal(json_object_get(srv, "listen"), json_object_get(want, "listen")) &&
+	       json_equal(json_object_get(srv, "automatic_https"),
+			  json_object_get(want, "automatic_https")) &&
+	       n >= 2 && json_equal(json_array_get(routes, n - 2), json_array_get(wroutes, 0)) &&
+	       json_equal(json_array_get(routes, n - 1), json_array_get(wroutes, 1));
+}
+
+/* srv with listen and automatic_https as wanted and the routes demux does
+ * not own kept in order, ahead of a fresh front door and 404. */
+static json_t *
+server_fixed(json_t *srv, json_t *want)
+{
+	json_t *fixed = must(json_deep_copy(srv));
+	json_t *routes = must(json_array()), *r;
+	size_t i;
+
+	json_array_foreach(json_object_get(srv, "routes"), i, r)
+	{
+		const char *id = json_string_value(json_object_get(r, "@id"));
+
+		if (id != NULL &&
+		    (strcmp(id, CADDY_FRONT_ID) == 0 || strcmp(id, CADDY_FALLBACK_ID) == 0))
+			continue;
+		json_array_append(routes, r);
+	}
+	json_array_extend(routes, json_object_get(want, "routes"));
+	json_object_set(fixed, "listen", json_object_get(want, "listen"));
+	json_object_set(fixed, "automatic_https", json_object_get(want, "automatic_https"));
+	json_object_set_new(fixed, "routes", routes);
+	return fixed;
+}
+
+static int
+ensure_front_locked(struct caddy *c, char *err, size_t errlen)
+{
+	char path[128];
+	json_t *srv = NULL, *want = NULL, *fixed = NULL;
+	char *body = NULL;
+	long status = 0;
+	int rc = -1;
+
+	snprintf(path, sizeof(path), "/config/apps/http/servers/%s", c->server);
+	if (http(c, "GET", path, NULL, &status, err, errlen) == -1)
+		goto out;
+	want = server_object(c->listen, c->base_domain, c->front);
+	if (status == 200)
+		srv = json_loads(buf_str(&c->reply), JSON_DECODE_ANY, NULL);
+	else if (!missing_parent(c, status)) {
+		http_failed(c, "GET", path, status, err, errlen);
+		goto out;
+	}
+	if (srv == NULL || json_is_null(srv)) {
+		body = dump(want);
+		if (http(c, "PUT", path, body, &status, err, errlen) == -1)
+			goto out;
+		if (status != 200) {
+			http_failed(c, "PUT", path, status, err, errlen);
+			goto out;
+		}
+		log_info("caddy: created server=%s listen=%s front=%s->%s", c->server, c->listen,
+			 c->base_domain, c->front);
+		rc = 0;
+		goto out;
+	}
+	if (!json_is_object(srv)) {
+		fail(err, errlen, "caddy admin API at %s: %s is not an object", c->admin, path);
+		goto out;
+	}
+	if (server_current(srv, want)) {
+		rc = 0;
+		goto out;
+	}
+	fixed = server_fixed(srv, want);
+	body = dump(fixed);
+	if (http(c, "PATCH", path, body, &status, err, errlen) == -1)
+		goto out;
+	if (status != 200) {
+		http_failed(c, "PATCH", path, status, err, errlen);
+		goto out;
+	}
+	log_info("caddy: updated server=%s listen=%s front=%s->%s", c->server, c->listen,
+		 c->base_domain, c->front);
+	rc = 0;
+out:
+	free(body);
+	json_decref(fixed);
+	json_decref(want);
+	json_decref(srv);
+	return rc;
+}
+
+static int
+caddy_ensure_front(void *ctx, const char *base_domain, const char *demux_listen, char *err,
+		   size_t errlen)
+{
+	struct caddy *c = ctx;
+	char front[ROUTE_UPSTREAM_MAX], reason[256];
+	int rc;
+
+	if (validate_domain(base_domain, reason, sizeof(reason)) == -1)
+		return fail(err, errlen, "caddy: base domain '%s': %s", base_domain, reason);
+	if (proxy_front_upstream(demux_listen, front, reason, sizeof(reason)) == -1)
+		return fail(err, errlen, "caddy: demux listen '%s': %s", demux_listen, reason);
+	pthread_mutex_lock(&c->lock);
+	snprintf(c->base_domain, sizeof(c->base_domain), "%s", base_domain);
+	snprintf(c->front, sizeof(c->front), "%s", front);
+	rc = ensure_front_locked(c, err, errlen);
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
+/* 1 when Caddy's config lacks demux's server or its routes, 0 when both
+ * are there, -1 when Caddy could not tell. Leaves c->reply changed. */
+static int
+server_missing(struct caddy *c, char *err, size_t errlen)
+{
+	char path[128];
+	long status = 0;
+	json_t *routes;
+	int missing;
+
+	snprintf(path, sizeof(path), "/config/apps/http/servers/%s/routes", c->server);
+	if (http(c, "GET", path, NULL, &status, err, errlen) == -1)
+		return -1;
+	if (missing_parent(c, status))
+		return 1;
+	if (status != 200)
+		return http_failed(c, "GET", path, status, err, errlen);
+	routes = json_loads(buf_str(&c->reply), JSON_DECODE_ANY, NULL);
+	missing = !json_is_array(routes);
+	json_decref(routes);
+	return missing;
+}
+
+static int
+caddy_add(void *ctx, const char *host, const char *upstream, char *err, size_t errlen)
+{
+	struct caddy *c = ctx;
+	char h[ROUTE_HOST_MAX], id[ROUTE_HOST_MAX + 16], reason[256];
+	char idpath[ROUTE_HOST_MAX + 32], inspath[128];
+	char *body = NULL;
+	long status = 0;
+	int rc = -1;
+
+	if (proxy_check_host(host, c->base_domain, h, reason, sizeof(reason)) == -1)
+		return fail(err, errlen, "caddy: refusing route: %s", reason);
+	if (proxy_check_upstream(upstream, reason, sizeof(reason)) == -1)
+		return fail(err, errlen, "caddy: refusing route for %s: %s", h, reason);
+	if (caddy_route_id(h, id, sizeof(id)) == -1)
+		return fail(err, errlen, "caddy: no route id for %s", h);
+	snprintf(idpath, sizeof(idpath), "/id/%s", id);
+	snprintf(inspath, sizeof(inspath), "/config/apps/http/servers/%s/routes/0", c->server);
+	body = caddy_route_json(h, upstream);
+	pthread_mutex_lock(&c->lock);
+	if (http(c, "PATCH", idpath, body, &status, err, errlen) == -1)
+		goto out;
+	if (status == 200) {
+		rc = 0;
+		goto out;
+	}
+	if (!unknown_id(c, status)) {
+		http_failed(c, "PATCH", idpath, status, err, errlen);
+		goto out;
+	}
+	if (http(c, "PUT", inspath, body, &status, err, errlen) == -1)
+		goto out;
+	if (status != 200) {
+		/* Caddy may have restarted without its config (it then answers
+		 * 400 or 500 depending on what is missing): put the server back. */
+		char first[512];
+		int missing;
+
+		http_failed(c, "PUT", inspath, status, first, sizeof(first));
+		missing = server_missing(c, err, errlen);
+		if (missing == -1)
+			goto out;
+		if (missing == 0) {
+			fail(err, errlen, "%s", first);
+			goto out;
+		}
+		log_warnx("caddy: server=%s missing at %s; recreating it", c->server, c->admin);
+		if (ensure_front_locked(c, err, errlen) == -1 ||
+		    http(c, "PUT", inspath, body, &status, err, errlen) == -1)
+			goto out;
+	}
+	if (status != 200) {
+		http_failed(c, "PUT", inspath, status, err, errlen);
+		goto out;
+	}
+	rc = 0;
+out:
+	pthread_mutex_unlock(&c->lock);
+	free(body);
+	return rc;
+}
+
+static int
+caddy_remove(void *ctx, const char *host, char *err, size_t errlen)
+{
+	struct caddy *c = ctx;
+	char h[ROUTE_HOST_MAX], id[ROUTE_HOST_MAX + 16], path[ROUTE_HOST_MAX + 32], reason[256];
+	long status = 0;
+	int rc = -1;
+
+	if (proxy_check_host(host, c->base_domain, h, reason, sizeof(reason)) == -1)
+		return fail(err, errlen, "caddy: refusing to remove route: %s", reason);
+	if (caddy_route_id(h, id, sizeof(id)) == -1)
+		return fail(err, errlen, "caddy: no route id for %s", h);
+	snprintf(path, sizeof(path), "/id/%s", id);
+	pthread_mutex_lock(&c->lock);
+	/* Until Caddy no longer knows the id: copies left by an older writer go too. */
+	for (int i = 0; i < CADDY_DELETE_MAX; i++) {
+		if (http(c, "DELETE", path, NULL, &status, err, errlen) == -1)
+			goto out;
+		if (unknown_id(c, status)) {
+			rc = 0;
+			goto out;
+		}
+		if (status != 200) {
+			http_failed(c, "DELETE", path, status, err, errlen);
+			goto out;
+		}
+	}
+	fail(err, errlen, "caddy admin API at %s: %s still present after %d deletes", c->admin, id,
+	     CADDY_DELETE_MAX);
+out:
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
+static int
+caddy_list(void *ctx, struct route **out, int *n, char *err, size_t errlen)
+{
+	struct caddy *c = ctx;
+	char path[128], reason[256];
+	long status = 0;
+	int rc = -1;
+
+	*out = NULL;
+	*n = 0;
+	snprintf(path, sizeof(path), "/config/apps/http/servers/%s/routes", c->server);
+	pthread_mutex_lock(&c->lock);
+	if (http(c, "GET", path, NULL, &status, err, errlen) == -1)
+		goto out;
+	if (missing_parent(c, status)) {
+		rc = 0; /* no server: no routes */
+		goto out;
+	}
+	if (status != 200) {
+		http_failed(c, "GET", path, status, err, errlen);
+		goto out;
+	}
+	if (caddy_parse_routes(buf_str(&c->reply), out, n, reason, sizeof(reason)) == -1) {
+		fail(err, errlen, "caddy admin API at %s: GET %s: %s", c->admin, path, reason);
+		goto out;
+	}
+	rc = 0;
+out:
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
+static void
+caddy_close(void *ctx)
+{
+	struct caddy *c = ctx;
+
+	if (c == NULL)
+		return;
+	curl_easy_cleanup(c->curl);
+	buf_free(&c->reply);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}
+
+static const struct route_ops caddy_ops = {
+	.name = "caddy",
+	.ensure_front = caddy_ensure_front,
+	.add = caddy_add,
+	.remove = caddy_remove,
+	.list = caddy_list,
+	.close = caddy_close,
+};
+
+int
+caddy_open(struct proxy *p, const struct config *cfg, char *err, size_t errlen)
+{
+	struct caddy *c;
+	char admin[CONFIG_STR];
+	size_t n;
+
+	if (admin_listen(cfg->caddy_admin, admin, sizeof(admin), err, errlen) == -1)
+		return -1;
+	if (cfg->caddy_server[0] == '\0' ||
+	    strspn(cfg->caddy_server, "abcdefghijklmnopqrstuvwxyz"
+				      "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") !=
+		    strlen(cfg->caddy_server))
+		return fail(err, errlen,
+			    "[proxy] caddy_server: '%s' must be letters, digits, '_' or '-'",
+			    cfg->caddy_server);
+	pthread_once(&curl_once, curl_init_once);
+	c = xcalloc(1, sizeof(*c));
+	pthread_mutex_init(&c->lock, NULL);
+	buf_init(&c->reply, CADDY_REPLY_MAX);
+	snprintf(c->admin, sizeof(c->admin), "%s", cfg->caddy_admin);
+	n = strlen(c->admin);
+	while (n > 0 && c->admin[n - 1] == '/')
+		c->admin[--n] = '\0';
+	snprintf(c->server, sizeof(c->server), "%s", cfg->caddy_server);
+	snprintf(c->listen, sizeof(c->listen), "%s", cfg->proxy_listen);
+	snprintf(c->base_domain, sizeof(c->base_domain), "%s", cfg->base_domain);
+	/* Until ensure_front says otherwise, the configured listener is the
+	 * front door; add needs it to recreate a server Caddy lost. */
+	if (proxy_front_upstream(cfg->listen, c->front, err, errlen) == -1) {
+		caddy_close(c);
+		return -1;
+	}
+	c->curl = curl_easy_init();
+	if (c->curl == NULL)
+		fatalx("curl_easy_init failed");
+	curl_easy_setopt(c->curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c->curl, CURLOPT_PROXY, ""); /* never an http_proxy from the env */
+	curl_easy_setopt(c->curl, CURLOPT_CONNECTTIMEOUT_MS, (long)CADDY_CONNECT_TIMEOUT_MS);
+	curl_easy_setopt(c->curl, CURLOPT_TIMEOUT_MS, (long)CADDY_TIMEOUT_MS);
+	curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, &c->reply);
+	curl_easy_setopt(c->curl, CURLOPT_ERRORBUFFER, c->curlerr);
+	p->ops = &caddy_ops;
+	p->ctx = c;
+	return 0;
+}

@@ -1,0 +1,452 @@
+/*
+ * serve — "demux serve": the daemon.
+ *
+ * Start-up order: configuration and admin token (refusing to start without a
+ * usable token), state store, Podman, the proxy and its front door
+ * (<base_domain> → demux's listener), each pool's template, reconciliation
+ * of what a previous run left, pools started, HTTP server. Shut-down on
+ * SIGTERM/SIGINT goes the other way: the HTTP server stops accepting and
+ * lets requests in flight finish, then the pools stop (claimed and ready
+ * instances keep running; the next start adopts them), then the handles are
+ * closed, and the process exits 0.
+ *
+ * The HTTP layer reaches the pools through struct api_backend, implemented
+ * here over the pools and the store.
+ */
+#include "serve.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "api.h"
+#include "app/profile.h"
+#include "commands.h"
+#include "container/podman.h"
+#include "log.h"
+#include "pool.h"
+#include "proxy/proxy.h"
+#include "server.h"
+#include "store/store.h"
+#include "template.h"
+#include "xmalloc.h"
+
+struct daemon {
+	struct config *cfg;
+	struct store store;
+	bool store_open;
+	struct proxy proxy;
+	bool proxy_open;
+	struct podman *podman;
+	struct template_meta *tmpl; /* [npools] */
+	struct pool_env *env;	    /* [npools] */
+	struct pool **pools;	    /* [npools] */
+	int npools;
+};
+
+int
+serve_admin_token(const struct config *cfg, char *out, size_t outlen, char *err, size_t errlen)
+{
+	FILE *f;
+	size_t n;
+
+	out[0] = '\0';
+	if (cfg->admin_token[0] != '\0') {
+		snprintf(out, outlen, "%s", cfg->admin_token);
+	} else if (cfg->admin_token_file[0] != '\0') {
+		f = fopen(cfg->admin_token_file, "r");
+		if (f == NULL) {
+			snprintf(err, errlen, "[server] admin_token_file %s: %s",
+				 cfg->admin_token_file, strerror(errno));
+			return -1;
+		}
+		if (fgets(out, (int)outlen, f) == NULL)
+			out[0] = '\0';
+		fclose(f);
+		n = strlen(out);
+		while (n > 0 && strchr(" \t\r\n", out[n - 1]) != NULL)
+			out[--n] = '\0';
+	} else {
+		snprintf(err, errlen,
+			 "no admin token: set [server] admin_token or admin_token_file (or "
+			 "DEMUX_SERVER_ADMIN_TOKEN), at least %d characters, e.g. from "
+			 "'head -c 24 /dev/urandom | base64'",
+			 SERVE_TOKEN_MIN);
+		return -1;
+	}
+	if (strlen(out) < SERVE_TOKEN_MIN) {
+		snprintf(err, errlen, "the admin token%s%s is shorter than %d characters",
+			 cfg->admin_token[0] != '\0' ? "" : " in ",
+			 cfg->admin_token[0] != '\0' ? "" : cfg->admin_token_file, SERVE_TOKEN_MIN);
+		out[0] = '\0';
+		return -1;
+	}
+	return 0;
+}
+
+/* --- the api backend over pools and store ---------------------------------- */
+
+static struct pool *
+pool_named(struct daemon *d, const char *name)
+{
+	for (int i = 0; i < d->npools; i++)
+		if (strcmp(pool_template(d->pools[i]), name) == 0)
+			return d->pools[i];
+	return NULL;
+}
+
+static int
+be_pools(void *ctx, struct api_pool_info *out, int max)
+{
+	struct daemon *d = ctx;
+	int n = d->npools < max ? d->npools : max;
+
+	for (int i = 0; i < n; i++) {
+		const struct template_meta *m = &d->tmpl[i];
+		const struct pool_config *pc = d->env[i].pcfg;
+		struct api_template *t = &out[i].tmpl;
+
+		memset(&out[i], 0, sizeof(out[i]));
+		snprintf(t->name, sizeof(t->name), "%s", pc->name);
+		snprintf(t->admin_path, sizeof(t->admin_path), "%s",
+			 m->admin_path[0] != '\0'		       ? m->admin_path
+			 : d->env[i].profile->admin_path != NULL ? d->env[i].profile->admin_path
+								 : "");
+		snprintf(t->admin_user, sizeof(t->admin_user), "%s", m->admin_user);
+		snprintf(t->admin_password, sizeof(t->admin_password), "%s", m->admin_password);
+		t->min_ready = pc->min_ready;
+		t->max_instances = pc->max_instances;
+		t->ttl_s = pc->ttl_s;
+		t->max_ttl_s = pc->max_ttl_s;
+		pool_get_stats(d->pools[i], &out[i].stats);
+	}
+	return n;
+}
+
+static enum claim_result
+be_claim(void *ctx, const char *template_name, const char *owner_ip, struct instance *out,
+	 int *retry_ms, char *err, size_t errlen)
+{
+	struct pool *p = pool_named(ctx, template_name);
+
+	if (p == NULL) {
+		snprintf(err, errlen, "no pool for template %s", template_name);
+		return CLAIM_ERROR;
+	}
+	return pool_claim(p, owner_ip, out, retry_ms, err, errlen);
+}
+
+static int
+be_get(void *ctx, const char *id, struct instance *out, char *err, size_t errlen)
+{
+	struct daemon *d = ctx;
+
+	return d->store.ops->get(d->store.ctx, id, out, err, errlen);
+}
+
+/* The pool an existing instance belongs to: 0, STORE_NOT_FOUND, or -1. */
+static int
+pool_of(struct daemon *d, const char *id, struct pool **p, char *err, size_t errlen)
+{
+	struct instance in;
+	int r = d->store.ops->get(d->store.ctx, id, &in, err, errlen);
+
+	if (r != 0)
+		return r;
+	*p = pool_named(d, in.template_name);
+	if (*p == NULL) {
+		snprintf(err, errlen, "demo %s belongs to template %s, which has no pool here", id,
+			 in.template_name);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+be_extend(void *ctx, const char *id, int minutes, struct instance *out, char *err,
+	  size_t errlen)
+{
+	struct pool *p;
+	int r = pool_of(ctx, id, &p, err, errlen);
+
+	if (r == STORE_NOT_FOUND)
+		snprintf(err, errlen, "demo %s is not active", id);
+	if (r != 0)
+		return -1;
+	return pool_extend(p, id, minutes, out, err, errlen);
+}
+
+static int
+be_release(void *ctx, const char *id, char *err, size_t errlen)
+{
+	struct pool *p;
+	int r = pool_of(ctx, id, &p, err, errlen);
+
+	if (r == STORE_NOT_FOUND)
+		return 0;
+	if (r != 0)
+		return -1;
+	return pool_release(p, id, err, errlen);
+}
+
+static int
+be_list(void *ctx, struct instance **out, int *n, char *err, size_t errlen)
+{
+	struct daemon *d = ctx;
+
+	return d->store.ops->list(d->store.ctx, NULL, -1, out, n, err, errlen);
+}
+
+static int
+be_health(void *ctx, struct api_health *out, int max)
+{
+	struct daemon *d = ctx;
+	struct instance in;
+	struct route *routes = NULL;
+	int n = 0, nr = 0;
+
+	if (max < 3)
+		return 0;
+	snprintf(out[n].name, sizeof(out[n].name), "store");
+	out[n].ok = d->store.ops->get(d->store.ctx, "aaaaaaaaaaaaaaaa", &in, out[n].detail,
+				      sizeof(out[n].detail)) != -1;
+	n++;
+	snprintf(out[n].name, sizeof(out[n].name), "podman");
+	out[n].ok = podman_ping(d->podman, out[n].detail, sizeof(out[n].detail)) == 0;
+	n++;
+	snprintf(out[n].name, sizeof(out[n].name), "proxy");
+	out[n].ok = d->proxy.ops->list(d->proxy.ctx, &routes, &nr, out[n].detail,
+				       sizeof(out[n].detail)) == 0;
+	free(routes);
+	n++;
+	return n;
+}
+
+static const struct api_backend_ops daemon_backend_ops = {
+	.pools = be_pools,
+	.claim = be_claim,
+	.get = be_get,
+	.extend = be_extend,
+	.release = be_release,
+	.list = be_list,
+	.health = be_health,
+};
+
+/* --- start-up and shut-down -------------------------------------------------- */
+
+static int
+mkdir_p(const char *path, char *err, size_t errlen)
+{
+	char tmp[CONFIG_STR];
+
+	snprintf(tmp, sizeof(tmp), "%s", path);
+	for (char *p = tmp + 1; *p != '\0'; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0755) == -1 && errno != EEXIST)
+			goto fail;
+		*p = '/';
+	}
+	if (mkdir(tmp, 0700) == -1 && errno != EEXIST)
+		goto fail;
+	return 0;
+fail:
+	snprintf(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
+	return -1;
+}
+
+static int
+open_pools(struct daemon *d, char *err, size_t errlen)
+{
+	struct config *cfg = d->cfg;
+
+	d->npools = cfg->npools;
+	d->tmpl = xcalloc((size_t)d->npools, sizeof(*d->tmpl));
+	d->env = xcalloc((size_t)d->npools, sizeof(*d->env));
+	d->pools = xcalloc((size_t)d->npools, sizeof(*d->pools));
+	for (int i = 0; i < d->npools; i++) {
+		const struct pool_config *pc = &cfg->pools[i];
+		char e[768];
+
+		if (template_load(cfg->state_dir, pc->name, &d->tmpl[i], e, sizeof(e)) == -1) {
+			snprintf(err, errlen,
+				 "[pool %s]: %s (create it first: demux template create --name %s "
+				 "--image IMAGE)",
+				 pc->name, e, pc->name);
+			return -1;
+		}
+		d->env[i].cfg = cfg;
+		d->env[i].pcfg = pc;
+		d->env[i].tmpl = &d->tmpl[i];
+		d->env[i].profile = profile_find(d->tmpl[i].profile);
+		if (d->env[i].profile == NULL) {
+			snprintf(err, errlen, "[pool %s]: template has unknown profile '%s'", pc->name,
+				 d->tmpl[i].profile);
+			return -1;
+		}
+		d->env[i].runtime.ops = &podman_runtime_ops;
+		d->env[i].runtime.ctx = d->podman;
+		d->env[i].proxy = &d->proxy;
+		d->env[i].store = &d->store;
+		d->pools[i] = pool_create(&d->env[i]);
+		log_info("pool configured template=%s profile=%s image=%s min_ready=%d "
+			 "max_instances=%d ttl_s=%d",
+			 pc->name, d->tmpl[i].profile, d->tmpl[i].image, pc->min_ready,
+			 pc->max_instances, pc->ttl_s);
+	}
+	return 0;
+}
+
+static void
+close_daemon(struct daemon *d)
+{
+	for (int i = 0; i < d->npools; i++)
+		pool_free(d->pools != NULL ? d->pools[i] : NULL);
+	free(d->pools);
+	free(d->env);
+	/* Template metadata holds database and admin passwords. */
+	if (d->tmpl != NULL)
+		explicit_bzero(d->tmpl, (size_t)d->npools * sizeof(*d->tmpl));
+	free(d->tmpl);
+	if (d->proxy_open)
+		proxy_close(&d->proxy);
+	if (d->podman != NULL)
+		podman_close(d->podman);
+	if (d->store_open)
+		d->store.ops->close(d->store.ctx);
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: demux serve [--config FILE]\n");
+}
+
+int
+cmd_serve(int argc, char **argv)
+{
+	const char *path = getenv("DEMUX_CONFIG");
+	struct daemon d;
+	struct api api;
+	struct server_options sopt;
+	struct server *srv = NULL;
+	char token[SERVE_TOKEN_MAX], err[1024];
+	sigset_t sigs;
+	int sig = 0, rc = 1, started = 0;
+
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
+			path = argv[++i];
+		} else {
+			usage();
+			return 2;
+		}
+	}
+	memset(&d, 0, sizeof(d));
+	memset(&api, 0, sizeof(api));
+	d.cfg = xcalloc(1, sizeof(*d.cfg));
+	token[0] = '\0';
+
+	/* Every thread started from here on inherits the blocked signals; this
+	 * thread collects them with sigwait. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (config_load(d.cfg, path, err, sizeof(err)) == -1) {
+		fprintf(stderr, "demux: %s\n", err);
+		goto out;
+	}
+	if (serve_admin_token(d.cfg, token, sizeof(token), err, sizeof(err)) == -1) {
+		fprintf(stderr, "demux: refusing to start: %s\n", err);
+		goto out;
+	}
+	if (d.cfg->npools == 0) {
+		fprintf(stderr, "demux: refusing to start: %s has no [pool NAME] section (one per "
+				"template to serve)\n",
+			path != NULL ? path : "the configuration");
+		goto out;
+	}
+	if (mkdir_p(d.cfg->state_dir, err, sizeof(err)) == -1 ||
+	    store_sqlite_open(&d.store, d.cfg->store_path, err, sizeof(err)) == -1) {
+		fprintf(stderr, "demux: state store: %s\n", err);
+		goto out;
+	}
+	d.store_open = true;
+	d.podman = podman_open(d.cfg->podman_socket, d.cfg->podman_timeout_ms);
+	if (podman_ping(d.podman, err, sizeof(err)) == -1) {
+		fprintf(stderr, "demux: podman: %s\n", err);
+		goto out;
+	}
+	if (proxy_open(&d.proxy, d.cfg, err, sizeof(err)) == -1) {
+		fprintf(stderr, "demux: proxy: %s\n", err);
+		goto out;
+	}
+	d.proxy_open = true;
+	if (d.proxy.ops->ensure_front(d.proxy.ctx, d.cfg->base_domain, d.cfg->listen, err,
+				      sizeof(err)) == -1) {
+		fprintf(stderr, "demux: proxy front door: %s\n", err);
+		goto out;
+	}
+	if (open_pools(&d, err, sizeof(err)) == -1) {
+		fprintf(stderr, "demux: %s\n", err);
+		goto out;
+	}
+	if (pool_reconcile(d.pools, d.npools, err, sizeof(err)) == -1) {
+		fprintf(stderr, "demux: reconciliation: %s\n", err);
+		goto out;
+	}
+	for (; started < d.npools; started++) {
+		if (pool_start(d.pools[started]) == -1) {
+			fprintf(stderr, "demux: pool %s could not start its threads\n",
+				pool_template(d.pools[started]));
+			started++;
+			goto out;
+		}
+	}
+
+	api.backend.ops = &daemon_backend_ops;
+	api.backend.ctx = &d;
+	api.base_domain = d.cfg->base_domain;
+	api.public_scheme = d.cfg->public_scheme;
+	api.public_port = d.cfg->public_port;
+	api.admin_token = token;
+	memset(&sopt, 0, sizeof(sopt));
+	sopt.listen = d.cfg->listen;
+	sopt.max_body_bytes = (size_t)d.cfg->max_body_bytes;
+	sopt.claims_per_ip_per_minute = d.cfg->claims_per_ip_per_minute;
+	sopt.trust_forwarded_for = d.cfg->trust_forwarded_for;
+	sopt.hist_bounds = pool_hist_bounds;
+	sopt.nbounds = POOL_HIST_BUCKETS;
+	srv = server_start(&api, &sopt, err, sizeof(err));
+	if (srv == NULL) {
+		fprintf(stderr, "demux: http server: %s\n", err);
+		goto out;
+	}
+	log_info("demux serving base_domain=%s scheme=%s public_port=%d listen=%s proxy=%s "
+		 "pools=%d",
+		 d.cfg->base_domain, d.cfg->public_scheme, d.cfg->public_port, d.cfg->listen,
+		 d.proxy.ops->name, d.npools);
+
+	while (sigwait(&sigs, &sig) != 0)
+		;
+	log_info("shutting down signal=%s", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	rc = 0;
+out:
+	server_stop(srv);
+	for (int i = 0; i < started; i++)
+		pool_stop(d.pools[i]);
+	close_daemon(&d);
+	explicit_bzero(token, sizeof(token));
+	free(d.cfg);
+	if (rc == 0)
+		log_info("demux stopped");
+	return rc;
+}

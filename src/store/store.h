@@ -1,0 +1,88 @@
+/*
+ * store — where demux keeps its instance records, so that a restarted daemon
+ * knows what it had.
+ *
+ * struct store_ops is the interface; sqlite.c is the embedded default (one
+ * WAL file under the state directory). Every state change of an instance is
+ * written here before the side effect counts as done; claim is atomic (two
+ * concurrent claims never get the same instance), which is what lets several
+ * daemons share one pool through a networked backend later.
+ */
+#ifndef DEMUX_STORE_H
+#define DEMUX_STORE_H
+
+#include <stddef.h>
+
+#include "id.h"
+
+enum instance_state {
+	INSTANCE_PROVISIONING, /* container being restored / prepared */
+	INSTANCE_READY,	       /* in the warm pool, route published */
+	INSTANCE_CLAIMED,      /* handed to a visitor, expires_at set */
+	INSTANCE_RELEASING     /* being taken down: route, tables, container */
+};
+
+#define INSTANCE_TOKEN_SIZE 48 /* 43 base64url chars + NUL, rounded up */
+
+struct instance {
+	char id[ID_SIZE];
+	char template_name[64];
+	enum instance_state state;
+	char container[80]; /* "demux-<id>" */
+	int app_port;	    /* on 127.0.0.1 */
+	int db_port;	    /* on 127.0.0.1, 0 when the app has no own database */
+	char prefix[40];    /* table prefix in the instance's database */
+	char method[16];    /* "criu_restore" or "cold_start" */
+	char owner_token[INSTANCE_TOKEN_SIZE]; /* set at claim */
+	char owner_ip[64];
+	char node[64];
+	long long created_at; /* unix seconds */
+	long long ready_at;
+	long long claimed_at;
+	long long expires_at; /* 0 until claimed */
+	long long last_seen_at;
+	double restore_ms; /* step durations of provisioning */
+	double hook_ms;
+	double health_ms;
+	double route_ms;
+	double provision_ms;
+};
+
+/* Return values of get/cas/claim beyond 0 and -1. */
+#define STORE_NOT_FOUND 1
+
+struct store_ops {
+	/* Inserts or replaces the record with in->id. */
+	int (*put)(void *ctx, const struct instance *in, char *err, size_t errlen);
+	/* 0 found, STORE_NOT_FOUND, -1 error. */
+	int (*get)(void *ctx, const char *id, struct instance *out, char *err, size_t errlen);
+	/* Records of template (NULL = all) in state (-1 = any); *out malloc'ed. */
+	int (*list)(void *ctx, const char *template_name, int state, struct instance **out, int *n,
+		    char *err, size_t errlen);
+	/* Deleting a missing record succeeds. */
+	int (*del)(void *ctx, const char *id, char *err, size_t errlen);
+	/* Sets state to `to` only if it is `from`: 0 done, STORE_NOT_FOUND when the
+	 * record is missing or in another state, -1 error. */
+	int (*cas_state)(void *ctx, const char *id, enum instance_state from,
+			 enum instance_state to, char *err, size_t errlen);
+	/* Atomically picks the oldest READY instance of template, marks it
+	 * CLAIMED with owner fields and expires_at from `claim`, and returns it
+	 * in *out: 0 done, STORE_NOT_FOUND when none is ready, -1 error. */
+	int (*claim)(void *ctx, const char *template_name, const struct instance *claim,
+		     struct instance *out, char *err, size_t errlen);
+	void (*close)(void *ctx);
+};
+
+struct store {
+	const struct store_ops *ops;
+	void *ctx;
+};
+
+const char *store_state_name(enum instance_state s);
+/* -1 when unknown. */
+int store_state_parse(const char *name);
+
+/* SQLite backend: opens (creating, migrating) the database file at path. */
+int store_sqlite_open(struct store *st, const char *path, char *err, size_t errlen);
+
+#endif

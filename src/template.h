@@ -1,0 +1,158 @@
+/*
+ * template — checkpointed templates: how they are made, described and found.
+ *
+ * "demux template create" starts a template container from an image (the app
+ * and its own MariaDB), waits until its health URL answers, fetches the warm
+ * pages, makes sure no TCP connection is open inside it, checkpoints it into
+ * <state_dir>/templates/<name>/checkpoint.tar[.zst] and records what the pool
+ * needs to restore and re-point copies in template.json next to it (mode 0600:
+ * it holds the database password). The template container is removed; its
+ * labels and resource limits live on in every restored copy.
+ *
+ * Image labels (demux.profile, demux.app_port, demux.db_port, demux.db_name,
+ * demux.db_user, demux.db_password, demux.db_prefix, demux.domain,
+ * demux.health, demux.admin_path, demux.admin_user, demux.admin_password) give
+ * the defaults; command-line options override them. An image without
+ * demux.profile used with --profile prestashop is taken for
+ * prestashop/prestashop-flashlight: an entrypoint wrapper starts the MariaDB
+ * shipped in the image, then the image's own start script (docs/TEMPLATES.md).
+ */
+#ifndef DEMUX_TEMPLATE_H
+#define DEMUX_TEMPLATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "container/podman.h"
+#include "container/runtime.h"
+#include "validate.h"
+
+#define TEMPLATE_STR 256
+#define TEMPLATE_PATH 1024
+#define TEMPLATE_SECRET 128
+#define TEMPLATE_MAX_LIST 16 /* labels, env, warm pages */
+#define TEMPLATE_CONTAINER_PREFIX "demux-template-"
+#define TEMPLATE_DEFAULT_MEMORY (1024LL * 1024 * 1024)
+#define TEMPLATE_DEFAULT_PIDS 1024
+#define TEMPLATE_DEFAULT_CPUS 1.0
+#define TEMPLATE_DEFAULT_TIMEOUT_S 300
+
+struct template_meta {
+	char name[64];
+	char image[TEMPLATE_STR];
+	char image_id[72];
+	char profile[32]; /* "prestashop", "wordpress", "generic" */
+	int app_port;	  /* inside the container */
+	int db_port;	  /* inside the container; 0 = no database published */
+	char db_name[64];
+	char db_user[64];
+	char db_password[TEMPLATE_SECRET];
+	char db_prefix[PREFIX_MAX + 1];
+	char domain[DOMAIN_MAX + 1]; /* the template's own domain (Host it answers to) */
+	char health_path[TEMPLATE_STR];
+	char admin_path[TEMPLATE_STR];
+	char admin_user[TEMPLATE_STR];
+	char admin_password[TEMPLATE_SECRET];
+	bool db_wrapper;		   /* entrypoint wrapper starts the image's MariaDB */
+	char start_command[TEMPLATE_STR]; /* what the wrapper execs (the image's own start) */
+	int nlabels;
+	char labels[TEMPLATE_MAX_LIST][TEMPLATE_STR]; /* extra "k=v" from --label */
+	int nenv;
+	char env[TEMPLATE_MAX_LIST][TEMPLATE_STR]; /* extra "K=V" from --env */
+	int nwarm;
+	char warm[TEMPLATE_MAX_LIST][TEMPLATE_STR];
+	char archive_path[TEMPLATE_PATH]; /* absolute path of the checkpoint archive */
+	long long archive_bytes;
+	bool compressed; /* zstd */
+	struct checkpoint_stats checkpoint;
+	long long created_at; /* unix seconds */
+	long long memory_bytes;
+	long long pids_limit;
+	double cpus;
+};
+
+/* What the user asked for; NULL / -1 = take it from the image or the profile. */
+struct template_options {
+	const char *name;
+	const char *image;
+	const char *profile;
+	const char *domain;
+	const char *health_path;
+	const char *db_name;
+	const char *db_user;
+	const char *db_password;
+	int app_port;
+	int db_port;
+	const char *warm[TEMPLATE_MAX_LIST];
+	int nwarm;
+	const char *labels[TEMPLATE_MAX_LIST];
+	int nlabels;
+	const char *env[TEMPLATE_MAX_LIST];
+	int nenv;
+	long long memory_bytes;
+	long long pids_limit;
+	double cpus;
+	bool compress;
+};
+
+/* Storage the strings of a built container_spec point into; keep it alive as
+ * long as the spec. */
+struct template_spec_buf {
+	char name[128];
+	char env[TEMPLATE_MAX_LIST + 8][TEMPLATE_STR + 64];
+	const char *envp[TEMPLATE_MAX_LIST + 9];
+	char labels[TEMPLATE_MAX_LIST + 2][TEMPLATE_STR];
+	const char *labelp[TEMPLATE_MAX_LIST + 3];
+	const char *entrypoint[5];
+	const char *command[2];
+};
+
+/* Fills opt with "unset" values. */
+void template_options_init(struct template_options *opt);
+
+/* Builds the metadata of a new template from the options and the image
+ * (labels, start command). No I/O except randomness for a generated DB
+ * password. 0 or -1 with a one-line reason. */
+int template_resolve(const struct template_options *opt, const struct podman_image *img,
+		     struct template_meta *out, char *err, size_t errlen);
+
+/*
+ * The container spec of the template container, reused for cold starts: same
+ * image, environment, entrypoint, labels and limits, under container `name`
+ * with the app port published on app_host_port and (when the template has a
+ * database port) the database on db_host_port, both on 127.0.0.1. out's
+ * strings point into buf.
+ */
+int template_cold_start_spec(const struct template_meta *m, const char *name, int app_host_port,
+			     int db_host_port, struct container_spec *out,
+			     struct template_spec_buf *buf, char *err, size_t errlen);
+
+/* The shell script run as the entrypoint of a flashlight-style image. */
+const char *template_db_wrapper_script(void);
+
+/* Metadata files: <state_dir>/templates/<name>/template.json. */
+int template_save(const char *state_dir, const struct template_meta *m, char *err, size_t errlen);
+int template_load(const char *state_dir, const char *name, struct template_meta *out, char *err,
+		  size_t errlen);
+/* Every readable template, sorted by name; *out is malloc'ed (caller frees). */
+int template_list(const char *state_dir, struct template_meta **out, int *n, char *err,
+		  size_t errlen);
+/* Removes a template's directory (metadata and archive). */
+int template_remove(const char *state_dir, const char *name, char *err, size_t errlen);
+
+/* JSON form of the metadata; *json malloc'ed. And back. */
+int template_meta_to_json(const struct template_meta *m, char **json, char *err, size_t errlen);
+int template_meta_from_json(const char *json, struct template_meta *out, char *err, size_t errlen);
+
+/* Counts TCP sockets in /proc/<pid>/net/tcp text that are connected and owned
+ * by a process (not listening, not closed, inode != 0): CRIU cannot dump them
+ * without --tcp-established. The first one is described in first. */
+int template_count_tcp_connections(const char *proc_net_tcp, char *first, size_t firstlen);
+
+/* "512m", "1g", "1048576", "64k" -> bytes; -1 on error. */
+int template_parse_bytes(const char *s, long long *out);
+
+/* "demux template create|ls|rm". */
+int cmd_template(int argc, char **argv);
+
+#endif

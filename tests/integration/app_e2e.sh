@@ -1,0 +1,208 @@
+#!/usr/bin/env bash
+# End to end: the app profiles on restored copies of the template images.
+#
+# For each image (shop-fixture with the prestashop profile, wordpress with the
+# wordpress profile): run the template, warm it, checkpoint it with no
+# established TCP connection, restore copies under new names and ports, and
+# check what a visitor would see — before the hook, a redirect to the
+# template's domain; after after_restore (run by build/tests/integ_app_db
+# hook, the profile code demux runs), 200 and every link on the new domain.
+# The shop fixture also shows why the caches are cleared and that copies are
+# isolated (embedded database mode).
+set -uo pipefail
+. "$(dirname "$0")/../lib/common.sh"
+t_init
+
+HOOK=$DEMUX_ROOT/build/tests/integ_app_db
+[ -x "$HOOK" ] || t_skip_all "build/tests/integ_app_db is not built (make tests-build)"
+command -v podman >/dev/null || t_skip_all "podman is not installed"
+t_remove_containers_at_exit app_e2e
+
+SHOP_IMAGE=${DEMUX_SHOP_IMAGE:-localhost/demux/shop-fixture:latest}
+WP_IMAGE=${DEMUX_WP_IMAGE:-localhost/demux/wordpress:latest}
+tag=$$
+
+label() { podman image inspect --format "{{index .Labels \"$2\"}}" "$1"; }
+
+# http_get HOST PORT PATH: prints "STATUS LOCATION" and keeps headers and body
+# in $T_DIR/headers and $T_DIR/body. Connects to 127.0.0.1 and sends Host,
+# as demux's own checks do (*.localhost does not resolve through glibc here).
+http_get() {
+	curl -s --max-time 20 -o "$T_DIR/body" -D "$T_DIR/headers" -H "Host: $1" \
+		-w '%{http_code} %{redirect_url}' "http://127.0.0.1:$2$3"
+}
+
+# Established TCP connections inside the container (checkpoint needs none).
+established() {
+	local pid
+	pid=$(podman inspect --format '{{.State.Pid}}' "$1") || return 1
+	nsenter -t "$pid" -n ss -Htn state established 2>/dev/null | grep -c . || true
+}
+
+# start_template IMAGE NAME: runs the template; sets TP (app) and TQ (db) ports.
+start_template() {
+	TP=$(free_port)
+	TQ=$(free_port)
+	podman run -d --runtime runc --label demux.test=app_e2e --name "$2" \
+		-p "127.0.0.1:$TP:80" -p "127.0.0.1:$TQ:3306" "$1" >/dev/null
+}
+
+# checkpoint NAME FILE: waits until no TCP connection is established, then
+# checkpoints to FILE (the container stops).
+checkpoint() {
+	local i n
+	for i in $(seq 1 100); do
+		n=$(established "$1")
+		[ "$n" = 0 ] && break
+		sleep 0.1
+	done
+	podman container checkpoint --export "$2" --file-locks "$1" >/dev/null
+}
+
+# restore FILE NAME: sets RP and RQ, the copy's app and db ports.
+restore() {
+	RP=$(free_port)
+	RQ=$(free_port)
+	podman container restore --import "$1" --name "$2" --file-locks \
+		-p "127.0.0.1:$RP:80" -p "127.0.0.1:$RQ:3306" >/dev/null
+}
+
+# hook PROFILE DOMAIN PREFIX DB_PORT USER SCHEMA PASSWORD: runs after_restore.
+hook() {
+	DEMUX_HOOK_DB_PASSWORD=$7 "$HOOK" hook "$1" "$2" "$3" "$4" "$5" "$6" 2>"$T_DIR/hook.err"
+}
+
+# Every absolute link target's host, one per line.
+link_hosts() {
+	grep -oE '(href|src|action)="https?://[^"/]+' "$T_DIR/body" | sed -E 's#.*://##' | sort | uniq -c
+}
+# Number of link-ish attributes (relative or absolute).
+link_count() { grep -oE '(href|src|action)="[^"]+"' "$T_DIR/body" | wc -l; }
+
+# --- shop-fixture / prestashop ----------------------------------------------------
+shop_test() {
+	local tdomain dbname dbuser dbpass prefix out ms hosts d1 d2 p1
+	tdomain=$(label "$SHOP_IMAGE" demux.domain)
+	dbname=$(label "$SHOP_IMAGE" demux.db_name)
+	dbuser=$(label "$SHOP_IMAGE" demux.db_user)
+	dbpass=$(label "$SHOP_IMAGE" demux.db_password)
+	prefix=$(label "$SHOP_IMAGE" demux.db_prefix)
+	d1=s1$tag.demo.localhost
+	d2=s2$tag.demo.localhost
+
+	start_template "$SHOP_IMAGE" "app-e2e-shop-$tag"
+	if ! wait_for "shop template" 90 curl -sf -o /dev/null "http://127.0.0.1:$TP/health"; then
+		t_fail "shop template starts" "$(podman logs --tail 20 "app-e2e-shop-$tag" 2>&1)"
+		return
+	fi
+	out=$(http_get "$tdomain" "$TP" /)
+	t_eq "shop template answers 200 for its own domain" "$out" "200 "
+	# The second render is a cache hit: the template's checkpoint holds the
+	# product list, links included, in ps_smarty_cache.
+	http_get "$tdomain" "$TP" / >/dev/null
+	t_match "template's product list is cached" "$(cat "$T_DIR/headers")" "X-Shop-Cache: hit"
+	checkpoint "app-e2e-shop-$tag" "$T_DIR/shop.tar" || { t_fail "checkpoint shop template"; return; }
+
+	restore "$T_DIR/shop.tar" "app-e2e-shop1-$tag" || { t_fail "restore shop copy 1"; return; }
+	p1=$RP
+	out=$(http_get "$d1" "$RP" /)
+	t_eq "before the hook, the copy redirects to the template domain" "$out" "302 http://$tdomain/"
+
+	if ms=$(hook prestashop "$d1" "$prefix" "$RQ" "$dbuser" "$dbname" "$dbpass"); then
+		t_ok "prestashop after_restore on the restored copy (${ms} ms)"
+	else
+		t_fail "prestashop after_restore on the restored copy" "$(cat "$T_DIR/hook.err")"
+	fi
+	out=$(http_get "$d1" "$RP" /)
+	t_eq "after the hook, the new domain gets 200" "$out" "200 "
+	t_match "the cache was cleared (first render is a miss)" "$(cat "$T_DIR/headers")" "X-Shop-Cache: miss"
+	hosts=$(link_hosts)
+	t_match "links are absolute and on the new domain" "$hosts" "^ *[0-9]+ $d1$"
+	t_eq "no link or text names the template domain" "$(grep -c "$tdomain" "$T_DIR/body")" 0
+	t_check "the page has its product links" test "$(grep -c "http://$d1/product/" "$T_DIR/body")" -ge 5
+	out=$(http_get "$tdomain" "$RP" /)
+	t_eq "the template domain now redirects to the new one" "$out" "302 http://$d1/"
+
+	# Copy 2: the domain rewritten but the cache left alone (what the seed did
+	# when its TRUNCATE failed silently) still shows the template's links.
+	restore "$T_DIR/shop.tar" "app-e2e-shop2-$tag" || { t_fail "restore shop copy 2"; return; }
+	MYSQL_PWD=$dbpass mariadb --no-defaults -h 127.0.0.1 -P "$RQ" -u "$dbuser" "$dbname" -e "
+		UPDATE ${prefix}shop_url SET domain = '$d2', domain_ssl = '$d2' WHERE id_shop = 1 AND main = 1;
+		UPDATE ${prefix}configuration SET value = '$d2' WHERE name IN ('PS_SHOP_DOMAIN', 'PS_SHOP_DOMAIN_SSL');"
+	out=$(http_get "$d2" "$RP" /)
+	t_eq "copy 2 with only the domain rewritten answers 200" "$out" "200 "
+	t_check "... but its cached product list still links to the template domain" \
+		grep -q "http://$tdomain/product/1" "$T_DIR/body"
+	if ms=$(hook prestashop "$d2" "$prefix" "$RQ" "$dbuser" "$dbname" "$dbpass"); then
+		t_ok "after_restore on copy 2 (${ms} ms)"
+	else
+		t_fail "after_restore on copy 2" "$(cat "$T_DIR/hook.err")"
+	fi
+	http_get "$d2" "$RP" / >/dev/null
+	t_match "copy 2's links are all on its domain now" "$(link_hosts)" "^ *[0-9]+ $d2$"
+
+	# Isolation: a product added in copy 2 is not in copy 1.
+	out=$(curl -s --max-time 20 -o /dev/null -w '%{http_code}' -H "Host: $d2" \
+		--data-urlencode "name=Only in copy two $tag" --data-urlencode price=5.00 "http://127.0.0.1:$RP/add")
+	t_eq "a product is added in copy 2" "$out" 303
+	http_get "$d2" "$RP" / >/dev/null
+	t_check "copy 2 lists it" grep -q "Only in copy two $tag" "$T_DIR/body"
+	out=$(http_get "$d1" "$p1" /)
+	t_eq "copy 1 still answers for its own domain" "$out" "200 "
+	t_check "copy 1 does not list copy 2's product" bash -c "! grep -q 'Only in copy two' '$T_DIR/body'"
+}
+
+# --- wordpress -----------------------------------------------------------------------
+wp_test() {
+	local tdomain dbname dbuser dbpass prefix out ms hosts d1 n
+	tdomain=$(label "$WP_IMAGE" demux.domain)
+	dbname=$(label "$WP_IMAGE" demux.db_name)
+	dbuser=$(label "$WP_IMAGE" demux.db_user)
+	dbpass=$(label "$WP_IMAGE" demux.db_password)
+	prefix=$(label "$WP_IMAGE" demux.db_prefix)
+	d1=w1$tag.demo.localhost
+
+	start_template "$WP_IMAGE" "app-e2e-wp-$tag"
+	if ! wait_for "wordpress template" 90 bash -c "curl -s -o /dev/null -w '%{http_code}' -H 'Host: $tdomain' http://127.0.0.1:$TP/ | grep -q 200"; then
+		t_fail "wordpress template starts" "$(podman logs --tail 20 "app-e2e-wp-$tag" 2>&1)"
+		return
+	fi
+	out=$(http_get "$tdomain" "$TP" /)
+	t_eq "wordpress template answers 200 for its own domain" "$out" "200 "
+	checkpoint "app-e2e-wp-$tag" "$T_DIR/wp.tar" || { t_fail "checkpoint wordpress template"; return; }
+
+	restore "$T_DIR/wp.tar" "app-e2e-wp1-$tag" || { t_fail "restore wordpress copy"; return; }
+	out=$(http_get "$d1" "$RP" /)
+	t_match "before the hook, the copy redirects to the template site URL" "$out" "^30[12] http://$tdomain/"
+
+	if ms=$(hook wordpress "$d1" "$prefix" "$RQ" "$dbuser" "$dbname" "$dbpass"); then
+		t_ok "wordpress after_restore on the restored copy (${ms} ms)"
+	else
+		t_fail "wordpress after_restore on the restored copy" "$(cat "$T_DIR/hook.err")"
+	fi
+	out=$(http_get "$d1" "$RP" /)
+	t_eq "after the hook, the new domain gets 200" "$out" "200 "
+	t_eq "no link or text names the template domain" "$(grep -c "$tdomain" "$T_DIR/body")" 0
+	# Links to the site itself use the new URL; the only other hosts are
+	# WordPress's own outside links (wordpress.org credits, XFN profile).
+	hosts=$(link_hosts | grep -vE ' (wordpress\.org|[a-z]+\.w\.org|gmpg\.org)$')
+	t_match "every link to the site uses the new site URL" "$hosts" "^ *[0-9]+ $d1$"
+	n=$(grep -oE "(href|src|action)=\"http://$d1[/\"]" "$T_DIR/body" | wc -l)
+	t_check "the page links to the site several times ($n)" test "$n" -ge 5
+	out=$(http_get "$d1" "$RP" /wp-login.php)
+	t_eq "the login page answers on the new domain" "$out" "200 "
+	t_eq "... and its form posts to the new domain" \
+		"$(grep -oE 'action="[^"]*wp-login.php' "$T_DIR/body" | head -1)" "action=\"http://$d1/wp-login.php"
+}
+
+if podman image exists "$SHOP_IMAGE"; then
+	shop_test
+else
+	t_fail "image $SHOP_IMAGE exists (build it with scripts/build-image shop-fixture)"
+fi
+if podman image exists "$WP_IMAGE"; then
+	wp_test
+else
+	t_fail "image $WP_IMAGE exists (build it with scripts/build-image wordpress)"
+fi
+t_done

@@ -1,0 +1,681 @@
+/*
+ * Integration test of the container runtime against real Podman + CRIU:
+ * "demux template create" checkpoints a shop-fixture template, then the C
+ * module restores three copies of it concurrently (one thread each), each
+ * answers on its own port, and they are removed. The bad inputs of a restore
+ * (missing, corrupt or truncated archive, a port in use, a taken name), of a
+ * create (unknown image, port in use) and a Podman service that is not
+ * running are provoked and must leave no container behind.
+ *
+ * Uses $DEMUX_TEST_PODMAN_SOCKET (tests/run starts the service); run alone,
+ * it starts its own "podman system service" on a private socket.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "container/podman.h"
+#include "id.h"
+#include "template.h"
+
+extern char **environ;
+
+#define SHOP_IMAGE "localhost/demux/shop-fixture:latest"
+#define TEST_LABEL "demux.test=podman_runtime"
+#define TEMPLATE "itshop"
+#define MAX_NAMES 64
+
+static struct podman *pm;
+static char sock[512];
+static char run_dir[] = "/tmp/demux-integ.XXXXXX";
+static char state_dir[600];
+static pid_t service_pid;
+static bool have_shop;
+static bool have_template;
+static struct template_meta meta;
+static char names[MAX_NAMES][64]; /* containers this test made, removed at the end */
+static int nnames;
+static pthread_mutex_t names_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void
+track(const char *name)
+{
+	pthread_mutex_lock(&names_lock);
+	if (nnames < MAX_NAMES)
+		snprintf(names[nnames++], sizeof(names[0]), "%s", name);
+	pthread_mutex_unlock(&names_lock);
+}
+
+static void
+new_name(char *out, size_t outlen)
+{
+	char id[ID_SIZE];
+
+	assert_int_equal(id_generate(id), 0);
+	snprintf(out, outlen, "%s%s", RUNTIME_INSTANCE_PREFIX, id);
+	track(out);
+}
+
+static int
+free_port(void)
+{
+	struct sockaddr_in a;
+	socklen_t len = sizeof(a);
+	int s = socket(AF_INET, SOCK_STREAM, 0), port;
+
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(s, (struct sockaddr *)&a, sizeof(a)) == -1 ||
+	    getsockname(s, (struct sockaddr *)&a, &len) == -1)
+		port = -1;
+	else
+		port = ntohs(a.sin_port);
+	close(s);
+	return port;
+}
+
+/* A socket listening on 127.0.0.1:*port (chosen by the kernel). */
+static int
+occupy_port(int *port)
+{
+	struct sockaddr_in a;
+	socklen_t len = sizeof(a);
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(s, (struct sockaddr *)&a, sizeof(a)) == -1 || listen(s, 1) == -1 ||
+	    getsockname(s, (struct sockaddr *)&a, &len) == -1) {
+		close(s);
+		return -1;
+	}
+	*port = ntohs(a.sin_port);
+	return s;
+}
+
+static size_t
+collect(char *data, size_t size, size_t n, void *arg)
+{
+	buf_append(arg, data, size * n);
+	return size * n;
+}
+
+/* GET with the template's Host; returns the status (0 = no answer). */
+static long
+http_get(int port, const char *host, struct buf *body)
+{
+	char url[128], hdr[256];
+	struct curl_slist *h = NULL;
+	CURL *c = curl_easy_init();
+	long status = 0;
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/", port);
+	snprintf(hdr, sizeof(hdr), "Host: %s", host);
+	h = curl_slist_append(h, hdr);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, body);
+	if (curl_easy_perform(c) == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+	return status;
+}
+
+static bool
+tcp_accepts(int port)
+{
+	struct sockaddr_in a;
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+	bool ok;
+
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_port = htons((uint16_t)port);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ok = connect(s, (struct sockaddr *)&a, sizeof(a)) == 0;
+	close(s);
+	return ok;
+}
+
+static bool
+container_exists(const char *name)
+{
+	struct container_info info;
+	char err[512];
+
+	return podman_inspect(pm, name, &info, NULL, err, sizeof(err)) == 0;
+}
+
+/* Runs argv, capturing stdout+stderr into out; returns the exit status. */
+static int
+run(char *const argv[], struct buf *out)
+{
+	char path[700];
+	posix_spawn_file_actions_t fa;
+	pid_t pid;
+	int status = -1, fd;
+	FILE *f;
+	char chunk[4096];
+	size_t n;
+
+	snprintf(path, sizeof(path), "%s/cmd.out", run_dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, fd, 1);
+	posix_spawn_file_actions_adddup2(&fa, fd, 2);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	if (posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ) == 0)
+		waitpid(pid, &status, 0);
+	posix_spawn_file_actions_destroy(&fa);
+	close(fd);
+	f = fopen(path, "r");
+	while (f != NULL && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		buf_append(out, chunk, n);
+	if (f != NULL)
+		fclose(f);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static const char *
+demux_bin(void)
+{
+	static char path[600];
+	const char *root = getenv("DEMUX_ROOT");
+
+	snprintf(path, sizeof(path), "%s/demux", root != NULL ? root : ".");
+	return path;
+}
+
+static int
+group_setup(void **state)
+{
+	const char *env = getenv("DEMUX_TEST_PODMAN_SOCKET");
+	struct podman_image *img = calloc(1, sizeof(*img));
+	char err[1024];
+
+	(void)state;
+	if (mkdtemp(run_dir) == NULL)
+		return -1;
+	snprintf(state_dir, sizeof(state_dir), "%s/state", run_dir);
+	if (env != NULL && env[0] != '\0') {
+		snprintf(sock, sizeof(sock), "%s", env);
+		pm = podman_open(sock, 300000);
+	}
+	if (pm == NULL || podman_ping(pm, err, sizeof(err)) == -1) {
+		char uri[600];
+		char *argv[] = {"podman", "system", "service", "--time=0", uri, NULL};
+
+		podman_close(pm);
+		snprintf(sock, sizeof(sock), "%s/podman.sock", run_dir);
+		snprintf(uri, sizeof(uri), "unix://%s", sock);
+		if (posix_spawnp(&service_pid, "podman", NULL, NULL, argv, environ) != 0)
+			return -1;
+		pm = podman_open(sock, 300000);
+		for (int i = 0; i < 300 && podman_ping(pm, err, sizeof(err)) == -1; i++)
+			usleep(100000);
+	}
+	have_shop = podman_image_inspect(pm, SHOP_IMAGE, img, err, sizeof(err)) == 0;
+	free(img);
+	return 0;
+}
+
+static int
+group_teardown(void **state)
+{
+	char err[1024], cmd[1400];
+
+	(void)state;
+	for (int i = 0; i < nnames; i++)
+		if (podman_remove(pm, names[i], err, sizeof(err)) == -1)
+			fprintf(stderr, "# cleanup %s: %s\n", names[i], err);
+	podman_remove(pm, TEMPLATE_CONTAINER_PREFIX TEMPLATE, err, sizeof(err));
+	podman_close(pm);
+	if (service_pid > 0) {
+		kill(service_pid, SIGTERM);
+		waitpid(service_pid, NULL, 0);
+	}
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", run_dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static void
+need_template(void)
+{
+	if (!have_shop)
+		skip(); /* reported as "ok # SKIP": build it with make images */
+	assert_true(have_template);
+}
+
+static void
+test_podman_not_running(void **state)
+{
+	struct podman *none = podman_open("/nonexistent/demux/podman.sock", 2000);
+	struct container_info info;
+	struct restore_request req;
+	struct restore_stats rs;
+	char err[1024];
+
+	(void)state;
+	assert_int_equal(podman_ping(pm, err, sizeof(err)), 0);
+	assert_int_equal(podman_ping(none, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "not running on /nonexistent/demux/podman.sock"));
+	assert_non_null(strstr(err, "podman system service"));
+	memset(&req, 0, sizeof(req));
+	req.archive_path = "/etc/hostname";
+	req.name = "demux-nope";
+	assert_int_equal(podman_restore(none, &req, &rs, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "podman system service"));
+	assert_int_equal(podman_inspect(none, "x", &info, NULL, err, sizeof(err)), -1);
+	podman_close(none);
+}
+
+/* The template every other test restores, made the way a user makes it. */
+static void
+test_template_create(void **state)
+{
+	char *argv[] = {(char *)demux_bin(),
+			"template",
+			"create",
+			"--name",
+			TEMPLATE,
+			"--image",
+			SHOP_IMAGE,
+			"--state-dir",
+			state_dir,
+			"--socket",
+			sock,
+			"--label",
+			TEST_LABEL,
+			"--timeout",
+			"240s",
+			"--memory",
+			"768m",
+			NULL};
+	struct podman_image *img = calloc(1, sizeof(*img));
+	struct buf out;
+	char err[1024], path[800];
+	struct stat st;
+	const char *pw;
+	int rc;
+
+	(void)state;
+	if (!have_shop) {
+		free(img);
+		skip();
+	}
+	buf_init(&out, 1 << 20);
+	rc = run(argv, &out);
+	if (rc != 0)
+		fprintf(stderr, "# %s\n", buf_str(&out));
+	assert_int_equal(rc, 0);
+	assert_non_null(strstr(buf_str(&out), "template " TEMPLATE ": "));
+	/* The password is in the metadata, never in the output. */
+	assert_int_equal(podman_image_inspect(pm, SHOP_IMAGE, img, err, sizeof(err)), 0);
+	pw = podman_image_label(img, "demux.db_password");
+	assert_non_null(pw);
+	assert_null(strstr(buf_str(&out), pw));
+	free(img);
+	buf_free(&out);
+	assert_int_equal(template_load(state_dir, TEMPLATE, &meta, err, sizeof(err)), 0);
+	assert_string_equal(meta.profile, "prestashop");
+	assert_int_equal(meta.db_port, 3306);
+	assert_true(meta.archive_bytes > 1000000);
+	assert_true(meta.checkpoint.pages_written > 0);
+	assert_true(meta.checkpoint.criu_ms > 0);
+	assert_int_equal(meta.memory_bytes, 768LL * 1024 * 1024);
+	snprintf(path, sizeof(path), "%s/templates/%s/template.json", state_dir, TEMPLATE);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(stat(meta.archive_path, &st), 0);
+	assert_int_equal(st.st_size, meta.archive_bytes);
+	/* The template container itself is gone. */
+	assert_false(container_exists(TEMPLATE_CONTAINER_PREFIX TEMPLATE));
+	have_template = true;
+}
+
+struct restore_job {
+	struct restore_request req;
+	struct restore_stats stats;
+	char name[64];
+	char err[1024];
+	int rc;
+};
+
+static void *
+restore_thread(void *arg)
+{
+	struct restore_job *j = arg;
+
+	j->rc = podman_restore(pm, &j->req, &j->stats, j->err, sizeof(j->err));
+	return NULL;
+}
+
+static void
+test_three_concurrent_restores(void **state)
+{
+	struct restore_job jobs[3];
+	pthread_t th[3];
+	struct container_info *list = NULL;
+	char err[1024];
+	int n = 0;
+
+	(void)state;
+	need_template();
+	memset(jobs, 0, sizeof(jobs));
+	for (int i = 0; i < 3; i++) {
+		new_name(jobs[i].name, sizeof(jobs[i].name));
+		jobs[i].req.archive_path = meta.archive_path;
+		jobs[i].req.name = jobs[i].name;
+		jobs[i].req.ports[0] = (struct container_port){free_port(), meta.app_port};
+		jobs[i].req.ports[1] = (struct container_port){free_port(), meta.db_port};
+		jobs[i].req.nports = 2;
+	}
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, restore_thread, &jobs[i]), 0);
+	for (int i = 0; i < 3; i++)
+		pthread_join(th[i], NULL);
+	for (int i = 0; i < 3; i++) {
+		if (jobs[i].rc != 0)
+			fprintf(stderr, "# restore %s: %s\n", jobs[i].name, jobs[i].err);
+		assert_int_equal(jobs[i].rc, 0);
+		printf("# restore %s: wall %.0f ms, podman %.0f ms, runtime %.0f ms, CRIU %.0f ms, "
+		       "%lld pages\n",
+		       jobs[i].name, jobs[i].stats.wall_ms, jobs[i].stats.podman_ms,
+		       jobs[i].stats.runtime_ms, jobs[i].stats.criu_ms,
+		       jobs[i].stats.pages_restored);
+		assert_true(jobs[i].stats.criu_ms > 0);
+		assert_true(jobs[i].stats.runtime_ms >= jobs[i].stats.criu_ms);
+		assert_true(jobs[i].stats.podman_ms >= jobs[i].stats.runtime_ms);
+		assert_true(jobs[i].stats.pages_restored > 0);
+	}
+	/* Each copy answers on its own port, app and database. */
+	for (int i = 0; i < 3; i++) {
+		struct buf body;
+		long status;
+
+		buf_init(&body, 1 << 20);
+		status = http_get(jobs[i].req.ports[0].host_port, meta.domain, &body);
+		assert_int_equal(status, 200);
+		assert_non_null(strstr(buf_str(&body), meta.domain));
+		buf_free(&body);
+		assert_true(tcp_accepts(jobs[i].req.ports[1].host_port));
+	}
+	/* Listed by label, with the template's name and their ports. */
+	assert_int_equal(podman_list(pm, &list, &n, err, sizeof(err)), 0);
+	for (int i = 0; i < 3; i++) {
+		bool found = false;
+
+		for (int k = 0; k < n; k++) {
+			if (strcmp(list[k].name, jobs[i].name) != 0)
+				continue;
+			found = true;
+			assert_true(list[k].running);
+			assert_string_equal(list[k].template_name, TEMPLATE);
+			assert_int_equal(list[k].nports, 2);
+		}
+		assert_true(found);
+	}
+	free(list);
+	/* Removed, twice (release is idempotent), and really gone. */
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(podman_remove(pm, jobs[i].name, err, sizeof(err)), 0);
+		assert_int_equal(podman_remove(pm, jobs[i].name, err, sizeof(err)), 0);
+		assert_false(container_exists(jobs[i].name));
+		assert_false(tcp_accepts(jobs[i].req.ports[0].host_port));
+	}
+}
+
+static void
+test_restore_bad_archives(void **state)
+{
+	struct restore_request req;
+	struct restore_stats rs;
+	char name[64], err[1024], path[700], chunk[65536];
+	FILE *in, *out;
+	size_t n;
+
+	(void)state;
+	memset(&req, 0, sizeof(req));
+	new_name(name, sizeof(name));
+	req.name = name;
+	req.ports[0] = (struct container_port){free_port(), 80};
+	req.nports = 1;
+
+	req.archive_path = "/nonexistent/checkpoint.tar";
+	assert_int_equal(podman_restore(pm, &req, &rs, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "/nonexistent/checkpoint.tar"));
+	assert_non_null(strstr(err, "No such file"));
+	assert_false(container_exists(name));
+
+	snprintf(path, sizeof(path), "%s/corrupt.tar", run_dir);
+	out = fopen(path, "w");
+	for (int i = 0; i < 1000; i++)
+		fputs("this is not a checkpoint archive\n", out);
+	fclose(out);
+	req.archive_path = path;
+	assert_int_equal(podman_restore(pm, &req, &rs, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "Podman: "));
+	assert_null(strchr(err, '\n'));
+	assert_false(container_exists(name));
+
+	if (!have_template)
+		return;
+	/* The first MB of a real archive: a valid start, then nothing. */
+	snprintf(path, sizeof(path), "%s/truncated.tar", run_dir);
+	in = fopen(meta.archive_path, "r");
+	out = fopen(path, "w");
+	assert_non_null(in);
+	for (int i = 0; i < 16 && (n = fread(chunk, 1, sizeof(chunk), in)) > 0; i++)
+		fwrite(chunk, 1, n, out);
+	fclose(in);
+	fclose(out);
+	req.archive_path = path;
+	assert_int_equal(podman_restore(pm, &req, &rs, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "Podman: "));
+	assert_false(container_exists(name));
+}
+
+static void
+test_restore_port_in_use_and_name_taken(void **state)
+{
+	struct restore_request req;
+	struct restore_stats rs;
+	struct buf body;
+	char name[64], err[1024];
+	int busy, s, first_port;
+
+	(void)state;
+	need_template();
+	s = occupy_port(&busy);
+	assert_true(s >= 0);
+	memset(&req, 0, sizeof(req));
+	new_name(name, sizeof(name));
+	req.archive_path = meta.archive_path;
+	req.name = name;
+	req.ports[0] = (struct container_port){busy, meta.app_port};
+	req.nports = 1;
+	assert_int_equal(podman_restore(pm, &req, &rs, err, sizeof(err)), -1);
+	close(s);
+	assert_non_null(strstr(err, "address already in use"));
+	assert_false(container_exists(name)); /* the half-made container was removed */
+
+	/* A taken name fails, and the container holding it is left alone. */
+	first_port = free_port();
+	req.ports[0].host_port = first_port;
+	assert_int_equal(podman_restore(pm, &req, &rs, err, sizeof(err)), 0);
+	req.ports[0].host_port = free_port();
+	assert_int_equal(podman_restore(pm, &req, &rs, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "name is already in use"));
+	assert_true(container_exists(name));
+	buf_init(&body, 1 << 20);
+	assert_int_equal(http_get(first_port, meta.domain, &body), 200);
+	buf_free(&body);
+	assert_int_equal(podman_remove(pm, name, err, sizeof(err)), 0);
+}
+
+static void
+test_create_start_errors(void **state)
+{
+	struct container_spec spec;
+	struct template_spec_buf *sb = calloc(1, sizeof(*sb));
+	char name[64], err[1024];
+	int busy, s;
+
+	(void)state;
+	memset(&spec, 0, sizeof(spec));
+	new_name(name, sizeof(name));
+	spec.name = name;
+	spec.image = "localhost/demux/no-such-image:latest";
+	spec.ports[0] = (struct container_port){free_port(), 80};
+	spec.nports = 1;
+	assert_int_equal(podman_create_start(pm, &spec, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "image not known"));
+	assert_false(container_exists(name));
+
+	if (!have_template) {
+		free(sb);
+		return;
+	}
+	s = occupy_port(&busy);
+	assert_true(s >= 0);
+	assert_int_equal(template_cold_start_spec(&meta, name, busy, free_port(), &spec, sb, err,
+						  sizeof(err)),
+			 0);
+	assert_int_equal(podman_create_start(pm, &spec, err, sizeof(err)), -1);
+	close(s);
+	free(sb);
+	assert_non_null(strstr(err, "address already in use"));
+	assert_false(container_exists(name));
+}
+
+/* Cold start from the template's spec, checkpoint it with the C module
+ * (leave running, zstd), restore the compressed archive, stop, logs. */
+static void
+test_cold_start_checkpoint_zstd(void **state)
+{
+	struct container_spec spec;
+	struct template_spec_buf *sb = calloc(1, sizeof(*sb));
+	struct checkpoint_stats cs;
+	struct restore_request req;
+	struct restore_stats rs;
+	struct container_info info;
+	struct buf body, logs;
+	unsigned char magic[4] = {0};
+	char cold[64], copy[64], err[1024], archive[700];
+	int port = free_port(), status = 0;
+	FILE *f;
+
+	(void)state;
+	need_template();
+	new_name(cold, sizeof(cold));
+	assert_int_equal(template_cold_start_spec(&meta, cold, port, free_port(), &spec, sb, err,
+						  sizeof(err)),
+			 0);
+	assert_int_equal(podman_create_start(pm, &spec, err, sizeof(err)), 0);
+	free(sb);
+	buf_init(&body, 1 << 20);
+	for (int i = 0; i < 1200 && status != 200; i++) {
+		buf_reset(&body);
+		status = http_get(port, meta.domain, &body);
+		if (status != 200)
+			usleep(100000);
+	}
+	assert_int_equal(status, 200);
+
+	snprintf(archive, sizeof(archive), "%s/cold.tar.zst", run_dir);
+	assert_int_equal(podman_checkpoint(pm, cold, archive, true, true, &cs, err, sizeof(err)),
+			 0);
+	printf("# checkpoint (leave running, zstd): wall %.0f ms, CRIU %.0f ms, %lld pages, "
+	       "%lld bytes\n",
+	       cs.wall_ms, cs.criu_ms, cs.pages_written, cs.archive_bytes);
+	assert_true(cs.pages_written > 0);
+	assert_true(cs.archive_bytes > 0);
+	f = fopen(archive, "r");
+	assert_non_null(f);
+	assert_int_equal(fread(magic, 1, 4, f), 4);
+	fclose(f);
+	assert_int_equal(magic[0], 0x28); /* zstd frame magic 28 b5 2f fd */
+	assert_int_equal(magic[3], 0xfd);
+	assert_int_equal(podman_inspect(pm, cold, &info, NULL, err, sizeof(err)), 0);
+	assert_true(info.running); /* leaveRunning */
+
+	memset(&req, 0, sizeof(req));
+	new_name(copy, sizeof(copy));
+	req.archive_path = archive;
+	req.name = copy;
+	req.ports[0] = (struct container_port){free_port(), meta.app_port};
+	req.nports = 1;
+	assert_int_equal(podman_restore(pm, &req, &rs, err, sizeof(err)), 0);
+	buf_reset(&body);
+	assert_int_equal(http_get(req.ports[0].host_port, meta.domain, &body), 200);
+	buf_free(&body);
+
+	if (podman_stop(pm, cold, 5, err, sizeof(err)) == -1)
+		fail_msg("stop: %s", err);
+	if (podman_stop(pm, cold, 5, err, sizeof(err)) == -1)
+		fail_msg("second stop: %s", err);
+	assert_int_equal(podman_inspect(pm, cold, &info, NULL, err, sizeof(err)), 0);
+	assert_false(info.running);
+	buf_init(&logs, 1 << 20);
+	assert_int_equal(podman_logs(pm, cold, 10, &logs, err, sizeof(err)), 0);
+	buf_free(&logs);
+	assert_int_equal(podman_stop(pm, "demux-no-such-container", 1, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "no such container"));
+	assert_int_equal(podman_remove(pm, copy, err, sizeof(err)), 0);
+	assert_int_equal(podman_remove(pm, cold, err, sizeof(err)), 0);
+}
+
+static void
+test_template_rm(void **state)
+{
+	char err[1024];
+	struct stat st;
+
+	(void)state;
+	need_template();
+	assert_int_equal(template_remove(state_dir, TEMPLATE, err, sizeof(err)), 0);
+	assert_int_equal(stat(meta.archive_path, &st), -1);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_podman_not_running),
+		cmocka_unit_test(test_template_create),
+		cmocka_unit_test(test_three_concurrent_restores),
+		cmocka_unit_test(test_restore_bad_archives),
+		cmocka_unit_test(test_restore_port_in_use_and_name_taken),
+		cmocka_unit_test(test_create_start_errors),
+		cmocka_unit_test(test_cold_start_checkpoint_zstd),
+		cmocka_unit_test(test_template_rm),
+	};
+
+	cmocka_set_message_output(CM_OUTPUT_TAP);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}

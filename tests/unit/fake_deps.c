@@ -1,0 +1,226 @@
+/* Fakes of runtime, proxy and profile for the pool's unit tests. */
+#include "fake_deps.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xmalloc.h"
+
+bool
+fake_runtime_has(const struct fake_runtime *rt, const char *name)
+{
+	for (int i = 0; i < rt->n; i++)
+		if (strcmp(rt->names[i], name) == 0)
+			return true;
+	return false;
+}
+
+static int
+add_container(struct fake_runtime *rt, const char *name, int port, char *err, size_t errlen)
+{
+	if (fake_runtime_has(rt, name) || rt->n == FAKE_MAX) {
+		snprintf(err, errlen, "fake: container %s exists", name);
+		return -1;
+	}
+	snprintf(rt->names[rt->n], sizeof(rt->names[0]), "%s", name);
+	rt->app_ports[rt->n++] = port;
+	return 0;
+}
+
+static int
+fake_restore(void *ctx, const struct restore_request *req, struct restore_stats *st, char *err,
+	     size_t errlen)
+{
+	struct fake_runtime *rt = ctx;
+
+	rt->restores++;
+	memset(st, 0, sizeof(*st));
+	if (rt->fail_restore) {
+		snprintf(err, errlen, "fake: restore failed (corrupt archive)");
+		return -1;
+	}
+	return add_container(rt, req->name, req->ports[0].host_port, err, errlen);
+}
+
+static int
+fake_run(void *ctx, const struct container_spec *spec, char *err, size_t errlen)
+{
+	struct fake_runtime *rt = ctx;
+
+	rt->runs++;
+	if (rt->fail_run) {
+		snprintf(err, errlen, "fake: run failed");
+		return -1;
+	}
+	return add_container(rt, spec->name, spec->nports > 0 ? spec->ports[0].host_port : 0, err,
+			     errlen);
+}
+
+static int
+fake_remove(void *ctx, const char *name, char *err, size_t errlen)
+{
+	struct fake_runtime *rt = ctx;
+
+	rt->removes++;
+	if (rt->fail_remove) {
+		snprintf(err, errlen, "fake: remove failed");
+		return -1;
+	}
+	for (int i = 0; i < rt->n; i++) {
+		if (strcmp(rt->names[i], name) == 0) {
+			rt->n--;
+			memmove(rt->names[i], rt->names[rt->n], sizeof(rt->names[0]));
+			rt->app_ports[i] = rt->app_ports[rt->n];
+			break;
+		}
+	}
+	return 0;
+}
+
+static int
+fake_list(void *ctx, struct container_info **out, int *n, char *err, size_t errlen)
+{
+	struct fake_runtime *rt = ctx;
+	struct container_info *v = xcalloc((size_t)rt->n + 1, sizeof(*v));
+
+	(void)err;
+	(void)errlen;
+	for (int i = 0; i < rt->n; i++) {
+		snprintf(v[i].name, sizeof(v[i].name), "%s", rt->names[i]);
+		snprintf(v[i].state, sizeof(v[i].state), "running");
+		snprintf(v[i].template_name, sizeof(v[i].template_name), "%s",
+			 rt->template_name[0] ? rt->template_name : "shop");
+		v[i].running = true;
+		v[i].ports[0].host_port = rt->app_ports[i];
+		v[i].nports = 1;
+	}
+	*out = v;
+	*n = rt->n;
+	return 0;
+}
+
+const struct runtime_ops fake_runtime_ops = {
+	.restore = fake_restore,
+	.run = fake_run,
+	.remove = fake_remove,
+	.list = fake_list,
+};
+
+bool
+fake_proxy_has(const struct fake_proxy *px, const char *host)
+{
+	for (int i = 0; i < px->n; i++)
+		if (strcmp(px->routes[i].host, host) == 0)
+			return true;
+	return false;
+}
+
+static int
+fake_front(void *ctx, const char *base, const char *listen, char *err, size_t errlen)
+{
+	(void)ctx;
+	(void)base;
+	(void)listen;
+	(void)err;
+	(void)errlen;
+	return 0;
+}
+
+static int
+fake_add(void *ctx, const char *host, const char *upstream, char *err, size_t errlen)
+{
+	struct fake_proxy *px = ctx;
+
+	px->adds++;
+	if (px->fail_add || px->n == FAKE_MAX) {
+		snprintf(err, errlen, "fake proxy at 127.0.0.1:1: connection refused");
+		return -1;
+	}
+	snprintf(px->routes[px->n].host, sizeof(px->routes[0].host), "%s", host);
+	snprintf(px->routes[px->n].upstream, sizeof(px->routes[0].upstream), "%s", upstream);
+	px->n++;
+	return 0;
+}
+
+static int
+fake_route_remove(void *ctx, const char *host, char *err, size_t errlen)
+{
+	struct fake_proxy *px = ctx;
+
+	px->removes++;
+	if (px->fail_remove) {
+		snprintf(err, errlen, "fake proxy at 127.0.0.1:1: connection refused");
+		return -1;
+	}
+	for (int i = 0; i < px->n; i++) {
+		if (strcmp(px->routes[i].host, host) == 0) {
+			px->routes[i] = px->routes[--px->n];
+			break;
+		}
+	}
+	return 0;
+}
+
+static int
+fake_route_list(void *ctx, struct route **out, int *n, char *err, size_t errlen)
+{
+	struct fake_proxy *px = ctx;
+	struct route *v = xcalloc((size_t)px->n + 1, sizeof(*v));
+
+	(void)err;
+	(void)errlen;
+	memcpy(v, px->routes, (size_t)px->n * sizeof(*v));
+	*out = v;
+	*n = px->n;
+	return 0;
+}
+
+static void
+fake_close(void *ctx)
+{
+	(void)ctx;
+}
+
+const struct route_ops fake_route_ops = {
+	.name = "fake",
+	.ensure_front = fake_front,
+	.add = fake_add,
+	.remove = fake_route_remove,
+	.list = fake_route_list,
+	.close = fake_close,
+};
+
+struct fake_profile_state fake_profile_state;
+
+static int
+fake_after_restore(const struct app_instance *inst, char *err, size_t errlen)
+{
+	fake_profile_state.after_restore_calls++;
+	snprintf(fake_profile_state.last_domain, sizeof(fake_profile_state.last_domain), "%s",
+		 inst->domain);
+	if (fake_profile_state.fail_after_restore) {
+		snprintf(err, errlen, "fake: UPDATE shop_url failed");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+fake_on_release(const struct app_instance *inst, char *err, size_t errlen)
+{
+	(void)inst;
+	(void)err;
+	(void)errlen;
+	fake_profile_state.on_release_calls++;
+	return 0;
+}
+
+const struct profile fake_profile = {
+	.name = "fake",
+	.default_prefix = "ps_",
+	.health_path = "/",
+	.admin_path = "/admin",
+	.after_restore = fake_after_restore,
+	.on_release = fake_on_release,
+};

@@ -1,0 +1,48 @@
+/*
+ * Fakes of the interfaces the pool depends on (runtime, proxy, profile), for
+ * unit tests of the pool's state machine. They record what was asked and can
+ * be told to fail. Not a stand-in for the real integrations, which have their
+ * own integration tests.
+ */
+#ifndef DEMUX_FAKE_DEPS_H
+#define DEMUX_FAKE_DEPS_H
+
+#include <stdbool.h>
+
+#include "app/profile.h"
+#include "container/runtime.h"
+#include "proxy/proxy.h"
+
+#define FAKE_MAX 64
+
+struct fake_runtime {
+	char names[FAKE_MAX][128];
+	int app_ports[FAKE_MAX];
+	int n;
+	int restores, runs, removes;
+	bool fail_restore, fail_run, fail_remove;
+	char template_name[64]; /* label of every container, default "shop" */
+};
+
+struct fake_proxy {
+	struct route routes[FAKE_MAX];
+	int n;
+	int adds, removes;
+	bool fail_add, fail_remove;
+};
+
+struct fake_profile_state {
+	int after_restore_calls, on_release_calls;
+	bool fail_after_restore;
+	char last_domain[320];
+};
+
+extern const struct runtime_ops fake_runtime_ops;
+extern const struct route_ops fake_route_ops;
+extern struct fake_profile_state fake_profile_state;
+extern const struct profile fake_profile;
+
+bool fake_runtime_has(const struct fake_runtime *rt, const char *name);
+bool fake_proxy_has(const struct fake_proxy *px, const char *host);
+
+#endif

@@ -1,0 +1,378 @@
+/*
+ * Unit tests for the app profiles' pure logic: LIKE escaping, identifier
+ * quoting, the generic profile's placeholder translation, WordPress URL
+ * rewriting, and the validation gates that stop hostile input before any
+ * connection is attempted. The SQL itself is tested against a real MariaDB in
+ * tests/integration/app_db.c.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "app/db.h"
+#include "app/generic.h"
+#include "app/prestashop.h"
+#include "app/profile.h"
+#include "app/wordpress.h"
+#include "buf.h"
+#include "id.h"
+#include "validate.h"
+
+static void
+test_like_escape(void **state)
+{
+	char out[64];
+
+	(void)state;
+	assert_int_equal(db_like_escape("ab_", out, sizeof(out)), 0);
+	assert_string_equal(out, "ab!_");
+	assert_int_equal(db_like_escape("a%b_c!d\\e", out, sizeof(out)), 0);
+	assert_string_equal(out, "a!%b!_c!!d\\e");
+	assert_int_equal(db_like_escape("", out, sizeof(out)), 0);
+	assert_string_equal(out, "");
+	/* Too small: "ab!_" needs 5 bytes with its NUL. */
+	assert_int_equal(db_like_escape("ab_", out, 4), -1);
+	assert_int_equal(db_like_escape("ab_", out, 5), 0);
+	assert_int_equal(db_like_escape("x", out, 0), -1);
+}
+
+static void
+test_quote_ident(void **state)
+{
+	struct buf b;
+	char err[128];
+	char long_name[80];
+
+	(void)state;
+	buf_init(&b, 256);
+	assert_int_equal(db_append_ident(&b, "ps_shop_url", err, sizeof(err)), 0);
+	assert_string_equal(buf_str(&b), "`ps_shop_url`");
+	buf_reset(&b);
+	assert_int_equal(db_append_ident(&b, "we`ird", err, sizeof(err)), 0);
+	assert_string_equal(buf_str(&b), "`we``ird`");
+	buf_reset(&b);
+	assert_int_equal(db_append_ident(&b, "", err, sizeof(err)), -1);
+	assert_int_equal(db_append_ident(&b, "a\nb", err, sizeof(err)), -1);
+	memset(long_name, 'x', 65);
+	long_name[65] = '\0';
+	assert_int_equal(db_append_ident(&b, long_name, err, sizeof(err)), -1);
+	long_name[64] = '\0';
+	assert_int_equal(db_append_ident(&b, long_name, err, sizeof(err)), 0);
+	/* 64 two-byte characters are 64 characters, not 128. */
+	buf_reset(&b);
+	assert_int_equal(db_append_ident(&b,
+					 "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+					 "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9",
+					 err, sizeof(err)),
+			 0);
+
+	buf_reset(&b);
+	assert_int_equal(db_append_prefixed_ident(&b, "ps_", "configuration", err, sizeof(err)),
+			 0);
+	assert_string_equal(buf_str(&b), "`ps_configuration`");
+	buf_reset(&b);
+	assert_int_equal(db_append_prefixed_ident(&b, "p`s_", "configuration", err, sizeof(err)),
+			 -1);
+	assert_int_equal(b.len, 0);
+	buf_free(&b);
+}
+
+static void
+test_schema_names(void **state)
+{
+	char err[128];
+
+	(void)state;
+	assert_int_equal(db_validate_schema("prestashop", err, sizeof(err)), 0);
+	assert_int_equal(db_validate_schema("demo_1$", err, sizeof(err)), 0);
+	assert_int_equal(db_validate_schema("", err, sizeof(err)), -1);
+	assert_int_equal(db_validate_schema("a`b", err, sizeof(err)), -1);
+	assert_int_equal(db_validate_schema("a.b", err, sizeof(err)), -1);
+	assert_int_equal(db_validate_schema("a b", err, sizeof(err)), -1);
+}
+
+static void
+test_generic_translates_in_order(void **state)
+{
+	struct generic_script s;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(generic_parse("UPDATE t SET a = {domain}, b = {id} WHERE p = {prefix};\n"
+				       "  -- a comment with {domain}; and a ? \n"
+				       "INSERT INTO log (msg) VALUES (CONCAT('x;y', {domain}))  ;"
+				       " ; /* c ; ? */ DELETE FROM c",
+				       &s, err, sizeof(err)),
+			 0);
+	assert_int_equal(s.n, 3);
+	assert_string_equal(s.stmts[0].sql, "UPDATE t SET a = ?, b = ? WHERE p = ?");
+	assert_int_equal(s.stmts[0].nparams, 3);
+	assert_int_equal(s.stmts[0].params[0], GENERIC_DOMAIN);
+	assert_int_equal(s.stmts[0].params[1], GENERIC_ID);
+	assert_int_equal(s.stmts[0].params[2], GENERIC_PREFIX);
+	assert_string_equal(s.stmts[1].sql, "INSERT INTO log (msg) VALUES (CONCAT('x;y', ?))");
+	assert_int_equal(s.stmts[1].nparams, 1);
+	assert_int_equal(s.stmts[1].params[0], GENERIC_DOMAIN);
+	assert_string_equal(s.stmts[2].sql, "DELETE FROM c");
+	assert_int_equal(s.stmts[2].nparams, 0);
+	generic_script_free(&s);
+
+	/* Quotes with escapes and doubled quotes; braces that are not ours. */
+	assert_int_equal(generic_parse("SELECT 'it''s; \\' {x}', \"{\\\"a\\\": 1}\", `c;d` "
+				       "FROM t WHERE a = {id}",
+				       &s, err, sizeof(err)),
+			 0);
+	assert_int_equal(s.n, 1);
+	assert_string_equal(s.stmts[0].sql,
+			    "SELECT 'it''s; \\' {x}', \"{\\\"a\\\": 1}\", `c;d` FROM t WHERE a = ?");
+	assert_int_equal(s.stmts[0].nparams, 1);
+	assert_int_equal(s.stmts[0].params[0], GENERIC_ID);
+	generic_script_free(&s);
+
+	assert_int_equal(generic_parse(NULL, &s, err, sizeof(err)), 0);
+	assert_int_equal(s.n, 0);
+	assert_int_equal(generic_parse("  ; \n ;", &s, err, sizeof(err)), 0);
+	assert_int_equal(s.n, 0);
+	assert_string_equal(generic_value_name(GENERIC_PREFIX), "prefix");
+}
+
+static void
+test_generic_refuses(void **state)
+{
+	static const struct {
+		const char *sql;
+		const char *why;
+	} bad[] = {
+	    {"UPDATE {prefix}options SET v = 1", "part of a name"},
+	    {"UPDATE t SET v = x{domain}", "part of a name"},
+	    {"UPDATE t SET v = '{domain}'", "inside a quoted string"},
+	    {"UPDATE t SET v = \"x{id}\"", "inside a quoted string"},
+	    {"UPDATE t SET v = {domian}", "unknown placeholder {domian}"},
+	    {"UPDATE t SET v = ?", "literal '?'"},
+	    {"UPDATE t SET v = 'open", "unterminated ' quote"},
+	    {"UPDATE t SET v = 1 /* open", "unterminated /*"},
+	    {"/*! DROP TABLE x */ SELECT 1", "executable comments"},
+	    {"SELECT 1; SELECT {prefix}x", "statement 2"},
+	};
+	struct generic_script s;
+	char err[256];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		assert_int_equal(generic_parse(bad[i].sql, &s, err, sizeof(err)), -1);
+		assert_int_equal(s.n, 0);
+		if (strstr(err, bad[i].why) == NULL)
+			fail_msg("%s: error \"%s\" does not say \"%s\"", bad[i].sql, err,
+				 bad[i].why);
+	}
+}
+
+static void
+test_generic_limits(void **state)
+{
+	struct generic_script s;
+	struct buf b;
+	char err[256];
+
+	(void)state;
+	buf_init(&b, 65536);
+	for (int i = 0; i < GENERIC_MAX_STMTS + 1; i++)
+		assert_int_equal(buf_printf(&b, "SELECT %d;", i), 0);
+	assert_int_equal(generic_parse(buf_str(&b), &s, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "more than"));
+	buf_reset(&b);
+	assert_int_equal(buf_appends(&b, "SELECT {id}"), 0);
+	for (int i = 0; i < GENERIC_MAX_PARAMS; i++)
+		assert_int_equal(buf_appends(&b, ", {id}"), 0);
+	assert_int_equal(generic_parse(buf_str(&b), &s, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "placeholders"));
+	buf_free(&b);
+}
+
+static void
+test_wordpress_rewrite(void **state)
+{
+	char out[256], err[128];
+
+	(void)state;
+	assert_int_equal(wordpress_rewrite_url("http://wp.template.localhost", "a.demo.localhost",
+					       out, sizeof(out), err, sizeof(err)),
+			 0);
+	assert_string_equal(out, "http://a.demo.localhost");
+	assert_int_equal(wordpress_rewrite_url("https://old.example:8443/blog/?x=1",
+					       "a.demo.localhost", out, sizeof(out), err,
+					       sizeof(err)),
+			 0);
+	assert_string_equal(out, "https://a.demo.localhost/blog/?x=1");
+	assert_int_equal(wordpress_rewrite_url("HTTPS://Old.Example#top", "a.b", out, sizeof(out),
+					       err, sizeof(err)),
+			 0);
+	assert_string_equal(out, "HTTPS://a.b#top");
+	assert_int_equal(wordpress_rewrite_url("ftp://x/", "a.b", out, sizeof(out), err,
+					       sizeof(err)),
+			 -1);
+	assert_int_equal(wordpress_rewrite_url("wp.template.localhost", "a.b", out, sizeof(out),
+					       err, sizeof(err)),
+			 -1);
+	assert_int_equal(wordpress_rewrite_url("http://x/long/path", "a.b", out, 12, err,
+					       sizeof(err)),
+			 -1);
+}
+
+static void
+test_profile_find(void **state)
+{
+	const struct profile *p;
+
+	(void)state;
+	p = profile_find("prestashop");
+	assert_non_null(p);
+	assert_string_equal(p->name, "prestashop");
+	assert_string_equal(p->default_prefix, "ps_");
+	assert_non_null(p->after_restore);
+	assert_non_null(p->on_release);
+	p = profile_find("wordpress");
+	assert_non_null(p);
+	assert_string_equal(p->default_prefix, "wp_");
+	assert_non_null(profile_find("generic"));
+	assert_null(profile_find("joomla"));
+	assert_null(profile_find(NULL));
+	assert_null(profile_find(""));
+}
+
+/* A database that is not there: had a hook tried to connect, its error would
+ * name the connection ("mariadb ...") instead of the bad input. */
+static void
+fill_unreachable(struct app_instance *inst, const char *domain, const char *prefix)
+{
+	memset(inst, 0, sizeof(*inst));
+	inst->id = "abcdefghijklmnop";
+	inst->domain = domain;
+	inst->scheme = "http";
+	inst->prefix = prefix;
+	inst->db.host = "127.0.0.1";
+	inst->db.port = 1;
+	inst->db.user = "nobody";
+	inst->db.password = "secret";
+	inst->db.name = "demux";
+	inst->db.connect_timeout_s = 1;
+	inst->db.rw_timeout_s = 1;
+}
+
+static void
+test_hooks_refuse_before_connecting(void **state)
+{
+	static const char *const bad_prefixes[] = {"ab`_", "ab'_", "a%_", "a b_", "",
+						   "abcdefghijklmnopqrstuvwxyz0123456"};
+	static const char *const bad_domains[] = {"a b.localhost", "a'b.localhost", "a..b",
+						  "a.localhost.", "sh\xc3\xb6p.localhost"};
+	const char *names[] = {"prestashop", "wordpress"};
+	struct app_instance inst;
+	char err[256];
+
+	(void)state;
+	for (size_t n = 0; n < 2; n++) {
+		const struct profile *p = profile_find(names[n]);
+
+		for (size_t i = 0; i < sizeof(bad_prefixes) / sizeof(bad_prefixes[0]); i++) {
+			fill_unreachable(&inst, "a.demo.localhost", bad_prefixes[i]);
+			err[0] = '\0';
+			assert_int_equal(p->after_restore(&inst, err, sizeof(err)), -1);
+			assert_non_null(strstr(err, "invalid table prefix"));
+		}
+		for (size_t i = 0; i < sizeof(bad_domains) / sizeof(bad_domains[0]); i++) {
+			fill_unreachable(&inst, bad_domains[i], p->default_prefix);
+			err[0] = '\0';
+			assert_int_equal(p->after_restore(&inst, err, sizeof(err)), -1);
+			assert_non_null(strstr(err, "invalid domain"));
+		}
+		/* Shared mode release refuses a prefix that another could start with. */
+		fill_unreachable(&inst, "a.demo.localhost", "ab_");
+		inst.drop_tables_on_release = 1;
+		assert_int_equal(p->on_release(&inst, err, sizeof(err)), -1);
+		assert_non_null(strstr(err, "instance table prefix"));
+		/* Embedded mode: nothing to do, nothing contacted. */
+		inst.drop_tables_on_release = 0;
+		assert_int_equal(p->on_release(&inst, err, sizeof(err)), 0);
+	}
+	/* A NULL prefix is refused too. */
+	fill_unreachable(&inst, "a.demo.localhost", NULL);
+	assert_int_equal(prestashop_profile.after_restore(&inst, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "invalid table prefix"));
+}
+
+static void
+test_domain_length_gate(void **state)
+{
+	char domain[160], err[256];
+	struct app_instance inst;
+
+	(void)state;
+	/* 151 characters in four labels. */
+	memset(domain, 'a', 151);
+	domain[49] = '.';
+	domain[99] = '.';
+	domain[148] = '.';
+	domain[151] = '\0';
+	fill_unreachable(&inst, domain, "ps_");
+	assert_int_equal(prestashop_profile.after_restore(&inst, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "invalid domain"));
+	assert_non_null(strstr(err, "150"));
+	/* 150 passes validation and reaches the (absent) database. */
+	domain[150] = '\0';
+	assert_int_equal(prestashop_profile.after_restore(&inst, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "mariadb nobody@127.0.0.1:1"));
+	assert_null(strstr(err, "secret"));
+}
+
+static void
+test_generic_gates(void **state)
+{
+	struct app_instance inst;
+	char err[256];
+
+	(void)state;
+	fill_unreachable(&inst, "a.demo.localhost", "ps_");
+	/* No statements: nothing to connect to. */
+	inst.generic_after_restore = "  ";
+	assert_int_equal(generic_profile.after_restore(&inst, err, sizeof(err)), 0);
+	inst.generic_after_restore = "UPDATE t SET d = {prefix}x";
+	assert_int_equal(generic_profile.after_restore(&inst, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "generic_after_restore: statement 1"));
+	inst.generic_after_restore = "UPDATE t SET d = {id}";
+	inst.id = "not-an-id";
+	assert_int_equal(generic_profile.after_restore(&inst, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "invalid instance id"));
+	inst.id = "abcdefghijklmnop";
+	inst.generic_after_restore = "UPDATE t SET d = {prefix}";
+	inst.prefix = "x y";
+	assert_int_equal(generic_profile.after_restore(&inst, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "invalid table prefix"));
+	inst.prefix = "ps_";
+	inst.domain = "a b";
+	assert_int_equal(generic_profile.after_restore(&inst, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "invalid domain"));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_like_escape),
+	    cmocka_unit_test(test_quote_ident),
+	    cmocka_unit_test(test_schema_names),
+	    cmocka_unit_test(test_generic_translates_in_order),
+	    cmocka_unit_test(test_generic_refuses),
+	    cmocka_unit_test(test_generic_limits),
+	    cmocka_unit_test(test_wordpress_rewrite),
+	    cmocka_unit_test(test_profile_find),
+	    cmocka_unit_test(test_hooks_refuse_before_connecting),
+	    cmocka_unit_test(test_domain_length_gate),
+	    cmocka_unit_test(test_generic_gates),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

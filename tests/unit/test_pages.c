@@ -1,0 +1,376 @@
+/* Unit tests for pages: the visitor's flow (landing → start → waiting → ready
+ * → extend → end), the owner cookie, the capacity page and HTML escaping,
+ * against the fake backend. Screenshots in real Chromium are taken by
+ * tests/integration/serve_e2e.sh. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "fake_api_backend.h"
+#include "pages.h"
+
+static struct fake_api fake;
+static struct api api;
+static struct api_response last;
+static char cookie[256]; /* what the "browser" holds: "demux_owner=..." */
+
+static int
+setup(void **state)
+{
+	(void)state;
+	fake_api_init(&fake, &api);
+	api_response_init(&last);
+	cookie[0] = '\0';
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	(void)state;
+	api_response_free(&last);
+	return 0;
+}
+
+static void
+add_arg(struct api_request *req, const char *key, const char *value)
+{
+	req->args[req->nargs].key = key;
+	req->args[req->nargs].value = value;
+	req->nargs++;
+}
+
+/* One request like a browser sends it; keeps the cookie it is given. Query
+ * arguments of path ("?a=b&c=d") are split as libmicrohttpd does. */
+static int
+browse(const char *method, const char *path_and_query, const char *form)
+{
+	struct api_request req;
+	char path[256], *q, *save = NULL;
+
+	snprintf(path, sizeof(path), "%s", path_and_query);
+	memset(&req, 0, sizeof(req));
+	if ((q = strchr(path, '?')) != NULL) {
+		*q++ = '\0';
+		for (char *kv = strtok_r(q, "&", &save); kv != NULL; kv = strtok_r(NULL, "&", &save)) {
+			char *eq = strchr(kv, '=');
+
+			if (eq != NULL)
+				*eq++ = '\0';
+			add_arg(&req, kv, eq != NULL ? eq : "");
+		}
+	}
+	req.method = method;
+	req.path = path;
+	req.body = form != NULL ? form : "";
+	req.body_len = strlen(req.body);
+	req.client_ip = "198.51.100.4";
+	req.host = "demo.test:8088";
+	req.cookie = cookie[0] ? cookie : NULL;
+	api_response_free(&last);
+	api_response_init(&last);
+	pages_handle(&api, &req, &last);
+	if (last.set_cookie[0] != '\0') {
+		size_t n = strcspn(last.set_cookie, ";");
+
+		snprintf(cookie, sizeof(cookie), "%.*s", (int)n, last.set_cookie);
+		if (strcmp(cookie, PAGES_COOKIE "=") == 0)
+			cookie[0] = '\0';
+	}
+	return last.status;
+}
+
+static const char *
+html(void)
+{
+	return buf_str(&last.body);
+}
+
+static void
+assert_has(const char *needle)
+{
+	if (strstr(html(), needle) == NULL)
+		fail_msg("page does not contain \"%s\":\n%s", needle, html());
+}
+
+static void
+assert_lacks(const char *needle)
+{
+	if (strstr(html(), needle) != NULL)
+		fail_msg("page contains \"%s\"", needle);
+}
+
+static void
+assert_self_contained(void)
+{
+	assert_string_equal(last.content_type, "text/html; charset=utf-8");
+	assert_has("<meta name=\"viewport\"");
+	assert_lacks("<link");
+	assert_lacks("src=\"http");
+	assert_lacks("@import");
+}
+
+/* Start → ready: returns the id of the demo the browser now owns. */
+static void
+start_demo(char id[ID_SIZE])
+{
+	assert_int_equal(browse("POST", "/start", ""), 303);
+	assert_true(strncmp(last.location, "/demo/", 6) == 0);
+	snprintf(id, ID_SIZE, "%.16s", last.location + 6);
+}
+
+static void
+test_landing_has_start_button(void **state)
+{
+	(void)state;
+	assert_int_equal(browse("GET", "/", NULL), 200);
+	assert_self_contained();
+	assert_has("Start your demo");
+	assert_has("<form method=\"post\" action=\"/start\">");
+	assert_has("30 minutes");
+	assert_lacks("already have a demo");
+}
+
+static void
+test_start_sets_owner_cookie_and_shows_ready_page(void **state)
+{
+	struct instance *in;
+	char id[ID_SIZE], want[512];
+
+	(void)state;
+	in = fake_api_add(&fake, "shop", INSTANCE_READY);
+	start_demo(id);
+	assert_string_equal(id, in->id);
+	assert_true(last.claimed);
+	assert_non_null(strstr(last.set_cookie, "HttpOnly"));
+	assert_non_null(strstr(last.set_cookie, "SameSite=Strict"));
+	assert_non_null(strstr(last.set_cookie, "Path=/"));
+	assert_null(strstr(last.set_cookie, "Domain=")); /* never sent to the demo's host */
+	assert_null(strstr(last.set_cookie, "Secure"));  /* http in this setup */
+	snprintf(want, sizeof(want), "demux_owner=%s.%s", in->id, in->owner_token);
+	assert_string_equal(cookie, want);
+
+	snprintf(want, sizeof(want), "/demo/%s", id);
+	assert_int_equal(browse("GET", want, NULL), 200);
+	assert_self_contained();
+	assert_has("Your demo is ready");
+	snprintf(want, sizeof(want), "http://%s.demo.test:8088/", id);
+	assert_has(want);
+	snprintf(want, sizeof(want), "http://%s.demo.test:8088/admin-dev/", id);
+	assert_has(want);
+	assert_has("demo@example.com");
+	assert_has("demo-pass-123");
+	assert_has("data-s=\"1800\"");
+	assert_has(">30:00<");
+	assert_has("Ends at 2027-01-15T08:30:00Z");
+	snprintf(want, sizeof(want), "action=\"/demos/%s/extend\"", id);
+	assert_has(want);
+	snprintf(want, sizeof(want), "action=\"/demos/%s/end\"", id);
+	assert_has(want);
+	assert_has("<script>");
+	assert_lacks("http-equiv=\"refresh\"");
+
+	/* The landing page now offers to go back to it. */
+	assert_int_equal(browse("GET", "/", NULL), 200);
+	assert_has("already have a demo");
+	snprintf(want, sizeof(want), "href=\"/demo/%s\"", id);
+	assert_has(want);
+}
+
+static void
+test_ready_page_needs_the_owner_cookie(void **state)
+{
+	char id[ID_SIZE], path[64];
+
+	(void)state;
+	fake_api_add(&fake, "shop", INSTANCE_READY);
+	start_demo(id);
+	snprintf(path, sizeof(path), "/demo/%s", id);
+	cookie[0] = '\0';
+	assert_int_equal(browse("GET", path, NULL), 403);
+	assert_lacks("demo-pass-123");
+	snprintf(cookie, sizeof(cookie), "demux_owner=%s.forgedtokenforgedtokenforgedtokenforged12",
+		 id);
+	assert_int_equal(browse("GET", path, NULL), 403);
+	assert_lacks("demo-pass-123");
+	snprintf(path, sizeof(path), "/demos/%s/end", id);
+	assert_int_equal(browse("POST", path, ""), 403);
+	assert_int_equal(fake.releases, 0);
+	snprintf(path, sizeof(path), "/demos/%s/extend", id);
+	assert_int_equal(browse("POST", path, "minutes=30"), 403);
+	assert_int_equal(fake.extends, 0);
+}
+
+static void
+test_waiting_page_refreshes_until_ready(void **state)
+{
+	char loc[sizeof(last.location)];
+
+	(void)state;
+	fake.retry_ms = 1200;
+	assert_int_equal(browse("POST", "/start", "template=shop"), 303);
+	assert_true(strncmp(last.location, "/wait?template=shop&since=", 26) == 0);
+	assert_false(last.claimed);
+	snprintf(loc, sizeof(loc), "%s", last.location);
+
+	assert_int_equal(browse("GET", loc, NULL), 200);
+	assert_self_contained();
+	assert_has("Preparing your demo");
+	assert_has("<meta http-equiv=\"refresh\" content=\"2;url=/wait?template=shop&amp;since=");
+	assert_has("<noscript>");
+
+	/* An instance becomes ready: the next refresh claims it. */
+	fake_api_add(&fake, "shop", INSTANCE_READY);
+	assert_int_equal(browse("GET", loc, NULL), 303);
+	assert_true(strncmp(last.location, "/demo/", 6) == 0);
+	assert_true(last.claimed);
+	assert_int_equal(fake.pools[0].stats.claims, 1);
+
+	/* A late refresh of the waiting page does not claim a second demo. */
+	fake_api_add(&fake, "shop", INSTANCE_READY);
+	assert_int_equal(browse("GET", loc, NULL), 303);
+	assert_false(last.claimed);
+	assert_int_equal(fake.pools[0].stats.claims, 1);
+}
+
+static void
+test_capacity_page(void **state)
+{
+	(void)state;
+	fake.force = CLAIM_AT_CAPACITY;
+	assert_int_equal(browse("POST", "/start", ""), 503);
+	assert_self_contained();
+	assert_has("All demos are in use");
+	assert_has("try again in a few minutes");
+	assert_true(last.retry_after > 0);
+	assert_false(last.claimed);
+	fake.force = CLAIM_ERROR;
+	assert_int_equal(browse("POST", "/start", ""), 503);
+	assert_lacks("/secret/socket");
+}
+
+static void
+test_extend_and_end_from_the_page(void **state)
+{
+	char id[ID_SIZE], path[64];
+	struct instance *in;
+
+	(void)state;
+	fake_api_add(&fake, "shop", INSTANCE_READY);
+	start_demo(id);
+	in = fake_api_find(&fake, id);
+	snprintf(path, sizeof(path), "/demos/%s/extend", id);
+	assert_int_equal(browse("POST", path, "minutes=30"), 303);
+	assert_int_equal(in->expires_at, 1800000000 + 1800 + 1800);
+	assert_int_equal(browse("POST", path, "minutes=abc"), 400);
+	assert_int_equal(browse("POST", path, "minutes=0"), 400);
+	/* Up to max_ttl (7200 s): the button disappears. */
+	assert_int_equal(browse("POST", path, "minutes=1440"), 303);
+	snprintf(path, sizeof(path), "/demo/%s", id);
+	assert_int_equal(browse("GET", path, NULL), 200);
+	assert_lacks("/extend\"");
+	assert_has("longest allowed");
+
+	snprintf(path, sizeof(path), "/demos/%s/end", id);
+	assert_int_equal(browse("POST", path, ""), 303);
+	assert_string_equal(last.location, "/?ended=1");
+	assert_non_null(strstr(last.set_cookie, "Max-Age=0"));
+	assert_string_equal(cookie, "");
+	assert_null(fake_api_find(&fake, id));
+	assert_int_equal(browse("GET", "/?ended=1", NULL), 200);
+	assert_has("Your demo has ended");
+	snprintf(path, sizeof(path), "/demo/%s", id);
+	assert_int_equal(browse("GET", path, NULL), 404);
+	assert_has("This demo has ended");
+}
+
+static void
+test_values_are_escaped(void **state)
+{
+	char id[ID_SIZE], path[64];
+
+	(void)state;
+	snprintf(fake.pools[0].tmpl.admin_password, sizeof(fake.pools[0].tmpl.admin_password),
+		 "<script>alert(1)</script>&\"'");
+	fake_api_add(&fake, "shop", INSTANCE_READY);
+	start_demo(id);
+	snprintf(path, sizeof(path), "/demo/%s", id);
+	assert_int_equal(browse("GET", path, NULL), 200);
+	assert_lacks("<script>alert");
+	assert_has("&lt;script&gt;alert(1)&lt;/script&gt;&amp;&quot;&#39;");
+}
+
+static void
+test_bad_input_and_unknown_pages(void **state)
+{
+	(void)state;
+	assert_int_equal(browse("POST", "/start", "template=..%2Fx"), 400);
+	assert_int_equal(browse("POST", "/start", "template=%zz"), 400);
+	assert_int_equal(browse("POST", "/start", "template=nosuch"), 404);
+	assert_int_equal(browse("GET", "/wait?template=a%20b", NULL), 400);
+	assert_int_equal(browse("GET", "/demo/../etc/passwd", NULL), 404);
+	assert_int_equal(browse("GET", "/demo/AAAAAAAAAAAAAAAA", NULL), 404);
+	assert_int_equal(browse("GET", "/nothing", NULL), 404);
+	assert_self_contained();
+	assert_int_equal(browse("GET", "/start", NULL), 405);
+	assert_string_equal(last.allow, "POST");
+	assert_int_equal(fake.claims, 0);
+}
+
+static void
+test_multiple_templates_get_one_button_each(void **state)
+{
+	(void)state;
+	fake_api_add_pool(&fake, "wordpress");
+	assert_int_equal(browse("GET", "/", NULL), 200);
+	assert_has("Start a shop demo");
+	assert_has("Start a wordpress demo");
+	assert_has("name=\"template\" value=\"wordpress\"");
+	fake_api_add(&fake, "wordpress", INSTANCE_READY);
+	assert_int_equal(browse("POST", "/start", "template=wordpress"), 303);
+	assert_string_equal(fake.last_claim_template, "wordpress");
+}
+
+static void
+test_host_of_a_gone_demo(void **state)
+{
+	struct api_request req;
+
+	(void)state;
+	memset(&req, 0, sizeof(req));
+	req.method = "GET";
+	req.path = "/";
+	req.body = "";
+	req.client_ip = "198.51.100.4";
+	req.host = "aaaaaaaaaaaaaaaa.demo.test:8088";
+	pages_handle(&api, &req, &last);
+	assert_int_equal(last.status, 404);
+	assert_has("This demo has ended");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_landing_has_start_button, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_start_sets_owner_cookie_and_shows_ready_page,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ready_page_needs_the_owner_cookie, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_waiting_page_refreshes_until_ready, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_capacity_page, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_extend_and_end_from_the_page, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_values_are_escaped, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bad_input_and_unknown_pages, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_multiple_templates_get_one_button_each, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_host_of_a_gone_demo, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

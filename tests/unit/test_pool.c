@@ -1,0 +1,504 @@
+/*
+ * Unit tests of the pool's state machine: every transition and failure edge,
+ * with fake runtime, proxy and profile, and the real SQLite store in a
+ * temporary file.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "fake_deps.h"
+#include "pool.h"
+#include "store/store.h"
+#include "template.h"
+
+struct fixture {
+	struct config cfg;
+	struct pool_config pcfg;
+	struct template_meta tmpl;
+	struct fake_runtime rt;
+	struct fake_proxy px;
+	struct proxy proxy;
+	struct store store;
+	struct pool_env env;
+	struct pool *pool;
+	char path[64];
+};
+
+static long long fake_clock = 1000000;
+static bool health_fails;
+
+static long long
+fake_now(void)
+{
+	return fake_clock;
+}
+
+static int
+fake_health(const struct pool_env *env, const struct instance *in, char *err, size_t errlen)
+{
+	(void)env;
+	(void)in;
+	if (health_fails) {
+		snprintf(err, errlen, "HTTP 302, want 2xx");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	char err[256];
+	int fd;
+
+	config_defaults(&f->cfg);
+	config_pool_defaults(&f->pcfg, "shop");
+	f->pcfg.min_ready = 2;
+	f->pcfg.max_instances = 4;
+	f->pcfg.port_min = 41000;
+	f->pcfg.port_max = 41099;
+	f->pcfg.ttl_s = 600;
+	f->pcfg.max_ttl_s = 1800;
+	snprintf(f->tmpl.name, sizeof(f->tmpl.name), "shop");
+	snprintf(f->tmpl.image, sizeof(f->tmpl.image), "localhost/demux/shop-fixture:latest");
+	snprintf(f->tmpl.db_prefix, sizeof(f->tmpl.db_prefix), "ps_");
+	f->tmpl.app_port = 80;
+	f->tmpl.db_port = 3306;
+	snprintf(f->path, sizeof(f->path), "/tmp/demux-pool-test-XXXXXX");
+	fd = mkstemp(f->path);
+	close(fd);
+	assert_int_equal(store_sqlite_open(&f->store, f->path, err, sizeof(err)), 0);
+	f->proxy.ops = &fake_route_ops;
+	f->proxy.ctx = &f->px;
+	f->env.cfg = &f->cfg;
+	f->env.pcfg = &f->pcfg;
+	f->env.tmpl = &f->tmpl;
+	f->env.profile = &fake_profile;
+	f->env.runtime.ops = &fake_runtime_ops;
+	f->env.runtime.ctx = &f->rt;
+	f->env.proxy = &f->proxy;
+	f->env.store = &f->store;
+	f->env.health = fake_health;
+	f->env.now = fake_now;
+	f->env.health_budget_ms = 200;
+	f->pool = pool_create(&f->env);
+	memset(&fake_profile_state, 0, sizeof(fake_profile_state));
+	health_fails = false;
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+	char wal[80];
+
+	pool_free(f->pool);
+	f->store.ops->close(f->store.ctx);
+	unlink(f->path);
+	snprintf(wal, sizeof(wal), "%s-wal", f->path);
+	unlink(wal);
+	snprintf(wal, sizeof(wal), "%s-shm", f->path);
+	unlink(wal);
+	free(f);
+	return 0;
+}
+
+static void
+fill(struct fixture *f)
+{
+	char err[512];
+	int r;
+
+	while ((r = pool_provision_one(f->pool, err, sizeof(err))) == 1)
+		;
+	assert_int_equal(r, 0);
+}
+
+static int
+count_state(struct fixture *f, int state)
+{
+	struct instance *v;
+	int n;
+	char err[256];
+
+	assert_int_equal(f->store.ops->list(f->store.ctx, "shop", state, &v, &n, err, sizeof(err)),
+			 0);
+	free(v);
+	return n;
+}
+
+static void
+test_fills_to_min_ready(void **state)
+{
+	struct fixture *f = *state;
+	struct instance *v;
+	int n;
+	char err[256], host[320];
+
+	fill(f);
+	assert_int_equal(count_state(f, INSTANCE_READY), 2);
+	assert_int_equal(f->rt.restores, 2);
+	assert_int_equal(f->rt.n, 2);
+	assert_int_equal(f->px.n, 2);
+	assert_int_equal(fake_profile_state.after_restore_calls, 2);
+	assert_int_equal(f->store.ops->list(f->store.ctx, "shop", INSTANCE_READY, &v, &n, err,
+					    sizeof(err)),
+			 0);
+	for (int i = 0; i < n; i++) {
+		snprintf(host, sizeof(host), "%s.demo.localhost", v[i].id);
+		assert_true(fake_proxy_has(&f->px, host));
+		assert_string_equal(v[i].method, "criu_restore");
+		assert_string_equal(v[i].prefix, "ps_");
+		assert_int_equal(v[i].db_port, v[i].app_port + 1);
+		assert_true(v[i].app_port >= 41000 && v[i].app_port <= 41098);
+	}
+	assert_int_not_equal(v[0].app_port, v[1].app_port);
+	free(v);
+}
+
+static void
+test_claims_distinct_and_refill(void **state)
+{
+	struct fixture *f = *state;
+	struct instance a, b, c;
+	char err[256];
+	int retry = 0;
+
+	fill(f);
+	assert_int_equal(pool_claim(f->pool, "192.0.2.1", &a, &retry, err, sizeof(err)), CLAIM_OK);
+	assert_int_equal(pool_claim(f->pool, "192.0.2.2", &b, &retry, err, sizeof(err)), CLAIM_OK);
+	assert_string_not_equal(a.id, b.id);
+	assert_string_not_equal(a.owner_token, b.owner_token);
+	assert_true(strlen(a.owner_token) >= 43);
+	assert_int_equal(a.expires_at, fake_clock + 600);
+	/* Nothing ready: the caller is told to retry. */
+	assert_int_equal(pool_claim(f->pool, "192.0.2.3", &c, &retry, err, sizeof(err)),
+			 CLAIM_PROVISIONING);
+	assert_true(retry >= 250);
+	/* Refill: max_instances 4 allows 2 more. */
+	fill(f);
+	assert_int_equal(count_state(f, INSTANCE_READY), 2);
+	assert_int_equal(count_state(f, INSTANCE_CLAIMED), 2);
+	assert_int_equal(pool_claim(f->pool, "192.0.2.3", &c, &retry, err, sizeof(err)), CLAIM_OK);
+	assert_string_not_equal(c.id, a.id);
+	assert_string_not_equal(c.id, b.id);
+}
+
+static void
+test_max_instances_respected(void **state)
+{
+	struct fixture *f = *state;
+	struct instance in;
+	char err[256];
+	int retry;
+
+	for (int i = 0; i < 4; i++) {
+		fill(f);
+		assert_int_equal(pool_claim(f->pool, "ip", &in, &retry, err, sizeof(err)), CLAIM_OK);
+	}
+	fill(f);
+	assert_int_equal(count_state(f, -1), 4);
+	assert_int_equal(pool_claim(f->pool, "ip", &in, &retry, err, sizeof(err)),
+			 CLAIM_AT_CAPACITY);
+	assert_non_null(strstr(err, "in use"));
+}
+
+static void
+test_cold_start_fallback(void **state)
+{
+	struct fixture *f = *state;
+	struct instance *v;
+	int n;
+	char err[256];
+
+	f->rt.fail_restore = true;
+	fill(f);
+	assert_int_equal(f->rt.runs, 2);
+	assert_int_equal(f->store.ops->list(f->store.ctx, "shop", INSTANCE_READY, &v, &n, err,
+					    sizeof(err)),
+			 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(v[0].method, "cold_start");
+	free(v);
+}
+
+static void
+assert_nothing_left(struct fixture *f)
+{
+	assert_int_equal(f->rt.n, 0);
+	assert_int_equal(f->px.n, 0);
+	assert_int_equal(count_state(f, -1), 0);
+}
+
+static void
+test_restore_failure_without_fallback(void **state)
+{
+	struct fixture *f = *state;
+	struct instance in;
+	char err[512];
+	int retry;
+
+	f->rt.fail_restore = true;
+	f->pcfg.cold_start_fallback = false;
+	assert_int_equal(pool_provision_one(f->pool, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "corrupt archive"));
+	assert_int_equal(f->rt.runs, 0);
+	assert_nothing_left(f);
+	assert_int_equal(pool_claim(f->pool, "ip", &in, &retry, err, sizeof(err)), CLAIM_ERROR);
+	assert_non_null(strstr(err, "corrupt archive"));
+}
+
+static void
+test_hook_failure_destroys(void **state)
+{
+	struct fixture *f = *state;
+	char err[512];
+	struct pool_stats st;
+
+	fake_profile_state.fail_after_restore = true;
+	assert_int_equal(pool_provision_one(f->pool, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "after_restore"));
+	assert_nothing_left(f);
+	pool_get_stats(f->pool, &st);
+	assert_int_equal(st.provision_failures, 1);
+}
+
+static void
+test_health_failure_destroys(void **state)
+{
+	struct fixture *f = *state;
+	char err[512];
+
+	health_fails = true;
+	assert_int_equal(pool_provision_one(f->pool, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "health"));
+	assert_nothing_left(f);
+}
+
+static void
+test_route_failure_destroys(void **state)
+{
+	struct fixture *f = *state;
+	char err[512];
+
+	f->px.fail_add = true;
+	assert_int_equal(pool_provision_one(f->pool, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "route"));
+	assert_nothing_left(f);
+}
+
+static void
+test_expiry_and_extend(void **state)
+{
+	struct fixture *f = *state;
+	struct instance a, b, ext;
+	char err[256], host[320];
+	int retry;
+	struct pool_stats st;
+
+	fill(f);
+	assert_int_equal(pool_claim(f->pool, "ip", &a, &retry, err, sizeof(err)), CLAIM_OK);
+	assert_int_equal(pool_claim(f->pool, "ip", &b, &retry, err, sizeof(err)), CLAIM_OK);
+	/* extend moves expires_at, bounded by claimed_at + max_ttl */
+	assert_int_equal(pool_extend(f->pool, b.id, 10, &ext, err, sizeof(err)), 0);
+	assert_int_equal(ext.expires_at, b.expires_at + 600);
+	assert_int_equal(pool_extend(f->pool, b.id, 600, &ext, err, sizeof(err)), 0);
+	assert_int_equal(ext.expires_at, b.claimed_at + 1800);
+	assert_int_equal(pool_extend(f->pool, b.id, 0, &ext, err, sizeof(err)), -1);
+	assert_int_equal(pool_extend(f->pool, "aaaaaaaaaaaaaaaa", 5, &ext, err, sizeof(err)), -1);
+	fake_clock += 601;
+	pool_reap(f->pool);
+	snprintf(host, sizeof(host), "%s.demo.localhost", a.id);
+	assert_false(fake_proxy_has(&f->px, host));
+	assert_false(fake_runtime_has(&f->rt, a.container));
+	assert_int_equal(f->store.ops->get(f->store.ctx, a.id, &ext, err, sizeof(err)),
+			 STORE_NOT_FOUND);
+	/* b was extended and is still there */
+	assert_int_equal(f->store.ops->get(f->store.ctx, b.id, &ext, err, sizeof(err)), 0);
+	assert_int_equal(ext.state, INSTANCE_CLAIMED);
+	pool_get_stats(f->pool, &st);
+	assert_int_equal(st.expirations, 1);
+	assert_int_equal(st.releases, 1);
+	fake_clock += 1800;
+	pool_reap(f->pool);
+	assert_int_equal(count_state(f, -1), 0);
+}
+
+static void
+test_release_idempotent_and_retried(void **state)
+{
+	struct fixture *f = *state;
+	struct instance a, got;
+	char err[256];
+	int retry;
+
+	fill(f);
+	assert_int_equal(pool_claim(f->pool, "ip", &a, &retry, err, sizeof(err)), CLAIM_OK);
+	f->rt.fail_remove = true;
+	assert_int_equal(pool_release(f->pool, a.id, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "container"));
+	assert_int_equal(f->store.ops->get(f->store.ctx, a.id, &got, err, sizeof(err)), 0);
+	assert_int_equal(got.state, INSTANCE_RELEASING);
+	/* A releasing instance is never handed out and the reaper retries it. */
+	f->rt.fail_remove = false;
+	pool_reap(f->pool);
+	assert_int_equal(f->store.ops->get(f->store.ctx, a.id, &got, err, sizeof(err)),
+			 STORE_NOT_FOUND);
+	assert_false(fake_runtime_has(&f->rt, a.container));
+	assert_int_equal(pool_release(f->pool, a.id, err, sizeof(err)), 0);
+	assert_int_equal(pool_release(f->pool, "bbbbbbbbbbbbbbbb", err, sizeof(err)), 0);
+}
+
+static void
+test_shared_mode_prefix_and_release(void **state)
+{
+	struct fixture *f = *state;
+	struct instance a;
+	char err[256];
+	int retry;
+
+	f->pcfg.db_mode = DB_MODE_SHARED;
+	fill(f);
+	assert_int_equal(pool_claim(f->pool, "ip", &a, &retry, err, sizeof(err)), CLAIM_OK);
+	assert_int_equal(strlen(a.prefix), 18);
+	assert_int_equal(a.prefix[0], 'd');
+	assert_int_equal(a.prefix[17], '_');
+	assert_int_equal(pool_release(f->pool, a.id, err, sizeof(err)), 0);
+	assert_int_equal(fake_profile_state.on_release_calls, 1);
+}
+
+struct claimer {
+	struct pool *pool;
+	struct instance got;
+	enum claim_result r;
+};
+
+static void *
+claim_thread(void *arg)
+{
+	struct claimer *c = arg;
+	char err[256];
+	int retry;
+
+	c->r = pool_claim(c->pool, "ip", &c->got, &retry, err, sizeof(err));
+	return NULL;
+}
+
+static void
+test_concurrent_claims_distinct(void **state)
+{
+	struct fixture *f = *state;
+	struct claimer c[6];
+	pthread_t t[6];
+	int ok = 0;
+
+	f->pcfg.min_ready = 4;
+	fill(f);
+	for (int i = 0; i < 6; i++) {
+		memset(&c[i], 0, sizeof(c[i]));
+		c[i].pool = f->pool;
+		pthread_create(&t[i], NULL, claim_thread, &c[i]);
+	}
+	for (int i = 0; i < 6; i++)
+		pthread_join(t[i], NULL);
+	for (int i = 0; i < 6; i++) {
+		if (c[i].r != CLAIM_OK)
+			continue;
+		ok++;
+		for (int j = 0; j < i; j++)
+			if (c[j].r == CLAIM_OK)
+				assert_string_not_equal(c[i].got.id, c[j].got.id);
+	}
+	assert_int_equal(ok, 4);
+}
+
+static void
+test_reconcile(void **state)
+{
+	struct fixture *f = *state;
+	struct instance a, b, half, got;
+	struct pool *pools[1];
+	char err[256], host[320];
+	int retry;
+
+	fill(f);
+	assert_int_equal(pool_claim(f->pool, "ip", &a, &retry, err, sizeof(err)), CLAIM_OK);
+	assert_int_equal(pool_claim(f->pool, "ip", &b, &retry, err, sizeof(err)), CLAIM_OK);
+	/* a: route lost (proxy restarted without it) -> re-added and adopted */
+	snprintf(host, sizeof(host), "%s.demo.localhost", a.id);
+	pool_free(f->pool);
+	f->px.n = 0;
+	snprintf(f->px.routes[f->px.n++].host, sizeof(f->px.routes[0].host), "%s.demo.localhost",
+		 b.id);
+	/* b: container gone -> route and record removed */
+	assert_int_equal(fake_runtime_ops.remove(&f->rt, b.container, err, sizeof(err)), 0);
+	/* a half-provisioned record with its container -> undone */
+	memset(&half, 0, sizeof(half));
+	snprintf(half.id, sizeof(half.id), "cccccccccccccccc");
+	snprintf(half.template_name, sizeof(half.template_name), "shop");
+	snprintf(half.container, sizeof(half.container), "demux-cccccccccccccccc");
+	half.state = INSTANCE_PROVISIONING;
+	half.app_port = 41050;
+	assert_int_equal(f->store.ops->put(f->store.ctx, &half, err, sizeof(err)), 0);
+	snprintf(f->rt.names[f->rt.n++], sizeof(f->rt.names[0]), "demux-cccccccccccccccc");
+	/* an orphan container and an orphan route */
+	snprintf(f->rt.names[f->rt.n++], sizeof(f->rt.names[0]), "demux-dddddddddddddddd");
+	snprintf(f->px.routes[f->px.n++].host, sizeof(f->px.routes[0].host),
+		 "eeeeeeeeeeeeeeee.demo.localhost");
+	f->pool = pool_create(&f->env);
+	pools[0] = f->pool;
+	assert_int_equal(pool_reconcile(pools, 1, err, sizeof(err)), 0);
+	assert_true(fake_proxy_has(&f->px, host));
+	assert_int_equal(f->store.ops->get(f->store.ctx, a.id, &got, err, sizeof(err)), 0);
+	assert_int_equal(got.state, INSTANCE_CLAIMED);
+	assert_int_equal(f->store.ops->get(f->store.ctx, b.id, &got, err, sizeof(err)),
+			 STORE_NOT_FOUND);
+	assert_int_equal(f->store.ops->get(f->store.ctx, half.id, &got, err, sizeof(err)),
+			 STORE_NOT_FOUND);
+	assert_false(fake_runtime_has(&f->rt, "demux-cccccccccccccccc"));
+	assert_false(fake_runtime_has(&f->rt, "demux-dddddddddddddddd"));
+	assert_false(fake_proxy_has(&f->px, "eeeeeeeeeeeeeeee.demo.localhost"));
+	assert_int_equal(f->rt.n, 1); /* only a's container remains */
+	assert_int_equal(f->px.n, 1);
+	/* A container of a template this daemon does not pool is left alone. */
+	snprintf(f->rt.names[f->rt.n++], sizeof(f->rt.names[0]), "demux-ffffffffffffffff");
+	snprintf(f->rt.template_name, sizeof(f->rt.template_name), "someone-else");
+	assert_int_equal(pool_reconcile(pools, 1, err, sizeof(err)), 0);
+	assert_true(fake_runtime_has(&f->rt, "demux-ffffffffffffffff"));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_fills_to_min_ready, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_claims_distinct_and_refill, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_max_instances_respected, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cold_start_fallback, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_restore_failure_without_fallback, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_hook_failure_destroys, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_health_failure_destroys, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_route_failure_destroys, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_expiry_and_extend, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_release_idempotent_and_retried, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_shared_mode_prefix_and_release, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_concurrent_claims_distinct, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reconcile, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

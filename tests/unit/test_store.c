@@ -1,0 +1,240 @@
+/* Unit tests for the SQLite store: records, compare-and-set, atomic claim
+ * (also across two connections, as two daemons would have), migrations. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "store/store.h"
+
+static char path[64];
+
+static int
+setup(void **state)
+{
+	int fd;
+
+	(void)state;
+	snprintf(path, sizeof(path), "/tmp/demux-store-test-XXXXXX");
+	fd = mkstemp(path);
+	close(fd);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	char p[80];
+
+	(void)state;
+	unlink(path);
+	snprintf(p, sizeof(p), "%s-wal", path);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s-shm", path);
+	unlink(p);
+	return 0;
+}
+
+static struct instance
+make(const char *id, enum instance_state s, long long ready_at)
+{
+	struct instance in;
+
+	memset(&in, 0, sizeof(in));
+	snprintf(in.id, sizeof(in.id), "%s", id);
+	snprintf(in.template_name, sizeof(in.template_name), "shop");
+	snprintf(in.container, sizeof(in.container), "demux-%s", id);
+	in.state = s;
+	in.app_port = 20000;
+	in.ready_at = ready_at;
+	in.created_at = ready_at;
+	in.restore_ms = 812.5;
+	return in;
+}
+
+static void
+test_put_get_list_del(void **state)
+{
+	struct store st;
+	struct instance a = make("aaaaaaaaaaaaaaaa", INSTANCE_READY, 10), got, *v;
+	char err[256];
+	int n;
+
+	(void)state;
+	assert_int_equal(store_sqlite_open(&st, path, err, sizeof(err)), 0);
+	assert_int_equal(st.ops->put(st.ctx, &a, err, sizeof(err)), 0);
+	assert_int_equal(st.ops->get(st.ctx, a.id, &got, err, sizeof(err)), 0);
+	assert_string_equal(got.container, "demux-aaaaaaaaaaaaaaaa");
+	assert_true(got.restore_ms == 812.5);
+	assert_int_equal(st.ops->get(st.ctx, "zzzzzzzzzzzzzzzz", &got, err, sizeof(err)),
+			 STORE_NOT_FOUND);
+	a.state = INSTANCE_CLAIMED;
+	assert_int_equal(st.ops->put(st.ctx, &a, err, sizeof(err)), 0); /* replace */
+	assert_int_equal(st.ops->list(st.ctx, "shop", INSTANCE_READY, &v, &n, err, sizeof(err)), 0);
+	assert_int_equal(n, 0);
+	free(v);
+	assert_int_equal(st.ops->list(st.ctx, NULL, -1, &v, &n, err, sizeof(err)), 0);
+	assert_int_equal(n, 1);
+	free(v);
+	assert_int_equal(st.ops->del(st.ctx, a.id, err, sizeof(err)), 0);
+	assert_int_equal(st.ops->del(st.ctx, a.id, err, sizeof(err)), 0);
+	assert_int_equal(st.ops->get(st.ctx, a.id, &got, err, sizeof(err)), STORE_NOT_FOUND);
+	st.ops->close(st.ctx);
+}
+
+static void
+test_cas(void **state)
+{
+	struct store st;
+	struct instance a = make("aaaaaaaaaaaaaaaa", INSTANCE_CLAIMED, 10);
+	char err[256];
+
+	(void)state;
+	assert_int_equal(store_sqlite_open(&st, path, err, sizeof(err)), 0);
+	assert_int_equal(st.ops->put(st.ctx, &a, err, sizeof(err)), 0);
+	assert_int_equal(st.ops->cas_state(st.ctx, a.id, INSTANCE_READY, INSTANCE_RELEASING, err,
+					   sizeof(err)),
+			 STORE_NOT_FOUND);
+	assert_int_equal(st.ops->cas_state(st.ctx, a.id, INSTANCE_CLAIMED, INSTANCE_RELEASING, err,
+					   sizeof(err)),
+			 0);
+	assert_int_equal(st.ops->cas_state(st.ctx, a.id, INSTANCE_CLAIMED, INSTANCE_RELEASING, err,
+					   sizeof(err)),
+			 STORE_NOT_FOUND);
+	st.ops->close(st.ctx);
+}
+
+static void
+test_claim_oldest_ready(void **state)
+{
+	struct store st;
+	struct instance a = make("aaaaaaaaaaaaaaaa", INSTANCE_READY, 20);
+	struct instance b = make("bbbbbbbbbbbbbbbb", INSTANCE_READY, 10);
+	struct instance c = make("cccccccccccccccc", INSTANCE_PROVISIONING, 5);
+	struct instance want, got;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(store_sqlite_open(&st, path, err, sizeof(err)), 0);
+	assert_int_equal(st.ops->put(st.ctx, &a, err, sizeof(err)), 0);
+	assert_int_equal(st.ops->put(st.ctx, &b, err, sizeof(err)), 0);
+	assert_int_equal(st.ops->put(st.ctx, &c, err, sizeof(err)), 0);
+	memset(&want, 0, sizeof(want));
+	snprintf(want.owner_token, sizeof(want.owner_token), "tok");
+	want.claimed_at = 100;
+	want.expires_at = 700;
+	assert_int_equal(st.ops->claim(st.ctx, "shop", &want, &got, err, sizeof(err)), 0);
+	assert_string_equal(got.id, b.id);
+	assert_int_equal(got.state, INSTANCE_CLAIMED);
+	assert_int_equal(got.expires_at, 700);
+	assert_string_equal(got.owner_token, "tok");
+	assert_int_equal(st.ops->claim(st.ctx, "shop", &want, &got, err, sizeof(err)), 0);
+	assert_string_equal(got.id, a.id);
+	assert_int_equal(st.ops->claim(st.ctx, "shop", &want, &got, err, sizeof(err)),
+			 STORE_NOT_FOUND);
+	assert_int_equal(st.ops->claim(st.ctx, "other", &want, &got, err, sizeof(err)),
+			 STORE_NOT_FOUND);
+	st.ops->close(st.ctx);
+}
+
+struct claimer {
+	struct store *st;
+	char ids[64][ID_SIZE];
+	int n;
+};
+
+static void *
+claim_all(void *arg)
+{
+	struct claimer *c = arg;
+	struct instance want, got;
+	char err[256];
+
+	memset(&want, 0, sizeof(want));
+	while (c->st->ops->claim(c->st->ctx, "shop", &want, &got, err, sizeof(err)) == 0)
+		snprintf(c->ids[c->n++], ID_SIZE, "%s", got.id);
+	return NULL;
+}
+
+static void
+test_claim_atomic_across_connections(void **state)
+{
+	struct store s1, s2;
+	struct claimer c1 = {0}, c2 = {0};
+	pthread_t t1, t2;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(store_sqlite_open(&s1, path, err, sizeof(err)), 0);
+	assert_int_equal(store_sqlite_open(&s2, path, err, sizeof(err)), 0);
+	for (int i = 0; i < 40; i++) {
+		char id[ID_SIZE];
+		struct instance in;
+
+		snprintf(id, sizeof(id), "a%015d", i);
+		in = make(id, INSTANCE_READY, i);
+		assert_int_equal(s1.ops->put(s1.ctx, &in, err, sizeof(err)), 0);
+	}
+	c1.st = &s1;
+	c2.st = &s2;
+	pthread_create(&t1, NULL, claim_all, &c1);
+	pthread_create(&t2, NULL, claim_all, &c2);
+	pthread_join(t1, NULL);
+	pthread_join(t2, NULL);
+	assert_int_equal(c1.n + c2.n, 40);
+	for (int i = 0; i < c1.n; i++)
+		for (int j = 0; j < c2.n; j++)
+			assert_string_not_equal(c1.ids[i], c2.ids[j]);
+	s1.ops->close(s1.ctx);
+	s2.ops->close(s2.ctx);
+}
+
+static void
+test_newer_schema_refused(void **state)
+{
+	struct store st;
+	sqlite3 *db;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(store_sqlite_open(&st, path, err, sizeof(err)), 0);
+	st.ops->close(st.ctx);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(store_sqlite_open(&st, path, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "newer"));
+	assert_int_equal(store_sqlite_open(&st, "/nonexistent-dir/x.db", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "/nonexistent-dir/x.db"));
+}
+
+static void
+test_state_names(void **state)
+{
+	(void)state;
+	assert_string_equal(store_state_name(INSTANCE_READY), "ready");
+	assert_int_equal(store_state_parse("claimed"), INSTANCE_CLAIMED);
+	assert_int_equal(store_state_parse("bogus"), -1);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_put_get_list_del, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cas, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_claim_oldest_ready, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_claim_atomic_across_connections, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
+		cmocka_unit_test(test_state_names),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
