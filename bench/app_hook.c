@@ -44,8 +44,8 @@ static void
 report(const char *name, double *v, int n)
 {
 	qsort(v, (size_t)n, sizeof(*v), cmp_double);
-	printf("%-34s n=%-4d median=%7.3f  p95=%7.3f  min=%7.3f  max=%7.3f ms\n", name, n,
-	       v[n / 2], v[(n * 95) / 100 < n ? (n * 95) / 100 : n - 1], v[0], v[n - 1]);
+	printf("%-34s n=%-4d median=%7.3f  p95=%7.3f  min=%7.3f  max=%7.3f ms\n", name, n, v[n / 2],
+	       v[(n * 95) / 100 < n ? (n * 95) / 100 : n - 1], v[0], v[n - 1]);
 }
 
 /* Puts the template's cached product list back, as a restored copy has it. */

@@ -13,7 +13,7 @@
  * into socket, HAProxy and map file.
  *
  *   proxy_bench --config FILE --routes 10,100,1000 --changes 200
- *               [--upstream 127.0.0.1:PORT] [--fsync] [--raw-socket]
+ *               [--upstream 127.0.0.1:PORT] [--fsync] [--raw-socket] [--label TEXT]
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -42,6 +42,7 @@ struct opts {
 	const char *upstream;
 	bool fsync_map;
 	bool raw;
+	const char *label;
 };
 
 static double
@@ -76,7 +77,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: proxy_bench --config FILE --routes N[,N...] --changes K "
-			"[--upstream IP:PORT] [--fsync] [--raw-socket]\n");
+			"[--upstream IP:PORT] [--fsync] [--raw-socket] [--label TEXT]\n");
 	exit(2);
 }
 
@@ -118,6 +119,8 @@ parse_opts(int argc, char **argv, struct opts *o)
 			o->upstream = argv[++i];
 		} else if (strcmp(argv[i], "--fsync") == 0) {
 			o->fsync_map = true;
+		} else if (strcmp(argv[i], "--label") == 0 && i + 1 < argc) {
+			o->label = argv[++i];
 		} else if (strcmp(argv[i], "--raw-socket") == 0) {
 			o->raw = true;
 		} else {
@@ -170,10 +173,10 @@ bench_changes(struct proxy *p, const struct config *cfg, const struct opts *o, i
 		all[2 * i] = add[i];
 		all[2 * i + 1] = rm[i];
 	}
-	printf("backend=%s%s routes=%d changes=%d add_median_ms=%.3f add_p95_ms=%.3f "
+	printf("%-22s routes=%-4d changes=%d add_median_ms=%.3f add_p95_ms=%.3f "
 	       "remove_median_ms=%.3f remove_p95_ms=%.3f change_median_ms=%.3f "
 	       "change_p95_ms=%.3f\n",
-	       p->ops->name, o->fsync_map ? "+fsync" : "", live, o->changes,
+	       o->label != NULL ? o->label : p->ops->name, live, o->changes,
 	       pct(add, o->changes, 0.5), pct(add, o->changes, 0.95), pct(rm, o->changes, 0.5),
 	       pct(rm, o->changes, 0.95), pct(all, 2 * o->changes, 0.5),
 	       pct(all, 2 * o->changes, 0.95));
@@ -275,8 +278,9 @@ raw_pairs(const struct config *cfg, const struct opts *o, int live, bool prompt)
 	for (int i = 0; i < 2 * o->changes; i++) {
 		double t0 = now_ms();
 
-		snprintf(cmd, sizeof(cmd), i % 2 == 0 ? "add map %s probe%d.%s 127.0.0.1:9\n"
-						      : "del map %s probe%d.%s\n",
+		snprintf(cmd, sizeof(cmd),
+			 i % 2 == 0 ? "add map %s probe%d.%s 127.0.0.1:9\n"
+				    : "del map %s probe%d.%s\n",
 			 cfg->haproxy_map, i / 2, cfg->base_domain);
 		if (!prompt && (fd = sock_open(cfg->haproxy_socket)) == -1)
 			goto out;
@@ -292,10 +296,10 @@ raw_pairs(const struct config *cfg, const struct opts *o, int live, bool prompt)
 			goto out;
 		}
 	}
-	printf("backend=haproxy-socket-%s routes=%d changes=%d change_median_ms=%.3f "
+	printf("%-22s routes=%-4d changes=%d change_median_ms=%.3f "
 	       "change_p95_ms=%.3f\n",
-	       prompt ? "kept-open" : "per-command", live, o->changes, pct(t, 2 * o->changes, 0.5),
-	       pct(t, 2 * o->changes, 0.95));
+	       prompt ? "socket only, kept-open" : "socket only, per-cmd", live, o->changes,
+	       pct(t, 2 * o->changes, 0.5), pct(t, 2 * o->changes, 0.95));
 	fflush(stdout);
 	rc = 0;
 out:

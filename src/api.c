@@ -322,8 +322,7 @@ body_empty(const struct api_request *req)
 /* Parses the body as one JSON object whose members are all in `allowed`
  * (NULL-terminated). Returns the object, or NULL after answering 400. */
 static json_t *
-parse_object(const struct api_request *req, struct api_response *resp,
-	     const char *const *allowed)
+parse_object(const struct api_request *req, struct api_response *resp, const char *const *allowed)
 {
 	json_error_t jerr;
 	json_t *v;
@@ -474,8 +473,7 @@ handle_claim(const struct api *a, const struct api_request *req, struct api_resp
 		}
 		json_decref(body);
 	}
-	cr = api_claim(a, tname, req->client_ip, &in, &tmpl, &retry_ms, &unknown, err,
-		       sizeof(err));
+	cr = api_claim(a, tname, req->client_ip, &in, &tmpl, &retry_ms, &unknown, err, sizeof(err));
 	switch (cr) {
 	case CLAIM_OK:
 		v = instance_json(a, &in, &tmpl, false);
@@ -492,7 +490,8 @@ handle_claim(const struct api *a, const struct api_request *req, struct api_resp
 		return;
 	case CLAIM_AT_CAPACITY:
 		resp->retry_after = 60;
-		error_with(resp, 503, "capacity", "all demos are in use, try again in a few minutes");
+		error_with(resp, 503, "capacity",
+			   "all demos are in use, try again in a few minutes");
 		return;
 	case CLAIM_ERROR:
 		if (unknown) {
@@ -525,11 +524,10 @@ handle_get(const struct api *a, const struct api_request *req, struct api_respon
 
 	if (authorize_instance(a, req, resp, id, &in, &admin) == -1)
 		return;
-	respond_json(resp, 200,
-		     instance_json(a, &in,
-				   api_find_template(a, in.template_name, &tmpl) == 0 ? &tmpl
-										      : NULL,
-				   admin));
+	respond_json(
+	    resp, 200,
+	    instance_json(a, &in, api_find_template(a, in.template_name, &tmpl) == 0 ? &tmpl : NULL,
+			  admin));
 }
 
 static void
@@ -586,11 +584,11 @@ handle_extend(const struct api *a, const struct api_request *req, struct api_res
 		error_with(resp, 503, "dependency", "could not extend the demo; try again");
 		return;
 	}
-	respond_json(resp, 200,
-		     instance_json(a, &out,
-				   api_find_template(a, out.template_name, &tmpl) == 0 ? &tmpl
-										       : NULL,
-				   admin));
+	respond_json(
+	    resp, 200,
+	    instance_json(a, &out,
+			  api_find_template(a, out.template_name, &tmpl) == 0 ? &tmpl : NULL,
+			  admin));
 }
 
 static void
@@ -655,24 +653,21 @@ pool_json(const struct api_pool_info *p)
 
 	for (int m = 0; m < 2; m++)
 		json_object_set_new(
-			prov, methods[m],
-			json_pack("{s:I,s:f}", "count", (json_int_t)s->hist_count[m],
-				  "mean_seconds",
-				  s->hist_count[m] > 0 ? s->hist_sum[m] / (double)s->hist_count[m]
-						       : 0.0));
-	return json_pack("{s:s,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:I,s:{s:I,s:I,s:I},s:I,s:I,s:I,s:o,"
-			 "s:s}",
-			 "template", p->tmpl.name, "ready", s->ready, "claimed", s->claimed,
-			 "provisioning", s->provisioning, "releasing", s->releasing, "min_ready",
-			 p->tmpl.min_ready, "max_instances", p->tmpl.max_instances, "ttl_seconds",
-			 p->tmpl.ttl_s, "max_ttl_seconds", p->tmpl.max_ttl_s, "claims",
-			 (json_int_t)s->claims, "claim_failures", "provisioning",
-			 (json_int_t)s->claim_fail_provisioning, "capacity",
-			 (json_int_t)s->claim_fail_capacity, "error",
-			 (json_int_t)s->claim_fail_error, "expirations", (json_int_t)s->expirations,
-			 "releases", (json_int_t)s->releases, "provision_failures",
-			 (json_int_t)s->provision_failures, "provision", prov, "last_error",
-			 s->last_error);
+		    prov, methods[m],
+		    json_pack("{s:I,s:f}", "count", (json_int_t)s->hist_count[m], "mean_seconds",
+			      s->hist_count[m] > 0 ? s->hist_sum[m] / (double)s->hist_count[m]
+						   : 0.0));
+	return json_pack(
+	    "{s:s,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:I,s:{s:I,s:I,s:I},s:I,s:I,s:I,s:o,"
+	    "s:s}",
+	    "template", p->tmpl.name, "ready", s->ready, "claimed", s->claimed, "provisioning",
+	    s->provisioning, "releasing", s->releasing, "min_ready", p->tmpl.min_ready,
+	    "max_instances", p->tmpl.max_instances, "ttl_seconds", p->tmpl.ttl_s, "max_ttl_seconds",
+	    p->tmpl.max_ttl_s, "claims", (json_int_t)s->claims, "claim_failures", "provisioning",
+	    (json_int_t)s->claim_fail_provisioning, "capacity", (json_int_t)s->claim_fail_capacity,
+	    "error", (json_int_t)s->claim_fail_error, "expirations", (json_int_t)s->expirations,
+	    "releases", (json_int_t)s->releases, "provision_failures",
+	    (json_int_t)s->provision_failures, "provision", prov, "last_error", s->last_error);
 }
 
 static void

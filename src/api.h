@@ -30,8 +30,8 @@
 #define API_MAX_TEMPLATES CONFIG_MAX_POOLS
 #define API_MAX_ARGS 8
 #define API_MAX_HEALTH 8
-#define API_MAX_MINUTES (24 * 60) /* one extend; the pool also clamps to max_ttl */
-#define API_RESPONSE_MAX (32u * 1024 * 1024)
+#define API_MAX_MINUTES 1440 /* one extend; the pool also clamps to max_ttl */
+#define API_RESPONSE_MAX ((size_t)32 * 1024 * 1024)
 
 /* What the API shows of a template and its pool configuration. */
 struct api_template {
@@ -97,8 +97,8 @@ struct api_kv {
 
 /* One HTTP request; every pointer is owned by the caller for the request's life. */
 struct api_request {
-	const char *method; /* "GET", "HEAD", "POST", "DELETE", ... */
-	const char *path;   /* decoded path, without the query */
+	const char *method;		  /* "GET", "HEAD", "POST", "DELETE", ... */
+	const char *path;		  /* decoded path, without the query */
 	struct api_kv args[API_MAX_ARGS]; /* query arguments */
 	int nargs;
 	const char *body; /* NUL-terminated; "" when there is none */
@@ -116,17 +116,17 @@ struct api_response {
 	struct buf body;
 	char location[512];
 	char set_cookie[256];
-	char allow[32];	      /* Allow header of a 405 */
-	int retry_after;      /* seconds; 0 = no Retry-After */
+	char allow[32];	       /* Allow header of a 405 */
+	int retry_after;       /* seconds; 0 = no Retry-After */
 	bool www_authenticate; /* add "WWW-Authenticate: Bearer" */
-	bool claimed;	      /* the request handed out an instance (rate limiter) */
+	bool claimed;	       /* the request handed out an instance (rate limiter) */
 };
 
 void api_response_init(struct api_response *r);
 void api_response_free(struct api_response *r);
 /* Replaces the response with a JSON {"error": message}. */
 void api_error(struct api_response *r, int status, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* True for paths api_handle serves (/api/..., /healthz). */
 bool api_owns_path(const char *path);

@@ -34,7 +34,7 @@
 #include "xmalloc.h"
 
 #define CLI_DEFAULT_CONFIG "/etc/demux/demux.conf"
-#define CLI_MAX_RESPONSE (64u * 1024 * 1024)
+#define CLI_MAX_RESPONSE ((size_t)64 * 1024 * 1024)
 
 struct cli {
 	char api[512]; /* base URL, no trailing slash */
@@ -49,10 +49,13 @@ struct reply {
 };
 
 static const struct option common_opts[] = {
-	{"config", required_argument, NULL, 'c'}, {"json", no_argument, NULL, 'j'},
-	{"template", required_argument, NULL, 't'}, {"minutes", required_argument, NULL, 'm'},
-	{"wait", required_argument, NULL, 'w'},	   {"help", no_argument, NULL, 'h'},
-	{NULL, 0, NULL, 0},
+    {"config", required_argument, NULL, 'c'},
+    {"json", no_argument, NULL, 'j'},
+    {"template", required_argument, NULL, 't'},
+    {"minutes", required_argument, NULL, 'm'},
+    {"wait", required_argument, NULL, 'w'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
 };
 
 /* Fills c from the environment and, where needed, the configuration. */
@@ -84,8 +87,8 @@ cli_setup(struct cli *c, const char *config_path, char *err, size_t errlen)
 			snprintf(host, sizeof(host), "127.0.0.1");
 		else if (strcmp(host, "::") == 0)
 			snprintf(host, sizeof(host), "::1");
-		snprintf(c->api, sizeof(c->api), strchr(host, ':') ? "http://[%s]:%d" : "http://%s:%d",
-			 host, port);
+		snprintf(c->api, sizeof(c->api),
+			 strchr(host, ':') ? "http://[%s]:%d" : "http://%s:%d", host, port);
 	}
 	while (c->api[0] != '\0' && c->api[strlen(c->api) - 1] == '/')
 		c->api[strlen(c->api) - 1] = '\0';
@@ -171,8 +174,9 @@ call(const struct cli *c, const char *method, const char *path, const char *body
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
 	cc = curl_easy_perform(h);
 	if (cc != CURLE_OK) {
-		snprintf(err, errlen, "cannot reach the demux API at %s: %s (is 'demux serve' "
-				      "running? set DEMUX_API or [server] listen)",
+		snprintf(err, errlen,
+			 "cannot reach the demux API at %s: %s (is 'demux serve' "
+			 "running? set DEMUX_API or [server] listen)",
 			 c->api, cerr[0] ? cerr : curl_easy_strerror(cc));
 		buf_free(&r->body);
 		goto out;
@@ -278,11 +282,11 @@ usage_client(const char *cmd)
 	static const struct {
 		const char *cmd, *usage;
 	} u[] = {
-		{"ls", "demux ls [--json] [--config FILE]"},
-		{"claim", "demux claim [--template T] [--wait SECONDS] [--json] [--config FILE]"},
-		{"release", "demux release ID [--json] [--config FILE]"},
-		{"extend", "demux extend ID --minutes N [--json] [--config FILE]"},
-		{"status", "demux status [--json] [--config FILE]"},
+	    {"ls", "demux ls [--json] [--config FILE]"},
+	    {"claim", "demux claim [--template T] [--wait SECONDS] [--json] [--config FILE]"},
+	    {"release", "demux release ID [--json] [--config FILE]"},
+	    {"extend", "demux extend ID --minutes N [--json] [--config FILE]"},
+	    {"status", "demux status [--json] [--config FILE]"},
 	};
 
 	for (size_t i = 0; i < sizeof(u) / sizeof(u[0]); i++)
@@ -443,8 +447,9 @@ cmd_claim(int argc, char **argv)
 		if (r.status != 202)
 			break;
 		if (time(NULL) + (r.retry_after > 0 ? r.retry_after : 1) > deadline) {
-			fprintf(stderr, "demux: no demo became ready within %ld s (still being "
-					"prepared; try again, or use --wait)\n",
+			fprintf(stderr,
+				"demux: no demo became ready within %ld s (still being "
+				"prepared; try again, or use --wait)\n",
 				a.wait_s);
 			buf_free(&r.body);
 			free(body);
@@ -565,8 +570,8 @@ cmd_status(int argc, char **argv)
 	}
 	rc = h.status == 200 ? 0 : 1;
 	if (c.json) {
-		json_t *all = json_pack("{s:O,s:O}", "health", hv, "pool",
-					pv != NULL ? pv : json_null());
+		json_t *all =
+		    json_pack("{s:O,s:O}", "health", hv, "pool", pv != NULL ? pv : json_null());
 		char *s = json_dumps(all, JSON_COMPACT);
 
 		printf("%s\n", s != NULL ? s : "{}");
@@ -601,12 +606,13 @@ cmd_status(int argc, char **argv)
 		       jstr(pl, "template"), jint(pl, "ready"), jint(pl, "claimed"),
 		       jint(pl, "provisioning"), jint(pl, "releasing"), jint(pl, "min_ready"),
 		       jint(pl, "max_instances"));
-		printf("  claims %lld, refused %lld (provisioning %lld, capacity %lld, error %lld), "
-		       "expirations %lld, releases %lld, provision failures %lld\n",
-		       jint(pl, "claims"),
-		       jint(cf, "provisioning") + jint(cf, "capacity") + jint(cf, "error"),
-		       jint(cf, "provisioning"), jint(cf, "capacity"), jint(cf, "error"),
-		       jint(pl, "expirations"), jint(pl, "releases"), jint(pl, "provision_failures"));
+		printf(
+		    "  claims %lld, refused %lld (provisioning %lld, capacity %lld, error %lld), "
+		    "expirations %lld, releases %lld, provision failures %lld\n",
+		    jint(pl, "claims"),
+		    jint(cf, "provisioning") + jint(cf, "capacity") + jint(cf, "error"),
+		    jint(cf, "provisioning"), jint(cf, "capacity"), jint(cf, "error"),
+		    jint(pl, "expirations"), jint(pl, "releases"), jint(pl, "provision_failures"));
 		if (jstr(pl, "last_error")[0] != '\0' && strcmp(jstr(pl, "last_error"), "-") != 0)
 			printf("  last error: %s\n", jstr(pl, "last_error"));
 	}

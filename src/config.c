@@ -28,9 +28,9 @@ struct key {
 	const char *section; /* "pool" for [pool NAME] */
 	const char *name;
 	enum key_type type;
-	size_t offset; /* into struct config, or struct pool_config for "pool" */
-	size_t size;   /* K_STR buffer size */
-	int min, max;  /* K_INT / K_DURATION bounds */
+	size_t offset;		    /* into struct config, or struct pool_config for "pool" */
+	size_t size;		    /* K_STR buffer size */
+	int min, max;		    /* K_INT / K_DURATION bounds */
 	const char *const *choices; /* K_ENUM, index = value */
 };
 
@@ -40,67 +40,82 @@ static const char *const dbmode_choices[] = {"embedded", "shared", NULL};
 static const char *const scheme_choices[] = {"http", "https", NULL};
 
 #define C_STR(sec, key, field)                                                                     \
-	{sec, key, K_STR, offsetof(struct config, field), sizeof(((struct config *)0)->field), 0, 0, NULL}
+	{                                                                                          \
+		sec, key, K_STR, offsetof(struct config, field),                                   \
+		    sizeof(((struct config *)0)->field), 0, 0, NULL                                \
+	}
 #define C_INT(sec, key, field, lo, hi)                                                             \
-	{sec, key, K_INT, offsetof(struct config, field), 0, lo, hi, NULL}
-#define C_BOOL(sec, key, field) {sec, key, K_BOOL, offsetof(struct config, field), 0, 0, 0, NULL}
-#define C_ENUM(sec, key, field, ch) {sec, key, K_ENUM, offsetof(struct config, field), 0, 0, 0, ch}
+	{                                                                                          \
+		sec, key, K_INT, offsetof(struct config, field), 0, lo, hi, NULL                   \
+	}
+#define C_BOOL(sec, key, field)                                                                    \
+	{                                                                                          \
+		sec, key, K_BOOL, offsetof(struct config, field), 0, 0, 0, NULL                    \
+	}
+#define C_ENUM(sec, key, field, ch)                                                                \
+	{                                                                                          \
+		sec, key, K_ENUM, offsetof(struct config, field), 0, 0, 0, ch                      \
+	}
 #define P_INT(key, field, lo, hi)                                                                  \
-	{"pool", key, K_INT, offsetof(struct pool_config, field), 0, lo, hi, NULL}
+	{                                                                                          \
+		"pool", key, K_INT, offsetof(struct pool_config, field), 0, lo, hi, NULL           \
+	}
 #define P_DUR(key, field, lo, hi)                                                                  \
-	{"pool", key, K_DURATION, offsetof(struct pool_config, field), 0, lo, hi, NULL}
+	{                                                                                          \
+		"pool", key, K_DURATION, offsetof(struct pool_config, field), 0, lo, hi, NULL      \
+	}
 
 static const struct key keys[] = {
-	C_STR("demux", "state_dir", state_dir),
-	{"demux", "log_level", K_LOGLEVEL, offsetof(struct config, log_level),
-	 sizeof(((struct config *)0)->log_level), 0, 0, NULL},
-	C_STR("server", "listen", listen),
-	{"server", "base_domain", K_DOMAIN, offsetof(struct config, base_domain),
-	 sizeof(((struct config *)0)->base_domain), 0, 0, NULL},
-	{"server", "public_scheme", K_STR, offsetof(struct config, public_scheme),
-	 sizeof(((struct config *)0)->public_scheme), 0, 0, scheme_choices},
-	C_INT("server", "public_port", public_port, 0, 65535),
-	C_STR("server", "admin_token", admin_token),
-	C_STR("server", "admin_token_file", admin_token_file),
-	C_INT("server", "max_body_bytes", max_body_bytes, 64, 1048576),
-	C_INT("server", "claims_per_ip_per_minute", claims_per_ip_per_minute, 0, 100000),
-	C_BOOL("server", "trust_forwarded_for", trust_forwarded_for),
-	C_STR("podman", "socket", podman_socket),
-	C_INT("podman", "timeout_ms", podman_timeout_ms, 100, 3600000),
-	C_ENUM("proxy", "backend", proxy_backend, proxy_choices),
-	C_STR("proxy", "listen", proxy_listen),
-	C_STR("proxy", "caddy_admin", caddy_admin),
-	C_STR("proxy", "caddy_server", caddy_server),
-	C_STR("proxy", "haproxy_socket", haproxy_socket),
-	C_STR("proxy", "haproxy_map", haproxy_map),
-	C_ENUM("store", "backend", store_backend, store_choices),
-	C_STR("store", "path", store_path),
-	C_STR("store", "redis_host", redis_host),
-	C_INT("store", "redis_port", redis_port, 1, 65535),
-	C_STR("store", "redis_password", redis_password),
-	C_STR("store", "node_name", node_name),
-	C_STR("database", "host", db_host),
-	C_INT("database", "port", db_port, 1, 65535),
-	C_STR("database", "user", db_user),
-	C_STR("database", "password", db_password),
-	C_STR("database", "name", db_name),
-	C_INT("database", "connect_timeout_s", db_connect_timeout_s, 1, 600),
-	C_INT("database", "rw_timeout_s", db_rw_timeout_s, 1, 3600),
-	P_INT("min_ready", min_ready, 0, 1000),
-	P_INT("max_instances", max_instances, 1, 10000),
-	P_INT("provision_concurrency", provision_concurrency, 1, 64),
-	P_DUR("ttl", ttl_s, 10, 7 * 24 * 3600),
-	P_DUR("max_ttl", max_ttl_s, 10, 30 * 24 * 3600),
-	P_DUR("idle_timeout", idle_timeout_s, 0, 7 * 24 * 3600),
-	P_INT("port_min", port_min, 1024, 65535),
-	P_INT("port_max", port_max, 1024, 65535),
-	{"pool", "cold_start_fallback", K_BOOL, offsetof(struct pool_config, cold_start_fallback), 0,
-	 0, 0, NULL},
-	{"pool", "db_mode", K_ENUM, offsetof(struct pool_config, db_mode), 0, 0, 0, dbmode_choices},
-	{"pool", "generic_after_restore", K_STR, offsetof(struct pool_config, generic_after_restore),
-	 CONFIG_SQL, 0, 0, NULL},
-	{"pool", "generic_on_release", K_STR, offsetof(struct pool_config, generic_on_release),
-	 CONFIG_SQL, 0, 0, NULL},
+    C_STR("demux", "state_dir", state_dir),
+    {"demux", "log_level", K_LOGLEVEL, offsetof(struct config, log_level),
+     sizeof(((struct config *)0)->log_level), 0, 0, NULL},
+    C_STR("server", "listen", listen),
+    {"server", "base_domain", K_DOMAIN, offsetof(struct config, base_domain),
+     sizeof(((struct config *)0)->base_domain), 0, 0, NULL},
+    {"server", "public_scheme", K_STR, offsetof(struct config, public_scheme),
+     sizeof(((struct config *)0)->public_scheme), 0, 0, scheme_choices},
+    C_INT("server", "public_port", public_port, 0, 65535),
+    C_STR("server", "admin_token", admin_token),
+    C_STR("server", "admin_token_file", admin_token_file),
+    C_INT("server", "max_body_bytes", max_body_bytes, 64, 1048576),
+    C_INT("server", "claims_per_ip_per_minute", claims_per_ip_per_minute, 0, 100000),
+    C_BOOL("server", "trust_forwarded_for", trust_forwarded_for),
+    C_STR("podman", "socket", podman_socket),
+    C_INT("podman", "timeout_ms", podman_timeout_ms, 100, 3600000),
+    C_ENUM("proxy", "backend", proxy_backend, proxy_choices),
+    C_STR("proxy", "listen", proxy_listen),
+    C_STR("proxy", "caddy_admin", caddy_admin),
+    C_STR("proxy", "caddy_server", caddy_server),
+    C_STR("proxy", "haproxy_socket", haproxy_socket),
+    C_STR("proxy", "haproxy_map", haproxy_map),
+    C_ENUM("store", "backend", store_backend, store_choices),
+    C_STR("store", "path", store_path),
+    C_STR("store", "redis_host", redis_host),
+    C_INT("store", "redis_port", redis_port, 1, 65535),
+    C_STR("store", "redis_password", redis_password),
+    C_STR("store", "node_name", node_name),
+    C_STR("database", "host", db_host),
+    C_INT("database", "port", db_port, 1, 65535),
+    C_STR("database", "user", db_user),
+    C_STR("database", "password", db_password),
+    C_STR("database", "name", db_name),
+    C_INT("database", "connect_timeout_s", db_connect_timeout_s, 1, 600),
+    C_INT("database", "rw_timeout_s", db_rw_timeout_s, 1, 3600),
+    P_INT("min_ready", min_ready, 0, 1000),
+    P_INT("max_instances", max_instances, 1, 10000),
+    P_INT("provision_concurrency", provision_concurrency, 1, 64),
+    P_DUR("ttl", ttl_s, 10, 7 * 24 * 3600),
+    P_DUR("max_ttl", max_ttl_s, 10, 30 * 24 * 3600),
+    P_DUR("idle_timeout", idle_timeout_s, 0, 7 * 24 * 3600),
+    P_INT("port_min", port_min, 1024, 65535),
+    P_INT("port_max", port_max, 1024, 65535),
+    {"pool", "cold_start_fallback", K_BOOL, offsetof(struct pool_config, cold_start_fallback), 0, 0,
+     0, NULL},
+    {"pool", "db_mode", K_ENUM, offsetof(struct pool_config, db_mode), 0, 0, 0, dbmode_choices},
+    {"pool", "generic_after_restore", K_STR, offsetof(struct pool_config, generic_after_restore),
+     CONFIG_SQL, 0, 0, NULL},
+    {"pool", "generic_on_release", K_STR, offsetof(struct pool_config, generic_on_release),
+     CONFIG_SQL, 0, 0, NULL},
 };
 
 void
@@ -224,7 +239,8 @@ apply_key(const struct key *k, void *base, const char *value, char *err, size_t 
 				if (strcmp(value, k->choices[i]) == 0)
 					break;
 			if (k->choices[i] == NULL)
-				return fail(err, errlen, "'%s' is not one of the allowed values", value);
+				return fail(err, errlen, "'%s' is not one of the allowed values",
+					    value);
 		}
 		snprintf(field, k->size, "%s", value);
 		return 0;
@@ -235,7 +251,8 @@ apply_key(const struct key *k, void *base, const char *value, char *err, size_t 
 		return 0;
 	case K_LOGLEVEL:
 		if (log_level_parse(value, &lvl) == -1)
-			return fail(err, errlen, "'%s' is not one of error, warn, info, debug", value);
+			return fail(err, errlen, "'%s' is not one of error, warn, info, debug",
+				    value);
 		snprintf(field, k->size, "%s", value);
 		return 0;
 	case K_INT:
@@ -289,8 +306,8 @@ config_pool(struct config *cfg, const char *name)
 }
 
 int
-config_set(struct config *cfg, const char *section, const char *key, const char *value,
-	   char *err, size_t errlen)
+config_set(struct config *cfg, const char *section, const char *key, const char *value, char *err,
+	   size_t errlen)
 {
 	char reason[256];
 	void *base = cfg;
@@ -416,10 +433,11 @@ load_env(struct config *cfg, char *err, size_t errlen)
 				for (int p = 0; p < cfg->npools && !matched; p++) {
 					char want[192];
 
-					snprintf(want, sizeof(want), "pool_%s_%s", cfg->pools[p].name,
-						 k->name);
+					snprintf(want, sizeof(want), "pool_%s_%s",
+						 cfg->pools[p].name, k->name);
 					for (char *q = want; *q; q++)
-						*q = *q == '-' ? '_' : (char)tolower((unsigned char)*q);
+						*q = *q == '-' ? '_'
+							       : (char)tolower((unsigned char)*q);
 					if (strcmp(rest, want) == 0) {
 						snprintf(section, sizeof(section), "pool %s",
 							 cfg->pools[p].name);
@@ -458,9 +476,10 @@ config_check(const struct config *cfg, char *err, size_t errlen)
 		const struct pool_config *p = &cfg->pools[i];
 
 		if (p->min_ready > p->max_instances)
-			return fail(err, errlen,
-				    "%s: [pool %s] min_ready (%d) is larger than max_instances (%d)",
-				    where, p->name, p->min_ready, p->max_instances);
+			return fail(
+			    err, errlen,
+			    "%s: [pool %s] min_ready (%d) is larger than max_instances (%d)", where,
+			    p->name, p->min_ready, p->max_instances);
 		if (p->port_min > p->port_max)
 			return fail(err, errlen, "%s: [pool %s] port_min (%d) > port_max (%d)",
 				    where, p->name, p->port_min, p->port_max);

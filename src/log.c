@@ -38,6 +38,16 @@ log_get_level(void)
 	return current_level;
 }
 
+/* Length after appending m bytes to n, leaving room for '\n' (truncated
+ * lines keep their start). */
+static int
+clamp_len(int n, int m, size_t size)
+{
+	long total = (long)n + (long)m;
+
+	return total >= (long)size - 1 ? (int)size - 2 : (int)total;
+}
+
 static void
 vlog(enum log_level level, const char *errstr, const char *fmt, va_list ap)
 {
@@ -59,11 +69,11 @@ vlog(enum log_level level, const char *errstr, const char *fmt, va_list ap)
 	m = vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
 	if (m < 0)
 		return;
-	n = (size_t)(n + m) >= sizeof(line) - 1 ? (int)sizeof(line) - 2 : n + m;
+	n = clamp_len(n, m, sizeof(line));
 	if (errstr != NULL) {
 		m = snprintf(line + n, sizeof(line) - (size_t)n, " error=\"%s\"", errstr);
 		if (m > 0)
-			n = (size_t)(n + m) >= sizeof(line) - 1 ? (int)sizeof(line) - 2 : n + m;
+			n = clamp_len(n, m, sizeof(line));
 	}
 	line[n++] = '\n';
 	(void)!write(STDERR_FILENO, line, (size_t)n);

@@ -20,25 +20,26 @@ static int cmd_version(int argc, char **argv);
 static int cmd_help(int argc, char **argv);
 
 static const struct command commands[] = {
-	{"serve", cmd_serve, "serve [--config FILE]: run the daemon (pools, API, visitor pages)"},
-	{"ls", cmd_list, "ls [--json]: list demos (admin token)"},
-	{"claim", cmd_claim, "claim [--template T] [--json]: get a demo"},
-	{"release", cmd_release, "release ID: end a demo now"},
-	{"extend", cmd_extend, "extend ID --minutes N: give a demo more time"},
-	{"status", cmd_status, "status [--json]: dependencies and pool figures"},
-	{"config", cmd_config, "config check --config FILE: validate a configuration file"},
-	{"proxy", cmd_proxy, "proxy config caddy|haproxy: print the proxy configuration demux expects"},
-	{"template", cmd_template, "template create|ls|rm: make and manage checkpointed templates"},
-	{"version", cmd_version, "print the version"},
-	{"help", cmd_help, "show this overview"},
+    {"serve", cmd_serve, "serve [--config FILE]: run the daemon (pools, API, visitor pages)"},
+    {"ls", cmd_list, "ls [--json]: list demos (admin token)"},
+    {"claim", cmd_claim, "claim [--template T] [--json]: get a demo"},
+    {"release", cmd_release, "release ID: end a demo now"},
+    {"extend", cmd_extend, "extend ID --minutes N: give a demo more time"},
+    {"status", cmd_status, "status [--json]: dependencies and pool figures"},
+    {"config", cmd_config, "config check --config FILE: validate a configuration file"},
+    {"proxy", cmd_proxy, "proxy config caddy|haproxy: print the proxy configuration demux expects"},
+    {"template", cmd_template, "template create|ls|rm: make and manage checkpointed templates"},
+    {"version", cmd_version, "print the version"},
+    {"help", cmd_help, "show this overview"},
 };
 
 static void
 usage(FILE *out)
 {
-	fprintf(out, "usage: demux COMMAND [ARGS]\n\n"
-		     "demux hands every visitor a private, fully working copy of a web application\n"
-		     "on its own subdomain, restored from a CRIU checkpoint.\n\ncommands:\n");
+	fprintf(out,
+		"usage: demux COMMAND [ARGS]\n\n"
+		"demux hands every visitor a private, fully working copy of a web application\n"
+		"on its own subdomain, restored from a CRIU checkpoint.\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
 	fprintf(out, "\nRun 'demux COMMAND --help' for a command's options.\n");

@@ -48,8 +48,8 @@ series(struct buf *b, const char *name, const char *tmpl, const char *extra, lon
 }
 
 int
-metrics_render(struct buf *out, const struct metrics_pool *pools, int npools,
-	       const double *bounds, int nbounds, const struct metrics_server *srv)
+metrics_render(struct buf *out, const struct metrics_pool *pools, int npools, const double *bounds,
+	       int nbounds, const struct metrics_server *srv)
 {
 	static const char *const states[4] = {"ready", "claimed", "provisioning", "releasing"};
 	static const char *const reasons[3] = {"provisioning", "capacity", "error"};
@@ -139,8 +139,8 @@ metrics_render(struct buf *out, const struct metrics_pool *pools, int npools,
 		rc |= buf_printf(out, "demux_claims_rate_limited_total %lld\n", srv->rate_limited);
 		rc |= family(out, "demux_http_body_too_large_total", "counter",
 			     "Requests refused because their body was over max_body_bytes.");
-		rc |= buf_printf(out, "demux_http_body_too_large_total %lld\n",
-				 srv->body_too_large);
+		rc |=
+		    buf_printf(out, "demux_http_body_too_large_total %lld\n", srv->body_too_large);
 	}
 	return rc == 0 ? 0 : -1;
 }

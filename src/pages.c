@@ -20,36 +20,36 @@
 #define EXTEND_MINUTES 30
 
 static const char css[] =
-	":root{color-scheme:light dark;--fg:#1d2430;--bg:#f4f5f7;--card:#fff;--acc:#2457d6;"
-	"--mut:#5b6472;--bad:#b3261e}"
-	"@media(prefers-color-scheme:dark){:root{--fg:#e6e8ec;--bg:#121418;--card:#1c2027;"
-	"--acc:#8aadff;--mut:#9aa3b1;--bad:#ff8a80}}"
-	"*{box-sizing:border-box}"
-	"body{margin:0;font:17px/1.5 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;"
-	"background:var(--bg);color:var(--fg)}"
-	"main{max-width:34rem;margin:0 auto;padding:1.5rem 1rem}"
-	".card{background:var(--card);border-radius:14px;padding:1.5rem;"
-	"box-shadow:0 1px 4px rgba(0,0,0,.12)}"
-	"h1{font-size:1.6rem;line-height:1.25;margin:0 0 .75rem}"
-	"p{margin:.6rem 0}a{color:var(--acc)}"
-	"form{margin:0}"
-	".btn{display:block;width:100%;margin-top:1rem;padding:.9rem 1rem;font:inherit;"
-	"font-size:1.1rem;font-weight:600;border:2px solid var(--acc);border-radius:10px;"
-	"background:var(--acc);color:#fff;text-align:center;text-decoration:none;cursor:pointer}"
-	".sec{background:transparent;color:var(--acc)}"
-	".bad{background:transparent;color:var(--bad);border-color:var(--bad)}"
-	".row{display:flex;gap:.75rem}.row form{flex:1}"
-	"dl{display:grid;grid-template-columns:auto 1fr;gap:.5rem 1rem;margin:1rem 0}"
-	"dt{color:var(--mut)}dd{margin:0;overflow-wrap:anywhere}"
-	"code{font:.95em ui-monospace,Menlo,Consolas,monospace;background:rgba(127,127,127,.15);"
-	"padding:.1rem .35rem;border-radius:5px}"
-	".timer{font-size:2.4rem;font-weight:700;font-variant-numeric:tabular-nums;margin:.2rem 0}"
-	".mut{color:var(--mut);font-size:.92rem}"
-	".note{border-left:4px solid var(--acc);padding:.4rem .8rem;margin:0 0 1rem}"
-	".spin{width:3rem;height:3rem;margin:1.5rem auto;border:5px solid rgba(127,127,127,.25);"
-	"border-top-color:var(--acc);border-radius:50%;animation:s 1s linear infinite}"
-	"@keyframes s{to{transform:rotate(360deg)}}"
-	"@media(prefers-reduced-motion:reduce){.spin{animation:none}}";
+    ":root{color-scheme:light dark;--fg:#1d2430;--bg:#f4f5f7;--card:#fff;--acc:#2457d6;"
+    "--mut:#5b6472;--bad:#b3261e}"
+    "@media(prefers-color-scheme:dark){:root{--fg:#e6e8ec;--bg:#121418;--card:#1c2027;"
+    "--acc:#8aadff;--mut:#9aa3b1;--bad:#ff8a80}}"
+    "*{box-sizing:border-box}"
+    "body{margin:0;font:17px/1.5 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;"
+    "background:var(--bg);color:var(--fg)}"
+    "main{max-width:34rem;margin:0 auto;padding:1.5rem 1rem}"
+    ".card{background:var(--card);border-radius:14px;padding:1.5rem;"
+    "box-shadow:0 1px 4px rgba(0,0,0,.12)}"
+    "h1{font-size:1.6rem;line-height:1.25;margin:0 0 .75rem}"
+    "p{margin:.6rem 0}a{color:var(--acc)}"
+    "form{margin:0}"
+    ".btn{display:block;width:100%;margin-top:1rem;padding:.9rem 1rem;font:inherit;"
+    "font-size:1.1rem;font-weight:600;border:2px solid var(--acc);border-radius:10px;"
+    "background:var(--acc);color:#fff;text-align:center;text-decoration:none;cursor:pointer}"
+    ".sec{background:transparent;color:var(--acc)}"
+    ".bad{background:transparent;color:var(--bad);border-color:var(--bad)}"
+    ".row{display:flex;gap:.75rem}.row form{flex:1}"
+    "dl{display:grid;grid-template-columns:auto 1fr;gap:.5rem 1rem;margin:1rem 0}"
+    "dt{color:var(--mut)}dd{margin:0;overflow-wrap:anywhere}"
+    "code{font:.95em ui-monospace,Menlo,Consolas,monospace;background:rgba(127,127,127,.15);"
+    "padding:.1rem .35rem;border-radius:5px}"
+    ".timer{font-size:2.4rem;font-weight:700;font-variant-numeric:tabular-nums;margin:.2rem 0}"
+    ".mut{color:var(--mut);font-size:.92rem}"
+    ".note{border-left:4px solid var(--acc);padding:.4rem .8rem;margin:0 0 1rem}"
+    ".spin{width:3rem;height:3rem;margin:1.5rem auto;border:5px solid rgba(127,127,127,.25);"
+    "border-top-color:var(--acc);border-radius:50%;animation:s 1s linear infinite}"
+    "@keyframes s{to{transform:rotate(360deg)}}"
+    "@media(prefers-reduced-motion:reduce){.spin{animation:none}}";
 
 static void
 html_escape(struct buf *b, const char *s)
@@ -228,8 +228,7 @@ owner_cookie(const struct api_request *req, char id[ID_SIZE], char *token, size_
 enum ownership { OWNED, NOT_OWNER, GONE, STORE_DOWN };
 
 static enum ownership
-check_owner(const struct api *a, const struct api_request *req, const char *id,
-	    struct instance *in)
+check_owner(const struct api *a, const struct api_request *req, const char *id, struct instance *in)
 {
 	char cid[ID_SIZE], tok[INSTANCE_TOKEN_SIZE + 8], err[256];
 	int r;
@@ -320,7 +319,8 @@ page_landing(const struct api *a, const struct api_request *req, struct api_resp
 			char label[128];
 
 			snprintf(label, sizeof(label), "Start a %s demo", pools[i].tmpl.name);
-			start_form(&r->body, pools[i].tmpl.name, label, i == 0 && !live ? "" : "sec");
+			start_form(&r->body, pools[i].tmpl.name, label,
+				   i == 0 && !live ? "" : "sec");
 		}
 	}
 	page_end(r);
@@ -346,11 +346,12 @@ page_waiting(struct api_response *r, const char *tmpl, long long since, int retr
 		   "<noscript><p class=\"mut\">If nothing happens, <a href=\"%s\">check "
 		   "again</a>.</p></noscript>\n",
 		   url);
-	buf_appends(&r->body,
-		    "<script>(function(){var k='demux_wait',t=+(sessionStorage.getItem(k)||Date.now());"
-		    "sessionStorage.setItem(k,t);var e=document.getElementById('el');"
-		    "function f(){e.textContent='Waiting for '+Math.round((Date.now()-t)/1000)+' s';}"
-		    "f();setInterval(f,1000);})();</script>\n");
+	buf_appends(
+	    &r->body,
+	    "<script>(function(){var k='demux_wait',t=+(sessionStorage.getItem(k)||Date.now());"
+	    "sessionStorage.setItem(k,t);var e=document.getElementById('el');"
+	    "function f(){e.textContent='Waiting for '+Math.round((Date.now()-t)/1000)+' s';}"
+	    "f();setInterval(f,1000);})();</script>\n");
 	page_end(r);
 }
 
@@ -434,11 +435,12 @@ page_ready(const struct api *a, struct api_response *r, const struct instance *i
 		   secs, left, until);
 	buf_appends(b, "<div class=\"row\">");
 	if (can_extend)
-		buf_printf(b,
-			   "<form method=\"post\" action=\"/demos/%s/extend\">"
-			   "<input type=\"hidden\" name=\"minutes\" value=\"%d\">"
-			   "<button class=\"btn sec\" type=\"submit\">Extend %d min</button></form>",
-			   in->id, EXTEND_MINUTES, EXTEND_MINUTES);
+		buf_printf(
+		    b,
+		    "<form method=\"post\" action=\"/demos/%s/extend\">"
+		    "<input type=\"hidden\" name=\"minutes\" value=\"%d\">"
+		    "<button class=\"btn sec\" type=\"submit\">Extend %d min</button></form>",
+		    in->id, EXTEND_MINUTES, EXTEND_MINUTES);
 	buf_printf(b,
 		   "<form method=\"post\" action=\"/demos/%s/end\" onsubmit=\"return confirm("
 		   "'End your demo now? Everything in it will be deleted.')\">"

@@ -37,7 +37,7 @@
 #define REAP_INTERVAL_MS 1000
 #define IDLE_WAIT_MS 1000
 
-const double pool_hist_bounds[POOL_HIST_BUCKETS] = {0.25, 0.5, 0.75, 1,  1.5, 2,
+const double pool_hist_bounds[POOL_HIST_BUCKETS] = {0.25, 0.5, 0.75, 1,	 1.5, 2,
 						    3,	  5,   10,   30, 60,  120};
 
 struct pool {
@@ -134,8 +134,8 @@ instance_domain(const struct pool *p, const struct instance *in, char *out, size
 }
 
 static void
-app_instance_for(const struct pool *p, const struct instance *in, const char *domain,
-		 int retry_ms, struct app_instance *ai)
+app_instance_for(const struct pool *p, const struct instance *in, const char *domain, int retry_ms,
+		 struct app_instance *ai)
 {
 	const struct config *cfg = p->env.cfg;
 	const struct template_meta *t = p->env.tmpl;
@@ -220,7 +220,7 @@ static int
 wait_healthy(struct pool *p, const struct instance *in, int budget_ms, char *err, size_t errlen)
 {
 	int (*check)(const struct pool_env *, const struct instance *, char *, size_t) =
-		p->env.health != NULL ? p->env.health : default_health;
+	    p->env.health != NULL ? p->env.health : default_health;
 	double deadline = mono_ms() + budget_ms;
 
 	for (;;) {
@@ -243,7 +243,8 @@ teardown_env(const struct pool_env *env, const struct instance *in, bool shared_
 	struct app_instance ai;
 
 	snprintf(domain, sizeof(domain), "%s.%s", in->id, env->cfg->base_domain);
-	if (env->proxy != NULL && env->proxy->ops->remove(env->proxy->ctx, domain, e, sizeof(e)) == -1) {
+	if (env->proxy != NULL &&
+	    env->proxy->ops->remove(env->proxy->ctx, domain, e, sizeof(e)) == -1) {
 		snprintf(err, errlen, "route: %s", e);
 		return -1;
 	}
@@ -576,7 +577,7 @@ static int
 owner_token(char out[INSTANCE_TOKEN_SIZE])
 {
 	static const char b64url[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 	unsigned char raw[32];
 	int o = 0;
 
@@ -847,8 +848,7 @@ pool_start(struct pool *p)
 	else
 		log_warn("pool %s: cannot start reaper", pool_template(p));
 	log_info("pool started template=%s min_ready=%d max_instances=%d workers=%d",
-		 pool_template(p), p->env.pcfg->min_ready, p->env.pcfg->max_instances,
-		 p->nworkers);
+		 pool_template(p), p->env.pcfg->min_ready, p->env.pcfg->max_instances, p->nworkers);
 	return p->nworkers > 0 && p->reaper_started ? 0 : -1;
 }
 

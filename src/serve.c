@@ -113,7 +113,7 @@ be_pools(void *ctx, struct api_pool_info *out, int max)
 		memset(&out[i], 0, sizeof(out[i]));
 		snprintf(t->name, sizeof(t->name), "%s", pc->name);
 		snprintf(t->admin_path, sizeof(t->admin_path), "%s",
-			 m->admin_path[0] != '\0'		       ? m->admin_path
+			 m->admin_path[0] != '\0'		 ? m->admin_path
 			 : d->env[i].profile->admin_path != NULL ? d->env[i].profile->admin_path
 								 : "");
 		snprintf(t->admin_user, sizeof(t->admin_user), "%s", m->admin_user);
@@ -167,8 +167,7 @@ pool_of(struct daemon *d, const char *id, struct pool **p, char *err, size_t err
 }
 
 static int
-be_extend(void *ctx, const char *id, int minutes, struct instance *out, char *err,
-	  size_t errlen)
+be_extend(void *ctx, const char *id, int minutes, struct instance *out, char *err, size_t errlen)
 {
 	struct pool *p;
 	int r = pool_of(ctx, id, &p, err, errlen);
@@ -227,13 +226,13 @@ be_health(void *ctx, struct api_health *out, int max)
 }
 
 static const struct api_backend_ops daemon_backend_ops = {
-	.pools = be_pools,
-	.claim = be_claim,
-	.get = be_get,
-	.extend = be_extend,
-	.release = be_release,
-	.list = be_list,
-	.health = be_health,
+    .pools = be_pools,
+    .claim = be_claim,
+    .get = be_get,
+    .extend = be_extend,
+    .release = be_release,
+    .list = be_list,
+    .health = be_health,
 };
 
 /* --- start-up and shut-down -------------------------------------------------- */
@@ -268,7 +267,7 @@ open_pools(struct daemon *d, char *err, size_t errlen)
 	d->npools = cfg->npools;
 	d->tmpl = xcalloc((size_t)d->npools, sizeof(*d->tmpl));
 	d->env = xcalloc((size_t)d->npools, sizeof(*d->env));
-	d->pools = xcalloc((size_t)d->npools, sizeof(*d->pools));
+	d->pools = xcalloc((size_t)d->npools, sizeof(struct pool *));
 	for (int i = 0; i < d->npools; i++) {
 		const struct pool_config *pc = &cfg->pools[i];
 		char e[768];
@@ -285,8 +284,8 @@ open_pools(struct daemon *d, char *err, size_t errlen)
 		d->env[i].tmpl = &d->tmpl[i];
 		d->env[i].profile = profile_find(d->tmpl[i].profile);
 		if (d->env[i].profile == NULL) {
-			snprintf(err, errlen, "[pool %s]: template has unknown profile '%s'", pc->name,
-				 d->tmpl[i].profile);
+			snprintf(err, errlen, "[pool %s]: template has unknown profile '%s'",
+				 pc->name, d->tmpl[i].profile);
 			return -1;
 		}
 		d->env[i].runtime.ops = &podman_runtime_ops;
@@ -369,8 +368,9 @@ cmd_serve(int argc, char **argv)
 		goto out;
 	}
 	if (d.cfg->npools == 0) {
-		fprintf(stderr, "demux: refusing to start: %s has no [pool NAME] section (one per "
-				"template to serve)\n",
+		fprintf(stderr,
+			"demux: refusing to start: %s has no [pool NAME] section (one per "
+			"template to serve)\n",
 			path != NULL ? path : "the configuration");
 		goto out;
 	}

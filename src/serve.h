@@ -19,7 +19,6 @@
  * admin_token_file (trailing white space removed). 0, or -1 with a reason in
  * err (missing, unreadable, shorter than SERVE_TOKEN_MIN). Never logs it.
  */
-int serve_admin_token(const struct config *cfg, char *out, size_t outlen, char *err,
-		      size_t errlen);
+int serve_admin_token(const struct config *cfg, char *out, size_t outlen, char *err, size_t errlen);
 
 #endif

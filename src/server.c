@@ -287,7 +287,7 @@ static void
 peer_address(struct MHD_Connection *c, char *out, size_t outlen)
 {
 	const union MHD_ConnectionInfo *ci =
-		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	    MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	const struct sockaddr *sa = ci != NULL ? ci->client_addr : NULL;
 
 	out[0] = '\0';
@@ -297,7 +297,8 @@ peer_address(struct MHD_Connection *c, char *out, size_t outlen)
 		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, out,
 			  (socklen_t)outlen);
 	} else if (sa->sa_family == AF_INET6) {
-		const struct in6_addr *a6 = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+		const struct in6_addr *a6 =
+		    &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
 
 		if (IN6_IS_ADDR_V4MAPPED(a6))
 			inet_ntop(AF_INET, &a6->s6_addr[12], out, (socklen_t)outlen);
@@ -336,10 +337,11 @@ send_response(struct MHD_Connection *c, const struct api_response *r)
 	MHD_add_response_header(mr, "X-Content-Type-Options", "nosniff");
 	MHD_add_response_header(mr, "Referrer-Policy", "no-referrer");
 	if (html) {
-		MHD_add_response_header(mr, "Content-Security-Policy",
-					"default-src 'none'; style-src 'unsafe-inline'; "
-					"script-src 'unsafe-inline'; img-src 'self'; "
-					"form-action 'self'; base-uri 'none'; frame-ancestors 'none'");
+		MHD_add_response_header(
+		    mr, "Content-Security-Policy",
+		    "default-src 'none'; style-src 'unsafe-inline'; "
+		    "script-src 'unsafe-inline'; img-src 'self'; "
+		    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'");
 		MHD_add_response_header(mr, "X-Frame-Options", "DENY");
 	}
 	if (r->location[0] != '\0')
@@ -422,7 +424,7 @@ dispatch(struct server *s, struct MHD_Connection *c, const char *url, const char
 			 s->opt.trust_forwarded_for, ip, sizeof(ip));
 	req.client_ip = ip;
 	req.authorization =
-		MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
 	req.cookie = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_COOKIE);
 	req.host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
 
@@ -440,8 +442,9 @@ dispatch(struct server *s, struct MHD_Connection *c, const char *url, const char
 		log_warnx("claim rate limited ip=%s limit_per_minute=%d", safe,
 			  s->opt.claims_per_ip_per_minute);
 		if (is_api)
-			api_error(r, 429, "too many demos started from your address; try again in "
-					  "a minute");
+			api_error(r, 429,
+				  "too many demos started from your address; try again in "
+				  "a minute");
 		else
 			pages_error(r, 429, "Too many demos",
 				    "You started several demos in the last minute. Please try "
@@ -468,8 +471,8 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 
 	(void)version;
 	if (st == NULL) {
-		const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
-							     MHD_HTTP_HEADER_CONTENT_LENGTH);
+		const char *cl =
+		    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 
 		st = xcalloc(1, sizeof(*st));
 		buf_init(&st->body, s->opt.max_body_bytes);

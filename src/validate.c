@@ -64,10 +64,11 @@ validate_instance_prefix(const char *prefix, char *err, size_t errlen)
 		return -1;
 	len = strlen(prefix);
 	if (len != ID_LEN + 2 || prefix[0] != 'd' || prefix[len - 1] != '_')
-		return reject(err, errlen,
-			      "instance table prefix must be 'd' + a %d-character id + '_' (so that "
-			      "no prefix is the start of another)",
-			      ID_LEN);
+		return reject(
+		    err, errlen,
+		    "instance table prefix must be 'd' + a %d-character id + '_' (so that "
+		    "no prefix is the start of another)",
+		    ID_LEN);
 	memcpy(idpart, prefix + 1, ID_LEN);
 	idpart[ID_LEN] = '\0';
 	if (!id_valid(idpart))
@@ -89,8 +90,8 @@ validate_domain(const char *domain, char *err, size_t errlen)
 			return reject(err, errlen, "domain longer than %d characters", DOMAIN_MAX);
 		if (c == '.') {
 			if (label == 0)
-				return reject(err, errlen, "domain has an empty label at position %zu",
-					      i);
+				return reject(err, errlen,
+					      "domain has an empty label at position %zu", i);
 			if (domain[i - 1] == '-')
 				return reject(err, errlen, "domain label ends with '-'");
 			label = 0;

@@ -2,6 +2,7 @@
 # mount, PID and network namespaces: see scripts/build-image), as root.
 # Environment: DB_NAME DB_USER DB_PASSWORD DB_PREFIX DOMAIN ADMIN_USER
 # ADMIN_PASSWORD.
+# shellcheck shell=bash disable=SC2119,SC2120
 
 say() { printf '%s\n' "$*"; }
 

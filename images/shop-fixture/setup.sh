@@ -1,6 +1,7 @@
 #!/bin/bash
 # shop-fixture build step, run by scripts/build-image inside the build chroot.
 set -euo pipefail
+# shellcheck source=/dev/null # images/common/lib.sh
 . /tmp/demux-build/lib.sh
 
 alias_domain="alias.${DOMAIN#*.}"

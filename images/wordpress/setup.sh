@@ -1,6 +1,7 @@
 #!/bin/bash
 # wordpress build step, run by scripts/build-image inside the build chroot.
 set -euo pipefail
+# shellcheck source=/dev/null # images/common/lib.sh
 . /tmp/demux-build/lib.sh
 
 db_init
@@ -12,6 +13,7 @@ db_create_app
 # default file makes every restored copy find its configuration whatever its
 # Host. siteurl/home stay in the database (wp_options), where demux's
 # wordpress profile rewrites them.
+# shellcheck disable=SC2016 # PHP code
 php -r '
 $salt = function () { return bin2hex(random_bytes(32)); };
 $e = function ($v) { return var_export($v, true); };

@@ -24,8 +24,7 @@
 #define DB_DEFAULT_RW_TIMEOUT_S 10
 #define DB_RETRY_FIRST_MS 5
 #define DB_RETRY_MAX_MS 100
-#define DB_DROP_SQL_MAX (1024 * 1024)
-#define DB_SQL_MAX 8192
+#define DB_DROP_SQL_MAX ((size_t)1024 * 1024)
 
 struct db_conn {
 	MYSQL *mysql;
@@ -143,8 +142,8 @@ db_connect(const struct db_params *p, struct db_conn **out, char *err, size_t er
 		now = now_ms();
 		if (!db_retryable(c->last_errno) || now >= deadline)
 			goto out;
-		log_debug("db connect retry where=%s attempt=%d errno=%u", c->where,
-			  c->attempts, c->last_errno);
+		log_debug("db connect retry where=%s attempt=%d errno=%u", c->where, c->attempts,
+			  c->last_errno);
 		sleep_ms(deadline - now < (double)delay ? (long)(deadline - now) + 1 : delay);
 		delay = delay * 2 > DB_RETRY_MAX_MS ? DB_RETRY_MAX_MS : delay * 2;
 	}
@@ -542,8 +541,8 @@ db_build_drop(struct buf *b, const char *head, const char *schema, const struct 
 		if ((*count > 0 && buf_appends(b, ", ") == -1) ||
 		    db_append_ident(b, schema, err, errlen) == -1 || buf_appends(b, ".") == -1 ||
 		    db_append_ident(b, t->names[i], err, errlen) == -1)
-			return db_fail(err, errlen, "cannot build the DROP statement for %zu tables",
-				       t->n);
+			return db_fail(err, errlen,
+				       "cannot build the DROP statement for %zu tables", t->n);
 		(*count)++;
 	}
 	return 0;
@@ -601,8 +600,7 @@ db_drop_tables_with_prefix(struct db_conn *c, const char *schema, const char *pr
 			goto out;
 		dropped += count;
 	}
-	log_info("dropped prefixed tables schema=%s prefix=%s count=%zu", schema, prefix,
-		 dropped);
+	log_info("dropped prefixed tables schema=%s prefix=%s count=%zu", schema, prefix, dropped);
 	if (ndropped != NULL)
 		*ndropped = dropped;
 	ret = 0;
@@ -616,8 +614,8 @@ out:
 }
 
 int
-db_drop_instance_tables(struct db_conn *c, const char *schema, const char *prefix,
-			size_t *ndropped, char *err, size_t errlen)
+db_drop_instance_tables(struct db_conn *c, const char *schema, const char *prefix, size_t *ndropped,
+			char *err, size_t errlen)
 {
 	if (validate_instance_prefix(prefix, err, errlen) == -1)
 		return -1;

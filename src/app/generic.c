@@ -35,9 +35,11 @@ gen_fail(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
+	if (err != NULL && errlen > 0) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
 	return -1;
 }
 
@@ -71,8 +73,7 @@ placeholder_at(const char *p, size_t *len, int *value)
 
 /* Ends the statement in cur: stores it unless it is only white space. */
 static int
-flush(struct generic_script *s, struct buf *cur, struct generic_stmt *st, char *err,
-      size_t errlen)
+flush(struct generic_script *s, struct buf *cur, struct generic_stmt *st, char *err, size_t errlen)
 {
 	const char *start = buf_str(cur);
 	size_t len = cur->len;
@@ -140,8 +141,9 @@ generic_parse(const char *text, struct generic_script *s, char *err, size_t errl
 			const char *end;
 
 			if (p[2] == '!' || (p[2] == 'M' && p[3] == '!')) {
-				gen_fail(e, sizeof(e), "executable comments (/*! ... */) are not "
-						       "supported");
+				gen_fail(e, sizeof(e),
+					 "executable comments (/*! ... */) are not "
+					 "supported");
 				goto fail;
 			}
 			end = strstr(p + 2, "*/");
@@ -161,9 +163,10 @@ generic_parse(const char *text, struct generic_script *s, char *err, size_t errl
 			goto fail;
 		} else if (*p == '{' && placeholder_at(p, &len, &value)) {
 			if (value < 0) {
-				gen_fail(e, sizeof(e),
-					 "unknown placeholder %.*s; known: {domain}, {id}, {prefix}",
-					 (int)len, p);
+				gen_fail(
+				    e, sizeof(e),
+				    "unknown placeholder %.*s; known: {domain}, {id}, {prefix}",
+				    (int)len, p);
 				goto fail;
 			}
 			if ((cur.len > 0 && is_ident_char(cur.data[cur.len - 1])) ||
@@ -321,8 +324,7 @@ gen_after_restore(const struct app_instance *inst, char *err, size_t errlen)
 static int
 gen_on_release(const struct app_instance *inst, char *err, size_t errlen)
 {
-	if (run_config_sql("generic_on_release", inst->generic_on_release, inst, err, errlen) ==
-	    -1)
+	if (run_config_sql("generic_on_release", inst->generic_on_release, inst, err, errlen) == -1)
 		return -1;
 	return db_release_instance_tables(inst, err, errlen);
 }

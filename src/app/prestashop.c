@@ -69,7 +69,8 @@ ps_update_domain(struct db_conn *c, const char *prefix, const char *domain, char
 	    db_exec(c, buf_str(&sql), params, 2, &urls, err, errlen) == -1)
 		goto out;
 	if (urls != 1) {
-		snprintf(err, errlen, "%sshop_url: %llu main rows for shop 1, want 1", prefix, urls);
+		snprintf(err, errlen, "%sshop_url: %llu main rows for shop 1, want 1", prefix,
+			 urls);
 		goto out;
 	}
 	if (ps_sql(&sql, "UPDATE ", prefix, "configuration",
@@ -83,8 +84,8 @@ ps_update_domain(struct db_conn *c, const char *prefix, const char *domain, char
 			 prefix);
 		goto out;
 	}
-	log_debug("prestashop domain updated prefix=%s domain=%s config_rows=%llu", prefix,
-		  domain, keys);
+	log_debug("prestashop domain updated prefix=%s domain=%s config_rows=%llu", prefix, domain,
+		  keys);
 	ret = 0;
 out:
 	buf_free(&sql);

@@ -21,7 +21,8 @@ struct db_params {
 	const char *name; /* schema */
 	int connect_timeout_s;
 	int rw_timeout_s;
-	int retry_ms; /* keep retrying a refused connection this long (restored server warming up) */
+	int retry_ms; /* keep retrying a refused connection this long (restored server warming up)
+		       */
 };
 
 struct app_instance {

@@ -27,8 +27,8 @@ wp_fail(char *err, size_t errlen, const char *what, const char *reason)
 }
 
 int
-wordpress_rewrite_url(const char *old, const char *domain, char *out, size_t outlen,
-		      char *err, size_t errlen)
+wordpress_rewrite_url(const char *old, const char *domain, char *out, size_t outlen, char *err,
+		      size_t errlen)
 {
 	const char *sep, *rest;
 	size_t schemelen;
@@ -117,7 +117,7 @@ wordpress_update_urls(struct db_conn *c, const char *prefix, const char *domain,
 		goto out;
 	}
 	if (wordpress_rewrite_url(u.siteurl, domain, siteurl, sizeof(siteurl), e, sizeof(e)) ==
-		-1) {
+	    -1) {
 		wp_fail(err, errlen, "siteurl", e);
 		goto out;
 	}
@@ -136,8 +136,7 @@ wordpress_update_urls(struct db_conn *c, const char *prefix, const char *domain,
 	if (db_commit(c, err, errlen) == -1)
 		goto out;
 	began = 0;
-	log_debug("wordpress urls updated prefix=%s siteurl=%s home=%s", prefix, siteurl,
-		  home);
+	log_debug("wordpress urls updated prefix=%s siteurl=%s home=%s", prefix, siteurl, home);
 	ret = 0;
 out:
 	if (began)

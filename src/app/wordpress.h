@@ -16,8 +16,8 @@ extern const struct profile wordpress_profile;
 /* Replaces the authority (host and port) of an http or https URL with domain:
  * "https://old.example:8080/blog" -> "https://<domain>/blog". 0, or -1 with a
  * reason when old is not such a URL or out is too small. */
-int wordpress_rewrite_url(const char *old, const char *domain, char *out, size_t outlen,
-			  char *err, size_t errlen);
+int wordpress_rewrite_url(const char *old, const char *domain, char *out, size_t outlen, char *err,
+			  size_t errlen);
 /* In one transaction: reads siteurl and home from <prefix>options and writes
  * them back rewritten by wordpress_rewrite_url. Fails, changing nothing, if
  * either option is missing or not an http(s) URL. */

@@ -56,6 +56,7 @@ struct response {
 	struct buf body;
 	double total_ms;
 	int download_errno; /* set when writing the downloaded body failed */
+	bool sent;	    /* the request reached Podman (it may have acted on it) */
 };
 
 struct sink {
@@ -187,6 +188,7 @@ perform(const struct podman *p, const struct request *req, struct response *resp
 	resp->status = 0;
 	resp->total_ms = 0;
 	resp->download_errno = 0;
+	resp->sent = false;
 	buf_init(&url, PATH_MAX_LEN);
 	if (buf_printf(&url, "%s%s", API_BASE, req->path) == -1) {
 		snprintf(err, errlen, "request path too long");
@@ -229,6 +231,12 @@ perform(const struct podman *p, const struct request *req, struct response *resp
 	rc = curl_easy_perform(c);
 	resp->total_ms = now_ms() - t0;
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
+	{
+		long sent = 0;
+
+		curl_easy_getinfo(c, CURLINFO_REQUEST_SIZE, &sent);
+		resp->sent = sent > 0;
+	}
 	if (rc == CURLE_WRITE_ERROR && resp->download_errno != 0) {
 		snprintf(err, errlen, "writing Podman's answer to disk: %s",
 			 strerror(resp->download_errno));
@@ -1303,7 +1311,7 @@ podman_restore(struct podman *p, const struct restore_request *req,
 	hreq.upload = f;
 	hreq.upload_size = (long long)st.st_size;
 	if (perform(p, &hreq, &resp, err, errlen) == -1) {
-		cleanup = true;
+		cleanup = resp.sent; /* e.g. a timeout: Podman may still create it */
 		goto out;
 	}
 	if (resp.status != 200) {

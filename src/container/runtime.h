@@ -67,7 +67,7 @@ struct checkpoint_stats {
 struct container_info {
 	char id[72];
 	char name[128];
-	char state[32]; /* "running", "exited", ... */
+	char state[32];		/* "running", "exited", ... */
 	char template_name[64]; /* value of RUNTIME_LABEL_TEMPLATE, "" if none */
 	int exit_code;
 	bool running;

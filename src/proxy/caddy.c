@@ -56,19 +56,18 @@ curl_init_once(void)
 		fatalx("curl_global_init failed");
 }
 
-static int
-fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static int
 fail(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (err != NULL && errlen > 0) {
-		va_start(ap, fmt);
+	va_start(ap, fmt);
+	if (err != NULL && errlen > 0)
 		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
+	va_end(ap);
 	return -1;
 }
 
@@ -136,10 +135,9 @@ caddy_route_json(const char *host, const char *upstream)
 static json_t *
 server_object(const char *listen, const char *base_domain, const char *front_upstream)
 {
-	return must(json_pack("{s:[s], s:{s:b}, s:[o, o]}", "listen", listen, "automatic_https",
-			      "disable", 1, "routes",
-			      proxy_route(CADDY_FRONT_ID, base_domain, front_upstream),
-			      fallback_route()));
+	return must(json_pack(
+	    "{s:[s], s:{s:b}, s:[o, o]}", "listen", listen, "automatic_https", "disable", 1,
+	    "routes", proxy_route(CADDY_FRONT_ID, base_domain, front_upstream), fallback_route()));
 }
 
 char *
@@ -163,8 +161,7 @@ admin_listen(const char *url, char *out, size_t outlen, char *err, size_t errlen
 		return fail(err, errlen, "[proxy] caddy_admin: '%s' must start with http://", url);
 	p = url + 7;
 	n = strcspn(p, "/");
-	if (n == 0 || n >= outlen || strspn(p + n, "/") != strlen(p + n) ||
-	    strchr(p, '@') != NULL)
+	if (n == 0 || n >= outlen || strspn(p + n, "/") != strlen(p + n) || strchr(p, '@') != NULL)
 		return fail(err, errlen, "[proxy] caddy_admin: '%s' is not http://HOST:PORT", url);
 	memcpy(out, p, n);
 	out[n] = '\0';
@@ -213,10 +210,9 @@ route_fields(json_t *r, const char **host, const char **dial)
 	h = json_array_get(json_object_get(json_array_get(json_object_get(r, "match"), 0), "host"),
 			   0);
 	d = json_object_get(
-		json_array_get(json_object_get(json_array_get(json_object_get(r, "handle"), 0),
-					       "upstreams"),
-			       0),
-		"dial");
+	    json_array_get(
+		json_object_get(json_array_get(json_object_get(r, "handle"), 0), "upstreams"), 0),
+	    "dial");
 	if (!json_is_string(h) || !json_is_string(d))
 		return -1;
 	*host = json_string_value(h);
@@ -251,7 +247,8 @@ caddy_parse_routes(const char *json, struct route **out, int *n, char *err, size
 		const char *id = json_string_value(json_object_get(r, "@id"));
 		const char *host, *dial;
 
-		if (id == NULL || strncmp(id, CADDY_ROUTE_ID_PREFIX, strlen(CADDY_ROUTE_ID_PREFIX)))
+		if (id == NULL ||
+		    strncmp(id, CADDY_ROUTE_ID_PREFIX, strlen(CADDY_ROUTE_ID_PREFIX)) != 0)
 			continue;
 		if (route_fields(r, &host, &dial) == -1 || strlen(host) >= ROUTE_HOST_MAX ||
 		    strlen(dial) >= ROUTE_UPSTREAM_MAX) {
@@ -333,11 +330,11 @@ http(struct caddy *c, const char *method, const char *path, const char *body, lo
 		if (cc == CURLE_COULDNT_CONNECT) {
 			curl_easy_getinfo(c->curl, CURLINFO_OS_ERRNO, &oserr);
 			return fail(err, errlen, "caddy admin API at %s: %s (is caddy running?)",
-				    c->admin,
-				    oserr != 0 ? strerror((int)oserr) : "cannot connect");
+				    c->admin, oserr != 0 ? strerror((int)oserr) : "cannot connect");
 		}
 		if (cc == CURLE_OPERATION_TIMEDOUT)
-			return fail(err, errlen, "caddy admin API at %s: %s %s: no answer within %d ms",
+			return fail(err, errlen,
+				    "caddy admin API at %s: %s %s: no answer within %d ms",
 				    c->admin, method, path, CADDY_TIMEOUT_MS);
 		return fail(err, errlen, "caddy admin API at %s: %s %s: %s", c->admin, method, path,
 			    c->curlerr[0] ? c->curlerr : curl_easy_strerror(cc));
@@ -663,12 +660,12 @@ caddy_close(void *ctx)
 }
 
 static const struct route_ops caddy_ops = {
-	.name = "caddy",
-	.ensure_front = caddy_ensure_front,
-	.add = caddy_add,
-	.remove = caddy_remove,
-	.list = caddy_list,
-	.close = caddy_close,
+    .name = "caddy",
+    .ensure_front = caddy_ensure_front,
+    .add = caddy_add,
+    .remove = caddy_remove,
+    .list = caddy_list,
+    .close = caddy_close,
 };
 
 int
@@ -681,9 +678,9 @@ caddy_open(struct proxy *p, const struct config *cfg, char *err, size_t errlen)
 	if (admin_listen(cfg->caddy_admin, admin, sizeof(admin), err, errlen) == -1)
 		return -1;
 	if (cfg->caddy_server[0] == '\0' ||
-	    strspn(cfg->caddy_server, "abcdefghijklmnopqrstuvwxyz"
-				      "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") !=
-		    strlen(cfg->caddy_server))
+	    strspn(cfg->caddy_server,
+		   "abcdefghijklmnopqrstuvwxyz"
+		   "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") != strlen(cfg->caddy_server))
 		return fail(err, errlen,
 			    "[proxy] caddy_server: '%s' must be letters, digits, '_' or '-'",
 			    cfg->caddy_server);

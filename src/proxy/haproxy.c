@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -44,7 +45,7 @@
 
 #define HAPROXY_CMD_MAX (2 * CONFIG_STR + ROUTE_HOST_MAX + ROUTE_UPSTREAM_MAX)
 #define HAPROXY_MAP_HEADER                                                                         \
-	"# demux routes: <host> <ip:port>. Owned by demux, which rewrites this file\n"           \
+	"# demux routes: <host> <ip:port>. Owned by demux, which rewrites this file\n"             \
 	"# on every change; edits made here by hand are lost.\n"
 
 struct haproxy {
@@ -53,6 +54,9 @@ struct haproxy {
 	char map[CONFIG_STR];
 	char base_domain[CONFIG_STR];
 	struct haproxy_options opt;
+	int dirfd;	      /* the map's directory: flock'ed around every change */
+	dev_t dev;	      /* identity of the map file last read or written */
+	ino_t ino;
 	struct route *routes; /* the map, one entry per host, file order */
 	int nroutes;
 	int cap;
@@ -60,19 +64,18 @@ struct haproxy {
 	struct buf text;  /* scratch for the map file */
 };
 
-static int
-fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static int
 fail(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (err != NULL && errlen > 0) {
-		va_start(ap, fmt);
+	va_start(ap, fmt);
+	if (err != NULL && errlen > 0)
 		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
+	va_end(ap);
 	return -1;
 }
 
@@ -128,13 +131,15 @@ haproxy_config_text(const struct config *cfg, struct buf *out, char *err, size_t
 		return fail(err, errlen, "[server] listen: %s", reason);
 
 	r |= buf_printf(out,
-			"# haproxy.cfg for demux %s, from `demux proxy config haproxy` (%s).\n"
-			"# Routes are entries of %s (host -> ip:port), changed by demux\n"
-			"# on the stats socket with no reload; demux rewrites the file on every\n"
-			"# change, so a reload keeps them. HAProxy will not start without that\n"
-			"# file: demux creates it, or run: install -D -m 644 /dev/null %s\n"
+			"# haproxy.cfg for demux %s, printed by `demux proxy config haproxy`\n"
+			"# from %s.\n#\n"
+			"# Routes are entries of the map %s (host -> ip:port).\n"
+			"# demux changes them on the stats socket, with no reload, and rewrites\n"
+			"# the file first, so a reload or restart keeps them. HAProxy refuses to\n"
+			"# start without the file: demux creates it; before demux ever ran:\n"
+			"#   test -e %s || install -D -m 644 /dev/null %s\n"
 			"# The directory of the stats socket must exist.\n\n",
-			DEMUX_VERSION, cfg->path[0] ? cfg->path : "built-in defaults", m, m);
+			DEMUX_VERSION, cfg->path[0] ? cfg->path : "built-in defaults", m, m, m);
 	r |= buf_printf(out,
 			"global\n"
 			"\tstats socket %s mode 600 level admin\n"
@@ -148,20 +153,21 @@ haproxy_config_text(const struct config *cfg, struct buf *out, char *err, size_t
 			      "\ttimeout server 120s\n"
 			      "\ttimeout http-request 10s\n"
 			      "\ttimeout http-keep-alive 10s\n\n");
-	r |= buf_printf(out,
-			"frontend demux\n"
-			"\tbind %s\n"
-			"\t# Host without its port, lower-cased, looked up in the route map\n"
-			"\thttp-request set-var(txn.host) req.hdr(host),field(1,:),lower\n"
-			"\tacl front_door var(txn.host) -m str %s\n"
-			"\thttp-request set-var(txn.dst) var(txn.host),map(%s) if !front_door\n"
-			"\thttp-request return status 404 content-type text/plain string \"no demo at "
-			"this address\" if !front_door !{ var(txn.dst) -m found }\n"
-			"\thttp-request set-dst var(txn.dst),field(1,:) if !front_door\n"
-			"\thttp-request set-dst-port var(txn.dst),field(2,:) if !front_door\n"
-			"\tuse_backend %s if front_door\n"
-			"\tdefault_backend instances\n\n",
-			cfg->proxy_listen, bd, m, HAPROXY_FRONT_BACKEND);
+	r |= buf_printf(
+	    out,
+	    "frontend demux\n"
+	    "\tbind %s\n"
+	    "\t# Host without its port, lower-cased, looked up in the route map\n"
+	    "\thttp-request set-var(txn.host) req.hdr(host),field(1,:),lower\n"
+	    "\tacl front_door var(txn.host) -m str %s\n"
+	    "\thttp-request set-var(txn.dst) var(txn.host),map(%s) if !front_door\n"
+	    "\thttp-request return status 404 content-type text/plain string \"no demo at "
+	    "this address\" if !front_door !{ var(txn.dst) -m found }\n"
+	    "\thttp-request set-dst var(txn.dst),field(1,:) if !front_door\n"
+	    "\thttp-request set-dst-port var(txn.dst),field(2,:) if !front_door\n"
+	    "\tuse_backend %s if front_door\n"
+	    "\tdefault_backend instances\n\n",
+	    cfg->proxy_listen, bd, m, HAPROXY_FRONT_BACKEND);
 	r |= buf_appends(out, "backend instances\n"
 			      "\t# 0.0.0.0:0 = the address and port set-dst chose\n"
 			      "\tserver instance 0.0.0.0:0\n\n");
@@ -220,8 +226,8 @@ hostset_add(struct hostset *hs, const char *s)
 }
 
 int
-haproxy_parse_map(const char *text, bool with_ids, const char *base_domain,
-		  struct route **out, int *n, char *err, size_t errlen)
+haproxy_parse_map(const char *text, bool with_ids, const char *base_domain, struct route **out,
+		  int *n, char *err, size_t errlen)
 {
 	struct hostset hs = {NULL, 16};
 	char *copy = xstrdup(text), *line, *save = NULL;
@@ -316,7 +322,7 @@ static int
 command(struct haproxy *h, const char *cmd, char *err, size_t errlen)
 {
 	struct sockaddr_un sa;
-	struct timeval tv = {HAPROXY_TIMEOUT_MS / 1000, (HAPROXY_TIMEOUT_MS % 1000) * 1000};
+	struct timeval tv = {HAPROXY_TIMEOUT_MS / 1000, (HAPROXY_TIMEOUT_MS % 1000) * 1000L};
 	char line[HAPROXY_CMD_MAX + 2], chunk[16384];
 	int fd = -1, rc = -1, w;
 
@@ -358,11 +364,12 @@ command(struct haproxy *h, const char *cmd, char *err, size_t errlen)
 			if (errno == EINTR)
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				fail(err, errlen, "haproxy runtime socket %s: '%s': no answer within %d ms",
+				fail(err, errlen,
+				     "haproxy runtime socket %s: '%s': no answer within %d ms",
 				     h->sock, cmd, HAPROXY_TIMEOUT_MS);
 			else
-				fail(err, errlen, "haproxy runtime socket %s: '%s': %s", h->sock, cmd,
-				     strerror(errno));
+				fail(err, errlen, "haproxy runtime socket %s: '%s': %s", h->sock,
+				     cmd, strerror(errno));
 			goto out;
 		}
 		if (buf_append(&h->reply, chunk, (size_t)r) == -1) {
@@ -457,26 +464,13 @@ mem_replace(struct haproxy *h, struct route *routes, int n)
 	h->cap = n;
 }
 
-static int
-fsync_dir(const char *path)
-{
-	char *copy = xstrdup(path);
-	int fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = -1;
-
-	if (fd != -1) {
-		rc = fsync(fd);
-		close(fd);
-	}
-	free(copy);
-	return rc;
-}
-
 /* Writes the in-memory map to "<map>.tmp" and renames it over the map. */
 static int
 write_map(struct haproxy *h, char *err, size_t errlen)
 {
 	char tmp[CONFIG_STR + 8];
 	const char *step = "open";
+	struct stat st;
 	size_t off = 0;
 	int fd = -1, rc = -1;
 
@@ -501,6 +495,9 @@ write_map(struct haproxy *h, char *err, size_t errlen)
 	step = "fsync";
 	if (h->opt.fsync_map && fsync(fd) == -1)
 		goto out;
+	step = "fstat";
+	if (fstat(fd, &st) == -1)
+		goto out;
 	step = "close";
 	if (close(fd) == -1) {
 		fd = -1;
@@ -510,8 +507,10 @@ write_map(struct haproxy *h, char *err, size_t errlen)
 	step = "rename";
 	if (rename(tmp, h->map) == -1)
 		goto out;
+	h->dev = st.st_dev;
+	h->ino = st.st_ino;
 	step = "fsync of the directory";
-	if (h->opt.fsync_map && fsync_dir(h->map) == -1)
+	if (h->opt.fsync_map && fsync(h->dirfd) == -1)
 		goto out;
 	rc = 0;
 out:
@@ -548,21 +547,18 @@ load_map(struct haproxy *h, char *err, size_t errlen)
 	struct buf text;
 	struct route *routes = NULL;
 	char chunk[16384], reason[256];
+	struct stat st;
 	int fd, n = 0, rc = -1;
 
 	buf_init(&text, HAPROXY_REPLY_MAX);
 	fd = open(h->map, O_RDONLY | O_CLOEXEC);
 	if (fd == -1 && errno == ENOENT) {
-		if (mkdir_parents(h->map) == -1) {
-			fail(err, errlen, "haproxy map file %s: creating its directory: %s", h->map,
-			     strerror(errno));
-			goto out;
-		}
 		log_info("haproxy: creating empty map file %s", h->map);
+		mem_replace(h, NULL, 0);
 		rc = write_map(h, err, errlen);
 		goto out;
 	}
-	if (fd == -1) {
+	if (fd == -1 || fstat(fd, &st) == -1) {
 		fail(err, errlen, "haproxy map file %s: %s", h->map, strerror(errno));
 		goto out;
 	}
@@ -589,6 +585,8 @@ load_map(struct haproxy *h, char *err, size_t errlen)
 		goto out;
 	}
 	mem_replace(h, routes, n);
+	h->dev = st.st_dev;
+	h->ino = st.st_ino;
 	rc = 0;
 out:
 	if (fd != -1)
@@ -597,12 +595,38 @@ out:
 	return rc;
 }
 
+/* Takes the map file for this process: another demux (an operator's
+ * `demux proxy add` next to the daemon) may have rewritten it, in which case
+ * the in-memory copy is read again. Released by file_unlock. */
+static int
+file_lock(struct haproxy *h, char *err, size_t errlen)
+{
+	struct stat st;
+
+	while (flock(h->dirfd, LOCK_EX) == -1)
+		if (errno != EINTR)
+			return fail(err, errlen, "haproxy map file %s: lock: %s", h->map,
+				    strerror(errno));
+	if (stat(h->map, &st) == 0 && (st.st_ino != h->ino || st.st_dev != h->dev) &&
+	    load_map(h, err, errlen) == -1) {
+		(void)flock(h->dirfd, LOCK_UN);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+file_unlock(struct haproxy *h)
+{
+	(void)flock(h->dirfd, LOCK_UN);
+}
+
 /* ---- route_ops ------------------------------------------------------------ */
 
 /* Address and name of the front door's server from "show servers state". */
 static int
-front_server(const char *reply, char *name, size_t namelen, char *addr, size_t addrlen,
-	     char *err, size_t errlen)
+front_server(const char *reply, char *name, size_t namelen, char *addr, size_t addrlen, char *err,
+	     size_t errlen)
 {
 	char *copy = xstrdup(reply), *line, *save = NULL;
 	int col_name = -1, col_addr = -1, col_port = -1, rc = -1;
@@ -866,12 +890,12 @@ haproxy_close(void *ctx)
 }
 
 static const struct route_ops haproxy_ops = {
-	.name = "haproxy",
-	.ensure_front = haproxy_ensure_front,
-	.add = haproxy_add,
-	.remove = haproxy_remove,
-	.list = haproxy_list,
-	.close = haproxy_close,
+    .name = "haproxy",
+    .ensure_front = haproxy_ensure_front,
+    .add = haproxy_add,
+    .remove = haproxy_remove,
+    .list = haproxy_list,
+    .close = haproxy_close,
 };
 
 int

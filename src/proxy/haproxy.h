@@ -49,8 +49,8 @@ int haproxy_config_text(const struct config *cfg, struct buf *out, char *err, si
  * fails), else a map file ('#' comments, blank lines). Entries that fail
  * the checks of proxy.h, the base domain itself and repeated hosts are
  * skipped with a warning. *out is malloc'ed, the caller frees it. */
-int haproxy_parse_map(const char *text, bool with_ids, const char *base_domain,
-		      struct route **out, int *n, char *err, size_t errlen);
+int haproxy_parse_map(const char *text, bool with_ids, const char *base_domain, struct route **out,
+		      int *n, char *err, size_t errlen);
 /* The map file's text for routes. */
 int haproxy_map_text(const struct route *routes, int n, struct buf *out);
 /* A path haproxy.cfg and the runtime commands can carry unquoted. */

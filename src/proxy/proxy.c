@@ -27,19 +27,18 @@
 #define PROXY_BATCH_LINE 1024
 #define PROXY_BATCH_ARGS 8
 
-static int
-fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static int
 fail(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (err != NULL && errlen > 0) {
-		va_start(ap, fmt);
+	va_start(ap, fmt);
+	if (err != NULL && errlen > 0)
 		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
+	va_end(ap);
 	return -1;
 }
 
@@ -69,8 +68,8 @@ proxy_close(struct proxy *p)
 /* ---- checks --------------------------------------------------------------- */
 
 int
-proxy_check_host(const char *host, const char *base_domain, char out[ROUTE_HOST_MAX],
-		 char *err, size_t errlen)
+proxy_check_host(const char *host, const char *base_domain, char out[ROUTE_HOST_MAX], char *err,
+		 size_t errlen)
 {
 	char h[ROUTE_HOST_MAX], reason[192];
 	size_t n, bl;
@@ -115,8 +114,8 @@ proxy_check_upstream(const char *upstream, char *err, size_t errlen)
 		return fail(err, errlen, "upstream address must be an IPv4 address");
 	memcpy(ip, upstream, n);
 	ip[n] = '\0';
-	if (inet_pton(AF_INET, ip, &a) != 1 || inet_ntop(AF_INET, &a, canon, sizeof(canon)) == NULL ||
-	    strcmp(ip, canon) != 0)
+	if (inet_pton(AF_INET, ip, &a) != 1 ||
+	    inet_ntop(AF_INET, &a, canon, sizeof(canon)) == NULL || strcmp(ip, canon) != 0)
 		return fail(err, errlen, "upstream address must be an IPv4 address like 127.0.0.1");
 	if (a.s_addr == htonl(INADDR_ANY) || a.s_addr == htonl(INADDR_BROADCAST))
 		return fail(err, errlen, "upstream address %s cannot be connected to", ip);
@@ -131,8 +130,7 @@ proxy_check_upstream(const char *upstream, char *err, size_t errlen)
 }
 
 int
-proxy_front_upstream(const char *listen, char out[ROUTE_UPSTREAM_MAX], char *err,
-		     size_t errlen)
+proxy_front_upstream(const char *listen, char out[ROUTE_UPSTREAM_MAX], char *err, size_t errlen)
 {
 	const char *colon = strrchr(listen, ':');
 	const char *addr;
@@ -143,7 +141,8 @@ proxy_front_upstream(const char *listen, char out[ROUTE_UPSTREAM_MAX], char *err
 	addr = listen;
 	addrlen = (int)(colon - listen);
 	if (addrlen == 0 || (addrlen == 7 && strncmp(listen, "0.0.0.0", 7) == 0) ||
-	    (addrlen == 1 && listen[0] == '*') || (addrlen == 4 && strncmp(listen, "[::]", 4) == 0) ||
+	    (addrlen == 1 && listen[0] == '*') ||
+	    (addrlen == 4 && strncmp(listen, "[::]", 4) == 0) ||
 	    (addrlen == 9 && strncmp(listen, "localhost", 9) == 0)) {
 		addr = "127.0.0.1";
 		addrlen = 9;
@@ -229,7 +228,8 @@ run(struct proxy *p, const struct config *cfg, int argc, char **argv, FILE *out,
 		free(routes);
 		return 0;
 	}
-	fail(err, errlen, "unknown command or wrong number of arguments (see 'demux proxy --help')");
+	fail(err, errlen,
+	     "unknown command or wrong number of arguments (see 'demux proxy --help')");
 	return 2;
 }
 

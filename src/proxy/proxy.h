@@ -54,8 +54,8 @@ void proxy_close(struct proxy *p);
  * proxy_front_upstream: demux's listen address as an upstream: "0.0.0.0:8080"
  * and ":8080" become "127.0.0.1:8080".
  */
-int proxy_check_host(const char *host, const char *base_domain, char out[ROUTE_HOST_MAX],
-		     char *err, size_t errlen);
+int proxy_check_host(const char *host, const char *base_domain, char out[ROUTE_HOST_MAX], char *err,
+		     size_t errlen);
 int proxy_check_upstream(const char *upstream, char *err, size_t errlen);
 int proxy_front_upstream(const char *listen, char out[ROUTE_UPSTREAM_MAX], char *err,
 			 size_t errlen);

@@ -21,16 +21,16 @@ struct sqlite_store {
 };
 
 static const char *const migrations[] = {
-	/* version 1 */
-	"CREATE TABLE instances ("
-	" id TEXT PRIMARY KEY, template TEXT NOT NULL, state INTEGER NOT NULL,"
-	" container TEXT NOT NULL, app_port INTEGER NOT NULL, db_port INTEGER NOT NULL,"
-	" prefix TEXT NOT NULL, method TEXT NOT NULL, owner_token TEXT NOT NULL,"
-	" owner_ip TEXT NOT NULL, node TEXT NOT NULL, created_at INTEGER NOT NULL,"
-	" ready_at INTEGER NOT NULL, claimed_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,"
-	" last_seen_at INTEGER NOT NULL, restore_ms REAL NOT NULL, hook_ms REAL NOT NULL,"
-	" health_ms REAL NOT NULL, route_ms REAL NOT NULL, provision_ms REAL NOT NULL);"
-	"CREATE INDEX instances_by_template_state ON instances(template, state, ready_at);",
+    /* version 1 */
+    "CREATE TABLE instances ("
+    " id TEXT PRIMARY KEY, template TEXT NOT NULL, state INTEGER NOT NULL,"
+    " container TEXT NOT NULL, app_port INTEGER NOT NULL, db_port INTEGER NOT NULL,"
+    " prefix TEXT NOT NULL, method TEXT NOT NULL, owner_token TEXT NOT NULL,"
+    " owner_ip TEXT NOT NULL, node TEXT NOT NULL, created_at INTEGER NOT NULL,"
+    " ready_at INTEGER NOT NULL, claimed_at INTEGER NOT NULL, expires_at INTEGER NOT NULL,"
+    " last_seen_at INTEGER NOT NULL, restore_ms REAL NOT NULL, hook_ms REAL NOT NULL,"
+    " health_ms REAL NOT NULL, route_ms REAL NOT NULL, provision_ms REAL NOT NULL);"
+    "CREATE INDEX instances_by_template_state ON instances(template, state, ready_at);",
 };
 
 #define COLUMNS                                                                                    \
@@ -208,7 +208,8 @@ sqlite_list(void *ctx, const char *template_name, int state, struct instance **o
 
 	pthread_mutex_lock(&s->mu);
 	if (sqlite3_prepare_v2(s->db,
-			       "SELECT " COLUMNS " FROM instances WHERE (?1 IS NULL OR template = ?1)"
+			       "SELECT " COLUMNS
+			       " FROM instances WHERE (?1 IS NULL OR template = ?1)"
 			       " AND (?2 < 0 OR state = ?2) ORDER BY created_at, id",
 			       -1, &st, NULL) != SQLITE_OK) {
 		db_fail(s, "list", err, errlen);
@@ -289,12 +290,12 @@ sqlite_claim(void *ctx, const char *template_name, const struct instance *claim,
 
 	pthread_mutex_lock(&s->mu);
 	if (sqlite3_prepare_v2(
-		    s->db,
-		    "UPDATE instances SET state = ?1, owner_token = ?2, owner_ip = ?3,"
-		    " claimed_at = ?4, expires_at = ?5, last_seen_at = ?4"
-		    " WHERE id = (SELECT id FROM instances WHERE template = ?6 AND state = ?7"
-		    " ORDER BY ready_at, id LIMIT 1) AND state = ?7 RETURNING " COLUMNS,
-		    -1, &st, NULL) != SQLITE_OK) {
+		s->db,
+		"UPDATE instances SET state = ?1, owner_token = ?2, owner_ip = ?3,"
+		" claimed_at = ?4, expires_at = ?5, last_seen_at = ?4"
+		" WHERE id = (SELECT id FROM instances WHERE template = ?6 AND state = ?7"
+		" ORDER BY ready_at, id LIMIT 1) AND state = ?7 RETURNING " COLUMNS,
+		-1, &st, NULL) != SQLITE_OK) {
 		db_fail(s, "claim", err, errlen);
 		goto out;
 	}
@@ -335,13 +336,13 @@ sqlite_close(void *ctx)
 }
 
 static const struct store_ops sqlite_ops = {
-	.put = sqlite_put,
-	.get = sqlite_get,
-	.list = sqlite_list,
-	.del = sqlite_del,
-	.cas_state = sqlite_cas_state,
-	.claim = sqlite_claim,
-	.close = sqlite_close,
+    .put = sqlite_put,
+    .get = sqlite_get,
+    .list = sqlite_list,
+    .del = sqlite_del,
+    .cas_state = sqlite_cas_state,
+    .claim = sqlite_claim,
+    .close = sqlite_close,
 };
 
 static int

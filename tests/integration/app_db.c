@@ -177,8 +177,7 @@ obs_exec(const char *sql)
 	} while (status == 0);
 }
 
-static void
-obs_execf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void obs_execf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 static void
 obs_execf(const char *fmt, ...)
@@ -196,8 +195,7 @@ obs_execf(const char *fmt, ...)
 
 /* The first column of the first row, newly allocated ("" for no row, "NULL"
  * for NULL). */
-static char *
-obs_str(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *obs_str(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 static char *
 obs_str(const char *fmt, ...)
@@ -268,7 +266,8 @@ dump_ps(const char *prefix)
 	snprintf(t[1], sizeof(t[1]), "%sconfiguration", prefix);
 	snprintf(t[2], sizeof(t[2]), "%ssmarty_cache", prefix);
 	snprintf(t[3], sizeof(t[3]), "%ssmarty_lazy_cache", prefix);
-	parts[0] = dump(t[0], "id_shop_url, id_shop, domain, domain_ssl, physical_uri, main, active");
+	parts[0] =
+	    dump(t[0], "id_shop_url, id_shop, domain, domain_ssl, physical_uri, main, active");
 	parts[1] = dump(t[1], "id_configuration, IFNULL(id_shop, '-'), name, value, date_upd");
 	parts[2] = dump(t[2], "id_smarty_cache, name, content");
 	parts[3] = dump(t[3], "template_hash, cache_id, filepath");
@@ -417,11 +416,11 @@ test_update_domain_is_one_transaction(void **state)
 	/* shop_url is written first, then configuration has nothing to match:
 	 * the shop_url change must be rolled back. */
 	obs_execf("DELETE FROM " SCHEMA ".`%sconfiguration` WHERE name LIKE "
-			   "'PS!_SHOP!_DOMAIN%%' ESCAPE '!'",
-			   prefix_a);
+		  "'PS!_SHOP!_DOMAIN%%' ESCAPE '!'",
+		  prefix_a);
 	before = dump_ps(prefix_a);
-	assert_int_equal(prestashop_update_domain(c, prefix_a, "x.demo.localhost", err, sizeof(err)),
-			 -1);
+	assert_int_equal(
+	    prestashop_update_domain(c, prefix_a, "x.demo.localhost", err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "PS_SHOP_DOMAIN"));
 	after = dump_ps(prefix_a);
 	assert_string_equal(after, before);
@@ -431,8 +430,8 @@ test_update_domain_is_one_transaction(void **state)
 	/* No main row for shop 1: refused, nothing changed. */
 	obs_execf("UPDATE " SCHEMA ".`%sshop_url` SET main = 0", prefix_b);
 	before = dump_ps(prefix_b);
-	assert_int_equal(prestashop_update_domain(c, prefix_b, "x.demo.localhost", err, sizeof(err)),
-			 -1);
+	assert_int_equal(
+	    prestashop_update_domain(c, prefix_b, "x.demo.localhost", err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "main rows"));
 	after = dump_ps(prefix_b);
 	assert_string_equal(after, before);
@@ -638,9 +637,14 @@ long_domain(void)
 static void
 test_hostile_input_sends_nothing(void **state)
 {
-	const char *domains[] = {"a b.demo.localhost", "a'b.demo.localhost", "a\"b.localhost",
-				 "a..demo.localhost", "a.demo.localhost.", long_domain(),
-				 "m\xc3\xbcller.demo.localhost", ""};
+	const char *domains[] = {"a b.demo.localhost",
+				 "a'b.demo.localhost",
+				 "a\"b.localhost",
+				 "a..demo.localhost",
+				 "a.demo.localhost.",
+				 long_domain(),
+				 "m\xc3\xbcller.demo.localhost",
+				 ""};
 	const char *names[] = {"prestashop", "wordpress", "generic"};
 	struct app_instance inst;
 	struct db_conn *c = connect_or_fail();
@@ -672,9 +676,8 @@ test_hostile_input_sends_nothing(void **state)
 			assert_int_equal(prof->on_release(&inst, err, sizeof(err)), -1);
 		}
 		for (size_t i = 0; i < sizeof(domains) / sizeof(domains[0]); i++) {
-			instance_for(&inst, domains[i], prof->default_prefix != NULL
-							    ? prof->default_prefix
-							    : "ps_");
+			instance_for(&inst, domains[i],
+				     prof->default_prefix != NULL ? prof->default_prefix : "ps_");
 			inst.generic_after_restore = "UPDATE t SET a = {domain}";
 			err[0] = '\0';
 			assert_int_equal(prof->after_restore(&inst, err, sizeof(err)), -1);
@@ -684,8 +687,8 @@ test_hostile_input_sends_nothing(void **state)
 	}
 	/* Through the SQL functions, on an open connection. */
 	for (size_t i = 0; i < sizeof(hostile_prefixes) / sizeof(hostile_prefixes[0]); i++) {
-		assert_int_equal(prestashop_update_domain(c, hostile_prefixes[i], "ok.demo.localhost",
-							  err, sizeof(err)),
+		assert_int_equal(prestashop_update_domain(c, hostile_prefixes[i],
+							  "ok.demo.localhost", err, sizeof(err)),
 				 -1);
 		assert_non_null(strstr(err, "invalid table prefix"));
 		assert_int_equal(prestashop_clear_caches(c, hostile_prefixes[i], err, sizeof(err)),
@@ -785,8 +788,7 @@ test_generic_binds_values(void **state)
 			   "CONCAT(''at '', ?))' ESCAPE '!'");
 	if (p->after_restore(&inst, err, sizeof(err)) == -1)
 		fail_msg("after_restore: %s", err);
-	v = obs_str("SELECT GROUP_CONCAT(CONCAT(k, '=', v) ORDER BY k) FROM " SCHEMA
-		    ".g_settings");
+	v = obs_str("SELECT GROUP_CONCAT(CONCAT(k, '=', v) ORDER BY k) FROM " SCHEMA ".g_settings");
 	assert_string_equal(v, "domain=k3f9x2.demo.localhost,x=y");
 	free(v);
 	v = obs_str("SELECT CONCAT_WS('|', id, prefix, note) FROM " SCHEMA ".g_log");
@@ -1125,9 +1127,9 @@ main(int argc, char **argv)
 		return 1;
 	}
 	obs = mysql_init(NULL);
-	if (obs == NULL || mysql_real_connect(obs, NULL, "root", NULL, NULL, 0,
-					      getenv("MARIADB_SOCKET"),
-					      CLIENT_MULTI_STATEMENTS) == NULL) {
+	if (obs == NULL ||
+	    mysql_real_connect(obs, NULL, "root", NULL, NULL, 0, getenv("MARIADB_SOCKET"),
+			       CLIENT_MULTI_STATEMENTS) == NULL) {
 		printf("Bail out! observer connection: %s\n", obs ? mysql_error(obs) : "no memory");
 		return 1;
 	}

@@ -59,6 +59,20 @@ checkpoint() {
 	podman container checkpoint --export "$2" --file-locks "$1" >/dev/null
 }
 
+# archive_missing NAME FILE: the regular files under /var/lib/mysql that
+# podman diff reports changed or added in the (checkpointed, stopped)
+# container but that FILE's rootfs-diff.tar lacks. A copy restored without
+# them runs on the image's stale table files under a newer buffer pool.
+archive_missing() {
+	local m want have
+	m=$(podman mount "$1") || return 1
+	want=$(podman diff "$1" | awk '$1 != "D" {print $2}' | grep '^/var/lib/mysql/' |
+		while read -r f; do [ -f "$m$f" ] && [ ! -L "$m$f" ] && echo "${f#/}"; done | sort)
+	podman umount "$1" >/dev/null
+	have=$(tar -xOf "$2" rootfs-diff.tar | tar -t | sort)
+	comm -23 <(echo "$want") <(echo "$have") | tr '\n' ' '
+}
+
 # restore FILE NAME: sets RP and RQ, the copy's app and db ports.
 restore() {
 	RP=$(free_port)
@@ -81,7 +95,7 @@ link_count() { grep -oE '(href|src|action)="[^"]+"' "$T_DIR/body" | wc -l; }
 
 # --- shop-fixture / prestashop ----------------------------------------------------
 shop_test() {
-	local tdomain dbname dbuser dbpass prefix out ms hosts d1 d2 p1
+	local tdomain dbname dbuser dbpass prefix out ms hosts d1 d2 p1 missing
 	tdomain=$(label "$SHOP_IMAGE" demux.domain)
 	dbname=$(label "$SHOP_IMAGE" demux.db_name)
 	dbuser=$(label "$SHOP_IMAGE" demux.db_user)
@@ -102,6 +116,14 @@ shop_test() {
 	http_get "$tdomain" "$TP" / >/dev/null
 	t_match "template's product list is cached" "$(cat "$T_DIR/headers")" "X-Shop-Cache: hit"
 	checkpoint "app-e2e-shop-$tag" "$T_DIR/shop.tar" || { t_fail "checkpoint shop template"; return; }
+	missing=$(archive_missing "app-e2e-shop-$tag" "$T_DIR/shop.tar")
+	if [ -z "$missing" ]; then
+		t_ok "the checkpoint carries every database file the template changed"
+	else
+		t_fail "the checkpoint carries every database file the template changed" "missing: $missing" \
+			"Podman 5.4.2 exports a changed (not added) file only if its path also exists on the" \
+			"host (CRCreateRootFsDiffTar stats file.Path outside the container's mount)."
+	fi
 
 	restore "$T_DIR/shop.tar" "app-e2e-shop1-$tag" || { t_fail "restore shop copy 1"; return; }
 	p1=$RP
@@ -153,8 +175,44 @@ shop_test() {
 }
 
 # --- wordpress -----------------------------------------------------------------------
+# wp_before PORT DOMAIN WHAT: without the hook, WordPress serves the new Host
+# but every link (or the redirect) goes to the template's site URL.
+wp_before() {
+	local out
+	out=$(http_get "$2" "$1" /)
+	if [[ $out == 30[12]* ]]; then
+		t_match "before the hook, the $3 redirects to the template site URL" "$out" "^30[12] http://$tdomain/"
+	else
+		t_check "before the hook, the $3's links go to the template site URL" \
+			bash -c "grep -q 'href=\"http://$tdomain/' '$T_DIR/body' && ! grep -q '$2' '$T_DIR/body'"
+	fi
+}
+
+# wp_checks WHAT PORT DBPORT DOMAIN: the hook and what a visitor sees after it.
+wp_checks() {
+	local what=$1 port=$2 dbport=$3 d1=$4 out ms hosts n
+	if ms=$(hook wordpress "$d1" "$prefix" "$dbport" "$dbuser" "$dbname" "$dbpass"); then
+		t_ok "wordpress after_restore on the $what (${ms} ms)"
+	else
+		t_fail "wordpress after_restore on the $what" "$(cat "$T_DIR/hook.err")"
+	fi
+	out=$(http_get "$d1" "$port" /)
+	t_eq "after the hook, the new domain gets 200 ($what)" "$out" "200 "
+	t_eq "no link or text names the template domain ($what)" "$(grep -c "$tdomain" "$T_DIR/body")" 0
+	# Links to the site itself use the new URL; the only other hosts are
+	# WordPress's own outside links (wordpress.org credits, XFN profile).
+	hosts=$(link_hosts | grep -vE ' (wordpress\.org|[a-z]+\.w\.org|gmpg\.org)$')
+	t_match "every link to the site uses the new site URL ($what)" "$hosts" "^ *[0-9]+ $d1$"
+	n=$(grep -oE "(href|src|action)=\"http://$d1[/\"]" "$T_DIR/body" | wc -l)
+	t_check "the page links to the site several times ($n, $what)" test "$n" -ge 5
+	out=$(http_get "$d1" "$port" /wp-login.php)
+	t_eq "the login page answers on the new domain ($what)" "$out" "200 "
+	t_eq "... and its form posts to the new domain ($what)" \
+		"$(grep -oE 'action="[^"]*wp-login.php' "$T_DIR/body" | head -1)" "action=\"http://$d1/wp-login.php"
+}
+
 wp_test() {
-	local tdomain dbname dbuser dbpass prefix out ms hosts d1 n
+	local tdomain dbname dbuser dbpass prefix out d1 log
 	tdomain=$(label "$WP_IMAGE" demux.domain)
 	dbname=$(label "$WP_IMAGE" demux.db_name)
 	dbuser=$(label "$WP_IMAGE" demux.db_user)
@@ -171,28 +229,23 @@ wp_test() {
 	t_eq "wordpress template answers 200 for its own domain" "$out" "200 "
 	checkpoint "app-e2e-wp-$tag" "$T_DIR/wp.tar" || { t_fail "checkpoint wordpress template"; return; }
 
-	restore "$T_DIR/wp.tar" "app-e2e-wp1-$tag" || { t_fail "restore wordpress copy"; return; }
-	out=$(http_get "$d1" "$RP" /)
-	t_match "before the hook, the copy redirects to the template site URL" "$out" "^30[12] http://$tdomain/"
-
-	if ms=$(hook wordpress "$d1" "$prefix" "$RQ" "$dbuser" "$dbname" "$dbpass"); then
-		t_ok "wordpress after_restore on the restored copy (${ms} ms)"
-	else
-		t_fail "wordpress after_restore on the restored copy" "$(cat "$T_DIR/hook.err")"
+	if restore "$T_DIR/wp.tar" "app-e2e-wp1-$tag" 2>"$T_DIR/restore.err"; then
+		t_ok "a wordpress copy is restored"
+		wp_before "$RP" "$d1" "restored copy"
+		wp_checks "restored copy" "$RP" "$RQ" "$d1"
+		return
 	fi
-	out=$(http_get "$d1" "$RP" /)
-	t_eq "after the hook, the new domain gets 200" "$out" "200 "
-	t_eq "no link or text names the template domain" "$(grep -c "$tdomain" "$T_DIR/body")" 0
-	# Links to the site itself use the new URL; the only other hosts are
-	# WordPress's own outside links (wordpress.org credits, XFN profile).
-	hosts=$(link_hosts | grep -vE ' (wordpress\.org|[a-z]+\.w\.org|gmpg\.org)$')
-	t_match "every link to the site uses the new site URL" "$hosts" "^ *[0-9]+ $d1$"
-	n=$(grep -oE "(href|src|action)=\"http://$d1[/\"]" "$T_DIR/body" | wc -l)
-	t_check "the page links to the site several times ($n)" test "$n" -ge 5
-	out=$(http_get "$d1" "$RP" /wp-login.php)
-	t_eq "the login page answers on the new domain" "$out" "200 "
-	t_eq "... and its form posts to the new domain" \
-		"$(grep -oE 'action="[^"]*wp-login.php' "$T_DIR/body" | head -1)" "action=\"http://$d1/wp-login.php"
+	log=$(grep -h 'Error' "$(grep -oE '/[^ ]*restore.log' "$T_DIR/restore.err" | head -1)" 2>/dev/null | head -3)
+	t_fail "a wordpress copy is restored" "$(cat "$T_DIR/restore.err")" "$log"
+	# The profile is still checked, on a container started cold from the image.
+	podman rm -f -t 0 "app-e2e-wp1-$tag" >/dev/null 2>&1
+	start_template "$WP_IMAGE" "app-e2e-wpc-$tag"
+	if ! wait_for "wordpress cold container" 90 bash -c "curl -s -o /dev/null -w '%{http_code}' -H 'Host: $tdomain' http://127.0.0.1:$TP/ | grep -q 200"; then
+		t_fail "wordpress cold container starts"
+		return
+	fi
+	wp_before "$TP" "$d1" "cold container"
+	wp_checks "cold container" "$TP" "$TQ" "$d1"
 }
 
 if podman image exists "$SHOP_IMAGE"; then

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2016 # checks are eval 'single-quoted', expanded when run
 # CRIU smoke test of the shop-fixture template, with the podman CLI only (no
 # demux): run the template, checkpoint it with --export, restore two copies
 # under new names and ports, and check that both serve and are isolated.
@@ -97,9 +98,9 @@ label() { podman image inspect --format "{{ index .Labels \"$1\" }}" "$IMAGE"; }
 # No established TCP connection may be open in the container at checkpoint
 # time (no --tcp-established): wait until curl's connections are gone.
 wait_no_tcp() {
-	local pid i
+	local pid
 	pid=$(podman inspect --format '{{ .State.Pid }}' "$1") || return 1
-	for i in $(seq 50); do
+	for _ in $(seq 50); do
 		[ -z "$(nsenter --net="/proc/$pid/ns/net" ss -Htn state established 2>/dev/null)" ] && return 0
 		sleep 0.2
 	done
@@ -132,8 +133,9 @@ DOMAIN=$(label demux.domain)
 DB_NAME=$(label demux.db_name)
 DB_USER=$(label demux.db_user)
 DB_PASSWORD=$(label demux.db_password)
-[ "$(label demux.profile)" = prestashop ] && [ -n "$DOMAIN" ] && [ -n "$DB_PASSWORD" ] ||
+if [ "$(label demux.profile)" != prestashop ] || [ -z "$DOMAIN" ] || [ -z "$DB_PASSWORD" ]; then
 	bail "image carries the demux.* labels"
+fi
 ok "image carries the demux.* labels (domain $DOMAIN)"
 
 read -r P0 P1 P2 D1 D2 <<<"$(free_ports 5)"

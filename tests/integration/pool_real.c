@@ -137,7 +137,8 @@ count_managed_instances(void)
 
 	assert_int_equal(podman_list(pm, &v, &n, err, sizeof(err)), 0);
 	for (int i = 0; i < n; i++)
-		if (strncmp(v[i].name, RUNTIME_INSTANCE_PREFIX, strlen(RUNTIME_INSTANCE_PREFIX)) == 0 &&
+		if (strncmp(v[i].name, RUNTIME_INSTANCE_PREFIX, strlen(RUNTIME_INSTANCE_PREFIX)) ==
+			0 &&
 		    strcmp(v[i].template_name, tmpl.name) == 0)
 			count++;
 	free(v);
@@ -469,10 +470,10 @@ main(int argc, char **argv)
 {
 	char err[1024];
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_fill_claim_refill_capacity),
-		cmocka_unit_test(test_corrupt_archive),
-		cmocka_unit_test(test_expiry),
-		cmocka_unit_test(test_kill_and_reconcile),
+	    cmocka_unit_test(test_fill_claim_refill_capacity),
+	    cmocka_unit_test(test_corrupt_archive),
+	    cmocka_unit_test(test_expiry),
+	    cmocka_unit_test(test_kill_and_reconcile),
 	};
 	int rc;
 

@@ -81,7 +81,7 @@ static void
 make_token(char *out, size_t outlen)
 {
 	static const char b64[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 	unsigned char raw[43];
 	size_t i;
 
@@ -180,8 +180,7 @@ fake_get(void *ctx, const char *id, struct instance *out, char *err, size_t errl
 }
 
 static int
-fake_extend(void *ctx, const char *id, int minutes, struct instance *out, char *err,
-	    size_t errlen)
+fake_extend(void *ctx, const char *id, int minutes, struct instance *out, char *err, size_t errlen)
 {
 	struct fake_api *f = ctx;
 	struct instance *in;
@@ -191,8 +190,7 @@ fake_extend(void *ctx, const char *id, int minutes, struct instance *out, char *
 
 	pthread_mutex_lock(&f->mu);
 	f->extends++;
-	if (f->store_down || (in = fake_api_find(f, id)) == NULL ||
-	    in->state != INSTANCE_CLAIMED) {
+	if (f->store_down || (in = fake_api_find(f, id)) == NULL || in->state != INSTANCE_CLAIMED) {
 		snprintf(err, errlen, "fake: demo %s is not active", id);
 		goto out;
 	}
@@ -269,13 +267,13 @@ fake_health(void *ctx, struct api_health *out, int max)
 }
 
 static const struct api_backend_ops fake_ops = {
-	.pools = fake_pools,
-	.claim = fake_claim,
-	.get = fake_get,
-	.extend = fake_extend,
-	.release = fake_release,
-	.list = fake_list,
-	.health = fake_health,
+    .pools = fake_pools,
+    .claim = fake_claim,
+    .get = fake_get,
+    .extend = fake_extend,
+    .release = fake_release,
+    .list = fake_list,
+    .health = fake_health,
 };
 
 struct api_pool_info *

@@ -24,8 +24,8 @@ struct fake_api {
 	int ninst;
 	int force; /* -1, or an enum claim_result every claim returns */
 	int retry_ms;
-	bool store_down;   /* get/list/extend/release fail */
-	bool podman_down;  /* health reports podman down */
+	bool store_down;  /* get/list/extend/release fail */
+	bool podman_down; /* health reports podman down */
 	int release_delay_ms;
 	int claims, extends, releases;
 	char last_claim_ip[64];

@@ -101,10 +101,10 @@ fake_list(void *ctx, struct container_info **out, int *n, char *err, size_t errl
 }
 
 const struct runtime_ops fake_runtime_ops = {
-	.restore = fake_restore,
-	.run = fake_run,
-	.remove = fake_remove,
-	.list = fake_list,
+    .restore = fake_restore,
+    .run = fake_run,
+    .remove = fake_remove,
+    .list = fake_list,
 };
 
 bool
@@ -183,12 +183,12 @@ fake_close(void *ctx)
 }
 
 const struct route_ops fake_route_ops = {
-	.name = "fake",
-	.ensure_front = fake_front,
-	.add = fake_add,
-	.remove = fake_route_remove,
-	.list = fake_route_list,
-	.close = fake_close,
+    .name = "fake",
+    .ensure_front = fake_front,
+    .add = fake_add,
+    .remove = fake_route_remove,
+    .list = fake_route_list,
+    .close = fake_close,
 };
 
 struct fake_profile_state fake_profile_state;
@@ -217,10 +217,10 @@ fake_on_release(const struct app_instance *inst, char *err, size_t errlen)
 }
 
 const struct profile fake_profile = {
-	.name = "fake",
-	.default_prefix = "ps_",
-	.health_path = "/",
-	.admin_path = "/admin",
-	.after_restore = fake_after_restore,
-	.on_release = fake_on_release,
+    .name = "fake",
+    .default_prefix = "ps_",
+    .health_path = "/",
+    .admin_path = "/admin",
+    .after_restore = fake_after_restore,
+    .on_release = fake_on_release,
 };

@@ -176,9 +176,8 @@ test_claim_body_validation_names_the_field(void **state)
 	assert_error_contains("invalid JSON");
 	assert_int_equal(call("POST", "/api/v1/demos", "[\"shop\"]", NULL), 400);
 	assert_error_contains("JSON object");
-	assert_int_equal(call("POST", "/api/v1/demos", "{\"template\":\"a\",\"template\":\"b\"}",
-			      NULL),
-			 400);
+	assert_int_equal(
+	    call("POST", "/api/v1/demos", "{\"template\":\"a\",\"template\":\"b\"}", NULL), 400);
 	assert_int_equal(call("POST", "/api/v1/demos", "{\"template\": \"../etc\"}", NULL), 400);
 	assert_error_contains("template");
 	assert_int_equal(call("POST", "/api/v1/demos", "{\"template\": \"wordpress\"}", NULL), 400);
@@ -237,8 +236,8 @@ test_malformed_and_unknown_ids_are_404(void **state)
 	assert_int_equal(call("GET", "/api/v1/demos/aaaaaaaaaaaaaaaa", NULL, FAKE_ADMIN_TOKEN),
 			 404);
 	assert_int_equal(
-		call("POST", "/api/v1/demos/aaaaaaaaaaaaaaaa/extend", "{\"minutes\":5}", "x-token"),
-		404);
+	    call("POST", "/api/v1/demos/aaaaaaaaaaaaaaaa/extend", "{\"minutes\":5}", "x-token"),
+	    404);
 	assert_int_equal(call("DELETE", "/api/v1/demos/aaaaaaaaaaaaaaaa", NULL, FAKE_ADMIN_TOKEN),
 			 404);
 }
@@ -359,8 +358,8 @@ test_list_and_pool_need_admin(void **state)
 	assert_int_equal(json_integer_value(json_object_get(p, "claims")), 1);
 	assert_int_equal(json_integer_value(json_object_get(p, "max_instances")), 3);
 	assert_int_equal(
-		json_integer_value(json_object_get(json_object_get(p, "claim_failures"), "capacity")),
-		0);
+	    json_integer_value(json_object_get(json_object_get(p, "claim_failures"), "capacity")),
+	    0);
 	assert_int_equal(call("POST", "/api/v1/pool", NULL, FAKE_ADMIN_TOKEN), 405);
 }
 
@@ -447,28 +446,28 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_claim_returns_everything_a_visitor_needs, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_claim_without_body_uses_default_template, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_claim_provisioning_capacity_and_dependency,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_claim_body_validation_names_the_field, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_get_needs_owner_or_admin, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_malformed_and_unknown_ids_are_404, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_extend_moves_expiry_and_validates, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_extend_of_unclaimed_is_409, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_release_by_owner_then_gone, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_store_down_is_503, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_list_and_pool_need_admin, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_healthz_reports_dependencies, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_unknown_endpoints, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_token_equal, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bearer_parsing, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_instance_url_ports, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_claim_returns_everything_a_visitor_needs, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_claim_without_body_uses_default_template, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_claim_provisioning_capacity_and_dependency, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_claim_body_validation_names_the_field, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_get_needs_owner_or_admin, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_malformed_and_unknown_ids_are_404, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_extend_moves_expiry_and_validates, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_extend_of_unclaimed_is_409, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_release_by_owner_then_gone, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_store_down_is_503, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_list_and_pool_need_admin, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_healthz_reports_dependencies, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_unknown_endpoints, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_token_equal, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bearer_parsing, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_instance_url_ports, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -70,8 +70,7 @@ test_quote_ident(void **state)
 			 0);
 
 	buf_reset(&b);
-	assert_int_equal(db_append_prefixed_ident(&b, "ps_", "configuration", err, sizeof(err)),
-			 0);
+	assert_int_equal(db_append_prefixed_ident(&b, "ps_", "configuration", err, sizeof(err)), 0);
 	assert_string_equal(buf_str(&b), "`ps_configuration`");
 	buf_reset(&b);
 	assert_int_equal(db_append_prefixed_ident(&b, "p`s_", "configuration", err, sizeof(err)),
@@ -126,8 +125,9 @@ test_generic_translates_in_order(void **state)
 				       &s, err, sizeof(err)),
 			 0);
 	assert_int_equal(s.n, 1);
-	assert_string_equal(s.stmts[0].sql,
-			    "SELECT 'it''s; \\' {x}', \"{\\\"a\\\": 1}\", `c;d` FROM t WHERE a = ?");
+	assert_string_equal(
+	    s.stmts[0].sql,
+	    "SELECT 'it''s; \\' {x}', \"{\\\"a\\\": 1}\", `c;d` FROM t WHERE a = ?");
 	assert_int_equal(s.stmts[0].nparams, 1);
 	assert_int_equal(s.stmts[0].params[0], GENERIC_ID);
 	generic_script_free(&s);
@@ -212,15 +212,13 @@ test_wordpress_rewrite(void **state)
 					       err, sizeof(err)),
 			 0);
 	assert_string_equal(out, "HTTPS://a.b#top");
-	assert_int_equal(wordpress_rewrite_url("ftp://x/", "a.b", out, sizeof(out), err,
-					       sizeof(err)),
-			 -1);
+	assert_int_equal(
+	    wordpress_rewrite_url("ftp://x/", "a.b", out, sizeof(out), err, sizeof(err)), -1);
 	assert_int_equal(wordpress_rewrite_url("wp.template.localhost", "a.b", out, sizeof(out),
 					       err, sizeof(err)),
 			 -1);
-	assert_int_equal(wordpress_rewrite_url("http://x/long/path", "a.b", out, 12, err,
-					       sizeof(err)),
-			 -1);
+	assert_int_equal(
+	    wordpress_rewrite_url("http://x/long/path", "a.b", out, 12, err, sizeof(err)), -1);
 }
 
 static void
@@ -266,8 +264,8 @@ fill_unreachable(struct app_instance *inst, const char *domain, const char *pref
 static void
 test_hooks_refuse_before_connecting(void **state)
 {
-	static const char *const bad_prefixes[] = {"ab`_", "ab'_", "a%_", "a b_", "",
-						   "abcdefghijklmnopqrstuvwxyz0123456"};
+	static const char *const bad_prefixes[] = {
+	    "ab`_", "ab'_", "a%_", "a b_", "", "abcdefghijklmnopqrstuvwxyz0123456"};
 	static const char *const bad_domains[] = {"a b.localhost", "a'b.localhost", "a..b",
 						  "a.localhost.", "sh\xc3\xb6p.localhost"};
 	const char *names[] = {"prestashop", "wordpress"};

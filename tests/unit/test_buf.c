@@ -67,9 +67,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_append_and_take),
-		cmocka_unit_test(test_maximum_is_enforced),
-		cmocka_unit_test(test_long_printf),
+	    cmocka_unit_test(test_append_and_take),
+	    cmocka_unit_test(test_maximum_is_enforced),
+	    cmocka_unit_test(test_long_printf),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

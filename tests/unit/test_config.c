@@ -93,7 +93,8 @@ static void
 test_errors_name_file_line_key(void **state)
 {
 	(void)state;
-	expect_error("[server]\n\nlisten = x\nmax_body_bytes = lots\n", ":4: [server] max_body_bytes");
+	expect_error("[server]\n\nlisten = x\nmax_body_bytes = lots\n",
+		     ":4: [server] max_body_bytes");
 	expect_error("[server]\nnope = 1\n", ":2: [server] nope: unknown key");
 	expect_error("[serverx]\nlisten = 1\n", ":2: [serverx]: unknown section");
 	expect_error("[proxy]\nbackend = nginx\n", "'nginx' is not one of caddy, haproxy");
@@ -152,11 +153,11 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_defaults_are_valid),
-		cmocka_unit_test(test_full_file),
-		cmocka_unit_test(test_errors_name_file_line_key),
-		cmocka_unit_test(test_environment_overrides),
-		cmocka_unit_test(test_durations),
+	    cmocka_unit_test(test_defaults_are_valid),
+	    cmocka_unit_test(test_full_file),
+	    cmocka_unit_test(test_errors_name_file_line_key),
+	    cmocka_unit_test(test_environment_overrides),
+	    cmocka_unit_test(test_durations),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

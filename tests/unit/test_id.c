@@ -73,10 +73,10 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_form_is_dns_label),
-		cmocka_unit_test(test_ids_differ),
-		cmocka_unit_test(test_every_symbol_appears),
-		cmocka_unit_test(test_valid_rejects),
+	    cmocka_unit_test(test_form_is_dns_label),
+	    cmocka_unit_test(test_ids_differ),
+	    cmocka_unit_test(test_every_symbol_appears),
+	    cmocka_unit_test(test_valid_rejects),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -83,8 +83,10 @@ test_series_per_template(void **state)
 	assert_line(t, "demux_instances{template=\"shop-fixture\",state=\"provisioning\"} 1");
 	assert_line(t, "demux_instances{template=\"wordpress\",state=\"ready\"} 1");
 	assert_line(t, "demux_claims_total{template=\"shop-fixture\"} 7");
-	assert_line(t, "demux_claim_failures_total{template=\"shop-fixture\",reason=\"provisioning\"} 3");
-	assert_line(t, "demux_claim_failures_total{template=\"shop-fixture\",reason=\"capacity\"} 1");
+	assert_line(
+	    t, "demux_claim_failures_total{template=\"shop-fixture\",reason=\"provisioning\"} 3");
+	assert_line(t,
+		    "demux_claim_failures_total{template=\"shop-fixture\",reason=\"capacity\"} 1");
 	assert_line(t, "demux_claim_failures_total{template=\"shop-fixture\",reason=\"error\"} 0");
 	assert_line(t, "demux_expirations_total{template=\"shop-fixture\"} 1");
 	assert_line(t, "demux_releases_total{template=\"shop-fixture\"} 2");
@@ -164,10 +166,10 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_series_per_template),
-		cmocka_unit_test(test_label_values_are_escaped),
-		cmocka_unit_test(test_no_pools_still_valid),
-		cmocka_unit_test(test_full_buffer_fails),
+	    cmocka_unit_test(test_series_per_template),
+	    cmocka_unit_test(test_label_values_are_escaped),
+	    cmocka_unit_test(test_no_pools_still_valid),
+	    cmocka_unit_test(test_full_buffer_fails),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

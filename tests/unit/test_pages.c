@@ -56,7 +56,8 @@ browse(const char *method, const char *path_and_query, const char *form)
 	memset(&req, 0, sizeof(req));
 	if ((q = strchr(path, '?')) != NULL) {
 		*q++ = '\0';
-		for (char *kv = strtok_r(q, "&", &save); kv != NULL; kv = strtok_r(NULL, "&", &save)) {
+		for (char *kv = strtok_r(q, "&", &save); kv != NULL;
+		     kv = strtok_r(NULL, "&", &save)) {
 			char *eq = strchr(kv, '=');
 
 			if (eq != NULL)
@@ -150,7 +151,7 @@ test_start_sets_owner_cookie_and_shows_ready_page(void **state)
 	assert_non_null(strstr(last.set_cookie, "SameSite=Strict"));
 	assert_non_null(strstr(last.set_cookie, "Path=/"));
 	assert_null(strstr(last.set_cookie, "Domain=")); /* never sent to the demo's host */
-	assert_null(strstr(last.set_cookie, "Secure"));  /* http in this setup */
+	assert_null(strstr(last.set_cookie, "Secure"));	 /* http in this setup */
 	snprintf(want, sizeof(want), "demux_owner=%s.%s", in->id, in->owner_token);
 	assert_string_equal(cookie, want);
 
@@ -356,20 +357,20 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_landing_has_start_button, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_start_sets_owner_cookie_and_shows_ready_page,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_ready_page_needs_the_owner_cookie, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_waiting_page_refreshes_until_ready, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_capacity_page, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_extend_and_end_from_the_page, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_values_are_escaped, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bad_input_and_unknown_pages, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_multiple_templates_get_one_button_each, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_host_of_a_gone_demo, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_landing_has_start_button, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_start_sets_owner_cookie_and_shows_ready_page,
+					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_ready_page_needs_the_owner_cookie, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_waiting_page_refreshes_until_ready, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_capacity_page, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_extend_and_end_from_the_page, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_values_are_escaped, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_input_and_unknown_pages, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_multiple_templates_get_one_button_each, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_host_of_a_gone_demo, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

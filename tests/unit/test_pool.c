@@ -153,9 +153,8 @@ test_fills_to_min_ready(void **state)
 	assert_int_equal(f->rt.n, 2);
 	assert_int_equal(f->px.n, 2);
 	assert_int_equal(fake_profile_state.after_restore_calls, 2);
-	assert_int_equal(f->store.ops->list(f->store.ctx, "shop", INSTANCE_READY, &v, &n, err,
-					    sizeof(err)),
-			 0);
+	assert_int_equal(
+	    f->store.ops->list(f->store.ctx, "shop", INSTANCE_READY, &v, &n, err, sizeof(err)), 0);
 	for (int i = 0; i < n; i++) {
 		snprintf(host, sizeof(host), "%s.demo.localhost", v[i].id);
 		assert_true(fake_proxy_has(&f->px, host));
@@ -206,7 +205,8 @@ test_max_instances_respected(void **state)
 
 	for (int i = 0; i < 4; i++) {
 		fill(f);
-		assert_int_equal(pool_claim(f->pool, "ip", &in, &retry, err, sizeof(err)), CLAIM_OK);
+		assert_int_equal(pool_claim(f->pool, "ip", &in, &retry, err, sizeof(err)),
+				 CLAIM_OK);
 	}
 	fill(f);
 	assert_int_equal(count_state(f, -1), 4);
@@ -226,9 +226,8 @@ test_cold_start_fallback(void **state)
 	f->rt.fail_restore = true;
 	fill(f);
 	assert_int_equal(f->rt.runs, 2);
-	assert_int_equal(f->store.ops->list(f->store.ctx, "shop", INSTANCE_READY, &v, &n, err,
-					    sizeof(err)),
-			 0);
+	assert_int_equal(
+	    f->store.ops->list(f->store.ctx, "shop", INSTANCE_READY, &v, &n, err, sizeof(err)), 0);
 	assert_int_equal(n, 2);
 	assert_string_equal(v[0].method, "cold_start");
 	free(v);
@@ -483,22 +482,19 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_fills_to_min_ready, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_claims_distinct_and_refill, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_max_instances_respected, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_cold_start_fallback, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_restore_failure_without_fallback, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_hook_failure_destroys, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_health_failure_destroys, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_route_failure_destroys, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_expiry_and_extend, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_release_idempotent_and_retried, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_shared_mode_prefix_and_release, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_concurrent_claims_distinct, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_reconcile, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_fills_to_min_ready, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_claims_distinct_and_refill, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_max_instances_respected, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_cold_start_fallback, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_restore_failure_without_fallback, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_hook_failure_destroys, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_health_failure_destroys, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_route_failure_destroys, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_expiry_and_extend, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_release_idempotent_and_retried, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_shared_mode_prefix_and_release, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_concurrent_claims_distinct, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_reconcile, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

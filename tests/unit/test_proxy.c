@@ -28,9 +28,8 @@ test_host_accepts_and_lowercases(void **state)
 	char out[ROUTE_HOST_MAX], err[256];
 
 	(void)state;
-	assert_int_equal(proxy_check_host("k3f9x2abcdefgh2a.demo.localhost", BD, out, err,
-					  sizeof(err)),
-			 0);
+	assert_int_equal(
+	    proxy_check_host("k3f9x2abcdefgh2a.demo.localhost", BD, out, err, sizeof(err)), 0);
 	assert_string_equal(out, "k3f9x2abcdefgh2a.demo.localhost");
 	assert_int_equal(proxy_check_host("AbC.Demo.LOCALHOST", BD, out, err, sizeof(err)), 0);
 	assert_string_equal(out, "abc.demo.localhost");
@@ -41,27 +40,27 @@ static void
 test_host_rejects_hostile(void **state)
 {
 	static const char *const bad[] = {
-		"",
-		BD,			/* the front door is not an instance */
-		"evil.com",
-		"ademo.localhost",	/* not a label of the base domain */
-		"a.b.demo.localhost",	/* more than one label */
-		"a..demo.localhost",
-		".demo.localhost",
-		"-a.demo.localhost",
-		"a-.demo.localhost",
-		"a_b.demo.localhost",
-		"a b.demo.localhost",
-		"a\n.demo.localhost",
-		"a\r\nX-Evil: 1.demo.localhost",
-		"a;rm -rf.demo.localhost",
-		"a\".demo.localhost",
-		"a/b.demo.localhost",
-		"a.demo.localhost.",
-		"a.demo.localhost:80",
-		"a.demo.localhost evil",
-		"\xc3\xa4.demo.localhost",
-		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.demo.localhost",
+	    "",
+	    BD, /* the front door is not an instance */
+	    "evil.com",
+	    "ademo.localhost",	  /* not a label of the base domain */
+	    "a.b.demo.localhost", /* more than one label */
+	    "a..demo.localhost",
+	    ".demo.localhost",
+	    "-a.demo.localhost",
+	    "a-.demo.localhost",
+	    "a_b.demo.localhost",
+	    "a b.demo.localhost",
+	    "a\n.demo.localhost",
+	    "a\r\nX-Evil: 1.demo.localhost",
+	    "a;rm -rf.demo.localhost",
+	    "a\".demo.localhost",
+	    "a/b.demo.localhost",
+	    "a.demo.localhost.",
+	    "a.demo.localhost:80",
+	    "a.demo.localhost evil",
+	    "\xc3\xa4.demo.localhost",
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.demo.localhost",
 	};
 	char out[ROUTE_HOST_MAX], err[256], longhost[400];
 
@@ -85,10 +84,23 @@ test_upstream(void **state)
 {
 	static const char *const good[] = {"127.0.0.1:8080", "10.0.0.5:1", "1.2.3.4:65535"};
 	static const char *const bad[] = {
-		"",	       "127.0.0.1",	  ":80",	    "localhost:80",    "127.0.0.1:0",
-		"127.0.0.1:65536", "127.0.0.1:080", "127.1:80",	    "0.0.0.0:80",      "[::1]:80",
-		"127.0.0.1:80 x",  "127.0.0.1:8a",  "1.2.3.4:80:90", "01.2.3.4:80",    "1.2.3.4:",
-		"255.255.255.255:80", "127.0.0.1:999999",
+	    "",
+	    "127.0.0.1",
+	    ":80",
+	    "localhost:80",
+	    "127.0.0.1:0",
+	    "127.0.0.1:65536",
+	    "127.0.0.1:080",
+	    "127.1:80",
+	    "0.0.0.0:80",
+	    "[::1]:80",
+	    "127.0.0.1:80 x",
+	    "127.0.0.1:8a",
+	    "1.2.3.4:80:90",
+	    "01.2.3.4:80",
+	    "1.2.3.4:",
+	    "255.255.255.255:80",
+	    "127.0.0.1:999999",
 	};
 	char err[256];
 
@@ -135,13 +147,13 @@ test_caddy_route_json(void **state)
 	assert_non_null(r);
 	assert_string_equal(json_string_value(json_object_get(r, "@id")), "demux-k3f9x2");
 	assert_string_equal(
-		json_string_value(json_array_get(
-			json_object_get(json_array_get(json_object_get(r, "match"), 0), "host"), 0)),
-		"k3f9x2.demo.localhost");
+	    json_string_value(json_array_get(
+		json_object_get(json_array_get(json_object_get(r, "match"), 0), "host"), 0)),
+	    "k3f9x2.demo.localhost");
 	json_t *h = json_array_get(json_object_get(r, "handle"), 0);
 	assert_string_equal(json_string_value(json_object_get(h, "handler")), "reverse_proxy");
 	assert_string_equal(json_string_value(json_object_get(
-				    json_array_get(json_object_get(h, "upstreams"), 0), "dial")),
+				json_array_get(json_object_get(h, "upstreams"), 0), "dial")),
 			    "127.0.0.1:20001");
 	assert_true(json_is_true(json_object_get(r, "terminal")));
 	json_decref(r);
@@ -158,8 +170,8 @@ test_caddy_server_json(void **state)
 	assert_non_null(srv);
 	assert_string_equal(json_string_value(json_array_get(json_object_get(srv, "listen"), 0)),
 			    "127.0.0.1:8088");
-	assert_true(json_is_true(
-		json_object_get(json_object_get(srv, "automatic_https"), "disable")));
+	assert_true(
+	    json_is_true(json_object_get(json_object_get(srv, "automatic_https"), "disable")));
 	routes = json_object_get(srv, "routes");
 	assert_int_equal(json_array_size(routes), 2);
 	front = json_array_get(routes, 0);
@@ -169,12 +181,11 @@ test_caddy_server_json(void **state)
 	/* The 404 matches every host, so it must be last and match nothing specific. */
 	assert_null(json_object_get(fb, "match"));
 	assert_int_equal(json_integer_value(json_object_get(
-				 json_array_get(json_object_get(fb, "handle"), 0), "status_code")),
+			     json_array_get(json_object_get(fb, "handle"), 0), "status_code")),
 			 404);
 	/* The front door's id can never be an instance's: it does not start "demux-". */
-	assert_int_not_equal(strncmp(CADDY_FRONT_ID, CADDY_ROUTE_ID_PREFIX,
-				     strlen(CADDY_ROUTE_ID_PREFIX)),
-			     0);
+	assert_int_not_equal(
+	    strncmp(CADDY_FRONT_ID, CADDY_ROUTE_ID_PREFIX, strlen(CADDY_ROUTE_ID_PREFIX)), 0);
 	json_decref(srv);
 	free(s);
 }
@@ -196,12 +207,12 @@ test_caddy_config_text(void **state)
 	assert_int_equal(caddy_config_text(&cfg, &out, err, sizeof(err)), 0);
 	root = json_loads(buf_str(&out), 0, NULL);
 	assert_non_null(root);
-	assert_string_equal(json_string_value(json_object_get(json_object_get(root, "admin"),
-							      "listen")),
-			    "127.0.0.1:2999");
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(root, "admin"), "listen")),
+	    "127.0.0.1:2999");
 	srv = json_object_get(
-		json_object_get(json_object_get(json_object_get(root, "apps"), "http"), "servers"),
-		"edge");
+	    json_object_get(json_object_get(json_object_get(root, "apps"), "http"), "servers"),
+	    "edge");
 	assert_non_null(srv);
 	assert_non_null(strstr(buf_str(&out), "\"dial\": \"127.0.0.1:8081\""));
 	json_decref(root);
@@ -220,19 +231,19 @@ static void
 test_caddy_parse_routes(void **state)
 {
 	const char *json =
-		"[{\"@id\":\"demux-aaa\",\"match\":[{\"host\":[\"aaa.demo.localhost\"]}],"
-		"\"handle\":[{\"handler\":\"reverse_proxy\",\"upstreams\":[{\"dial\":\"127.0.0.1:"
-		"20001\"}]}],\"terminal\":true},"
-		"{\"match\":[{\"host\":[\"foreign.example\"]}],\"handle\":[]},"
-		"{\"@id\":\"someone-else\",\"match\":[{\"host\":[\"x.example\"]}]},"
-		"{\"@id\":\"demux-broken\",\"handle\":[{\"handler\":\"static_response\"}]},"
-		"{\"@id\":\"demux-bbb\",\"match\":[{\"host\":[\"bbb.demo.localhost\"]}],"
-		"\"handle\":[{\"handler\":\"reverse_proxy\",\"upstreams\":[{\"dial\":\"127.0.0.1:"
-		"20003\"}]}]},"
-		"{\"@id\":\"demux.front\",\"match\":[{\"host\":[\"demo.localhost\"]}],"
-		"\"handle\":[{\"handler\":\"reverse_proxy\",\"upstreams\":[{\"dial\":\"127.0.0.1:"
-		"8080\"}]}]},"
-		"{\"@id\":\"demux.fallback\",\"handle\":[{\"handler\":\"static_response\"}]}]";
+	    "[{\"@id\":\"demux-aaa\",\"match\":[{\"host\":[\"aaa.demo.localhost\"]}],"
+	    "\"handle\":[{\"handler\":\"reverse_proxy\",\"upstreams\":[{\"dial\":\"127.0.0.1:"
+	    "20001\"}]}],\"terminal\":true},"
+	    "{\"match\":[{\"host\":[\"foreign.example\"]}],\"handle\":[]},"
+	    "{\"@id\":\"someone-else\",\"match\":[{\"host\":[\"x.example\"]}]},"
+	    "{\"@id\":\"demux-broken\",\"handle\":[{\"handler\":\"static_response\"}]},"
+	    "{\"@id\":\"demux-bbb\",\"match\":[{\"host\":[\"bbb.demo.localhost\"]}],"
+	    "\"handle\":[{\"handler\":\"reverse_proxy\",\"upstreams\":[{\"dial\":\"127.0.0.1:"
+	    "20003\"}]}]},"
+	    "{\"@id\":\"demux.front\",\"match\":[{\"host\":[\"demo.localhost\"]}],"
+	    "\"handle\":[{\"handler\":\"reverse_proxy\",\"upstreams\":[{\"dial\":\"127.0.0.1:"
+	    "8080\"}]}]},"
+	    "{\"@id\":\"demux.fallback\",\"handle\":[{\"handler\":\"static_response\"}]}]";
 	struct route *r = NULL;
 	char err[256];
 	int n = -1;
@@ -359,9 +370,8 @@ test_haproxy_check_path(void **state)
 	char err[256];
 
 	(void)state;
-	assert_int_equal(haproxy_check_path("m", "/var/lib/demux/haproxy/hosts.map", err,
-					    sizeof(err)),
-			 0);
+	assert_int_equal(
+	    haproxy_check_path("m", "/var/lib/demux/haproxy/hosts.map", err, sizeof(err)), 0);
 	assert_int_equal(haproxy_check_path("m", "relative.map", err, sizeof(err)), -1);
 	assert_int_equal(haproxy_check_path("m", "/a b", err, sizeof(err)), -1);
 	assert_int_equal(haproxy_check_path("m", "/a;b", err, sizeof(err)), -1);
@@ -408,18 +418,16 @@ test_haproxy_down_changes_nothing(void **state)
 	fclose(f);
 	assert_int_equal(haproxy_open(&p, &cfg, NULL, err, sizeof(err)), 0);
 	before = slurp(mapfile);
-	assert_int_equal(p.ops->add(p.ctx, "bbb.demo.localhost", "127.0.0.1:20003", err,
-				    sizeof(err)),
-			 -1);
+	assert_int_equal(
+	    p.ops->add(p.ctx, "bbb.demo.localhost", "127.0.0.1:20003", err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "haproxy runtime socket"));
 	assert_non_null(strstr(err, cfg.haproxy_socket));
 	after = slurp(mapfile);
 	assert_non_null(strstr(after, "aaa.demo.localhost 127.0.0.1:20001\n"));
 	assert_null(strstr(after, "bbb"));
 	free(after);
-	assert_int_equal(p.ops->add(p.ctx, "aaa.demo.localhost", "127.0.0.1:29999", err,
-				    sizeof(err)),
-			 -1);
+	assert_int_equal(
+	    p.ops->add(p.ctx, "aaa.demo.localhost", "127.0.0.1:29999", err, sizeof(err)), -1);
 	assert_int_equal(p.ops->remove(p.ctx, "aaa.demo.localhost", err, sizeof(err)), -1);
 	after = slurp(mapfile);
 	assert_non_null(strstr(after, "aaa.demo.localhost 127.0.0.1:20001\n"));
@@ -436,19 +444,19 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_host_accepts_and_lowercases),
-		cmocka_unit_test(test_host_rejects_hostile),
-		cmocka_unit_test(test_upstream),
-		cmocka_unit_test(test_front_upstream),
-		cmocka_unit_test(test_caddy_route_json),
-		cmocka_unit_test(test_caddy_server_json),
-		cmocka_unit_test(test_caddy_config_text),
-		cmocka_unit_test(test_caddy_parse_routes),
-		cmocka_unit_test(test_haproxy_config_text),
-		cmocka_unit_test(test_haproxy_parse_show_map),
-		cmocka_unit_test(test_haproxy_map_text_round_trip),
-		cmocka_unit_test(test_haproxy_check_path),
-		cmocka_unit_test(test_haproxy_down_changes_nothing),
+	    cmocka_unit_test(test_host_accepts_and_lowercases),
+	    cmocka_unit_test(test_host_rejects_hostile),
+	    cmocka_unit_test(test_upstream),
+	    cmocka_unit_test(test_front_upstream),
+	    cmocka_unit_test(test_caddy_route_json),
+	    cmocka_unit_test(test_caddy_server_json),
+	    cmocka_unit_test(test_caddy_config_text),
+	    cmocka_unit_test(test_caddy_parse_routes),
+	    cmocka_unit_test(test_haproxy_config_text),
+	    cmocka_unit_test(test_haproxy_parse_show_map),
+	    cmocka_unit_test(test_haproxy_map_text_round_trip),
+	    cmocka_unit_test(test_haproxy_check_path),
+	    cmocka_unit_test(test_haproxy_down_changes_nothing),
 	};
 	log_set_level(LOG_LEVEL_ERROR);
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -78,8 +78,8 @@ on_read(char *p, size_t size, size_t n, void *ud)
 /* One request. body: NULL = none; chunked_len > 0 sends that many bytes
  * chunked instead. hdrs: NULL-terminated extra header lines. */
 static void
-http(struct fixture *fx, const char *method, const char *path, const char *body,
-     size_t chunked_len, const char *const *hdrs, struct reply *r)
+http(struct fixture *fx, const char *method, const char *path, const char *body, size_t chunked_len,
+     const char *const *hdrs, struct reply *r)
 {
 	CURL *c = curl_easy_init();
 	struct curl_slist *h = NULL;
@@ -456,30 +456,23 @@ test_parse_listen(void **state)
 	int port;
 
 	(void)state;
-	assert_int_equal(server_parse_listen("127.0.0.1:8080", host, sizeof(host), &port, err,
-					     sizeof(err)),
-			 0);
+	assert_int_equal(
+	    server_parse_listen("127.0.0.1:8080", host, sizeof(host), &port, err, sizeof(err)), 0);
 	assert_string_equal(host, "127.0.0.1");
 	assert_int_equal(port, 8080);
-	assert_int_equal(server_parse_listen("[::1]:0", host, sizeof(host), &port, err,
-					     sizeof(err)),
-			 0);
+	assert_int_equal(
+	    server_parse_listen("[::1]:0", host, sizeof(host), &port, err, sizeof(err)), 0);
 	assert_string_equal(host, "::1");
 	assert_int_equal(port, 0);
-	assert_int_equal(server_parse_listen(":9", host, sizeof(host), &port, err, sizeof(err)),
-			 0);
+	assert_int_equal(server_parse_listen(":9", host, sizeof(host), &port, err, sizeof(err)), 0);
 	assert_string_equal(host, "");
-	assert_int_equal(server_parse_listen("nohost", host, sizeof(host), &port, err,
-					     sizeof(err)),
+	assert_int_equal(server_parse_listen("nohost", host, sizeof(host), &port, err, sizeof(err)),
 			 -1);
-	assert_int_equal(server_parse_listen("1.2.3.4:99999", host, sizeof(host), &port, err,
-					     sizeof(err)),
-			 -1);
-	assert_int_equal(server_parse_listen("1.2.3.4:80x", host, sizeof(host), &port, err,
-					     sizeof(err)),
-			 -1);
-	assert_int_equal(server_parse_listen("[::1", host, sizeof(host), &port, err,
-					     sizeof(err)),
+	assert_int_equal(
+	    server_parse_listen("1.2.3.4:99999", host, sizeof(host), &port, err, sizeof(err)), -1);
+	assert_int_equal(
+	    server_parse_listen("1.2.3.4:80x", host, sizeof(host), &port, err, sizeof(err)), -1);
+	assert_int_equal(server_parse_listen("[::1", host, sizeof(host), &port, err, sizeof(err)),
 			 -1);
 }
 
@@ -487,17 +480,17 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_healthz_and_common_headers),
-		cmocka_unit_test(test_body_over_limit_is_413),
-		cmocka_unit_test(test_claims_rate_limited_per_address),
-		cmocka_unit_test(test_forwarded_for_when_trusted),
-		cmocka_unit_test(test_waiting_claims_do_not_use_up_the_limit),
-		cmocka_unit_test(test_owner_cookie_round_trip),
-		cmocka_unit_test(test_stop_lets_requests_in_flight_finish),
-		cmocka_unit_test(test_ratelimit_sliding_minute),
-		cmocka_unit_test(test_ratelimit_table_is_bounded),
-		cmocka_unit_test(test_client_ip),
-		cmocka_unit_test(test_parse_listen),
+	    cmocka_unit_test(test_healthz_and_common_headers),
+	    cmocka_unit_test(test_body_over_limit_is_413),
+	    cmocka_unit_test(test_claims_rate_limited_per_address),
+	    cmocka_unit_test(test_forwarded_for_when_trusted),
+	    cmocka_unit_test(test_waiting_claims_do_not_use_up_the_limit),
+	    cmocka_unit_test(test_owner_cookie_round_trip),
+	    cmocka_unit_test(test_stop_lets_requests_in_flight_finish),
+	    cmocka_unit_test(test_ratelimit_sliding_minute),
+	    cmocka_unit_test(test_ratelimit_table_is_bounded),
+	    cmocka_unit_test(test_client_ip),
+	    cmocka_unit_test(test_parse_listen),
 	};
 	int rc;
 

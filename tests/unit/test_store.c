@@ -99,15 +99,15 @@ test_cas(void **state)
 	(void)state;
 	assert_int_equal(store_sqlite_open(&st, path, err, sizeof(err)), 0);
 	assert_int_equal(st.ops->put(st.ctx, &a, err, sizeof(err)), 0);
-	assert_int_equal(st.ops->cas_state(st.ctx, a.id, INSTANCE_READY, INSTANCE_RELEASING, err,
-					   sizeof(err)),
-			 STORE_NOT_FOUND);
-	assert_int_equal(st.ops->cas_state(st.ctx, a.id, INSTANCE_CLAIMED, INSTANCE_RELEASING, err,
-					   sizeof(err)),
-			 0);
-	assert_int_equal(st.ops->cas_state(st.ctx, a.id, INSTANCE_CLAIMED, INSTANCE_RELEASING, err,
-					   sizeof(err)),
-			 STORE_NOT_FOUND);
+	assert_int_equal(
+	    st.ops->cas_state(st.ctx, a.id, INSTANCE_READY, INSTANCE_RELEASING, err, sizeof(err)),
+	    STORE_NOT_FOUND);
+	assert_int_equal(
+	    st.ops->cas_state(st.ctx, a.id, INSTANCE_CLAIMED, INSTANCE_RELEASING, err, sizeof(err)),
+	    0);
+	assert_int_equal(
+	    st.ops->cas_state(st.ctx, a.id, INSTANCE_CLAIMED, INSTANCE_RELEASING, err, sizeof(err)),
+	    STORE_NOT_FOUND);
 	st.ops->close(st.ctx);
 }
 
@@ -228,13 +228,12 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_put_get_list_del, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_cas, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_claim_oldest_ready, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_claim_atomic_across_connections, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
-		cmocka_unit_test(test_state_names),
+	    cmocka_unit_test_setup_teardown(test_put_get_list_del, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_cas, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_claim_oldest_ready, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_claim_atomic_across_connections, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
+	    cmocka_unit_test(test_state_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -23,7 +23,8 @@ test_prefix_accepts_plain(void **state)
 static void
 test_prefix_rejects_hostile(void **state)
 {
-	const char *bad[] = {"",	 "ab`_",   "ab'_", "a%_", "a b_", "ab;drop",
+	const char *bad[] = {"",      "ab`_", "ab'_",
+			     "a%_",   "a b_", "ab;drop",
 			     "ab\"_", "ab-_", "abcdefghijklmnopqrstuvwxyz0123456" /* 33 */};
 	char err[128];
 
@@ -67,8 +68,8 @@ static void
 test_domain_rejects(void **state)
 {
 	char long151[152], label64[70];
-	const char *bad[] = {"",	 "a b.com",  "a'b.com",	    "a\"b.com", "a..b",
-			     "a.b.",	 ".a.b",     "-a.b",	    "a-.b",	"caf\xc3\xa9.com",
+	const char *bad[] = {"",	"a b.com", "a'b.com",  "a\"b.com", "a..b",
+			     "a.b.",	".a.b",	   "-a.b",     "a-.b",	   "caf\xc3\xa9.com",
 			     "a/b.com", "a_b.com", "x.com:80", "a\nb"};
 	char err[128];
 
@@ -123,13 +124,13 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_prefix_accepts_plain),
-		cmocka_unit_test(test_prefix_rejects_hostile),
-		cmocka_unit_test(test_instance_prefix_fixed_form),
-		cmocka_unit_test(test_domain_accepts),
-		cmocka_unit_test(test_domain_rejects),
-		cmocka_unit_test(test_host_port),
-		cmocka_unit_test(test_names_and_paths),
+	    cmocka_unit_test(test_prefix_accepts_plain),
+	    cmocka_unit_test(test_prefix_rejects_hostile),
+	    cmocka_unit_test(test_instance_prefix_fixed_form),
+	    cmocka_unit_test(test_domain_accepts),
+	    cmocka_unit_test(test_domain_rejects),
+	    cmocka_unit_test(test_host_port),
+	    cmocka_unit_test(test_names_and_paths),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
