@@ -72,6 +72,15 @@ $(BUILD)/bench/%: bench/%.c $(LIBOBJS)
 deps:
 	@bash scripts/install-deps
 
+# libFuzzer target for request bodies, forms, cookies and paths.
+fuzz:
+	@mkdir -p $(BUILD)/fuzz
+	clang -g -O1 -fsanitize=fuzzer,address,undefined $(CSTD) -Isrc -Itests/unit $(PKG_CFLAGS) \
+	  -o $(BUILD)/fuzz/fuzz_http tests/fuzz/fuzz_http.c src/api.c src/pages.c src/buf.c \
+	  src/log.c src/id.c src/validate.c src/xmalloc.c tests/unit/fake_api_backend.c \
+	  -ljansson -lpthread
+	@echo "run: $(BUILD)/fuzz/fuzz_http -max_total_time=60"
+
 tests-build: demux $(UNIT_BINS) $(INTEG_BINS)
 
 # Installs what is missing, builds, runs unit and integration tests and ends

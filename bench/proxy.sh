@@ -75,7 +75,7 @@ haproxy -db -f "$T_DIR/upstream.cfg" >"$T_DIR/upstream.log" 2>&1 &
 _t_pids+=("$!")
 wait_for "upstream" 10 tcp_open "$UP" || exit 1
 
-echo "# $(date -u +%Y-%m-%dT%H:%MZ) $(uname -r), $(nproc) cpus, caddy $(caddy version | cut -d' ' -f1)," \
+echo "# $(date -u +%Y-%m-%dT%H:%MZ) $(uname -r), $(nproc) cpus, load $(cut -d" " -f1-3 /proc/loadavg), caddy $(caddy version | cut -d' ' -f1)," \
 	"haproxy $(haproxy -v | head -1 | cut -d' ' -f3), $(wrk -v 2>&1 | head -1 | cut -d' ' -f1-2)"
 echo "# route changes: median / p95 in ms of each add and each remove of a probe route"
 

@@ -411,9 +411,13 @@ authorize_instance(const struct api *a, const struct api_request *req, struct ap
 	}
 	if (*admin)
 		return 0;
-	if (in->state == INSTANCE_CLAIMED && in->owner_token[0] != '\0' &&
-	    api_token_equal(tok, in->owner_token))
-		return 0;
+	if (in->owner_token[0] != '\0' && api_token_equal(tok, in->owner_token)) {
+		if (in->state == INSTANCE_CLAIMED)
+			return 0;
+		/* Its owner is told the truth: it is being taken down. */
+		api_error(resp, 404, "demo %s has ended", id);
+		return -1;
+	}
 	api_error(resp, 403, "this token does not own demo %s", id);
 	return -1;
 }

@@ -107,6 +107,7 @@ struct api_request {
 	const char *authorization; /* header value or NULL */
 	const char *cookie;	   /* header value or NULL */
 	const char *host;	   /* header value or NULL */
+	const char *origin;	   /* header value or NULL */
 };
 
 /* What a handler answers. api_response_init before, api_response_free after. */

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "id.h"
 #include "log.h"
@@ -38,10 +39,11 @@ static const char css[] =
     "background:var(--acc);color:#fff;text-align:center;text-decoration:none;cursor:pointer}"
     ".sec{background:transparent;color:var(--acc)}"
     ".bad{background:transparent;color:var(--bad);border-color:var(--bad)}"
-    ".row{display:flex;gap:.75rem}.row form{flex:1}"
+    ".row{display:flex;gap:.75rem}.row form{flex:1;display:flex}"
+    ".row .btn{font-size:1rem;padding:.8rem .5rem}"
     "dl{display:grid;grid-template-columns:auto 1fr;gap:.5rem 1rem;margin:1rem 0}"
     "dt{color:var(--mut)}dd{margin:0;overflow-wrap:anywhere}"
-    "code{font:.95em ui-monospace,Menlo,Consolas,monospace;background:rgba(127,127,127,.15);"
+    "code{font:.85em ui-monospace,Menlo,Consolas,monospace;background:rgba(127,127,127,.15);"
     "padding:.1rem .35rem;border-radius:5px}"
     ".timer{font-size:2.4rem;font-weight:700;font-variant-numeric:tabular-nums;margin:.2rem 0}"
     ".mut{color:var(--mut);font-size:.92rem}"
@@ -90,7 +92,7 @@ page_begin(struct api_response *r, int status, const char *title, const char *re
 	buf_reset(b);
 	buf_appends(b, "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
 		       "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
-		       "<meta name=\"referrer\" content=\"no-referrer\">");
+		       "<meta name=\"referrer\" content=\"same-origin\">");
 	if (refresh_url != NULL) {
 		buf_printf(b, "<meta http-equiv=\"refresh\" content=\"%d;url=", refresh_s);
 		html_escape(b, refresh_url);
@@ -280,6 +282,16 @@ redirect(struct api_response *r, const char *location)
 
 /* --- pages --------------------------------------------------------------- */
 
+/* "45 seconds", "1 minute", "30 minutes", "2 hours". */
+static void
+describe_duration(int s, char *out, size_t outlen)
+{
+	int v = s < 120 ? s : s < 7200 || s % 3600 != 0 ? s / 60 : s / 3600;
+	const char *unit = s < 120 ? "second" : s < 7200 || s % 3600 != 0 ? "minute" : "hour";
+
+	snprintf(out, outlen, "%d %s%s", v, unit, v == 1 ? "" : "s");
+}
+
 static void
 page_landing(const struct api *a, const struct api_request *req, struct api_response *r)
 {
@@ -300,11 +312,15 @@ page_landing(const struct api *a, const struct api_request *req, struct api_resp
 	buf_appends(&r->body, "<h1>Try it live, in your own private copy</h1>\n"
 			      "<p>Press the button and get a fully working copy of the "
 			      "application, with its admin area, that nobody else can see.</p>\n");
-	if (n > 0)
+	if (n > 0) {
+		char ttl[32];
+
+		describe_duration(pools[0].tmpl.ttl_s, ttl, sizeof(ttl));
 		buf_printf(&r->body,
-			   "<p class=\"mut\">Ready in seconds. Yours for %d minutes (you can "
-			   "extend it), then it is deleted with everything you changed.</p>\n",
-			   pools[0].tmpl.ttl_s / 60);
+			   "<p class=\"mut\">Ready in seconds. Yours for %s (you can extend it), "
+			   "then it is deleted with everything you changed.</p>\n",
+			   ttl);
+	}
 	if (live) {
 		buf_printf(&r->body,
 			   "<p class=\"note\">You already have a demo running.</p>"
@@ -387,6 +403,17 @@ format_left(long long s, char *out, size_t outlen)
 	snprintf(out, outlen, "%lld:%02lld", s / 60, s % 60);
 }
 
+/* "14:05 UTC"; the page's script replaces it with the visitor's local time. */
+static void
+format_clock(long long t, char *out, size_t outlen)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (gmtime_r(&tt, &tm) == NULL || strftime(out, outlen, "%H:%M UTC", &tm) == 0)
+		snprintf(out, outlen, "-");
+}
+
 static void
 page_ready(const struct api *a, struct api_response *r, const struct instance *in)
 {
@@ -404,7 +431,7 @@ page_ready(const struct api *a, struct api_response *r, const struct instance *i
 	if (have_t && t.admin_path[0] != '\0')
 		api_instance_url(a, in->id, t.admin_path, admin_url, sizeof(admin_url));
 	format_left(secs, left, sizeof(left));
-	api_iso8601(in->expires_at, until, sizeof(until));
+	format_clock(in->expires_at, until, sizeof(until));
 	page_begin(r, 200, "Your demo is ready", NULL, 0);
 	buf_appends(b, "<h1>Your demo is ready</h1>\n<dl><dt>Shop</dt><dd><a href=\"");
 	html_escape(b, url);
@@ -431,8 +458,9 @@ page_ready(const struct api *a, struct api_response *r, const struct instance *i
 	buf_printf(b,
 		   "<p style=\"margin-top:1.5rem\">Time left</p>"
 		   "<div class=\"timer\" id=\"left\" data-s=\"%lld\" role=\"timer\">%s</div>\n"
-		   "<p class=\"mut\">Ends at %s. Everything you changed is deleted then.</p>\n",
-		   secs, left, until);
+		   "<p class=\"mut\">Ends at <time id=\"until\" datetime=\"%lld\">%s</time>. "
+		   "Everything you changed is deleted then.</p>\n",
+		   secs, left, in->expires_at, until);
 	buf_appends(b, "<div class=\"row\">");
 	if (can_extend)
 		buf_printf(
@@ -449,7 +477,10 @@ page_ready(const struct api *a, struct api_response *r, const struct instance *i
 	if (!can_extend)
 		buf_appends(b, "<p class=\"mut\">This demo has reached its longest allowed "
 			       "time.</p>\n");
-	buf_appends(b, "<script>(function(){var e=document.getElementById('left'),"
+	buf_appends(b, "<script>(function(){var u=document.getElementById('until');"
+		       "u.textContent=new Date(1000*u.getAttribute('datetime'))"
+		       ".toLocaleTimeString([],{hour:'2-digit',minute:'2-digit'});"
+		       "var e=document.getElementById('left'),"
 		       "end=Date.now()+1000*(+e.getAttribute('data-s'));function f(){"
 		       "var s=Math.max(0,Math.round((end-Date.now())/1000));"
 		       "e.textContent=Math.floor(s/60)+':'+('0'+s%60).slice(-2);"
@@ -706,6 +737,26 @@ host_is_demo(const struct api *a, const char *host)
 	return id_valid(id);
 }
 
+/* A form post must come from our own pages: an Origin header, when the
+ * browser sends one, must name the base domain. Defence in depth next to the
+ * SameSite=Strict cookie (which does not stop a sibling subdomain). */
+static bool
+origin_ok(const struct api *a, const char *origin)
+{
+	const char *h, *end;
+	size_t bl;
+
+	if (origin == NULL)
+		return true;
+	h = strstr(origin, "://");
+	if (h == NULL || a->base_domain == NULL)
+		return false;
+	h += 3;
+	end = h + strcspn(h, ":/");
+	bl = strlen(a->base_domain);
+	return (size_t)(end - h) == bl && strncasecmp(h, a->base_domain, bl) == 0;
+}
+
 bool
 pages_is_claim(const struct api_request *req)
 {
@@ -723,6 +774,12 @@ pages_handle(const struct api *a, const struct api_request *req, struct api_resp
 
 	if (host_is_demo(a, req->host)) {
 		page_gone(r);
+		return;
+	}
+	if (post && !origin_ok(a, req->origin)) {
+		pages_error(
+		    r, 403, "Not allowed",
+		    "This form was sent from another site. Start from the demo's own page.");
 		return;
 	}
 	if (strcmp(req->path, "/") == 0 && get) {

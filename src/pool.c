@@ -53,7 +53,39 @@ struct pool {
 	int nslots;
 	int consecutive_failures;
 	struct pool_stats stats;
+	/* ids being released right now: the API and the reaper may both try */
+	char releasing[POOL_MAX_WORKERS][ID_SIZE];
 };
+
+/* Marks id as being released; false when another thread already is. */
+static bool
+release_begin(struct pool *p, const char *id)
+{
+	int free_slot = -1;
+	bool ok = true;
+
+	pthread_mutex_lock(&p->mu);
+	for (int i = 0; i < POOL_MAX_WORKERS; i++) {
+		if (strcmp(p->releasing[i], id) == 0)
+			ok = false;
+		else if (p->releasing[i][0] == '\0' && free_slot == -1)
+			free_slot = i;
+	}
+	if (ok && free_slot != -1)
+		snprintf(p->releasing[free_slot], ID_SIZE, "%s", id);
+	pthread_mutex_unlock(&p->mu);
+	return ok;
+}
+
+static void
+release_end(struct pool *p, const char *id)
+{
+	pthread_mutex_lock(&p->mu);
+	for (int i = 0; i < POOL_MAX_WORKERS; i++)
+		if (strcmp(p->releasing[i], id) == 0)
+			p->releasing[i][0] = '\0';
+	pthread_mutex_unlock(&p->mu);
+}
 
 static long long
 now_s(const struct pool *p)
@@ -704,8 +736,22 @@ out:
 	return rc;
 }
 
+static int release_locked(struct pool *p, const char *id, char *err, size_t errlen);
+
 int
 pool_release(struct pool *p, const char *id, char *err, size_t errlen)
+{
+	int rc;
+
+	if (!release_begin(p, id))
+		return 0; /* another thread is taking it down */
+	rc = release_locked(p, id, err, errlen);
+	release_end(p, id);
+	return rc;
+}
+
+static int
+release_locked(struct pool *p, const char *id, char *err, size_t errlen)
 {
 	struct instance in;
 	int r;

@@ -374,6 +374,11 @@ cmd_serve(int argc, char **argv)
 			path != NULL ? path : "the configuration");
 		goto out;
 	}
+	if (d.cfg->store_backend != STORE_SQLITE) {
+		fprintf(stderr, "demux: refusing to start: [store] backend = redis is not "
+				"available in this build; use sqlite\n");
+		goto out;
+	}
 	if (mkdir_p(d.cfg->state_dir, err, sizeof(err)) == -1 ||
 	    store_sqlite_open(&d.store, d.cfg->store_path, err, sizeof(err)) == -1) {
 		fprintf(stderr, "demux: state store: %s\n", err);

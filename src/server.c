@@ -335,14 +335,19 @@ send_response(struct MHD_Connection *c, const struct api_response *r)
 	MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE, r->content_type);
 	MHD_add_response_header(mr, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 	MHD_add_response_header(mr, "X-Content-Type-Options", "nosniff");
-	MHD_add_response_header(mr, "Referrer-Policy", "no-referrer");
 	if (html) {
+		/* same-origin: the demo's own site never sees the ready page's URL
+		 * (which names the demo), while our form posts keep a real Origin
+		 * (no-referrer would turn it into "null"). */
+		MHD_add_response_header(mr, "Referrer-Policy", "same-origin");
 		MHD_add_response_header(
 		    mr, "Content-Security-Policy",
 		    "default-src 'none'; style-src 'unsafe-inline'; "
 		    "script-src 'unsafe-inline'; img-src 'self'; "
 		    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'");
 		MHD_add_response_header(mr, "X-Frame-Options", "DENY");
+	} else {
+		MHD_add_response_header(mr, "Referrer-Policy", "no-referrer");
 	}
 	if (r->location[0] != '\0')
 		MHD_add_response_header(mr, MHD_HTTP_HEADER_LOCATION, r->location);
@@ -427,6 +432,7 @@ dispatch(struct server *s, struct MHD_Connection *c, const char *url, const char
 	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
 	req.cookie = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_COOKIE);
 	req.host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+	req.origin = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Origin");
 
 	if (strcmp(url, "/metrics") == 0) {
 		answer_metrics(s, &req, r);

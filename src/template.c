@@ -37,7 +37,7 @@
 
 #define META_FILE "template.json"
 #define LOCK_FILE ".lock"
-#define META_MAX (1024 * 1024)
+#define META_MAX ((size_t)1024 * 1024)
 #define TCP_QUIET_WAIT_MS 10000
 #define HEALTH_POLL_MS 250
 #define LOG_TAIL_LINES 5
@@ -52,41 +52,45 @@ static const char *const known_profiles[] = {"prestashop", "wordpress", "generic
  * user named by MYSQL_*, then exec the image's own start script ("$@").
  */
 static const char db_wrapper_script[] =
-	"set -e\n"
-	"db=$(command -v mariadbd || command -v mysqld || true)\n"
-	"cli=$(command -v mariadb || command -v mysql || true)\n"
-	"inst=$(command -v mariadb-install-db || command -v mysql_install_db || true)\n"
-	"if [ -z \"$db\" ] || [ -z \"$cli\" ] || [ -z \"$inst\" ]; then\n"
-	"  echo 'demux: this image has no MariaDB server (mariadbd, mariadb, "
-	"mariadb-install-db); build one FROM it that adds MariaDB (see demux "
-	"docs/TEMPLATES.md)' >&2\n"
-	"  exit 70\n"
-	"fi\n"
-	"data=/var/lib/mysql sock=/run/mysqld/mysqld.sock\n"
-	"mkdir -p /run/mysqld \"$data\"\n"
-	"[ -d \"$data/mysql\" ] || \"$inst\" --user=root --datadir=\"$data\" >/dev/null\n"
-	"\"$db\" --no-defaults --user=root --datadir=\"$data\" --socket=\"$sock\" "
-	"--port=\"$MYSQL_PORT\" --bind-address=0.0.0.0 --skip-name-resolve "
-	"--innodb-buffer-pool-size=16M --innodb-log-file-size=8M --innodb-log-buffer-size=1M "
-	"--key-buffer-size=64K --aria-pagecache-buffer-size=1M --performance-schema=OFF "
-	"--max-connections=30 &\n"
-	"n=0\n"
-	"until \"$cli\" --no-defaults -S \"$sock\" -uroot -e 'SELECT 1' >/dev/null 2>&1; do\n"
-	"  n=$((n + 1))\n"
-	"  [ \"$n\" -lt 600 ] || { echo 'demux: MariaDB did not start within 120 s' >&2; exit 71; }\n"
-	"  sleep 0.2\n"
-	"done\n"
-	"\"$cli\" --no-defaults -S \"$sock\" -uroot -e \"CREATE DATABASE IF NOT EXISTS "
-	"\\`$MYSQL_DATABASE\\`; "
-	"CREATE USER IF NOT EXISTS '$MYSQL_USER'@'%' IDENTIFIED BY '$MYSQL_PASSWORD'; "
-	"CREATE USER IF NOT EXISTS '$MYSQL_USER'@'localhost' IDENTIFIED BY '$MYSQL_PASSWORD'; "
-	"GRANT ALL PRIVILEGES ON *.* TO '$MYSQL_USER'@'%'; "
-	"GRANT ALL PRIVILEGES ON *.* TO '$MYSQL_USER'@'localhost'; FLUSH PRIVILEGES;\"\n"
-	"echo 'demux: MariaDB is up; starting the image'\n"
-	"exec \"$@\"\n";
+    "set -e\n"
+    "db=$(command -v mariadbd || command -v mysqld || true)\n"
+    "cli=$(command -v mariadb || command -v mysql || true)\n"
+    "inst=$(command -v mariadb-install-db || command -v mysql_install_db || true)\n"
+    "if [ -z \"$db\" ] || [ -z \"$cli\" ] || [ -z \"$inst\" ]; then\n"
+    "  echo 'demux: this image has no MariaDB server (mariadbd, mariadb, "
+    "mariadb-install-db); build one FROM it that adds MariaDB (see demux "
+    "docs/TEMPLATES.md)' >&2\n"
+    "  exit 70\n"
+    "fi\n"
+    "data=/var/lib/mysql sock=/run/mysqld/mysqld.sock\n"
+    "mkdir -p /run/mysqld \"$data\"\n"
+    "[ -d \"$data/mysql\" ] || \"$inst\" --user=root --datadir=\"$data\" >/dev/null\n"
+    "\"$db\" --no-defaults --user=root --datadir=\"$data\" --socket=\"$sock\" "
+    "--port=\"$MYSQL_PORT\" --bind-address=0.0.0.0 --skip-name-resolve "
+    "--innodb-buffer-pool-size=16M --innodb-log-file-size=8M --innodb-log-buffer-size=2M "
+    "--key-buffer-size=64K --aria-pagecache-buffer-size=1M --performance-schema=OFF "
+    "--max-connections=30 &\n"
+    "n=0\n"
+    "until \"$cli\" --no-defaults --protocol=socket -h localhost -S \"$sock\" -uroot -e 'SELECT 1' "
+    ">/dev/null "
+    "2>&1; do\n"
+    "  n=$((n + 1))\n"
+    "  [ \"$n\" -lt 600 ] || { echo 'demux: MariaDB did not start within 120 s' >&2; exit 71; }\n"
+    "  sleep 0.2\n"
+    "done\n"
+    "sql=\"CREATE DATABASE IF NOT EXISTS \\`$MYSQL_DATABASE\\`;\"\n"
+    "for h in % localhost 127.0.0.1; do\n"
+    "  sql=\"$sql CREATE USER IF NOT EXISTS '$MYSQL_USER'@'$h' IDENTIFIED BY '$MYSQL_PASSWORD';"
+    " ALTER USER '$MYSQL_USER'@'$h' IDENTIFIED BY '$MYSQL_PASSWORD';"
+    " GRANT ALL PRIVILEGES ON *.* TO '$MYSQL_USER'@'$h';\"\n"
+    "done\n"
+    "\"$cli\" --no-defaults --protocol=socket -h localhost -S \"$sock\" -uroot "
+    "-e \"$sql FLUSH PRIVILEGES;\"\n"
+    "echo 'demux: MariaDB is up; starting the image'\n"
+    "exec \"$@\"\n";
 
-static int
-fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static int
 fail(char *err, size_t errlen, const char *fmt, ...)
@@ -162,7 +166,8 @@ check_secret(const char *what, const char *s, char *err, size_t errlen)
 
 		if (c <= 0x20 || c >= 0x7f || strchr("'\"\\`$", c) != NULL)
 			return fail(err, errlen,
-				    "%s may not hold spaces, quotes, backslashes, '`' or '$'", what);
+				    "%s may not hold spaces, quotes, backslashes, '`' or '$'",
+				    what);
 	}
 	return 0;
 }
@@ -190,8 +195,7 @@ check_pair(const char *what, const char *s, bool reserve_demux, char *err, size_
 static int
 random_password(char *out, size_t len)
 {
-	static const char alphabet[] =
-		"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
+	static const char alphabet[] = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
 	unsigned char raw[64];
 
 	if (len > sizeof(raw) + 1 || len < 2 || id_random_bytes(raw, len - 1) == -1)
@@ -246,18 +250,20 @@ template_resolve(const struct template_options *opt, const struct podman_image *
 {
 	const char *profile, *v;
 	bool ours, ps;
-	char domain[DOMAIN_MAX + 1];
-	int rc;
+	char domain[DOMAIN_MAX + 1], why[256];
 
 	memset(m, 0, sizeof(*m));
-	if (opt->name == NULL || validate_name(opt->name, err, errlen) == -1)
-		return opt->name == NULL ? fail(err, errlen, "--name is required") : -1;
+	if (opt->name == NULL)
+		return fail(err, errlen, "--name is required");
+	if (validate_name(opt->name, why, sizeof(why)) == -1)
+		return fail(err, errlen, "template name '%s': %s", opt->name, why);
 	if (opt->image == NULL || opt->image[0] == '\0')
 		return fail(err, errlen, "--image is required");
 	ours = podman_image_label(img, "demux.profile") != NULL;
 	profile = pick(opt->profile, img, "demux.profile", "generic");
 	if (!profile_known(profile))
-		return fail(err, errlen, "unknown profile '%s' (known: prestashop, wordpress, generic)",
+		return fail(err, errlen,
+			    "unknown profile '%s' (known: prestashop, wordpress, generic)",
 			    profile);
 	ps = strcmp(profile, "prestashop") == 0;
 	m->db_wrapper = ps && !ours;
@@ -268,7 +274,7 @@ template_resolve(const struct template_options *opt, const struct podman_image *
 		return -1;
 
 	m->app_port = 80;
-	if ((rc = label_port(img, "demux.app_port", &m->app_port, err, errlen)) == -1)
+	if (label_port(img, "demux.app_port", &m->app_port, err, errlen) == -1)
 		return -1;
 	if (opt->app_port >= 0)
 		m->app_port = opt->app_port;
@@ -291,20 +297,23 @@ template_resolve(const struct template_options *opt, const struct podman_image *
 	    set_field(m->db_password, sizeof(m->db_password), "database password",
 		      pick(opt->db_password, img, "demux.db_password", ""), err, errlen) == -1)
 		return -1;
-	if (m->db_wrapper && m->db_password[0] == '\0' &&
-	    random_password(m->db_password, 21) == -1)
+	if (m->db_wrapper && m->db_password[0] == '\0' && random_password(m->db_password, 21) == -1)
 		return fail(err, errlen, "no randomness for a database password");
-	if ((m->db_name[0] != '\0' && check_ident("database name", m->db_name, err, errlen) == -1) ||
-	    (m->db_user[0] != '\0' && check_ident("database user", m->db_user, err, errlen) == -1) ||
+	if ((m->db_name[0] != '\0' &&
+	     check_ident("database name", m->db_name, err, errlen) == -1) ||
+	    (m->db_user[0] != '\0' &&
+	     check_ident("database user", m->db_user, err, errlen) == -1) ||
 	    check_secret("database password", m->db_password, err, errlen) == -1)
 		return -1;
 	if (m->db_wrapper && (m->db_name[0] == '\0' || m->db_user[0] == '\0'))
 		return fail(err, errlen, "the MariaDB wrapper needs a database name and user");
 
 	v = pick(NULL, img, "demux.db_prefix",
-		 ps ? "ps_" : strcmp(profile, "wordpress") == 0 ? "wp_" : "");
-	if (v[0] != '\0' && validate_prefix(v, err, errlen) == -1)
-		return -1;
+		 ps				     ? "ps_"
+		 : strcmp(profile, "wordpress") == 0 ? "wp_"
+						     : "");
+	if (v[0] != '\0' && validate_prefix(v, why, sizeof(why)) == -1)
+		return fail(err, errlen, "image label demux.db_prefix: %s", why);
 	if (set_field(m->db_prefix, sizeof(m->db_prefix), "table prefix", v, err, errlen) == -1)
 		return -1;
 
@@ -312,25 +321,27 @@ template_resolve(const struct template_options *opt, const struct podman_image *
 	if (validate_domain(domain, NULL, 0) == -1)
 		snprintf(domain, sizeof(domain), "template.localhost");
 	v = pick(opt->domain, img, "demux.domain", domain);
-	if (validate_domain(v, err, errlen) == -1 ||
-	    set_field(m->domain, sizeof(m->domain), "domain", v, err, errlen) == -1)
+	if (validate_domain(v, why, sizeof(why)) == -1)
+		return fail(err, errlen, "domain '%s': %s", v, why);
+	if (set_field(m->domain, sizeof(m->domain), "domain", v, err, errlen) == -1)
 		return -1;
 
 	v = pick(opt->health_path, img, "demux.health",
 		 m->db_wrapper ? "/admin-dev/robots.txt" : "/");
-	if (validate_url_path(v, err, errlen) == -1 ||
-	    set_field(m->health_path, sizeof(m->health_path), "health path", v, err, errlen) == -1)
+	if (validate_url_path(v, why, sizeof(why)) == -1)
+		return fail(err, errlen, "health path '%s': %s", v, why);
+	if (set_field(m->health_path, sizeof(m->health_path), "health path", v, err, errlen) == -1)
 		return -1;
 	if (set_field(m->admin_path, sizeof(m->admin_path), "admin path",
 		      pick(NULL, img, "demux.admin_path",
-			   m->db_wrapper				? "/admin-dev"
+			   m->db_wrapper		       ? "/admin-dev"
 			   : strcmp(profile, "wordpress") == 0 ? "/wp-admin/"
-								: ""),
+							       : ""),
 		      err, errlen) == -1 ||
-	    set_field(m->admin_user, sizeof(m->admin_user), "admin user",
-		      pick(NULL, img, "demux.admin_user",
-			   m->db_wrapper ? "admin@prestashop.com" : ""),
-		      err, errlen) == -1 ||
+	    set_field(
+		m->admin_user, sizeof(m->admin_user), "admin user",
+		pick(NULL, img, "demux.admin_user", m->db_wrapper ? "admin@prestashop.com" : ""),
+		err, errlen) == -1 ||
 	    set_field(m->admin_password, sizeof(m->admin_password), "admin password",
 		      pick(NULL, img, "demux.admin_password", m->db_wrapper ? "prestashop" : ""),
 		      err, errlen) == -1)
@@ -342,10 +353,12 @@ template_resolve(const struct template_options *opt, const struct podman_image *
 
 	if (opt->nwarm > TEMPLATE_MAX_LIST || opt->nlabels > TEMPLATE_MAX_LIST ||
 	    opt->nenv > TEMPLATE_MAX_LIST)
-		return fail(err, errlen, "at most %d --warm, --label and --env each", TEMPLATE_MAX_LIST);
+		return fail(err, errlen, "at most %d --warm, --label and --env each",
+			    TEMPLATE_MAX_LIST);
 	for (int i = 0; i < opt->nwarm; i++) {
-		if (validate_url_path(opt->warm[i], err, errlen) == -1 ||
-		    set_field(m->warm[i], sizeof(m->warm[i]), "warm path", opt->warm[i], err,
+		if (validate_url_path(opt->warm[i], why, sizeof(why)) == -1)
+			return fail(err, errlen, "warm path '%s': %s", opt->warm[i], why);
+		if (set_field(m->warm[i], sizeof(m->warm[i]), "warm path", opt->warm[i], err,
 			      errlen) == -1)
 			return -1;
 	}
@@ -369,7 +382,7 @@ template_resolve(const struct template_options *opt, const struct podman_image *
 	m->memory_bytes = opt->memory_bytes >= 0 ? opt->memory_bytes : TEMPLATE_DEFAULT_MEMORY;
 	m->pids_limit = opt->pids_limit >= 0 ? opt->pids_limit : TEMPLATE_DEFAULT_PIDS;
 	m->cpus = opt->cpus >= 0 ? opt->cpus : TEMPLATE_DEFAULT_CPUS;
-	if (m->memory_bytes > 0 && m->memory_bytes < 6 * 1024 * 1024)
+	if (m->memory_bytes > 0 && m->memory_bytes < 6LL * 1024 * 1024)
 		return fail(err, errlen, "--memory below 6 MB cannot run a container");
 	if (m->cpus > 1024)
 		return fail(err, errlen, "--cpus %.2f is more than any machine has", m->cpus);
@@ -377,9 +390,8 @@ template_resolve(const struct template_options *opt, const struct podman_image *
 	return 0;
 }
 
-static int
-add_env(struct template_spec_buf *b, int *n, char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
+static int add_env(struct template_spec_buf *b, int *n, char *err, size_t errlen, const char *fmt,
+		   ...) __attribute__((format(printf, 5, 6)));
 
 static int
 add_env(struct template_spec_buf *b, int *n, char *err, size_t errlen, const char *fmt, ...)
@@ -487,38 +499,42 @@ int
 template_meta_to_json(const struct template_meta *m, char **json, char *err, size_t errlen)
 {
 	json_t *o;
+	char *text;
 
+	*json = NULL;
 	o = json_pack("{s:i, s:s, s:s, s:s, s:s, s:i, s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, "
 		      "s:s, s:b, s:s}",
 		      "format", 1, "name", m->name, "image", m->image, "image_id", m->image_id,
 		      "profile", m->profile, "app_port", m->app_port, "db_port", m->db_port,
 		      "db_name", m->db_name, "db_user", m->db_user, "db_password", m->db_password,
-		      "db_prefix", m->db_prefix, "domain", m->domain, "health_path",
-		      m->health_path, "admin_path", m->admin_path, "admin_user", m->admin_user,
-		      "admin_password", m->admin_password, "db_wrapper", m->db_wrapper,
-		      "start_command", m->start_command);
-	if (o == NULL)
-		return fail(err, errlen, "template metadata holds text that is not UTF-8");
-	json_object_set_new(o, "labels", list_json((char (*)[TEMPLATE_STR])m->labels, m->nlabels));
-	json_object_set_new(o, "env", list_json((char (*)[TEMPLATE_STR])m->env, m->nenv));
-	json_object_set_new(o, "warm", list_json((char (*)[TEMPLATE_STR])m->warm, m->nwarm));
+		      "db_prefix", m->db_prefix, "domain", m->domain, "health_path", m->health_path,
+		      "admin_path", m->admin_path, "admin_user", m->admin_user, "admin_password",
+		      m->admin_password, "db_wrapper", m->db_wrapper, "start_command",
+		      m->start_command);
+	if (o == NULL) {
+		fail(err, errlen, "template metadata holds text that is not UTF-8");
+		return -1;
+	}
+	json_object_set_new(o, "labels", list_json((char(*)[TEMPLATE_STR])m->labels, m->nlabels));
+	json_object_set_new(o, "env", list_json((char(*)[TEMPLATE_STR])m->env, m->nenv));
+	json_object_set_new(o, "warm", list_json((char(*)[TEMPLATE_STR])m->warm, m->nwarm));
 	json_object_set_new(o, "archive_path", json_string(m->archive_path));
 	json_object_set_new(o, "archive_bytes", json_integer(m->archive_bytes));
 	json_object_set_new(o, "compressed", json_boolean(m->compressed));
-	json_object_set_new(
-		o, "checkpoint",
-		json_pack("{s:f, s:f, s:f, s:f, s:I}", "wall_ms", m->checkpoint.wall_ms,
-			  "podman_ms", m->checkpoint.podman_ms, "runtime_ms",
-			  m->checkpoint.runtime_ms, "criu_ms", m->checkpoint.criu_ms,
-			  "pages_written", (json_int_t)m->checkpoint.pages_written));
+	json_object_set_new(o, "checkpoint",
+			    json_pack("{s:f, s:f, s:f, s:f, s:I}", "wall_ms", m->checkpoint.wall_ms,
+				      "podman_ms", m->checkpoint.podman_ms, "runtime_ms",
+				      m->checkpoint.runtime_ms, "criu_ms", m->checkpoint.criu_ms,
+				      "pages_written", (json_int_t)m->checkpoint.pages_written));
 	json_object_set_new(o, "created_at", json_integer(m->created_at));
 	json_object_set_new(o, "memory_bytes", json_integer(m->memory_bytes));
 	json_object_set_new(o, "pids_limit", json_integer(m->pids_limit));
 	json_object_set_new(o, "cpus", json_real(m->cpus));
-	*json = json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(12));
+	text = json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(12));
 	json_decref(o);
-	if (*json == NULL)
+	if (text == NULL)
 		fatalx("json_dumps: out of memory");
+	*json = text;
 	return 0;
 }
 
@@ -561,7 +577,8 @@ get_list(json_t *o, const char *key, char (*items)[TEMPLATE_STR], int *n, char *
 			    TEMPLATE_MAX_LIST);
 	json_array_foreach(a, i, v)
 	{
-		if (!json_is_string(v) || copy_str(items[i], TEMPLATE_STR, json_string_value(v)) == -1)
+		if (!json_is_string(v) ||
+		    copy_str(items[i], TEMPLATE_STR, json_string_value(v)) == -1)
 			return fail(err, errlen, "%s[%zu]: not a string of at most %d characters",
 				    key, i, TEMPLATE_STR - 1);
 		(*n)++;
@@ -588,20 +605,21 @@ template_meta_from_json(const char *json, struct template_meta *m, char *err, si
 	    get_str(o, "db_name", m->db_name, sizeof(m->db_name), false, err, errlen) == -1 ||
 	    get_str(o, "db_user", m->db_user, sizeof(m->db_user), false, err, errlen) == -1 ||
 	    get_str(o, "db_password", m->db_password, sizeof(m->db_password), false, err, errlen) ==
-		    -1 ||
+		-1 ||
 	    get_str(o, "db_prefix", m->db_prefix, sizeof(m->db_prefix), false, err, errlen) == -1 ||
 	    get_str(o, "domain", m->domain, sizeof(m->domain), true, err, errlen) == -1 ||
 	    get_str(o, "health_path", m->health_path, sizeof(m->health_path), true, err, errlen) ==
-		    -1 ||
+		-1 ||
 	    get_str(o, "admin_path", m->admin_path, sizeof(m->admin_path), false, err, errlen) ==
-		    -1 ||
+		-1 ||
 	    get_str(o, "admin_user", m->admin_user, sizeof(m->admin_user), false, err, errlen) ==
-		    -1 ||
+		-1 ||
 	    get_str(o, "admin_password", m->admin_password, sizeof(m->admin_password), false, err,
 		    errlen) == -1 ||
 	    get_str(o, "start_command", m->start_command, sizeof(m->start_command), false, err,
 		    errlen) == -1 ||
-	    get_str(o, "archive_path", m->archive_path, sizeof(m->archive_path), true, err, errlen) == -1 ||
+	    get_str(o, "archive_path", m->archive_path, sizeof(m->archive_path), true, err,
+		    errlen) == -1 ||
 	    get_list(o, "labels", m->labels, &m->nlabels, err, errlen) == -1 ||
 	    get_list(o, "env", m->env, &m->nenv, err, errlen) == -1 ||
 	    get_list(o, "warm", m->warm, &m->nwarm, err, errlen) == -1)
@@ -798,8 +816,8 @@ template_load(const char *state_dir, const char *name, struct template_meta *out
 		char rel[TEMPLATE_PATH];
 
 		snprintf(rel, sizeof(rel), "%s", out->archive_path);
-		if (snprintf(out->archive_path, sizeof(out->archive_path), "%s/%s", buf_str(&dir), rel) >=
-		    (int)sizeof(out->archive_path)) {
+		if (snprintf(out->archive_path, sizeof(out->archive_path), "%s/%s", buf_str(&dir),
+			     rel) >= (int)sizeof(out->archive_path)) {
 			fail(err, errlen, "%s: archive path too long", buf_str(&path));
 			goto out;
 		}
@@ -852,7 +870,11 @@ template_list(const char *state_dir, struct template_meta **out, int *n, char *e
 			*out = xrealloc(*out, (size_t)cap * sizeof(**out));
 		}
 		if (template_load(state_dir, e->d_name, &(*out)[*n], why, sizeof(why)) == -1) {
-			log_warnx("template: skipping name=%s: %s", e->d_name, why);
+			/* No template.json yet: a create in progress (or killed). */
+			if (strstr(why, "no template '") != NULL)
+				log_debug("template: skipping name=%s: %s", e->d_name, why);
+			else
+				log_warnx("template: skipping name=%s: %s", e->d_name, why);
 			continue;
 		}
 		(*n)++;
@@ -895,7 +917,7 @@ static int
 remove_dir_files(const char *dir, char *err, size_t errlen)
 {
 	static const char *const files[] = {META_FILE,
-					    META_FILE ".tmp",
+					    "template.json.tmp",
 					    "checkpoint.tar",
 					    "checkpoint.tar.part",
 					    "checkpoint.tar.zst",
@@ -973,9 +995,11 @@ template_count_tcp_connections(const char *text, char *first, size_t firstlen)
 			/* 0x0A LISTEN, 0x07 CLOSE; inode 0 = orphan no process holds */
 			if (st != 0x0A && st != 0x07 && inode != 0) {
 				if (count == 0 && first != NULL && firstlen > 0) {
-					const char *lp = strrchr(f[1], ':'), *rp = strrchr(f[2], ':');
+					const char *lp = strrchr(f[1], ':'),
+						   *rp = strrchr(f[2], ':');
 
-					snprintf(first, firstlen, "port %lu -> port %lu, state %02lX",
+					snprintf(first, firstlen,
+						 "port %lu -> port %lu, state %02lX",
 						 lp != NULL ? strtoul(lp + 1, NULL, 16) : 0,
 						 rp != NULL ? strtoul(rp + 1, NULL, 16) : 0, st);
 				}
@@ -1071,8 +1095,8 @@ sleep_ms(int ms)
 	nanosleep(&ts, NULL);
 }
 
-static void
-progress(const struct create *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void progress(const struct create *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static void
 progress(const struct create *c, const char *fmt, ...)
@@ -1160,7 +1184,7 @@ log_tail(struct create *c, char *out, size_t outlen)
 	size_t o = 0;
 	bool sep = false;
 
-	buf_init(&logs, 64 * 1024);
+	buf_init(&logs, (size_t)64 * 1024);
 	out[0] = '\0';
 	if (podman_logs(c->p, c->container, LOG_TAIL_LINES, &logs, lerr, sizeof(lerr)) == -1) {
 		snprintf(out, outlen, "(no logs: %s)", lerr);
@@ -1217,8 +1241,8 @@ wait_healthy(struct create *c, char *err, size_t errlen)
 		progress(c, "\rdemux: waiting for http://127.0.0.1:%d%s (Host: %s) %ds ",
 			 c->app_host_port, c->m.health_path, c->m.domain,
 			 (int)((now - start) / 1000));
-		if (http_get(c->app_host_port, c->m.domain, c->m.health_path, (long)(deadline - now),
-			     &status, last, sizeof(last)) == 0) {
+		if (http_get(c->app_host_port, c->m.domain, c->m.health_path,
+			     (long)(deadline - now), &status, last, sizeof(last)) == 0) {
 			if (status >= 200 && status < 300) {
 				progress(c, "- answered in %.1f s\n", (mono_ms() - start) / 1000);
 				return 0;
@@ -1274,8 +1298,8 @@ wait_tcp_quiet(struct create *c, char *err, size_t errlen)
 	if (podman_inspect(c->p, c->container, &info, &pid, err, errlen) == -1)
 		return -1;
 	if (pid <= 0)
-		return fail(err, errlen, "template container %s is not running (%s)",
-			    c->container, info.state);
+		return fail(err, errlen, "template container %s is not running (%s)", c->container,
+			    info.state);
 	for (;;) {
 		static const char *const files[] = {"tcp", "tcp6"};
 
@@ -1285,15 +1309,16 @@ wait_tcp_quiet(struct create *c, char *err, size_t errlen)
 			struct buf text;
 
 			snprintf(path, sizeof(path), "/proc/%d/net/%s", pid, files[i]);
-			if (read_file(path, 16 * 1024 * 1024, &text, why, sizeof(why)) == -1) {
+			if (read_file(path, (size_t)16 * 1024 * 1024, &text, why, sizeof(why)) ==
+			    -1) {
 				buf_free(&text);
 				if (i == 1)
 					continue; /* no IPv6 in the container */
 				return fail(err, errlen, "reading the container's sockets: %s",
 					    why);
 			}
-			n += template_count_tcp_connections(buf_str(&text),
-							    n == 0 ? first : NULL, sizeof(first));
+			n += template_count_tcp_connections(buf_str(&text), n == 0 ? first : NULL,
+							    sizeof(first));
 			buf_free(&text);
 		}
 		if (n == 0)
@@ -1340,8 +1365,7 @@ create_template(struct create *c, const struct template_options *opt, char *err,
 	if (podman_image_inspect(c->p, opt->image, img, err, errlen) == -1 ||
 	    template_resolve(opt, img, &c->m, err, errlen) == -1)
 		goto out;
-	snprintf(c->container, sizeof(c->container), "%s%s", TEMPLATE_CONTAINER_PREFIX,
-		 c->m.name);
+	snprintf(c->container, sizeof(c->container), "%s%s", TEMPLATE_CONTAINER_PREFIX, c->m.name);
 	if (snprintf(c->dir, sizeof(c->dir), "%s/templates/%s", c->state_dir, c->m.name) >=
 	    (int)sizeof(c->dir)) {
 		fail(err, errlen, "state directory path too long");
@@ -1387,8 +1411,8 @@ create_template(struct create *c, const struct template_options *opt, char *err,
 		goto out;
 	if (c->m.db_port > 0 && (c->db_host_port = free_port(err, errlen)) == -1)
 		goto out;
-	if (template_cold_start_spec(&c->m, c->container, c->app_host_port, c->db_host_port,
-				     &spec, sb, err, errlen) == -1)
+	if (template_cold_start_spec(&c->m, c->container, c->app_host_port, c->db_host_port, &spec,
+				     sb, err, errlen) == -1)
 		goto out;
 	/* A template container left by a killed create holds the name. */
 	if (podman_remove(c->p, c->container, err, errlen) == -1)
@@ -1455,55 +1479,56 @@ enum {
 };
 
 static const struct option long_options[] = {
-	{"config", required_argument, NULL, OPT_CONFIG},
-	{"state-dir", required_argument, NULL, OPT_STATE_DIR},
-	{"socket", required_argument, NULL, OPT_SOCKET},
-	{"name", required_argument, NULL, OPT_NAME},
-	{"image", required_argument, NULL, OPT_IMAGE},
-	{"profile", required_argument, NULL, OPT_PROFILE},
-	{"port", required_argument, NULL, OPT_PORT},
-	{"host-port", required_argument, NULL, OPT_HOST_PORT},
-	{"db-port", required_argument, NULL, OPT_DB_PORT},
-	{"warm", required_argument, NULL, OPT_WARM},
-	{"health", required_argument, NULL, OPT_HEALTH},
-	{"timeout", required_argument, NULL, OPT_TIMEOUT},
-	{"memory", required_argument, NULL, OPT_MEMORY},
-	{"pids", required_argument, NULL, OPT_PIDS},
-	{"cpus", required_argument, NULL, OPT_CPUS},
-	{"label", required_argument, NULL, OPT_LABEL},
-	{"env", required_argument, NULL, OPT_ENV},
-	{"domain", required_argument, NULL, OPT_DOMAIN},
-	{"compress", required_argument, NULL, OPT_COMPRESS},
-	{"db-name", required_argument, NULL, OPT_DB_NAME},
-	{"db-user", required_argument, NULL, OPT_DB_USER},
-	{"db-password", required_argument, NULL, OPT_DB_PASSWORD},
-	{"help", no_argument, NULL, OPT_HELP},
-	{NULL, 0, NULL, 0},
+    {"config", required_argument, NULL, OPT_CONFIG},
+    {"state-dir", required_argument, NULL, OPT_STATE_DIR},
+    {"socket", required_argument, NULL, OPT_SOCKET},
+    {"name", required_argument, NULL, OPT_NAME},
+    {"image", required_argument, NULL, OPT_IMAGE},
+    {"profile", required_argument, NULL, OPT_PROFILE},
+    {"port", required_argument, NULL, OPT_PORT},
+    {"host-port", required_argument, NULL, OPT_HOST_PORT},
+    {"db-port", required_argument, NULL, OPT_DB_PORT},
+    {"warm", required_argument, NULL, OPT_WARM},
+    {"health", required_argument, NULL, OPT_HEALTH},
+    {"timeout", required_argument, NULL, OPT_TIMEOUT},
+    {"memory", required_argument, NULL, OPT_MEMORY},
+    {"pids", required_argument, NULL, OPT_PIDS},
+    {"cpus", required_argument, NULL, OPT_CPUS},
+    {"label", required_argument, NULL, OPT_LABEL},
+    {"env", required_argument, NULL, OPT_ENV},
+    {"domain", required_argument, NULL, OPT_DOMAIN},
+    {"compress", required_argument, NULL, OPT_COMPRESS},
+    {"db-name", required_argument, NULL, OPT_DB_NAME},
+    {"db-user", required_argument, NULL, OPT_DB_USER},
+    {"db-password", required_argument, NULL, OPT_DB_PASSWORD},
+    {"help", no_argument, NULL, OPT_HELP},
+    {NULL, 0, NULL, 0},
 };
 
 static void
 usage(FILE *out)
 {
-	fprintf(out,
-		"usage: demux template create --name NAME --image IMAGE [options]\n"
-		"       demux template ls\n"
-		"       demux template rm NAME\n"
-		"\n"
-		"create options (image labels demux.* give the defaults):\n"
-		"  --profile prestashop|wordpress|generic\n"
-		"  --port N            app port inside the container (demux.app_port, else 80)\n"
-		"  --db-port N         database port inside the container (demux.db_port)\n"
-		"  --host-port N       publish the app on 127.0.0.1:N (default: a free port)\n"
-		"  --health PATH       must answer 2xx before the checkpoint (demux.health)\n"
-		"  --warm PATH         page to fetch before the checkpoint (repeatable; default /)\n"
-		"  --timeout DURATION  how long to wait for the health URL (default 300s)\n"
-		"  --domain HOST       the template's own domain, sent as Host (demux.domain)\n"
-		"  --memory SIZE --pids N --cpus F   limits every restored copy inherits\n"
-		"                      (default 1g, 1024, 1.0; 0 = no limit)\n"
-		"  --label K=V --env K=V             extra labels / environment (repeatable)\n"
-		"  --db-name, --db-user, --db-password   database credentials (demux.db_*)\n"
-		"  --compress none|zstd              archive compression (default none)\n"
-		"common options: --config FILE (or DEMUX_CONFIG), --state-dir DIR, --socket PATH\n");
+	fprintf(
+	    out,
+	    "usage: demux template create --name NAME --image IMAGE [options]\n"
+	    "       demux template ls\n"
+	    "       demux template rm NAME\n"
+	    "\n"
+	    "create options (image labels demux.* give the defaults):\n"
+	    "  --profile prestashop|wordpress|generic\n"
+	    "  --port N            app port inside the container (demux.app_port, else 80)\n"
+	    "  --db-port N         database port inside the container (demux.db_port)\n"
+	    "  --host-port N       publish the app on 127.0.0.1:N (default: a free port)\n"
+	    "  --health PATH       must answer 2xx before the checkpoint (demux.health)\n"
+	    "  --warm PATH         page to fetch before the checkpoint (repeatable; default /)\n"
+	    "  --timeout DURATION  how long to wait for the health URL (default 300s)\n"
+	    "  --domain HOST       the template's own domain, sent as Host (demux.domain)\n"
+	    "  --memory SIZE --pids N --cpus F   limits every restored copy inherits\n"
+	    "                      (default 1g, 1024, 1.0; 0 = no limit)\n"
+	    "  --label K=V --env K=V             extra labels / environment (repeatable)\n"
+	    "  --db-name, --db-user, --db-password   database credentials (demux.db_*)\n"
+	    "  --compress none|zstd              archive compression (default none)\n"
+	    "common options: --config FILE (or DEMUX_CONFIG), --state-dir DIR, --socket PATH\n");
 }
 
 static int
@@ -1751,13 +1776,15 @@ cmd_template(int argc, char **argv)
 		rc = 2;
 		goto out;
 	}
-	if (validate_name(opt.name, err, sizeof(err)) == -1 ||
-	    (opt.profile != NULL && !profile_known(opt.profile))) {
-		if (opt.profile != NULL && !profile_known(opt.profile))
-			snprintf(err, sizeof(err),
-				 "unknown profile '%s' (known: prestashop, wordpress, generic)",
-				 opt.profile);
-		fprintf(stderr, "demux: template create: %s\n", err);
+	if (validate_name(opt.name, err, sizeof(err)) == -1) {
+		fprintf(stderr, "demux: template create: template name '%s': %s\n", opt.name, err);
+		goto out;
+	}
+	if (opt.profile != NULL && !profile_known(opt.profile)) {
+		fprintf(stderr,
+			"demux: template create: unknown profile '%s' (known: prestashop, "
+			"wordpress, generic)\n",
+			opt.profile);
 		goto out;
 	}
 	c = xcalloc(1, sizeof(*c));

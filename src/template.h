@@ -53,7 +53,7 @@ struct template_meta {
 	char admin_path[TEMPLATE_STR];
 	char admin_user[TEMPLATE_STR];
 	char admin_password[TEMPLATE_SECRET];
-	bool db_wrapper;		   /* entrypoint wrapper starts the image's MariaDB */
+	bool db_wrapper;		  /* entrypoint wrapper starts the image's MariaDB */
 	char start_command[TEMPLATE_STR]; /* what the wrapper execs (the image's own start) */
 	int nlabels;
 	char labels[TEMPLATE_MAX_LIST][TEMPLATE_STR]; /* extra "k=v" from --label */

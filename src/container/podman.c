@@ -32,7 +32,7 @@
 extern char **environ;
 
 #define API_BASE "http://d/v5.0.0/libpod"
-#define BODY_MAX (32u * 1024 * 1024)
+#define BODY_MAX ((size_t)32 * 1024 * 1024)
 #define PATH_MAX_LEN 8192
 #define STATS_DUMP_MAX 4096
 #define ZSTD_LEVEL "-3"
@@ -98,8 +98,11 @@ podman_open(const char *socket_path, int timeout_ms)
 	struct podman *p = xcalloc(1, sizeof(*p));
 
 	pthread_once(&curl_once, curl_init_once);
-	p->socket = xstrdup(socket_path != NULL && socket_path[0] != '\0' ? socket_path
-									  : PODMAN_DEFAULT_SOCKET);
+	if (socket_path == NULL || socket_path[0] == '\0')
+		socket_path = PODMAN_DEFAULT_SOCKET;
+	if (strncmp(socket_path, "unix://", 7) == 0) /* the form podman itself prints */
+		socket_path += 7;
+	p->socket = xstrdup(socket_path);
 	p->timeout_ms = timeout_ms > 0 ? timeout_ms : 120000;
 	return p;
 }
@@ -243,7 +246,7 @@ perform(const struct podman *p, const struct request *req, struct response *resp
 		goto out;
 	}
 	if (rc == CURLE_WRITE_ERROR) {
-		snprintf(err, errlen, "Podman's answer is larger than %u bytes", BODY_MAX);
+		snprintf(err, errlen, "Podman's answer is larger than %zu bytes", BODY_MAX);
 		goto out;
 	}
 	if (rc != CURLE_OK) {
@@ -442,10 +445,10 @@ podman_spec_json(const struct container_spec *spec, char **json, char *err, size
 				 cp->container_port);
 			goto out;
 		}
-		json_array_append_new(ports, json_pack("{s:s, s:i, s:i, s:s}", "host_ip",
-						       "127.0.0.1", "host_port", cp->host_port,
-						       "container_port", cp->container_port,
-						       "protocol", "tcp"));
+		json_array_append_new(ports,
+				      json_pack("{s:s, s:i, s:i, s:s}", "host_ip", "127.0.0.1",
+						"host_port", cp->host_port, "container_port",
+						cp->container_port, "protocol", "tcp"));
 	}
 	json_object_set(o, "portmappings", ports);
 	if (spec->memory_bytes > 0)
@@ -489,8 +492,10 @@ podman_create_start(struct podman *p, const struct container_spec *spec, char *e
 	if (podman_spec_json(spec, &json, err, errlen) == -1)
 		goto out;
 	req.json = json;
-	if (perform(p, &req, &resp, err, errlen) == -1)
+	if (perform(p, &req, &resp, err, errlen) == -1) {
+		created = resp.sent; /* a timeout: Podman may have created it */
 		goto out;
+	}
 	if (resp.status != 201 && resp.status != 200) {
 		char msg[512];
 
@@ -585,7 +590,8 @@ podman_parse_inspect(const char *json, struct container_info *out, int *pid, cha
 		if (out->nports >= RUNTIME_MAX_PORTS || bind == NULL)
 			continue;
 		out->ports[out->nports].container_port = (int)strtol(key, NULL, 10);
-		out->ports[out->nports].host_port = (int)json_number(json_object_get(bind, "HostPort"));
+		out->ports[out->nports].host_port =
+		    (int)json_number(json_object_get(bind, "HostPort"));
 		out->nports++;
 	}
 	ret = 0;
@@ -654,17 +660,17 @@ podman_parse_list(const char *json, struct container_info **out, int *n, char *e
 		copy_json_string(ci->state, sizeof(ci->state), json_object_get(c, "State"));
 		ci->running = strcmp(ci->state, "running") == 0;
 		ci->exit_code = (int)json_number(json_object_get(c, "ExitCode"));
-		copy_json_string(ci->template_name, sizeof(ci->template_name),
-				 json_object_get(json_object_get(c, "Labels"),
-						 RUNTIME_LABEL_TEMPLATE));
+		copy_json_string(
+		    ci->template_name, sizeof(ci->template_name),
+		    json_object_get(json_object_get(c, "Labels"), RUNTIME_LABEL_TEMPLATE));
 		json_array_foreach(ports, j, pm)
 		{
 			if (ci->nports >= RUNTIME_MAX_PORTS)
 				break;
 			ci->ports[ci->nports].host_port =
-				(int)json_number(json_object_get(pm, "host_port"));
+			    (int)json_number(json_object_get(pm, "host_port"));
 			ci->ports[ci->nports].container_port =
-				(int)json_number(json_object_get(pm, "container_port"));
+			    (int)json_number(json_object_get(pm, "container_port"));
 			ci->nports++;
 		}
 		(*n)++;
@@ -1122,8 +1128,8 @@ tar_read_member(FILE *f, const char *want, unsigned char *out, size_t outmax, si
 			field[12] = '\0';
 			size = strtoull(field, &end, 8);
 		}
-		if (strcmp(name, want) == 0 || (strncmp(name, "./", 2) == 0 &&
-						strcmp(name + 2, want) == 0)) {
+		if (strcmp(name, want) == 0 ||
+		    (strncmp(name, "./", 2) == 0 && strcmp(name + 2, want) == 0)) {
 			if (size > outmax)
 				return -1;
 			*outlen = fread(out, 1, (size_t)size, f);
@@ -1141,7 +1147,8 @@ tar_read_member(FILE *f, const char *want, unsigned char *out, size_t outmax, si
 static int
 run_zstd(const char *in, const char *outpath, char *err, size_t errlen)
 {
-	char *argv[] = {"zstd", "-q", "-f", "-T0", ZSTD_LEVEL, "-o", (char *)outpath, (char *)in, NULL};
+	char *argv[] = {"zstd",		 "-q",	     "-f", "-T0", ZSTD_LEVEL, "-o",
+			(char *)outpath, (char *)in, NULL};
 	posix_spawn_file_actions_t fa;
 	pid_t pid;
 	int rc, status;
@@ -1171,9 +1178,8 @@ run_zstd(const char *in, const char *outpath, char *err, size_t errlen)
 }
 
 int
-podman_checkpoint(struct podman *p, const char *name, const char *archive_path,
-		  bool leave_running, bool compress_zstd, struct checkpoint_stats *stats,
-		  char *err, size_t errlen)
+podman_checkpoint(struct podman *p, const char *name, const char *archive_path, bool leave_running,
+		  bool compress_zstd, struct checkpoint_stats *stats, char *err, size_t errlen)
 {
 	struct request req = {.method = "POST"};
 	struct response resp;
@@ -1260,8 +1266,8 @@ out:
 /* --- restore --------------------------------------------------------------- */
 
 int
-podman_restore(struct podman *p, const struct restore_request *req,
-	       struct restore_stats *stats, char *err, size_t errlen)
+podman_restore(struct podman *p, const struct restore_request *req, struct restore_stats *stats,
+	       char *err, size_t errlen)
 {
 	struct request hreq = {.method = "POST"};
 	struct response resp;
@@ -1367,8 +1373,8 @@ ops_list(void *ctx, struct container_info **out, int *n, char *err, size_t errle
 }
 
 const struct runtime_ops podman_runtime_ops = {
-	.restore = ops_restore,
-	.run = ops_run,
-	.remove = ops_remove,
-	.list = ops_list,
+    .restore = ops_restore,
+    .run = ops_run,
+    .remove = ops_remove,
+    .list = ops_list,
 };

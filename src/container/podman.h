@@ -42,7 +42,8 @@ struct podman_image {
 	struct podman_label labels[PODMAN_MAX_LABELS];
 };
 
-/* Returns a handle (never NULL; out of memory is fatal). The socket path is
+/* Returns a handle (never NULL; out of memory is fatal). The socket path
+ * ("/run/podman/podman.sock" or "unix:///run/...", NULL = the default) is
  * copied. timeout_ms bounds every call, from connect to the last byte. */
 struct podman *podman_open(const char *socket_path, int timeout_ms);
 void podman_close(struct podman *p);
@@ -85,8 +86,8 @@ int podman_checkpoint(struct podman *p, const char *name, const char *archive_pa
  * included. If the restore fails, whatever it left under that name is removed
  * (unless the name already belonged to another container).
  */
-int podman_restore(struct podman *p, const struct restore_request *req,
-		   struct restore_stats *stats, char *err, size_t errlen);
+int podman_restore(struct podman *p, const struct restore_request *req, struct restore_stats *stats,
+		   char *err, size_t errlen);
 
 /* Stops name, killing it after timeout_s. Stopping a stopped container is fine. */
 int podman_stop(struct podman *p, const char *name, int timeout_s, char *err, size_t errlen);

@@ -201,28 +201,23 @@ static char *
 obs_str(const char *fmt, ...)
 {
 	va_list ap;
-	struct buf b;
-	MYSQL_RES *r;
+	MYSQL_RES *r = NULL;
 	MYSQL_ROW row;
-	char *out;
+	char *sql = NULL, *out;
+	int n;
 
-	buf_init(&b, 1 << 20);
 	va_start(ap, fmt);
-	{
-		char *sql = NULL;
-
-		if (vasprintf(&sql, fmt, ap) < 0)
-			fail_msg("vasprintf");
-		buf_appends(&b, sql);
-		free(sql);
-	}
+	n = vasprintf(&sql, fmt, ap);
 	va_end(ap);
-	if (mysql_real_query(obs, buf_str(&b), b.len) != 0 || (r = mysql_store_result(obs)) == NULL)
-		fail_msg("observer: %.200s: %s", buf_str(&b), mysql_error(obs));
+	if (n < 0 || mysql_real_query(obs, sql, (unsigned long)n) != 0 ||
+	    (r = mysql_store_result(obs)) == NULL) {
+		fail_msg("observer: %.200s: %s", sql != NULL ? sql : fmt, mysql_error(obs));
+		return xstrdup("");
+	}
 	row = mysql_fetch_row(r);
 	out = xstrdup(row == NULL ? "" : row[0] == NULL ? "NULL" : row[0]);
 	mysql_free_result(r);
-	buf_free(&b);
+	free(sql);
 	return out;
 }
 

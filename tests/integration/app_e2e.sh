@@ -66,11 +66,12 @@ checkpoint() {
 archive_missing() {
 	local m want have
 	m=$(podman mount "$1") || return 1
-	want=$(podman diff "$1" | awk '$1 != "D" {print $2}' | grep '^/var/lib/mysql/' |
+	want=$(podman diff "$1" | awk '$1 != "D" {print $2}' | grep -E '^/var/lib/(mysql|demux-db)/' |
 		while read -r f; do [ -f "$m$f" ] && [ ! -L "$m$f" ] && echo "${f#/}"; done | sort)
 	podman umount "$1" >/dev/null
+	[ -n "$want" ] || { echo "(no database file in the container's diff: datadir moved?)"; return 0; }
 	have=$(tar -xOf "$2" rootfs-diff.tar | tar -t | sort)
-	comm -23 <(echo "$want") <(echo "$have") | tr '\n' ' '
+	comm -23 <(echo "$want") <(echo "$have") | tr '\n' ' ' | sed 's/ *$//'
 }
 
 # restore FILE NAME: sets RP and RQ, the copy's app and db ports.

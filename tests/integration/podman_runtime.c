@@ -243,7 +243,7 @@ static int
 group_setup(void **state)
 {
 	const char *env = getenv("DEMUX_TEST_PODMAN_SOCKET");
-	struct podman_image *img = calloc(1, sizeof(*img));
+	struct podman_image *img;
 	char err[1024];
 
 	(void)state;
@@ -267,6 +267,7 @@ group_setup(void **state)
 		for (int i = 0; i < 300 && podman_ping(pm, err, sizeof(err)) == -1; i++)
 			usleep(100000);
 	}
+	img = calloc(1, sizeof(*img));
 	have_shop = podman_image_inspect(pm, SHOP_IMAGE, img, err, sizeof(err)) == 0;
 	free(img);
 	return 0;
@@ -326,25 +327,11 @@ test_podman_not_running(void **state)
 static void
 test_template_create(void **state)
 {
-	char *argv[] = {(char *)demux_bin(),
-			"template",
-			"create",
-			"--name",
-			TEMPLATE,
-			"--image",
-			SHOP_IMAGE,
-			"--state-dir",
-			state_dir,
-			"--socket",
-			sock,
-			"--label",
-			TEST_LABEL,
-			"--timeout",
-			"240s",
-			"--memory",
-			"768m",
-			NULL};
-	struct podman_image *img = calloc(1, sizeof(*img));
+	char *argv[] = {
+	    (char *)demux_bin(), "template",	"create",  "--name",   TEMPLATE, "--image",
+	    SHOP_IMAGE,		 "--state-dir", state_dir, "--socket", sock,	 "--label",
+	    TEST_LABEL,		 "--timeout",	"240s",	   "--memory", "768m",	 NULL};
+	struct podman_image *img;
 	struct buf out;
 	char err[1024], path[800];
 	struct stat st;
@@ -352,10 +339,9 @@ test_template_create(void **state)
 	int rc;
 
 	(void)state;
-	if (!have_shop) {
-		free(img);
+	if (!have_shop)
 		skip();
-	}
+	img = calloc(1, sizeof(*img));
 	buf_init(&out, 1 << 20);
 	rc = run(argv, &out);
 	if (rc != 0)
@@ -535,7 +521,7 @@ test_restore_port_in_use_and_name_taken(void **state)
 	struct restore_stats rs;
 	struct buf body;
 	char name[64], err[1024];
-	int busy, s, first_port;
+	int busy = 0, s, first_port;
 
 	(void)state;
 	need_template();
@@ -572,7 +558,7 @@ test_create_start_errors(void **state)
 	struct container_spec spec;
 	struct template_spec_buf *sb = calloc(1, sizeof(*sb));
 	char name[64], err[1024];
-	int busy, s;
+	int busy = 0, s;
 
 	(void)state;
 	memset(&spec, 0, sizeof(spec));
@@ -591,9 +577,9 @@ test_create_start_errors(void **state)
 	}
 	s = occupy_port(&busy);
 	assert_true(s >= 0);
-	assert_int_equal(template_cold_start_spec(&meta, name, busy, free_port(), &spec, sb, err,
-						  sizeof(err)),
-			 0);
+	assert_int_equal(
+	    template_cold_start_spec(&meta, name, busy, free_port(), &spec, sb, err, sizeof(err)),
+	    0);
 	assert_int_equal(podman_create_start(pm, &spec, err, sizeof(err)), -1);
 	close(s);
 	free(sb);
@@ -621,9 +607,9 @@ test_cold_start_checkpoint_zstd(void **state)
 	(void)state;
 	need_template();
 	new_name(cold, sizeof(cold));
-	assert_int_equal(template_cold_start_spec(&meta, cold, port, free_port(), &spec, sb, err,
-						  sizeof(err)),
-			 0);
+	assert_int_equal(
+	    template_cold_start_spec(&meta, cold, port, free_port(), &spec, sb, err, sizeof(err)),
+	    0);
 	assert_int_equal(podman_create_start(pm, &spec, err, sizeof(err)), 0);
 	free(sb);
 	buf_init(&body, 1 << 20);
@@ -695,14 +681,14 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_podman_not_running),
-		cmocka_unit_test(test_template_create),
-		cmocka_unit_test(test_three_concurrent_restores),
-		cmocka_unit_test(test_restore_bad_archives),
-		cmocka_unit_test(test_restore_port_in_use_and_name_taken),
-		cmocka_unit_test(test_create_start_errors),
-		cmocka_unit_test(test_cold_start_checkpoint_zstd),
-		cmocka_unit_test(test_template_rm),
+	    cmocka_unit_test(test_podman_not_running),
+	    cmocka_unit_test(test_template_create),
+	    cmocka_unit_test(test_three_concurrent_restores),
+	    cmocka_unit_test(test_restore_bad_archives),
+	    cmocka_unit_test(test_restore_port_in_use_and_name_taken),
+	    cmocka_unit_test(test_create_start_errors),
+	    cmocka_unit_test(test_cold_start_checkpoint_zstd),
+	    cmocka_unit_test(test_template_rm),
 	};
 
 	cmocka_set_message_output(CM_OUTPUT_TAP);

@@ -144,6 +144,14 @@ bsend() {
 	printf '%s' "$line"
 }
 t_eq "long-lived demux adds c" "$(bsend "add c.$BD 127.0.0.1:$UP1")" ok
+# An operator's `demux proxy add` next to the running daemon: two writers.
+t_check "a second demux process adds x meanwhile" dx add x.$BD 127.0.0.1:$UP2
+t_eq "long-lived demux adds y" "$(bsend "add y.$BD 127.0.0.1:$UP2")" ok
+t_eq "map file keeps the other process's route too" \
+	"$(grep -cE "^(c|x|y)\\.$BD " "$MAP")" 3
+t_eq "long-lived demux removes x (added by the other process)" "$(bsend "remove x.$BD")" ok
+t_eq "... from the map file as well" "$(grep -c "^x\\.$BD " "$MAP")" 0
+t_eq "remove y" "$(bsend "remove y.$BD")" ok
 stop_pid "$HAPROXY_PID"
 out=$(bsend "add d.$BD 127.0.0.1:$UP1")
 t_match "with haproxy killed, the same process reports socket and reason" "$out" \

@@ -12,6 +12,8 @@ Steps, run in order in one browser session (cookies persist):
                       (confirm() dialogs are accepted)
     shot NAME         screenshot of the viewport into OUTDIR/NAME.png
     expect TEXT       fail unless the page's visible text contains TEXT
+    waitfor TEXT      wait (30 s at most, following the page's own refreshes)
+                      until the visible text contains TEXT
     url               print the current URL
     sleep SECONDS
 
@@ -207,6 +209,19 @@ def main():
                     text = b.evaluate("document.body ? document.body.innerText : ''") or ""
                     if arg not in text:
                         raise RuntimeError("page text lacks %r: %r" % (arg, text[:300]))
+                elif step == "waitfor":
+                    deadline = time.time() + 30
+                    while True:
+                        try:
+                            text = b.evaluate("document.body ? document.body.innerText : ''")
+                        except RuntimeError:
+                            text = ""  # the page is navigating
+                        if text and arg in text:
+                            break
+                        if time.time() > deadline:
+                            raise RuntimeError("page text lacks %r: %r" % (arg, (text or "")[:300]))
+                        time.sleep(0.25)
+                        b.events.clear()
                 elif step == "url":
                     arg = b.evaluate("location.href")
                 elif step == "sleep":

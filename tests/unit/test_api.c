@@ -314,6 +314,23 @@ test_release_by_owner_then_gone(void **state)
 }
 
 static void
+test_owner_of_a_demo_being_released_gets_404(void **state)
+{
+	char id[ID_SIZE], tok[INSTANCE_TOKEN_SIZE], path[64];
+
+	(void)state;
+	fake_api_add(&fake, "shop", INSTANCE_READY);
+	claim(id, tok);
+	fake_api_find(&fake, id)->state = INSTANCE_RELEASING;
+	snprintf(path, sizeof(path), "/api/v1/demos/%s", id);
+	assert_int_equal(call("GET", path, NULL, tok), 404);
+	assert_error_contains("has ended");
+	assert_int_equal(call("GET", path, NULL, "someone-else"), 403);
+	assert_int_equal(call("GET", path, NULL, FAKE_ADMIN_TOKEN), 200);
+	assert_string_equal(str("state"), "releasing");
+}
+
+static void
 test_store_down_is_503(void **state)
 {
 	char id[ID_SIZE], tok[INSTANCE_TOKEN_SIZE], path[64];
@@ -461,6 +478,8 @@ main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_extend_of_unclaimed_is_409, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_release_by_owner_then_gone, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_owner_of_a_demo_being_released_gets_404, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_store_down_is_503, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_list_and_pool_need_admin, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_healthz_reports_dependencies, setup, teardown),

@@ -132,8 +132,14 @@ test_landing_has_start_button(void **state)
 	assert_self_contained();
 	assert_has("Start your demo");
 	assert_has("<form method=\"post\" action=\"/start\">");
-	assert_has("30 minutes");
+	assert_has("Yours for 30 minutes");
 	assert_lacks("already have a demo");
+	fake.pools[0].tmpl.ttl_s = 15;
+	assert_int_equal(browse("GET", "/", NULL), 200);
+	assert_has("Yours for 15 seconds");
+	fake.pools[0].tmpl.ttl_s = 7200;
+	assert_int_equal(browse("GET", "/", NULL), 200);
+	assert_has("Yours for 2 hours");
 }
 
 static void
@@ -167,7 +173,7 @@ test_start_sets_owner_cookie_and_shows_ready_page(void **state)
 	assert_has("demo-pass-123");
 	assert_has("data-s=\"1800\"");
 	assert_has(">30:00<");
-	assert_has("Ends at 2027-01-15T08:30:00Z");
+	assert_has("Ends at <time id=\"until\" datetime=\"1800001800\">08:30 UTC</time>");
 	snprintf(want, sizeof(want), "action=\"/demos/%s/extend\"", id);
 	assert_has(want);
 	snprintf(want, sizeof(want), "action=\"/demos/%s/end\"", id);
@@ -337,6 +343,39 @@ test_multiple_templates_get_one_button_each(void **state)
 }
 
 static void
+test_form_posts_from_other_sites_are_refused(void **state)
+{
+	const char *bad[] = {"http://evil.test", "null", "http://x.demo.test:8088",
+			     "http://demo.test.evil.test"};
+	const char *good[] = {"http://demo.test:8088", "https://DEMO.test"};
+	struct api_request req;
+
+	(void)state;
+	fake_api_add(&fake, "shop", INSTANCE_READY);
+	memset(&req, 0, sizeof(req));
+	req.method = "POST";
+	req.path = "/start";
+	req.body = "";
+	req.client_ip = "198.51.100.4";
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		req.origin = bad[i];
+		api_response_free(&last);
+		api_response_init(&last);
+		pages_handle(&api, &req, &last);
+		assert_int_equal(last.status, 403);
+	}
+	assert_int_equal(fake.claims, 0);
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		req.origin = good[i];
+		api_response_free(&last);
+		api_response_init(&last);
+		pages_handle(&api, &req, &last);
+		assert_int_not_equal(last.status, 403);
+	}
+	assert_int_equal(fake.claims, 2);
+}
+
+static void
 test_host_of_a_gone_demo(void **state)
 {
 	struct api_request req;
@@ -369,6 +408,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_values_are_escaped, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_input_and_unknown_pages, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_multiple_templates_get_one_button_each, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_form_posts_from_other_sites_are_refused, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_host_of_a_gone_demo, setup, teardown),
 	};

@@ -122,7 +122,7 @@ test_flashlight_spec(void **state)
 	/* The wrapper starts MariaDB as root, creates the user, then runs the image. */
 	assert_non_null(strstr(template_db_wrapper_script(), "mariadbd"));
 	assert_non_null(strstr(template_db_wrapper_script(), "--user=root"));
-	assert_non_null(strstr(template_db_wrapper_script(), "'$MYSQL_USER'@'%'"));
+	assert_non_null(strstr(template_db_wrapper_script(), "'$MYSQL_USER'@'$h'"));
 	assert_non_null(strstr(template_db_wrapper_script(), "exec \"$@\""));
 	fd = mkstemp(path);
 	assert_true(fd >= 0);
@@ -140,27 +140,27 @@ test_flashlight_spec(void **state)
 	assert_string_equal(json_string_value(json_object_get(root, "name")), "demux-template-ps");
 	assert_int_equal(json_array_size(json_object_get(root, "entrypoint")), 4);
 	assert_string_equal(
-		json_string_value(json_object_get(json_object_get(root, "env"), "MYSQL_HOST")),
-		"127.0.0.1");
-	assert_string_equal(json_string_value(json_object_get(
-				    json_object_get(root, "labels"), "demux.template")),
-			    "ps");
-	assert_string_equal(json_string_value(json_object_get(
-				    json_array_get(json_object_get(root, "portmappings"), 1),
-				    "host_ip")),
-			    "127.0.0.1");
-	assert_int_equal(json_integer_value(json_object_get(
-				 json_array_get(json_object_get(root, "portmappings"), 1),
-				 "container_port")),
-			 3306);
-	assert_int_equal(json_integer_value(json_object_get(
-				 json_object_get(json_object_get(root, "resource_limits"), "memory"),
-				 "limit")),
-			 TEMPLATE_DEFAULT_MEMORY);
-	assert_int_equal(json_integer_value(json_object_get(
-				 json_object_get(json_object_get(root, "resource_limits"), "cpu"),
-				 "quota")),
-			 100000);
+	    json_string_value(json_object_get(json_object_get(root, "env"), "MYSQL_HOST")),
+	    "127.0.0.1");
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(root, "labels"), "demux.template")),
+	    "ps");
+	assert_string_equal(
+	    json_string_value(json_object_get(
+		json_array_get(json_object_get(root, "portmappings"), 1), "host_ip")),
+	    "127.0.0.1");
+	assert_int_equal(
+	    json_integer_value(json_object_get(
+		json_array_get(json_object_get(root, "portmappings"), 1), "container_port")),
+	    3306);
+	assert_int_equal(
+	    json_integer_value(json_object_get(
+		json_object_get(json_object_get(root, "resource_limits"), "memory"), "limit")),
+	    TEMPLATE_DEFAULT_MEMORY);
+	assert_int_equal(
+	    json_integer_value(json_object_get(
+		json_object_get(json_object_get(root, "resource_limits"), "cpu"), "quota")),
+	    100000);
 	json_decref(root);
 	free(json);
 }
@@ -223,8 +223,8 @@ test_labelled_image_and_cold_start(void **state)
 	assert_int_equal(spec.pids_limit, 200);
 	assert_true(spec.cpus > 0.49 && spec.cpus < 0.51);
 
-	assert_int_equal(template_cold_start_spec(&m, "demux-k3f9x2", 21000, 21001, &cold, &sb2, err,
-						  sizeof(err)),
+	assert_int_equal(template_cold_start_spec(&m, "demux-k3f9x2", 21000, 21001, &cold, &sb2,
+						  err, sizeof(err)),
 			 0);
 	assert_string_equal(cold.name, "demux-k3f9x2");
 	assert_string_equal(cold.image, spec.image);
@@ -236,9 +236,8 @@ test_labelled_image_and_cold_start(void **state)
 	assert_true(has(cold.labels, "demux.managed=1"));
 	assert_int_equal(cold.memory_bytes, spec.memory_bytes);
 	/* db_host_port 0: the database is not published. */
-	assert_int_equal(template_cold_start_spec(&m, "demux-x", 21000, 0, &cold, &sb2, err,
-						  sizeof(err)),
-			 0);
+	assert_int_equal(
+	    template_cold_start_spec(&m, "demux-x", 21000, 0, &cold, &sb2, err, sizeof(err)), 0);
 	assert_int_equal(cold.nports, 1);
 
 	/* Options override the labels. */
@@ -423,10 +422,10 @@ test_restore_stats(void **state)
 	(void)state;
 	/* Podman 5.4's REST answer to import/restore?printStats=true */
 	assert_int_equal(podman_parse_restore_stats(
-				 "{\"Id\":\"33ad\",\"runtime_restore_duration\":232839,"
-				 "\"criu_statistics\":{\"forking_time\":4,\"restore_time\":149820,"
-				 "\"pages_restored\":17}}",
-				 &rs, err, sizeof(err)),
+			     "{\"Id\":\"33ad\",\"runtime_restore_duration\":232839,"
+			     "\"criu_statistics\":{\"forking_time\":4,\"restore_time\":149820,"
+			     "\"pages_restored\":17}}",
+			     &rs, err, sizeof(err)),
 			 0);
 	assert_true(rs.runtime_ms > 232.83 && rs.runtime_ms < 232.84);
 	assert_true(rs.criu_ms > 149.81 && rs.criu_ms < 149.83);
@@ -434,11 +433,11 @@ test_restore_stats(void **state)
 	assert_true(rs.podman_ms == 0);
 	/* podman container restore --print-stats */
 	assert_int_equal(podman_parse_restore_stats(
-				 "{\"podman_restore_duration\":1012345,\"container_statistics\":[{"
-				 "\"Id\":\"x\",\"runtime_restore_duration\":400000,"
-				 "\"criu_statistics\":{\"restore_time\":300000,"
-				 "\"pages_restored\":22974}}]}",
-				 &rs, err, sizeof(err)),
+			     "{\"podman_restore_duration\":1012345,\"container_statistics\":[{"
+			     "\"Id\":\"x\",\"runtime_restore_duration\":400000,"
+			     "\"criu_statistics\":{\"restore_time\":300000,"
+			     "\"pages_restored\":22974}}]}",
+			     &rs, err, sizeof(err)),
 			 0);
 	assert_true(rs.podman_ms > 1012.3 && rs.podman_ms < 1012.4);
 	assert_true(rs.runtime_ms == 400.0);
@@ -455,10 +454,10 @@ test_checkpoint_stats(void **state)
 {
 	/* stats-dump from a real "podman container checkpoint --export" archive */
 	static const unsigned char img[] = {
-		0x40, 0x59, 0x10, 0x55, 0x06, 0x33, 0x09, 0x57, 0x22, 0x00, 0x00, 0x00,
-		0x0a, 0x20, 0x08, 0x96, 0x0f, 0x10, 0x85, 0xee, 0x05, 0x18, 0xd8, 0x05,
-		0x20, 0x74, 0x28, 0x18, 0x30, 0x00, 0x38, 0x11, 0x40, 0x00, 0x48, 0x00,
-		0x50, 0x04, 0x58, 0x04, 0x60, 0x00, 0x68, 0x00, 0x70, 0x00};
+	    0x40, 0x59, 0x10, 0x55, 0x06, 0x33, 0x09, 0x57, 0x22, 0x00, 0x00, 0x00,
+	    0x0a, 0x20, 0x08, 0x96, 0x0f, 0x10, 0x85, 0xee, 0x05, 0x18, 0xd8, 0x05,
+	    0x20, 0x74, 0x28, 0x18, 0x30, 0x00, 0x38, 0x11, 0x40, 0x00, 0x48, 0x00,
+	    0x50, 0x04, 0x58, 0x04, 0x60, 0x00, 0x68, 0x00, 0x70, 0x00};
 	unsigned char bad[sizeof(img)];
 	struct checkpoint_stats cs;
 	char err[256];
@@ -478,12 +477,12 @@ test_checkpoint_stats(void **state)
 	assert_int_equal(podman_parse_criu_dump_stats(bad, sizeof(bad), &cs, err, sizeof(err)), -1);
 
 	assert_int_equal(podman_parse_checkpoint_stats(
-				 "{\"podman_checkpoint_duration\":950000,\"container_statistics\":[{"
-				 "\"Id\":\"x\",\"runtime_checkpoint_duration\":700000,"
-				 "\"criu_statistics\":{\"freezing_time\":1000,\"frozen_time\":"
-				 "500000,\"memdump_time\":400000,\"memwrite_time\":300000,"
-				 "\"pages_scanned\":30000,\"pages_written\":22974}}]}",
-				 &cs, err, sizeof(err)),
+			     "{\"podman_checkpoint_duration\":950000,\"container_statistics\":[{"
+			     "\"Id\":\"x\",\"runtime_checkpoint_duration\":700000,"
+			     "\"criu_statistics\":{\"freezing_time\":1000,\"frozen_time\":"
+			     "500000,\"memdump_time\":400000,\"memwrite_time\":300000,"
+			     "\"pages_scanned\":30000,\"pages_written\":22974}}]}",
+			     &cs, err, sizeof(err)),
 			 0);
 	assert_true(cs.podman_ms == 950.0);
 	assert_true(cs.runtime_ms == 700.0);
@@ -516,8 +515,8 @@ test_error_messages(void **state)
 static void
 test_demux_logs(void **state)
 {
-	static const unsigned char framed[] = {1, 0, 0, 0, 0, 0, 0, 6, 'h', 'e', 'l', 'l', 'o',
-					       '\n', 2, 0, 0, 0, 0, 0, 0, 4, 'e', 'r', 'r', '\n'};
+	static const unsigned char framed[] = {1,    0, 0, 0, 0, 0, 0, 6, 'h', 'e', 'l', 'l', 'o',
+					       '\n', 2, 0, 0, 0, 0, 0, 0, 4,   'e', 'r', 'r', '\n'};
 	struct buf b;
 
 	(void)state;
@@ -540,15 +539,15 @@ test_parse_list_inspect_image(void **state)
 
 	(void)state;
 	assert_int_equal(
-		podman_parse_list(
-			"[{\"Id\":\"bee5\",\"Names\":[\"demux-abc\"],\"State\":\"running\","
-			"\"ExitCode\":0,\"Labels\":{\"demux.managed\":\"1\",\"demux.template\":"
-			"\"shop\"},\"Ports\":[{\"host_ip\":\"127.0.0.1\",\"container_port\":80,"
-			"\"host_port\":20001,\"range\":1,\"protocol\":\"tcp\"}]},"
-			"{\"Id\":\"c0ff\",\"Names\":[\"demux-def\"],\"State\":\"exited\","
-			"\"ExitCode\":137,\"Labels\":null,\"Ports\":null}]",
-			&list, &n, err, sizeof(err)),
-		0);
+	    podman_parse_list(
+		"[{\"Id\":\"bee5\",\"Names\":[\"demux-abc\"],\"State\":\"running\","
+		"\"ExitCode\":0,\"Labels\":{\"demux.managed\":\"1\",\"demux.template\":"
+		"\"shop\"},\"Ports\":[{\"host_ip\":\"127.0.0.1\",\"container_port\":80,"
+		"\"host_port\":20001,\"range\":1,\"protocol\":\"tcp\"}]},"
+		"{\"Id\":\"c0ff\",\"Names\":[\"demux-def\"],\"State\":\"exited\","
+		"\"ExitCode\":137,\"Labels\":null,\"Ports\":null}]",
+		&list, &n, err, sizeof(err)),
+	    0);
 	assert_int_equal(n, 2);
 	assert_string_equal(list[0].name, "demux-abc");
 	assert_true(list[0].running);
@@ -563,14 +562,14 @@ test_parse_list_inspect_image(void **state)
 	assert_int_equal(podman_parse_list("{}", &list, &n, err, sizeof(err)), -1);
 	free(list);
 
-	assert_int_equal(podman_parse_inspect(
-				 "{\"Id\":\"33ad\",\"Name\":\"demux-r1\",\"State\":{\"Status\":"
+	assert_int_equal(
+	    podman_parse_inspect("{\"Id\":\"33ad\",\"Name\":\"demux-r1\",\"State\":{\"Status\":"
 				 "\"running\",\"Running\":true,\"Pid\":1674,\"ExitCode\":0},"
 				 "\"Config\":{\"Labels\":{\"demux.template\":\"x\"}},"
 				 "\"NetworkSettings\":{\"Ports\":{\"8080/tcp\":[{\"HostIp\":"
 				 "\"127.0.0.1\",\"HostPort\":\"18081\"}]}}}",
 				 &info, &pid, err, sizeof(err)),
-			 0);
+	    0);
 	assert_string_equal(info.name, "demux-r1");
 	assert_true(info.running);
 	assert_int_equal(pid, 1674);
@@ -602,14 +601,14 @@ test_tcp_connections(void **state)
 {
 	/* /proc/<pid>/net/tcp: listening, established (owned), TIME_WAIT (orphan) */
 	static const char tcp[] =
-		"  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid "
-		" timeout inode\n"
-		"   0: 00000000:0050 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0 "
-		"       0 1678 1 000000002702f800 100 0 0 10 0\n"
-		"   1: 0100007F:0CEA 0100007F:B26E 01 00000000:00000000 00:00000000 00000000     0 "
-		"       0 118164 1 00000000e1710119 20 4 30 10 -1\n"
-		"   2: 0100007F:0050 0100007F:C350 06 00000000:00000000 03:00000DA5 00000000     0 "
-		"       0 0 3 0000000000000000\n";
+	    "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid "
+	    " timeout inode\n"
+	    "   0: 00000000:0050 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0 "
+	    "       0 1678 1 000000002702f800 100 0 0 10 0\n"
+	    "   1: 0100007F:0CEA 0100007F:B26E 01 00000000:00000000 00:00000000 00000000     0 "
+	    "       0 118164 1 00000000e1710119 20 4 30 10 -1\n"
+	    "   2: 0100007F:0050 0100007F:C350 06 00000000:00000000 03:00000DA5 00000000     0 "
+	    "       0 0 3 0000000000000000\n";
 	char first[128];
 
 	(void)state;
@@ -646,17 +645,17 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_flashlight_spec),
-		cmocka_unit_test(test_labelled_image_and_cold_start),
-		cmocka_unit_test(test_resolve_rejects_bad_input),
-		cmocka_unit_test(test_meta_round_trip),
-		cmocka_unit_test(test_restore_stats),
-		cmocka_unit_test(test_checkpoint_stats),
-		cmocka_unit_test(test_error_messages),
-		cmocka_unit_test(test_demux_logs),
-		cmocka_unit_test(test_parse_list_inspect_image),
-		cmocka_unit_test(test_tcp_connections),
-		cmocka_unit_test(test_parse_bytes),
+	    cmocka_unit_test(test_flashlight_spec),
+	    cmocka_unit_test(test_labelled_image_and_cold_start),
+	    cmocka_unit_test(test_resolve_rejects_bad_input),
+	    cmocka_unit_test(test_meta_round_trip),
+	    cmocka_unit_test(test_restore_stats),
+	    cmocka_unit_test(test_checkpoint_stats),
+	    cmocka_unit_test(test_error_messages),
+	    cmocka_unit_test(test_demux_logs),
+	    cmocka_unit_test(test_parse_list_inspect_image),
+	    cmocka_unit_test(test_tcp_connections),
+	    cmocka_unit_test(test_parse_bytes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
