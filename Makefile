@@ -87,6 +87,7 @@ tests-build: demux $(UNIT_BINS) $(INTEG_BINS)
 # with "N passed, N failed".
 test:
 	@bash scripts/install-deps
+	@bash scripts/build-image shop-fixture wordpress
 	@$(MAKE) --no-print-directory tests-build
 	@bash tests/run
 
