@@ -100,6 +100,9 @@ lint: demux
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 	  --inline-suppr --suppress=missingIncludeSystem -Isrc $(SRCS)
 	bash -n scripts/* tests/run tests/lib/*.sh tests/integration/*.sh
+	@# a source or recipe file that .gitignore hides would be missing from a clone
+	@ignored=$$(git ls-files --others --ignored --exclude-standard -- src tests images scripts bench/*.c bench/*.h bench/run 2>/dev/null); \
+	  if [ -n "$$ignored" ]; then echo "lint: ignored by .gitignore but part of the tree:"; echo "$$ignored"; exit 1; fi
 
 format:
 	clang-format -i $(SRCS) $(wildcard src/*.h src/*/*.h) $(UNIT_SRCS) $(INTEG_SRCS)
