@@ -39,8 +39,7 @@ fi
 t_on_exit "podman ps -aq --filter label=demux.bench=app_hook | xargs -r podman rm -f -t 0"
 name=app-bench-$$
 tp=$(free_port)
-podman run -d --runtime runc --label demux.bench=app_hook --name "$name" \
-	-p "127.0.0.1:$tp:80" "$IMAGE" >/dev/null || exit 1
+run_container "$name" --label demux.bench=app_hook -p "127.0.0.1:$tp:80" "$IMAGE" || exit 1
 wait_for "template" 90 curl -sf -o /dev/null "http://127.0.0.1:$tp/health" || exit 1
 sleep 1 # let the health check's connections close: checkpoint needs none established
 podman container checkpoint --export "$T_DIR/shop.tar" --file-locks "$name" >/dev/null || exit 1

@@ -119,6 +119,9 @@ int podman_parse_criu_dump_stats(const unsigned char *img, size_t len, struct ch
 				 char *err, size_t errlen);
 /* Writes "Podman: <message>" (one line) for an error answer into err. */
 void podman_error_message(long status, const char *body, char *err, size_t errlen);
+/* True for a start error that a second start of the same container cures
+ * (runc's init died during its first handshake). */
+bool podman_start_error_is_transient(const char *msg);
 /* Appends the payload of Podman's multiplexed log stream (8-byte frame headers)
  * to out; data that is not framed is appended as is. */
 int podman_demux_logs(const unsigned char *data, size_t len, struct buf *out);

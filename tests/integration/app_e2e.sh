@@ -43,8 +43,8 @@ established() {
 start_template() {
 	TP=$(free_port)
 	TQ=$(free_port)
-	podman run -d --runtime runc --label demux.test=app_e2e --name "$2" \
-		-p "127.0.0.1:$TP:80" -p "127.0.0.1:$TQ:3306" "$1" >/dev/null
+	run_container "$2" --label demux.test=app_e2e \
+		-p "127.0.0.1:$TP:80" -p "127.0.0.1:$TQ:3306" "$1"
 }
 
 # checkpoint NAME FILE: waits until no TCP connection is established, then
@@ -105,7 +105,7 @@ shop_test() {
 	d1=s1$tag.demo.localhost
 	d2=s2$tag.demo.localhost
 
-	start_template "$SHOP_IMAGE" "app-e2e-shop-$tag"
+	start_template "$SHOP_IMAGE" "app-e2e-shop-$tag" || { t_fail "shop template starts"; return; }
 	if ! wait_for "shop template" 90 curl -sf -o /dev/null "http://127.0.0.1:$TP/health"; then
 		t_fail "shop template starts" "$(podman logs --tail 20 "app-e2e-shop-$tag" 2>&1)"
 		return
@@ -221,7 +221,7 @@ wp_test() {
 	prefix=$(label "$WP_IMAGE" demux.db_prefix)
 	d1=w1$tag.demo.localhost
 
-	start_template "$WP_IMAGE" "app-e2e-wp-$tag"
+	start_template "$WP_IMAGE" "app-e2e-wp-$tag" || { t_fail "wordpress template starts"; return; }
 	if ! wait_for "wordpress template" 90 bash -c "curl -s -o /dev/null -w '%{http_code}' -H 'Host: $tdomain' http://127.0.0.1:$TP/ | grep -q 200"; then
 		t_fail "wordpress template starts" "$(podman logs --tail 20 "app-e2e-wp-$tag" 2>&1)"
 		return
@@ -240,7 +240,7 @@ wp_test() {
 	t_fail "a wordpress copy is restored" "$(cat "$T_DIR/restore.err")" "$log"
 	# The profile is still checked, on a container started cold from the image.
 	podman rm -f -t 0 "app-e2e-wp1-$tag" >/dev/null 2>&1
-	start_template "$WP_IMAGE" "app-e2e-wpc-$tag"
+	start_template "$WP_IMAGE" "app-e2e-wpc-$tag" || { t_fail "wordpress cold container starts"; return; }
 	if ! wait_for "wordpress cold container" 90 bash -c "curl -s -o /dev/null -w '%{http_code}' -H 'Host: $tdomain' http://127.0.0.1:$TP/ | grep -q 200"; then
 		t_fail "wordpress cold container starts"
 		return

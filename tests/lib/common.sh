@@ -181,6 +181,28 @@ start_haproxy() {
 }
 
 # --- containers -------------------------------------------------------------------
+# run_container NAME [podman run options...] IMAGE: podman run -d --runtime runc
+# --name NAME ...; prints Podman's error and returns 1 when the container does
+# not start. runc's "waiting for init preliminary setup" failure (its init
+# died before the container's own code ran; the same container starts on a
+# second try, see docs/IMAGES.md) is answered with up to two more starts.
+run_container() {
+	local name=$1 err attempt
+	shift
+	err=$(podman run -d --runtime runc --name "$name" "$@" 2>&1 >/dev/null) && return 0
+	for attempt in 2 3; do
+		case $err in
+		*"waiting for init preliminary setup"*) ;;
+		*) break ;;
+		esac
+		printf '# runc start failure, starting %s again (attempt %s): %s\n' "$name" "$attempt" "$err"
+		sleep 0.2
+		err=$(podman start "$name" 2>&1 >/dev/null) && return 0
+	done
+	printf '# podman run %s: %s\n' "$name" "$err"
+	return 1
+}
+
 # Removes every container carrying label demux.test=$1 at cleanup.
 t_remove_containers_at_exit() {
 	t_on_exit "podman ps -aq --filter label=demux.test=$1 | xargs -r podman rm -f -t 0"

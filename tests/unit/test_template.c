@@ -510,6 +510,16 @@ test_error_messages(void **state)
 	assert_string_equal(err, "Podman answered HTTP 502: Bad Gateway ");
 	podman_error_message(500, "", err, sizeof(err));
 	assert_string_equal(err, "Podman answered HTTP 500");
+	/* the message Podman relays when runc's init dies during its handshake */
+	podman_error_message(500,
+			     "{\"message\":\"runc: runc create failed: unable to start container "
+			     "process: waiting for init preliminary setup: read init-p: connection "
+			     "reset by peer: OCI runtime error\"}",
+			     err, sizeof(err));
+	assert_true(podman_start_error_is_transient(err));
+	assert_false(podman_start_error_is_transient("Podman: cannot listen on the TCP port"));
+	assert_false(podman_start_error_is_transient(
+	    "Podman: runc: exec: \"/nonexistent\": no such file or directory"));
 }
 
 static void
