@@ -5,8 +5,11 @@
  * libmicrohttpd calls the access handler several times per request: once
  * with the headers, once per chunk of body, and once more when the body is
  * complete; only then is the request dispatched. A response can be queued on
- * the first call (before any body is read), which is how an announced
- * Content-Length over the limit gets its 413 without the body being read.
+ * the first call, before any body is read; that is done only for a body
+ * announced larger than BODY_DISCARD_MAX. A smaller body over the limit is
+ * read and thrown away before the 413: closing a connection whose input has
+ * not been read makes the kernel send a reset, and a reverse proxy that is
+ * still forwarding the body then answers its client 502 instead of our 413.
  */
 #include "server.h"
 
@@ -33,6 +36,9 @@
 #define RL_WINDOW_MS 60000LL
 #define RL_IP_MAX 64
 #define STOP_GRACE_MS 5000
+/* Bodies over the limit but announced at most this large are read and
+ * discarded (never stored) so that their 413 reaches the client. */
+#define BODY_DISCARD_MAX ((unsigned long long)8 << 20)
 
 /* --- rate limiter -------------------------------------------------------- */
 
@@ -490,8 +496,10 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 			unsigned long long n = strtoull(cl, &end, 10);
 
 			if (end != cl && n > s->opt.max_body_bytes) {
-				/* Answer before reading the body. */
 				st->too_large = true;
+				buf_free(&st->body);
+				if (n <= BODY_DISCARD_MAX)
+					return MHD_YES; /* read, discard, then 413 */
 				api_response_init(&r);
 				answer_too_large(s, url, &r);
 				ret = send_response(c, &r);

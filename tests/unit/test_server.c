@@ -12,7 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include "fake_api_backend.h"
 #include "server.h"
@@ -221,6 +225,48 @@ test_body_over_limit_is_413(void **state)
 	assert_contains(&r.body, "demux_http_body_too_large_total 3");
 	reply_free(&r);
 	free(big);
+	stop(fx);
+}
+
+/* Sends raw request headers and returns what arrives within 3 s (the
+ * connection is left open: nothing more is sent). */
+static void
+raw_headers(struct fixture *fx, const char *head, char *out, size_t outlen)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	struct timeval tv = {.tv_sec = 3};
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	size_t got = 0;
+	ssize_t n;
+
+	assert_true(fd >= 0);
+	a.sin_port = htons((uint16_t)server_port(fx->srv));
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	assert_int_equal(write(fd, head, strlen(head)), (ssize_t)strlen(head));
+	while (got + 1 < outlen && (n = read(fd, out + got, outlen - 1 - got)) > 0)
+		got += (size_t)n;
+	out[got] = '\0';
+	close(fd);
+}
+
+/* A body announced far beyond what demux would read and discard is refused
+ * at once, before a byte of it arrives. */
+static void
+test_huge_announced_body_is_413_at_once(void **state)
+{
+	struct fixture *fx = start(0, false);
+	char out[4096];
+
+	(void)state;
+	raw_headers(fx,
+		    "POST /api/v1/demos HTTP/1.1\r\nHost: demo.test\r\n"
+		    "Content-Type: application/json\r\nContent-Length: 1000000000\r\n\r\n",
+		    out, sizeof(out));
+	assert_non_null(strstr(out, "HTTP/1.1 413"));
+	assert_non_null(strstr(out, "larger than 4096 bytes"));
+	assert_int_equal(fx->fake.claims, 0);
 	stop(fx);
 }
 
@@ -482,6 +528,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_healthz_and_common_headers),
 	    cmocka_unit_test(test_body_over_limit_is_413),
+	    cmocka_unit_test(test_huge_announced_body_is_413_at_once),
 	    cmocka_unit_test(test_claims_rate_limited_per_address),
 	    cmocka_unit_test(test_forwarded_for_when_trusted),
 	    cmocka_unit_test(test_waiting_claims_do_not_use_up_the_limit),
