@@ -176,6 +176,7 @@ app_instance_for(const struct pool *p, const struct instance *in, const char *do
 	ai->id = in->id;
 	ai->domain = domain;
 	ai->scheme = cfg->public_scheme;
+	ai->port = cfg->public_port;
 	ai->prefix = in->prefix;
 	ai->generic_after_restore = p->env.pcfg->generic_after_restore;
 	ai->generic_on_release = p->env.pcfg->generic_on_release;
@@ -206,25 +207,34 @@ discard_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 	return size * nmemb;
 }
 
-/* GET of the health path through the instance's own port, with its own Host:
- * only a 2xx counts (a 302 to the template's domain is the broken state). */
+/* GET of the health path through the instance's own port, with the Host a
+ * visitor's browser sends (port included when it is not the scheme's
+ * default): only a 2xx counts (a 302 to the template's domain is the broken
+ * state). */
 static int
 default_health(const struct pool_env *env, const struct instance *in, char *err, size_t errlen)
 {
-	char url[512], host[340], domain[320];
+	char url[512], host[340], domain[320], site[APP_SITE_HOST_MAX + 1], e[256];
 	const char *path = env->tmpl->health_path[0] ? env->tmpl->health_path : "/";
+	struct app_instance ai = {
+	    .domain = domain, .scheme = env->cfg->public_scheme, .port = env->cfg->public_port};
 	struct curl_slist *hdr = NULL;
-	CURL *c = curl_easy_init();
+	CURL *c;
 	long code = 0;
 	CURLcode rc;
 
+	snprintf(domain, sizeof(domain), "%s.%s", in->id, env->cfg->base_domain);
+	if (app_site_host(&ai, site, sizeof(site), e, sizeof(e)) == -1) {
+		snprintf(err, errlen, "health: %s", e);
+		return -1;
+	}
+	c = curl_easy_init();
 	if (c == NULL) {
 		snprintf(err, errlen, "health: cannot create an HTTP client");
 		return -1;
 	}
-	snprintf(domain, sizeof(domain), "%s.%s", in->id, env->cfg->base_domain);
 	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", in->app_port, path);
-	snprintf(host, sizeof(host), "Host: %s", domain);
+	snprintf(host, sizeof(host), "Host: %s", site);
 	hdr = curl_slist_append(hdr, host);
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
@@ -242,7 +252,7 @@ default_health(const struct pool_env *env, const struct instance *in, char *err,
 		return -1;
 	}
 	if (code < 200 || code > 299) {
-		snprintf(err, errlen, "health %s (Host %s): HTTP %ld, want 2xx", url, domain, code);
+		snprintf(err, errlen, "health %s (Host %s): HTTP %ld, want 2xx", url, site, code);
 		return -1;
 	}
 	return 0;

@@ -22,7 +22,7 @@
 
 #define GENERIC_SQL_MAX 16384
 
-static const char *const value_names[] = {"domain", "id", "prefix"};
+static const char *const value_names[] = {"domain", "id", "prefix", "host"};
 
 const char *
 generic_value_name(enum generic_value v)
@@ -159,14 +159,15 @@ generic_parse(const char *text, struct generic_script *s, char *err, size_t errl
 			outlen = 0;
 		} else if (*p == '?') {
 			gen_fail(e, sizeof(e),
-				 "a literal '?' outside a string; use {domain}, {id} or {prefix}");
+				 "a literal '?' outside a string; use {domain}, {host}, {id} or "
+				 "{prefix}");
 			goto fail;
 		} else if (*p == '{' && placeholder_at(p, &len, &value)) {
 			if (value < 0) {
-				gen_fail(
-				    e, sizeof(e),
-				    "unknown placeholder %.*s; known: {domain}, {id}, {prefix}",
-				    (int)len, p);
+				gen_fail(e, sizeof(e),
+					 "unknown placeholder %.*s; known: {domain}, {host}, {id}, "
+					 "{prefix}",
+					 (int)len, p);
 				goto fail;
 			}
 			if ((cur.len > 0 && is_ident_char(cur.data[cur.len - 1])) ||
@@ -218,10 +219,10 @@ generic_script_free(struct generic_script *s)
 
 /* Validates every value the script uses; nothing is sent before this. */
 static int
-check_values(const struct generic_script *s, const struct app_instance *inst, char *err,
-	     size_t errlen)
+check_values(const struct generic_script *s, const struct app_instance *inst, char *host,
+	     size_t hostlen, char *err, size_t errlen)
 {
-	int used[3] = {0, 0, 0};
+	int used[GENERIC_VALUES] = {0};
 	char e[256];
 
 	for (size_t i = 0; i < s->n; i++)
@@ -233,6 +234,8 @@ check_values(const struct generic_script *s, const struct app_instance *inst, ch
 		return gen_fail(err, errlen, "invalid instance id");
 	if (used[GENERIC_PREFIX] && validate_prefix(inst->prefix, e, sizeof(e)) == -1)
 		return gen_fail(err, errlen, "invalid table prefix: %s", e);
+	if (used[GENERIC_HOST] && app_site_host(inst, host, hostlen, e, sizeof(e)) == -1)
+		return gen_fail(err, errlen, "invalid site address: %s", e);
 	return 0;
 }
 
@@ -241,10 +244,10 @@ generic_run(struct db_conn *c, const struct generic_script *s, const struct app_
 	    char *err, size_t errlen)
 {
 	const char *values[GENERIC_MAX_PARAMS];
-	char e[512];
+	char e[512], host[APP_SITE_HOST_MAX + 1] = "";
 	int began = 0, ret = -1;
 
-	if (check_values(s, inst, err, errlen) == -1)
+	if (check_values(s, inst, host, sizeof(host), err, errlen) == -1)
 		goto out;
 	if (s->n == 0) {
 		ret = 0;
@@ -259,6 +262,7 @@ generic_run(struct db_conn *c, const struct generic_script *s, const struct app_
 		for (unsigned int j = 0; j < st->nparams; j++)
 			values[j] = st->params[j] == GENERIC_DOMAIN ? inst->domain
 				    : st->params[j] == GENERIC_ID   ? inst->id
+				    : st->params[j] == GENERIC_HOST ? host
 								    : inst->prefix;
 		if (db_exec(c, st->sql, values, st->nparams, NULL, e, sizeof(e)) == -1) {
 			gen_fail(err, errlen, "statement %zu: %s", i + 1, e);
@@ -283,7 +287,7 @@ run_config_sql(const char *what, const char *text, const struct app_instance *in
 {
 	struct generic_script s;
 	struct db_conn *c = NULL;
-	char e[512];
+	char e[512], host[APP_SITE_HOST_MAX + 1];
 	int ret = -1;
 
 	if (generic_parse(text, &s, e, sizeof(e)) == -1) {
@@ -294,7 +298,7 @@ run_config_sql(const char *what, const char *text, const struct app_instance *in
 		ret = 0;
 		goto out;
 	}
-	if (check_values(&s, inst, err, errlen) == -1 ||
+	if (check_values(&s, inst, host, sizeof(host), err, errlen) == -1 ||
 	    db_connect(&inst->db, &c, err, errlen) == -1)
 		goto out;
 	if (generic_run(c, &s, inst, e, sizeof(e)) == -1) {

@@ -2,10 +2,13 @@
  * generic — a profile whose SQL comes from the config: generic_after_restore
  * and generic_on_release of a [pool] section, statements separated by ';'.
  *
- * {domain}, {id} and {prefix} stand for values and are sent as bound
+ * {domain}, {host}, {id} and {prefix} stand for values and are sent as bound
  * parameters: the parser turns each into a '?' and records which value goes
  * there. They are never spliced into the SQL text, so they cannot name a
  * table ("{prefix}options" is refused) nor appear inside a quoted string.
+ * {domain} is "<id>.<base_domain>"; {host} is the site's host as browsers
+ * send it, with ":<port>" when visitors use a port that is not the scheme's
+ * default (app_site_host).
  */
 #ifndef DEMUX_APP_GENERIC_H
 #define DEMUX_APP_GENERIC_H
@@ -18,7 +21,7 @@
 #define GENERIC_MAX_STMTS 32
 #define GENERIC_MAX_PARAMS 16 /* per statement */
 
-enum generic_value { GENERIC_DOMAIN, GENERIC_ID, GENERIC_PREFIX };
+enum generic_value { GENERIC_DOMAIN, GENERIC_ID, GENERIC_PREFIX, GENERIC_HOST, GENERIC_VALUES };
 
 struct generic_stmt {
 	char *sql; /* placeholders replaced by '?'; owned by the script */
@@ -39,7 +42,7 @@ extern const struct profile generic_profile;
  * The caller frees s with generic_script_free. */
 int generic_parse(const char *text, struct generic_script *s, char *err, size_t errlen);
 void generic_script_free(struct generic_script *s);
-/* "domain", "id", "prefix" */
+/* "domain", "id", "prefix", "host" */
 const char *generic_value_name(enum generic_value v);
 /* Runs every statement of s in one transaction with the instance's values
  * bound; each value a statement uses is validated first. */

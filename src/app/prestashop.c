@@ -11,6 +11,7 @@
 
 #include <mysqld_error.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 #include "buf.h"
@@ -47,8 +48,13 @@ ps_check(const char *prefix, const char *domain, char *err, size_t errlen)
 
 	if (validate_prefix(prefix, e, sizeof(e)) == -1)
 		return ps_fail(err, errlen, "invalid table prefix", e);
-	if (domain != NULL && validate_domain(domain, e, sizeof(e)) == -1)
+	if (domain != NULL && validate_host_port(domain, e, sizeof(e)) == -1)
 		return ps_fail(err, errlen, "invalid domain", e);
+	if (domain != NULL && strlen(domain) > DOMAIN_MAX) {
+		snprintf(e, sizeof(e), "%zu characters with its port, the column holds %d",
+			 strlen(domain), DOMAIN_MAX);
+		return ps_fail(err, errlen, "invalid domain", e);
+	}
 	return 0;
 }
 
@@ -183,20 +189,23 @@ ps_after_restore(const struct app_instance *inst, char *err, size_t errlen)
 {
 	struct db_conn *c = NULL;
 	double t0 = ps_now_ms();
+	char host[APP_SITE_HOST_MAX + 1], e[256];
 	int ret = -1;
 
-	/* Everything is checked before connecting: bad input sends nothing. */
-	if (inst->domain == NULL) {
-		ps_fail(err, errlen, "invalid domain", "domain is empty");
+	/* Everything is checked before connecting: bad input sends nothing.
+	 * PrestaShop matches the Host header, port included, against
+	 * shop_url.domain (Shop::initialize), so a non-default port is stored. */
+	if (app_site_host(inst, host, sizeof(host), e, sizeof(e)) == -1) {
+		ps_fail(err, errlen, "invalid site address", e);
 		goto out;
 	}
-	if (ps_check(inst->prefix, inst->domain, err, errlen) == -1)
+	if (ps_check(inst->prefix, host, err, errlen) == -1)
 		goto out;
 	if (db_connect(&inst->db, &c, err, errlen) == -1 ||
-	    prestashop_apply(c, inst->prefix, inst->domain, err, errlen) == -1)
+	    prestashop_apply(c, inst->prefix, host, err, errlen) == -1)
 		goto out;
 	log_info("after_restore profile=prestashop id=%s domain=%s prefix=%s ms=%.2f",
-		 inst->id != NULL ? inst->id : "-", inst->domain, inst->prefix, ps_now_ms() - t0);
+		 inst->id != NULL ? inst->id : "-", host, inst->prefix, ps_now_ms() - t0);
 	ret = 0;
 out:
 	db_close(c);

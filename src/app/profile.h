@@ -29,6 +29,10 @@ struct app_instance {
 	const char *id;
 	const char *domain; /* "<id>.<base_domain>", validated by the profile */
 	const char *scheme; /* "http" or "https" */
+	/* The port visitors use; 0, or the scheme's default (80, 443), means the
+	 * site's address carries none. Otherwise the app's own links must name
+	 * it: its site host is "<domain>:<port>" (app_site_host). */
+	int port;
 	const char *prefix; /* table prefix, validated by the profile */
 	struct db_params db;
 	const char *generic_after_restore; /* generic profile: ';'-separated SQL */
@@ -50,6 +54,15 @@ struct profile {
 	int (*after_restore)(const struct app_instance *inst, char *err, size_t errlen);
 	int (*on_release)(const struct app_instance *inst, char *err, size_t errlen);
 };
+
+/* The host part of the instance's public address as the app must store it
+ * and as browsers send it in Host: the domain, plus ":<port>" when the port
+ * is not the scheme's default. Validates the domain and the port; the result
+ * is at most APP_SITE_HOST_MAX characters (PrestaShop's shop_url.domain
+ * column). 0, or -1 with a reason in err. */
+#define APP_SITE_HOST_MAX 150
+int app_site_host(const struct app_instance *inst, char *out, size_t outlen, char *err,
+		  size_t errlen);
 
 /* "prestashop", "wordpress", "generic"; NULL when unknown. */
 const struct profile *profile_find(const char *name);

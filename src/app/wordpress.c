@@ -95,7 +95,7 @@ wordpress_update_urls(struct db_conn *c, const char *prefix, const char *domain,
 		wp_fail(err, errlen, "invalid table prefix", e);
 		goto out;
 	}
-	if (validate_domain(domain, e, sizeof(e)) == -1) {
+	if (validate_host_port(domain, e, sizeof(e)) == -1) {
 		wp_fail(err, errlen, "invalid domain", e);
 		goto out;
 	}
@@ -162,22 +162,24 @@ wp_after_restore(const struct app_instance *inst, char *err, size_t errlen)
 {
 	struct db_conn *c = NULL;
 	double t0 = wp_now_ms();
-	char e[256];
+	char e[256], host[APP_SITE_HOST_MAX + 1];
 	int ret = -1;
 
 	if (validate_prefix(inst->prefix, e, sizeof(e)) == -1) {
 		wp_fail(err, errlen, "invalid table prefix", e);
 		goto out;
 	}
-	if (validate_domain(inst->domain, e, sizeof(e)) == -1) {
-		wp_fail(err, errlen, "invalid domain", e);
+	/* siteurl and home name the port visitors use, when it is not the
+	 * scheme's default. */
+	if (app_site_host(inst, host, sizeof(host), e, sizeof(e)) == -1) {
+		wp_fail(err, errlen, "invalid site address", e);
 		goto out;
 	}
 	if (db_connect(&inst->db, &c, err, errlen) == -1 ||
-	    wordpress_update_urls(c, inst->prefix, inst->domain, err, errlen) == -1)
+	    wordpress_update_urls(c, inst->prefix, host, err, errlen) == -1)
 		goto out;
 	log_info("after_restore profile=wordpress id=%s domain=%s prefix=%s ms=%.2f",
-		 inst->id != NULL ? inst->id : "-", inst->domain, inst->prefix, wp_now_ms() - t0);
+		 inst->id != NULL ? inst->id : "-", host, inst->prefix, wp_now_ms() - t0);
 	ret = 0;
 out:
 	db_close(c);

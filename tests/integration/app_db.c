@@ -504,6 +504,30 @@ test_prestashop_hooks(void **state)
 	snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM " SCHEMA ".`%ssmarty_cache`", prefix_a);
 	assert_int_equal(obs_int(sql), 0);
 
+	/* Visitors on port 8088: PrestaShop matches Host with its port, so the
+	 * port is stored; port 80 with http is the default and is not. */
+	inst.port = 8088;
+	if (p->after_restore(&inst, err, sizeof(err)) == -1)
+		fail_msg("after_restore port 8088: %s", err);
+	v = obs_str("SELECT CONCAT(domain, ' ', domain_ssl) FROM " SCHEMA
+		    ".`%sshop_url` WHERE main = 1",
+		    prefix_a);
+	assert_string_equal(v, "k3f9x2.demo.localhost:8088 k3f9x2.demo.localhost:8088");
+	free(v);
+	v = obs_str("SELECT GROUP_CONCAT(DISTINCT value) FROM " SCHEMA
+		    ".`%sconfiguration` WHERE name LIKE 'PS\\_SHOP\\_DOMAIN%%' "
+		    "AND (id_shop IS NULL OR id_shop = 1)",
+		    prefix_a);
+	assert_string_equal(v, "k3f9x2.demo.localhost:8088");
+	free(v);
+	inst.port = 80;
+	if (p->after_restore(&inst, err, sizeof(err)) == -1)
+		fail_msg("after_restore port 80: %s", err);
+	v = obs_str("SELECT domain FROM " SCHEMA ".`%sshop_url` WHERE main = 1", prefix_a);
+	assert_string_equal(v, "k3f9x2.demo.localhost");
+	free(v);
+	inst.port = 0;
+
 	/* Embedded mode: release leaves the database alone (the container goes). */
 	inst.drop_tables_on_release = 0;
 	if (p->on_release(&inst, err, sizeof(err)) == -1)
@@ -744,6 +768,15 @@ test_wordpress_urls(void **state)
 			       "blogname=demux WordPress demo,"
 			       "admin_email=admin@wp.template.localhost");
 	free(v);
+	/* On port 8088 both URLs name it; scheme and path are kept. */
+	inst.port = 8088;
+	if (p->after_restore(&inst, err, sizeof(err)) == -1)
+		fail_msg("after_restore port 8088: %s", err);
+	v = obs_str("SELECT GROUP_CONCAT(option_value ORDER BY option_id) FROM " SCHEMA
+		    ".wp_options WHERE option_name IN ('siteurl', 'home')");
+	assert_string_equal(v, "http://k3f9x2.demo.localhost:8088,"
+			       "https://k3f9x2.demo.localhost:8088/blog");
+	free(v);
 	after_other = dump("wq_options", "option_id, option_name, option_value");
 	assert_string_equal(after_other, before_other);
 	free(before_other);
@@ -794,6 +827,18 @@ test_generic_binds_values(void **state)
 				 "'Prepare' AND argument LIKE 'INSERT INTO g!_log (id, prefix, "
 				 "note) VALUES (?, ?, CONCAT(''at '', ?))' ESCAPE '!'"),
 			 prepares + 1);
+
+	/* {host} carries the public port; {domain} does not. */
+	inst.port = 8088;
+	inst.generic_after_restore = "UPDATE g_settings SET v = CONCAT({host}, ' ', {domain}) "
+				     "WHERE k = 'domain'";
+	if (p->after_restore(&inst, err, sizeof(err)) == -1)
+		fail_msg("after_restore {host}: %s", err);
+	v = obs_str("SELECT v FROM " SCHEMA ".g_settings WHERE k = 'domain'");
+	assert_string_equal(v, "k3f9x2.demo.localhost:8088 k3f9x2.demo.localhost");
+	free(v);
+	inst.port = 0;
+	obs_exec("UPDATE " SCHEMA ".g_settings SET v = 'k3f9x2.demo.localhost' WHERE k = 'domain'");
 
 	/* One transaction: a failing second statement undoes the first. */
 	inst.domain = "again.demo.localhost";
@@ -1027,8 +1072,10 @@ test_read_timeout(void **state)
 static int
 usage(void)
 {
-	fprintf(stderr, "usage: integ_app_db hook PROFILE DOMAIN PREFIX DB_PORT DB_USER DB_NAME\n"
-			"  (password in DEMUX_HOOK_DB_PASSWORD; prints the hook's duration)\n");
+	fprintf(stderr,
+		"usage: integ_app_db hook PROFILE DOMAIN PREFIX DB_PORT DB_USER DB_NAME\n"
+		"  (password in DEMUX_HOOK_DB_PASSWORD, visitors' port in DEMUX_HOOK_PORT;\n"
+		"  prints the hook's duration)\n");
 	return 2;
 }
 
@@ -1046,6 +1093,7 @@ run_hook(int argc, char **argv)
 	inst.id = "hook";
 	inst.domain = argv[3];
 	inst.scheme = "http";
+	inst.port = getenv("DEMUX_HOOK_PORT") != NULL ? atoi(getenv("DEMUX_HOOK_PORT")) : 0;
 	inst.prefix = argv[4];
 	inst.db.host = "127.0.0.1";
 	inst.db.port = (int)strtol(argv[5], NULL, 10);

@@ -212,6 +212,23 @@ wp_checks() {
 		"$(grep -oE 'action="[^"]*wp-login.php' "$T_DIR/body" | head -1)" "action=\"http://$d1/wp-login.php"
 }
 
+# wp_port_checks PORT DBPORT DOMAIN: visitors on port 8088. WordPress compares
+# the request's Host, port included, with its home URL: the hook must write
+# the port, and the image must pass it (Debian's nginx drops it by default).
+wp_port_checks() {
+	local port=$1 dbport=$2 d1=$3 out hosts
+	if ! DEMUX_HOOK_PORT=8088 hook wordpress "$d1" "$prefix" "$dbport" "$dbuser" "$dbname" "$dbpass" >/dev/null; then
+		t_fail "wordpress after_restore for port 8088" "$(cat "$T_DIR/hook.err")"
+		return
+	fi
+	out=$(http_get "$d1:8088" "$port" /)
+	t_eq "on port 8088 the page answers 200, no redirect" "$out" "200 "
+	hosts=$(link_hosts | grep -vE ' (wordpress\.org|[a-z]+\.w\.org|gmpg\.org)$')
+	t_match "on port 8088 every link to the site names the port" "$hosts" "^ *[0-9]+ $d1:8088$"
+	out=$(http_get "$d1" "$port" /)
+	t_match "without the port WordPress redirects to the port 8088 address" "$out" "^301 http://$d1:8088/"
+}
+
 wp_test() {
 	local tdomain dbname dbuser dbpass prefix out d1 log
 	tdomain=$(label "$WP_IMAGE" demux.domain)
@@ -234,6 +251,7 @@ wp_test() {
 		t_ok "a wordpress copy is restored"
 		wp_before "$RP" "$d1" "restored copy"
 		wp_checks "restored copy" "$RP" "$RQ" "$d1"
+		wp_port_checks "$RP" "$RQ" "$d1"
 		return
 	fi
 	log=$(grep -h 'Error' "$(grep -oE '/[^ ]*restore.log' "$T_DIR/restore.err" | head -1)" 2>/dev/null | head -3)

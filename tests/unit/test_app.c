@@ -119,6 +119,15 @@ test_generic_translates_in_order(void **state)
 	assert_int_equal(s.stmts[2].nparams, 0);
 	generic_script_free(&s);
 
+	/* {host}: the site's host with its port. */
+	assert_int_equal(
+	    generic_parse("UPDATE t SET h = {host}, d = {domain}", &s, err, sizeof(err)), 0);
+	assert_string_equal(s.stmts[0].sql, "UPDATE t SET h = ?, d = ?");
+	assert_int_equal(s.stmts[0].params[0], GENERIC_HOST);
+	assert_int_equal(s.stmts[0].params[1], GENERIC_DOMAIN);
+	assert_string_equal(generic_value_name(GENERIC_HOST), "host");
+	generic_script_free(&s);
+
 	/* Quotes with escapes and doubled quotes; braces that are not ours. */
 	assert_int_equal(generic_parse("SELECT 'it''s; \\' {x}', \"{\\\"a\\\": 1}\", `c;d` "
 				       "FROM t WHERE a = {id}",
@@ -328,6 +337,49 @@ test_domain_length_gate(void **state)
 }
 
 static void
+test_site_host(void **state)
+{
+	struct app_instance inst = {.domain = "k3f9.demo.localhost", .scheme = "http"};
+	char out[APP_SITE_HOST_MAX + 1], err[256], domain[160];
+
+	(void)state;
+	assert_int_equal(app_site_host(&inst, out, sizeof(out), err, sizeof(err)), 0);
+	assert_string_equal(out, "k3f9.demo.localhost");
+	inst.port = 80;
+	assert_int_equal(app_site_host(&inst, out, sizeof(out), err, sizeof(err)), 0);
+	assert_string_equal(out, "k3f9.demo.localhost");
+	inst.port = 8088;
+	assert_int_equal(app_site_host(&inst, out, sizeof(out), err, sizeof(err)), 0);
+	assert_string_equal(out, "k3f9.demo.localhost:8088");
+	inst.port = 443; /* not https's default when the scheme is http */
+	assert_int_equal(app_site_host(&inst, out, sizeof(out), err, sizeof(err)), 0);
+	assert_string_equal(out, "k3f9.demo.localhost:443");
+	inst.scheme = "https";
+	assert_int_equal(app_site_host(&inst, out, sizeof(out), err, sizeof(err)), 0);
+	assert_string_equal(out, "k3f9.demo.localhost");
+	inst.port = 70000;
+	assert_int_equal(app_site_host(&inst, out, sizeof(out), err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "invalid port 70000"));
+	inst.port = 8088;
+	inst.domain = "a..b";
+	assert_int_equal(app_site_host(&inst, out, sizeof(out), err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "invalid domain"));
+	/* 146 characters are a valid domain, but with ":8088" they no longer fit
+	 * PrestaShop's 150-character column. */
+	memset(domain, 'a', 146);
+	domain[49] = '.';
+	domain[99] = '.';
+	domain[146] = '\0';
+	inst.domain = domain;
+	assert_int_equal(app_site_host(&inst, out, sizeof(out), err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "longer than 150"));
+	fill_unreachable(&inst, domain, "ps_");
+	inst.port = 8088;
+	assert_int_equal(prestashop_profile.after_restore(&inst, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "longer than 150"));
+}
+
+static void
 test_generic_gates(void **state)
 {
 	struct app_instance inst;
@@ -370,6 +422,7 @@ main(void)
 	    cmocka_unit_test(test_profile_find),
 	    cmocka_unit_test(test_hooks_refuse_before_connecting),
 	    cmocka_unit_test(test_domain_length_gate),
+	    cmocka_unit_test(test_site_host),
 	    cmocka_unit_test(test_generic_gates),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -4,9 +4,11 @@
  *
  * It reproduces the parts of PrestaShop's host handling that matter after a
  * checkpoint restore:
- *   - the shop is found from the Host header (port stripped, lower-cased) in
- *     an active ps_shop_url row (domain or domain_ssl); no match answers 302
- *     to http://<main domain of shop 1><physical_uri> (Shop::initialize);
+ *   - the shop is found from the Host header (lower-cased, port KEPT, as
+ *     Tools::getHttpHost() returns it) in an active ps_shop_url row (domain
+ *     or domain_ssl); no match answers 302 to
+ *     http://<main domain of shop 1><physical_uri> (Shop::initialize). A shop
+ *     served on a port other than 80 stores "host:port" in shop_url;
  *   - every link is absolute, built from PS_SHOP_DOMAIN in ps_configuration;
  *   - the product list fragment, links included, is cached in ps_smarty_cache
  *     (and noted in ps_smarty_lazy_cache): a copy whose domain was changed but
@@ -74,7 +76,7 @@ if ($path === '/health') {
 $db = db($cfg);
 
 // Shop::initialize: which shop does this Host belong to?
-$host = strtolower(preg_replace('/:\d+$/', '', (string) ($_SERVER['HTTP_HOST'] ?? '')));
+$host = strtolower((string) ($_SERVER['HTTP_HOST'] ?? ''));
 $url = q($db, "SELECT id_shop, physical_uri FROM {$P}shop_url WHERE active = 1 AND (domain = ? OR domain_ssl = ?) LIMIT 1",
     'ss', [$host, $host]);
 if (!$url) {
