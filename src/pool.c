@@ -52,6 +52,9 @@ struct pool {
 	unsigned char *slots; /* port pair k = (port_min + 2k, port_min + 2k + 1) in use */
 	int nslots;
 	int consecutive_failures;
+	/* A claim found nothing ready and nothing being prepared: provision one
+	 * even when min_ready is already met (min_ready = 0 means on demand). */
+	bool demand;
 	struct pool_stats stats;
 	/* ids being released right now: the API and the reaper may both try */
 	char releasing[POOL_MAX_WORKERS][ID_SIZE];
@@ -518,7 +521,10 @@ reserve(struct pool *p, struct instance *in, char *err, size_t errlen)
 		rc = -1;
 		goto out;
 	}
-	if (c.ready + c.provisioning >= pc->min_ready || c.total >= pc->max_instances)
+	if (c.total >= pc->max_instances)
+		goto out;
+	if (c.ready + c.provisioning >= pc->min_ready &&
+	    !(p->demand && c.ready + c.provisioning == 0))
 		goto out;
 	slot = slot_take(p);
 	if (slot == -1) {
@@ -533,6 +539,7 @@ reserve(struct pool *p, struct instance *in, char *err, size_t errlen)
 		rc = -1;
 		goto out;
 	}
+	p->demand = false;
 	snprintf(in->template_name, sizeof(in->template_name), "%s", pc->name);
 	snprintf(in->container, sizeof(in->container), "%s%s", RUNTIME_INSTANCE_PREFIX, in->id);
 	snprintf(in->node, sizeof(in->node), "%s", p->env.cfg->node_name);
@@ -689,12 +696,15 @@ pool_claim(struct pool *p, const char *owner_ip, struct instance *out, int *retr
 	}
 	if (c.provisioning == 0 && p->consecutive_failures > 0) {
 		p->stats.claim_fail_error++;
+		p->demand = c.ready == 0; /* try again after the workers' back-off */
 		snprintf(err, errlen, "cannot prepare demos of %s: %s", pool_template(p),
 			 p->stats.last_error);
 		pthread_mutex_unlock(&p->mu);
 		return CLAIM_ERROR;
 	}
 	p->stats.claim_fail_provisioning++;
+	if (c.ready + c.provisioning == 0)
+		p->demand = true;
 	pthread_cond_broadcast(&p->wake);
 	{
 		/* The mean provisioning time is the honest estimate. */

@@ -215,6 +215,42 @@ test_max_instances_respected(void **state)
 	assert_non_null(strstr(err, "in use"));
 }
 
+/* min_ready = 0: nothing is kept warm, a claim that finds nothing starts one
+ * provisioning, and a failure does not leave the pool stuck. */
+static void
+test_min_ready_zero_provisions_on_demand(void **state)
+{
+	struct fixture *f = *state;
+	struct instance a, b;
+	char err[512];
+	int retry = 0;
+
+	f->pcfg.min_ready = 0;
+	fill(f);
+	assert_int_equal(count_state(f, -1), 0);
+	assert_int_equal(pool_claim(f->pool, "192.0.2.1", &a, &retry, err, sizeof(err)),
+			 CLAIM_PROVISIONING);
+	fill(f);
+	assert_int_equal(count_state(f, INSTANCE_READY), 1); /* one, not more */
+	assert_int_equal(pool_claim(f->pool, "192.0.2.1", &a, &retry, err, sizeof(err)), CLAIM_OK);
+	fill(f);
+	assert_int_equal(count_state(f, INSTANCE_READY), 0); /* no demand left */
+
+	/* A failed provisioning: the claim after it reports the error, and the
+	 * next worker round tries again for it. */
+	f->rt.fail_restore = true;
+	f->pcfg.cold_start_fallback = false;
+	assert_int_equal(pool_claim(f->pool, "192.0.2.2", &b, &retry, err, sizeof(err)),
+			 CLAIM_PROVISIONING);
+	assert_int_equal(pool_provision_one(f->pool, err, sizeof(err)), -1);
+	assert_int_equal(pool_claim(f->pool, "192.0.2.2", &b, &retry, err, sizeof(err)),
+			 CLAIM_ERROR);
+	f->rt.fail_restore = false;
+	assert_int_equal(pool_provision_one(f->pool, err, sizeof(err)), 1);
+	assert_int_equal(pool_claim(f->pool, "192.0.2.2", &b, &retry, err, sizeof(err)), CLAIM_OK);
+	assert_string_not_equal(a.id, b.id);
+}
+
 static void
 test_cold_start_fallback(void **state)
 {
@@ -483,6 +519,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_fills_to_min_ready, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_min_ready_zero_provisions_on_demand, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_claims_distinct_and_refill, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_max_instances_respected, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_cold_start_fallback, setup, teardown),
