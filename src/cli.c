@@ -276,6 +276,25 @@ finish(const struct cli *c, struct reply *r, json_t **out)
 	return 0;
 }
 
+/* call + finish: 0 with *out set (NULL under --json), or 1 after printing
+ * why. The caller frees *out. */
+static int
+request(const struct cli *c, const char *method, const char *path, const char *body, json_t **out)
+{
+	struct reply r;
+	char err[1024];
+	int rc;
+
+	*out = NULL;
+	if (call(c, method, path, body, &r, err, sizeof(err)) == -1) {
+		fprintf(stderr, "demux: %s\n", err);
+		return 1;
+	}
+	rc = finish(c, &r, out) == -1 ? 1 : 0;
+	buf_free(&r.body);
+	return rc;
+}
+
 static void
 usage_client(const char *cmd)
 {
@@ -384,24 +403,15 @@ cmd_list(int argc, char **argv)
 {
 	struct args a;
 	struct cli c;
-	struct reply r;
-	json_t *v = NULL, *demos, *d;
-	char err[1024], left[32];
+	json_t *v, *demos, *d;
+	char left[32];
 	size_t i;
 	int rc;
 
 	if ((rc = begin(argc, argv, false, &a, &c)) != 0)
 		return rc;
-	rc = 1;
-	if (call(&c, "GET", "/api/v1/demos", NULL, &r, err, sizeof(err)) == -1) {
-		fprintf(stderr, "demux: %s\n", err);
-		return 1;
-	}
-	if (finish(&c, &r, &v) == -1)
-		goto out;
-	rc = 0;
-	if (v == NULL)
-		goto out;
+	if ((rc = request(&c, "GET", "/api/v1/demos", NULL, &v)) != 0 || v == NULL)
+		return rc;
 	demos = json_object_get(v, "demos");
 	printf("%-16s  %-16s  %-12s  %-8s  %s\n", "ID", "TEMPLATE", "STATE", "LEFT", "URL");
 	json_array_foreach(demos, i, d)
@@ -411,10 +421,8 @@ cmd_list(int argc, char **argv)
 		       jstr(d, "state"), left, jstr(d, "url"));
 	}
 	printf("%zu demo%s\n", json_array_size(demos), json_array_size(demos) == 1 ? "" : "s");
-out:
 	json_decref(v);
-	buf_free(&r.body);
-	return rc;
+	return 0;
 }
 
 int
@@ -479,27 +487,16 @@ cmd_release(int argc, char **argv)
 {
 	struct args a;
 	struct cli c;
-	struct reply r;
-	json_t *v = NULL;
-	char err[1024], path[128];
+	json_t *v;
+	char path[128];
 	int rc;
 
 	if ((rc = begin(argc, argv, true, &a, &c)) != 0)
 		return rc;
 	snprintf(path, sizeof(path), "/api/v1/demos/%s", a.id);
-	if (call(&c, "DELETE", path, NULL, &r, err, sizeof(err)) == -1) {
-		fprintf(stderr, "demux: %s\n", err);
-		return 1;
-	}
-	rc = 1;
-	if (finish(&c, &r, &v) == -1)
-		goto out;
-	rc = 0;
-	if (v != NULL)
+	if ((rc = request(&c, "DELETE", path, NULL, &v)) == 0 && v != NULL)
 		printf("released %s\n", a.id);
-out:
 	json_decref(v);
-	buf_free(&r.body);
 	return rc;
 }
 
@@ -508,9 +505,8 @@ cmd_extend(int argc, char **argv)
 {
 	struct args a;
 	struct cli c;
-	struct reply r;
-	json_t *v = NULL;
-	char err[1024], path[128], body[64], left[32];
+	json_t *v;
+	char path[128], body[64], left[32];
 	int rc;
 
 	if ((rc = begin(argc, argv, true, &a, &c)) != 0)
@@ -521,21 +517,11 @@ cmd_extend(int argc, char **argv)
 	}
 	snprintf(path, sizeof(path), "/api/v1/demos/%s/extend", a.id);
 	snprintf(body, sizeof(body), "{\"minutes\":%ld}", a.minutes);
-	if (call(&c, "POST", path, body, &r, err, sizeof(err)) == -1) {
-		fprintf(stderr, "demux: %s\n", err);
-		return 1;
-	}
-	rc = 1;
-	if (finish(&c, &r, &v) == -1)
-		goto out;
-	rc = 0;
-	if (v != NULL) {
+	if ((rc = request(&c, "POST", path, body, &v)) == 0 && v != NULL) {
 		format_left(json_object_get(v, "seconds_left"), left, sizeof(left));
 		printf("%s expires at %s (%s left)\n", a.id, jstr(v, "expires_at"), left);
 	}
-out:
 	json_decref(v);
-	buf_free(&r.body);
 	return rc;
 }
 

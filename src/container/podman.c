@@ -326,6 +326,20 @@ podman_error_message(long status, const char *body, char *err, size_t errlen)
 	json_decref(root);
 }
 
+/* perform, then any answer but 200 becomes Podman's message in err. */
+static int
+perform_ok(const struct podman *p, const struct request *req, struct response *resp, char *err,
+	   size_t errlen)
+{
+	if (perform(p, req, resp, err, errlen) == -1)
+		return -1;
+	if (resp->status != 200) {
+		podman_error_message(resp->status, buf_str(&resp->body), err, errlen);
+		return -1;
+	}
+	return 0;
+}
+
 int
 podman_ping(struct podman *p, char *err, size_t errlen)
 {
@@ -334,12 +348,8 @@ podman_ping(struct podman *p, char *err, size_t errlen)
 	int ret = -1;
 
 	response_init(&resp);
-	if (perform(p, &req, &resp, err, errlen) == -1)
+	if (perform_ok(p, &req, &resp, err, errlen) == -1)
 		goto out;
-	if (resp.status != 200) {
-		podman_error_message(resp.status, buf_str(&resp.body), err, errlen);
-		goto out;
-	}
 	ret = 0;
 out:
 	buf_free(&resp.body);
@@ -646,12 +656,8 @@ podman_inspect(struct podman *p, const char *name, struct container_info *out, i
 	if (container_path(&path, name, "/json", err, errlen) == -1)
 		goto out;
 	req.path = buf_str(&path);
-	if (perform(p, &req, &resp, err, errlen) == -1)
+	if (perform_ok(p, &req, &resp, err, errlen) == -1)
 		goto out;
-	if (resp.status != 200) {
-		podman_error_message(resp.status, buf_str(&resp.body), err, errlen);
-		goto out;
-	}
 	ret = podman_parse_inspect(buf_str(&resp.body), out, pid, err, errlen);
 out:
 	buf_free(&path);
@@ -733,12 +739,8 @@ podman_list(struct podman *p, struct container_info **out, int *n, char *err, si
 		goto out;
 	}
 	req.path = buf_str(&path);
-	if (perform(p, &req, &resp, err, errlen) == -1)
+	if (perform_ok(p, &req, &resp, err, errlen) == -1)
 		goto out;
-	if (resp.status != 200) {
-		podman_error_message(resp.status, buf_str(&resp.body), err, errlen);
-		goto out;
-	}
 	ret = podman_parse_list(buf_str(&resp.body), out, n, err, errlen);
 out:
 	if (ret == -1 && *out == NULL)
@@ -961,12 +963,8 @@ podman_logs(struct podman *p, const char *name, int lines, struct buf *out, char
 	if (container_path(&path, name, suffix, err, errlen) == -1)
 		goto out;
 	req.path = buf_str(&path);
-	if (perform(p, &req, &resp, err, errlen) == -1)
+	if (perform_ok(p, &req, &resp, err, errlen) == -1)
 		goto out;
-	if (resp.status != 200) {
-		podman_error_message(resp.status, buf_str(&resp.body), err, errlen);
-		goto out;
-	}
 	if (podman_demux_logs((const unsigned char *)resp.body.data, resp.body.len, out) == -1) {
 		snprintf(err, errlen, "logs of %s do not fit the buffer", name);
 		goto out;
@@ -986,68 +984,68 @@ us_to_ms(json_t *v)
 	return (double)json_number(v) / 1000.0;
 }
 
+/* Podman's restore and checkpoint reports: either one container's report,
+ * or {"podman_<what>_duration": µs, "container_statistics": [report]}. Sets
+ * *root (the caller frees it), *rep and its *criu statistics. */
+static int
+stats_report(const char *json, const char *what, json_t **root, json_t **rep, json_t **criu,
+	     double *podman_ms, char *err, size_t errlen)
+{
+	json_error_t jerr;
+	char key[64];
+
+	*root = json_loads(json, 0, &jerr);
+	if (!json_is_object(*root)) {
+		snprintf(err, errlen, "%s report is not a JSON object: %s", what, jerr.text);
+		json_decref(*root);
+		return -1;
+	}
+	*rep = *root;
+	if (json_is_array(json_object_get(*root, "container_statistics"))) {
+		snprintf(key, sizeof(key), "podman_%s_duration", what);
+		*podman_ms = us_to_ms(json_object_get(*root, key));
+		*rep = json_array_get(json_object_get(*root, "container_statistics"), 0);
+	}
+	*criu = json_object_get(*rep, "criu_statistics");
+	if (!json_is_object(*criu)) {
+		snprintf(err, errlen, "%s report has no criu_statistics", what);
+		json_decref(*root);
+		return -1;
+	}
+	return 0;
+}
+
 int
 podman_parse_restore_stats(const char *json, struct restore_stats *out, char *err, size_t errlen)
 {
-	json_error_t jerr;
-	json_t *root = json_loads(json, 0, &jerr), *rep, *criu;
-	int ret = -1;
+	json_t *root, *rep, *criu;
 
 	memset(out, 0, sizeof(*out));
-	if (!json_is_object(root)) {
-		snprintf(err, errlen, "restore report is not a JSON object: %s", jerr.text);
-		goto out;
-	}
-	rep = root;
-	if (json_is_array(json_object_get(root, "container_statistics"))) {
-		out->podman_ms = us_to_ms(json_object_get(root, "podman_restore_duration"));
-		rep = json_array_get(json_object_get(root, "container_statistics"), 0);
-	}
-	criu = json_object_get(rep, "criu_statistics");
-	if (!json_is_object(criu)) {
-		snprintf(err, errlen, "restore report has no criu_statistics");
-		goto out;
-	}
+	if (stats_report(json, "restore", &root, &rep, &criu, &out->podman_ms, err, errlen) == -1)
+		return -1;
 	out->runtime_ms = us_to_ms(json_object_get(rep, "runtime_restore_duration"));
 	out->criu_ms = us_to_ms(json_object_get(criu, "restore_time"));
 	out->pages_restored = json_number(json_object_get(criu, "pages_restored"));
-	ret = 0;
-out:
 	json_decref(root);
-	return ret;
+	return 0;
 }
 
 int
 podman_parse_checkpoint_stats(const char *json, struct checkpoint_stats *out, char *err,
 			      size_t errlen)
 {
-	json_error_t jerr;
-	json_t *root = json_loads(json, 0, &jerr), *rep, *criu;
-	int ret = -1;
+	json_t *root, *rep, *criu;
 
 	memset(out, 0, sizeof(*out));
-	if (!json_is_object(root)) {
-		snprintf(err, errlen, "checkpoint report is not a JSON object: %s", jerr.text);
-		goto out;
-	}
-	rep = root;
-	if (json_is_array(json_object_get(root, "container_statistics"))) {
-		out->podman_ms = us_to_ms(json_object_get(root, "podman_checkpoint_duration"));
-		rep = json_array_get(json_object_get(root, "container_statistics"), 0);
-	}
-	criu = json_object_get(rep, "criu_statistics");
-	if (!json_is_object(criu)) {
-		snprintf(err, errlen, "checkpoint report has no criu_statistics");
-		goto out;
-	}
+	if (stats_report(json, "checkpoint", &root, &rep, &criu, &out->podman_ms, err, errlen) ==
+	    -1)
+		return -1;
 	out->runtime_ms = us_to_ms(json_object_get(rep, "runtime_checkpoint_duration"));
 	out->criu_ms = us_to_ms(json_object_get(criu, "freezing_time")) +
 		       us_to_ms(json_object_get(criu, "frozen_time"));
 	out->pages_written = json_number(json_object_get(criu, "pages_written"));
-	ret = 0;
-out:
 	json_decref(root);
-	return ret;
+	return 0;
 }
 
 static int

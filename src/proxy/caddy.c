@@ -480,13 +480,11 @@ caddy_ensure_front(void *ctx, const char *base_domain, const char *demux_listen,
 		   size_t errlen)
 {
 	struct caddy *c = ctx;
-	char front[ROUTE_UPSTREAM_MAX], reason[256];
+	char front[ROUTE_UPSTREAM_MAX];
 	int rc;
 
-	if (validate_domain(base_domain, reason, sizeof(reason)) == -1)
-		return fail(err, errlen, "caddy: base domain '%s': %s", base_domain, reason);
-	if (proxy_front_upstream(demux_listen, front, reason, sizeof(reason)) == -1)
-		return fail(err, errlen, "caddy: demux listen '%s': %s", demux_listen, reason);
+	if (proxy_check_front("caddy", base_domain, demux_listen, front, err, errlen) == -1)
+		return -1;
 	pthread_mutex_lock(&c->lock);
 	snprintf(c->base_domain, sizeof(c->base_domain), "%s", base_domain);
 	snprintf(c->front, sizeof(c->front), "%s", front);

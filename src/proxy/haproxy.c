@@ -732,13 +732,11 @@ haproxy_ensure_front(void *ctx, const char *base_domain, const char *demux_liste
 		     size_t errlen)
 {
 	struct haproxy *h = ctx;
-	char front[ROUTE_UPSTREAM_MAX], reason[256];
+	char front[ROUTE_UPSTREAM_MAX];
 	int rc;
 
-	if (validate_domain(base_domain, reason, sizeof(reason)) == -1)
-		return fail(err, errlen, "haproxy: base domain '%s': %s", base_domain, reason);
-	if (proxy_front_upstream(demux_listen, front, reason, sizeof(reason)) == -1)
-		return fail(err, errlen, "haproxy: demux listen '%s': %s", demux_listen, reason);
+	if (proxy_check_front("haproxy", base_domain, demux_listen, front, err, errlen) == -1)
+		return -1;
 	pthread_mutex_lock(&h->lock);
 	rc = ensure_front_locked(h, base_domain, front, err, errlen);
 	pthread_mutex_unlock(&h->lock);

@@ -155,6 +155,20 @@ proxy_front_upstream(const char *listen, char out[ROUTE_UPSTREAM_MAX], char *err
 	return 0;
 }
 
+int
+proxy_check_front(const char *backend, const char *base_domain, const char *demux_listen,
+		  char front[ROUTE_UPSTREAM_MAX], char *err, size_t errlen)
+{
+	char reason[256];
+
+	if (validate_domain(base_domain, reason, sizeof(reason)) == -1)
+		return fail(err, errlen, "%s: base domain '%s': %s", backend, base_domain, reason);
+	if (proxy_front_upstream(demux_listen, front, reason, sizeof(reason)) == -1)
+		return fail(err, errlen, "%s: demux listen '%s': %s", backend, demux_listen,
+			    reason);
+	return 0;
+}
+
 /* ---- demux proxy ---------------------------------------------------------- */
 
 static void

@@ -59,5 +59,9 @@ int proxy_check_host(const char *host, const char *base_domain, char out[ROUTE_H
 int proxy_check_upstream(const char *upstream, char *err, size_t errlen);
 int proxy_front_upstream(const char *listen, char out[ROUTE_UPSTREAM_MAX], char *err,
 			 size_t errlen);
+/* ensure_front's checks: base_domain valid, demux_listen usable as the front
+ * door's upstream (written to front); errors start with "<backend>: ". */
+int proxy_check_front(const char *backend, const char *base_domain, const char *demux_listen,
+		      char front[ROUTE_UPSTREAM_MAX], char *err, size_t errlen);
 
 #endif

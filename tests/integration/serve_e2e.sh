@@ -161,6 +161,16 @@ t_eq "healthz checks store, podman and proxy" \
 api POST /api/v1/demos
 t_eq "claim with nothing ready: 202" "$CODE $(jf status)" "202 provisioning"
 t_match "202 carries Retry-After" "$HDRS" $'[Rr]etry-[Aa]fter: [0-9]+'
+# min_ready = 0: that claim made the pool provision one instance on demand.
+claim_201() { api POST /api/v1/demos && [ "$CODE" = 201 ]; }
+if wait_for "an on-demand instance" 60 claim_201; then
+	t_ok "min_ready = 0: a later claim gets the instance the first one asked for"
+	api DELETE "/api/v1/demos/$(jf id)" "" "$(jf owner_token)"
+	t_eq "... and releases it" "$CODE" 200
+else
+	t_fail "min_ready = 0: a later claim gets the instance the first one asked for" "$CODE $RESP"
+fi
+# The pool is empty again: the visitor's claim waits for the next one.
 browser "landing and waiting pages" goto "$SITE/" expect "Start your demo" shot 01-landing \
 	click "form[action='/start'] button" expect "Preparing your demo" shot 02-waiting
 stop_serve "phase A"
