@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "activity.h"
 #include "id.h"
 #include "log.h"
 #include "template.h"
@@ -58,6 +59,18 @@ struct pool {
 	struct pool_stats stats;
 	/* ids being released right now: the API and the reaper may both try */
 	char releasing[POOL_MAX_WORKERS][ID_SIZE];
+	/* traffic seen per claimed instance (idle_timeout); reaper thread only */
+	struct traffic *traffic;
+	int ntraffic, traffic_cap;
+};
+
+/* The TCP segments one claimed instance had received at the reaper's last
+ * look. */
+struct traffic {
+	char id[ID_SIZE];
+	int pid; /* cached container pid, 0 = look it up */
+	long long segs;
+	bool live; /* still claimed in this reaper pass */
 };
 
 /* Marks id as being released; false when another thread already is. */
@@ -814,6 +827,96 @@ release_locked(struct pool *p, const char *id, char *err, size_t errlen)
 	return 0;
 }
 
+static struct traffic *
+traffic_entry(struct pool *p, const char *id, bool *fresh)
+{
+	for (int i = 0; i < p->ntraffic; i++)
+		if (strcmp(p->traffic[i].id, id) == 0) {
+			*fresh = false;
+			return &p->traffic[i];
+		}
+	if (p->ntraffic == p->traffic_cap) {
+		p->traffic_cap = p->traffic_cap > 0 ? 2 * p->traffic_cap : 16;
+		p->traffic = xrealloc(p->traffic, (size_t)p->traffic_cap * sizeof(*p->traffic));
+	}
+	memset(&p->traffic[p->ntraffic], 0, sizeof(*p->traffic));
+	snprintf(p->traffic[p->ntraffic].id, ID_SIZE, "%s", id);
+	*fresh = true;
+	return &p->traffic[p->ntraffic++];
+}
+
+static int
+read_segments(struct pool *p, struct traffic *t, const struct instance *in, long long *segs,
+	      char *err, size_t errlen)
+{
+	if (p->env.tcp_segments != NULL)
+		return p->env.tcp_segments(&p->env, in, segs, err, errlen);
+	if (p->env.runtime.ops->pid == NULL) {
+		snprintf(err, errlen, "the container runtime cannot tell a container's process");
+		return -1;
+	}
+	if (t->pid == 0 && p->env.runtime.ops->pid(p->env.runtime.ctx, in->container, &t->pid, err,
+						   errlen) == -1) {
+		t->pid = 0;
+		return -1;
+	}
+	if (activity_tcp_segments(t->pid, segs, err, errlen) == -1) {
+		t->pid = 0; /* the process is gone or was replaced: look it up again */
+		return -1;
+	}
+	return 0;
+}
+
+/* idle_timeout: TCP segments received by a claimed instance's container
+ * since the last pass count as the visitor being there (last_seen_at = now).
+ * The first look at an instance only records its count. */
+static void
+note_traffic(struct pool *p, struct instance *in, long long now)
+{
+	struct traffic *t;
+	struct instance cur;
+	char err[512];
+	long long segs;
+	bool fresh;
+
+	t = traffic_entry(p, in->id, &fresh);
+	t->live = true;
+	if (read_segments(p, t, in, &segs, err, sizeof(err)) == -1) {
+		log_debug("idle check template=%s id=%s: %s", pool_template(p), in->id, err);
+		return;
+	}
+	if (!fresh && segs != t->segs) {
+		pthread_mutex_lock(&p->mu);
+		if (p->env.store->ops->get(p->env.store->ctx, in->id, &cur, err, sizeof(err)) ==
+			0 &&
+		    cur.state == INSTANCE_CLAIMED) {
+			cur.last_seen_at = now;
+			if (p->env.store->ops->put(p->env.store->ctx, &cur, err, sizeof(err)) == 0)
+				in->last_seen_at = now;
+			else
+				log_warnx("idle check template=%s id=%s: %s", pool_template(p),
+					  in->id, err);
+		}
+		pthread_mutex_unlock(&p->mu);
+	}
+	t->segs = segs;
+}
+
+/* Forgets the traffic of instances that are no longer claimed. */
+static void
+traffic_prune(struct pool *p)
+{
+	int j = 0;
+
+	for (int i = 0; i < p->ntraffic; i++) {
+		if (p->traffic[i].live) {
+			p->traffic[i].live = false;
+			p->traffic[j++] = p->traffic[i];
+		}
+	}
+	p->ntraffic = j;
+}
+
 void
 pool_reap(struct pool *p)
 {
@@ -830,8 +933,12 @@ pool_reap(struct pool *p)
 	for (int i = 0; i < n; i++) {
 		struct instance *in = &v[i];
 		bool expired = in->state == INSTANCE_CLAIMED && in->expires_at <= now;
-		bool idle = in->state == INSTANCE_CLAIMED && p->env.pcfg->idle_timeout_s > 0 &&
-			    in->last_seen_at + p->env.pcfg->idle_timeout_s <= now;
+		bool idle;
+
+		if (in->state == INSTANCE_CLAIMED && !expired && p->env.pcfg->idle_timeout_s > 0)
+			note_traffic(p, in, now);
+		idle = in->state == INSTANCE_CLAIMED && p->env.pcfg->idle_timeout_s > 0 &&
+		       in->last_seen_at + p->env.pcfg->idle_timeout_s <= now;
 
 		if (expired || idle) {
 			pthread_mutex_lock(&p->mu);
@@ -853,6 +960,7 @@ pool_reap(struct pool *p)
 			pool_release(p, in->id, err, sizeof(err));
 		}
 	}
+	traffic_prune(p);
 	free(v);
 }
 
@@ -942,6 +1050,7 @@ pool_free(struct pool *p)
 	pthread_mutex_destroy(&p->mu);
 	pthread_cond_destroy(&p->wake);
 	free(p->slots);
+	free(p->traffic);
 	free(p);
 }
 

@@ -37,6 +37,11 @@ struct pool_env {
 	 * HTTP GET of the profile's health path through 127.0.0.1:app_port. */
 	int (*health)(const struct pool_env *env, const struct instance *inst, char *err,
 		      size_t errlen);
+	/* TCP segments a claimed instance's container has received so far (idle
+	 * detection, idle_timeout). NULL = from /proc/<pid>/net/snmp of the
+	 * container's process (runtime.ops->pid; activity.h). */
+	int (*tcp_segments)(const struct pool_env *env, const struct instance *inst,
+			    long long *segs, char *err, size_t errlen);
 	/* How long a prepared instance may take to answer its health check;
 	 * 0 = 15 s after a restore, 180 s after a cold start. */
 	int health_budget_ms;

@@ -1402,9 +1402,24 @@ ops_list(void *ctx, struct container_info **out, int *n, char *err, size_t errle
 	return podman_list(ctx, out, n, err, errlen);
 }
 
+static int
+ops_pid(void *ctx, const char *name, int *pid, char *err, size_t errlen)
+{
+	struct container_info info;
+
+	if (podman_inspect(ctx, name, &info, pid, err, errlen) == -1)
+		return -1;
+	if (!info.running || *pid <= 0) {
+		snprintf(err, errlen, "container %s is not running (%s)", name, info.state);
+		return -1;
+	}
+	return 0;
+}
+
 const struct runtime_ops podman_runtime_ops = {
     .restore = ops_restore,
     .run = ops_run,
     .remove = ops_remove,
     .list = ops_list,
+    .pid = ops_pid,
 };

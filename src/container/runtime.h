@@ -87,6 +87,9 @@ struct runtime_ops {
 	int (*remove)(void *ctx, const char *name, char *err, size_t errlen);
 	/* Containers carrying RUNTIME_LABEL_MANAGED; *out is malloc'ed, caller frees. */
 	int (*list)(void *ctx, struct container_info **out, int *n, char *err, size_t errlen);
+	/* The host pid of the container's first process; -1 when it is not
+	 * running. May be NULL (idle detection by traffic is then off). */
+	int (*pid)(void *ctx, const char *name, int *pid, char *err, size_t errlen);
 };
 
 struct runtime {

@@ -330,32 +330,93 @@ test_corrupt_archive(void **state)
 	unlink(path);
 }
 
+/* A pool of pc (min_ready 1) with one instance claimed into *a; its domain
+ * goes to host (320 bytes). */
+static struct pool *
+pool_with_claimed(struct pool_config *pc, struct instance *a, char *host)
+{
+	struct pool_env env = make_env(pc);
+	struct pool *p;
+	char err[512];
+	int retry;
+
+	pc->min_ready = 1;
+	p = pool_create(&env);
+	fill(p);
+	assert_int_equal(pool_claim(p, "127.0.0.1", a, &retry, err, sizeof(err)), CLAIM_OK);
+	domain_of(a, host, 320);
+	return p;
+}
+
+/* a is gone: record, container and route. */
+static void
+assert_released(const struct instance *a, const char *host)
+{
+	struct instance got;
+	struct body b;
+	char err[512];
+
+	assert_int_equal(st.ops->get(st.ctx, a->id, &got, err, sizeof(err)), STORE_NOT_FOUND);
+	assert_false(container_exists(a->container));
+	assert_int_not_equal(http("GET", host, "/", NULL, &b), 200);
+	assert_consistent(0);
+}
+
 static void
 test_expiry(void **state)
 {
 	struct pool_config pc = *config_pool(&cfg, "pooltest");
-	struct pool_env env;
+	struct pool *p;
+	struct instance a;
+	struct body b;
+	char host[320];
+
+	(void)state;
+	pc.ttl_s = 60;
+	p = pool_with_claimed(&pc, &a, host);
+	assert_int_equal(http("GET", host, "/", NULL, &b), 200);
+	clock_offset += 61;
+	pool_reap(p);
+	assert_released(&a, host);
+	pool_free(p);
+}
+
+/* idle_timeout with a real container: requests through the proxy keep a demo;
+ * none for idle_timeout and it is released long before its expiry. */
+static void
+test_idle_by_traffic(void **state)
+{
+	struct pool_config pc = *config_pool(&cfg, "pooltest");
 	struct pool *p;
 	struct instance a, got;
 	struct body b;
 	char host[320], err[512];
-	int retry;
 
 	(void)state;
-	pc.min_ready = 1;
-	pc.ttl_s = 60;
-	env = make_env(&pc);
-	p = pool_create(&env);
-	fill(p);
-	assert_int_equal(pool_claim(p, "127.0.0.1", &a, &retry, err, sizeof(err)), CLAIM_OK);
-	domain_of(&a, host, sizeof(host));
-	assert_int_equal(http("GET", host, "/", NULL, &b), 200);
-	clock_offset += 61;
+	pc.ttl_s = 3600;
+	pc.idle_timeout_s = 60;
+	p = pool_with_claimed(&pc, &a, host);
+	pool_reap(p); /* first look */
+	/* Quiet containers receive no TCP segments: 2 s of nothing changes nothing. */
+	sleep(2);
 	pool_reap(p);
-	assert_int_equal(st.ops->get(st.ctx, a.id, &got, err, sizeof(err)), STORE_NOT_FOUND);
-	assert_false(container_exists(a.container));
-	assert_int_not_equal(http("GET", host, "/", NULL, &b), 200);
-	assert_consistent(0);
+	assert_int_equal(st.ops->get(st.ctx, a.id, &got, err, sizeof(err)), 0);
+	assert_int_equal(got.last_seen_at, a.claimed_at);
+	/* The visitor clicks at +40 s... */
+	clock_offset += 40;
+	assert_int_equal(http("GET", host, "/", NULL, &b), 200);
+	pool_reap(p);
+	assert_int_equal(st.ops->get(st.ctx, a.id, &got, err, sizeof(err)), 0);
+	assert_true(got.last_seen_at >= a.claimed_at + 40);
+	/* ...so at +80 s (60 s after the claim has long passed) it stays. */
+	clock_offset += 40;
+	pool_reap(p);
+	assert_int_equal(st.ops->get(st.ctx, a.id, &got, err, sizeof(err)), 0);
+	assert_int_equal(got.state, INSTANCE_CLAIMED);
+	/* Then nothing for over 60 s: released, container and route gone. */
+	clock_offset += 25;
+	pool_reap(p);
+	assert_released(&a, host);
 	pool_free(p);
 }
 
@@ -472,6 +533,7 @@ main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_fill_claim_refill_capacity),
 	    cmocka_unit_test(test_corrupt_archive),
+	    cmocka_unit_test(test_idle_by_traffic),
 	    cmocka_unit_test(test_expiry),
 	    cmocka_unit_test(test_kill_and_reconcile),
 	};

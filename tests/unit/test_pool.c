@@ -35,6 +35,24 @@ struct fixture {
 
 static long long fake_clock = 1000000;
 static bool health_fails;
+/* TCP segments received per instance, for idle detection: index 0 for the first
+ * instance claimed in a test, 1 for the second */
+static long long fake_rx[2];
+static char fake_rx_ids[2][ID_SIZE];
+
+static int
+fake_tcp_segments(const struct pool_env *env, const struct instance *in, long long *segs, char *err,
+		  size_t errlen)
+{
+	(void)env;
+	for (int i = 0; i < 2; i++)
+		if (strcmp(fake_rx_ids[i], in->id) == 0) {
+			*segs = fake_rx[i];
+			return 0;
+		}
+	snprintf(err, errlen, "no traffic figure for %s", in->id);
+	return -1;
+}
 
 static long long
 fake_now(void)
@@ -371,6 +389,55 @@ test_expiry_and_extend(void **state)
 	assert_int_equal(count_state(f, -1), 0);
 }
 
+/* idle_timeout: an instance whose container receives traffic stays; one that
+ * receives none for idle_timeout is released, well before its expiry. */
+static void
+test_idle_by_traffic(void **state)
+{
+	struct fixture *f = *state;
+	struct instance a, b, cur;
+	char err[256];
+	int retry;
+
+	f->pcfg.idle_timeout_s = 60;
+	f->env.tcp_segments = fake_tcp_segments;
+	pool_free(f->pool);
+	f->pool = pool_create(&f->env);
+	fill(f);
+	assert_int_equal(pool_claim(f->pool, "ip", &a, &retry, err, sizeof(err)), CLAIM_OK);
+	assert_int_equal(pool_claim(f->pool, "ip", &b, &retry, err, sizeof(err)), CLAIM_OK);
+	snprintf(fake_rx_ids[0], ID_SIZE, "%s", a.id);
+	snprintf(fake_rx_ids[1], ID_SIZE, "%s", b.id);
+	fake_rx[0] = fake_rx[1] = 5000;
+	pool_reap(f->pool); /* first look: counts recorded, nothing touched */
+	for (int minute = 0; minute < 4; minute++) {
+		fake_clock += 30;
+		fake_rx[0] += 1200; /* a's visitor keeps clicking */
+		pool_reap(f->pool);
+		fake_clock += 30;
+		pool_reap(f->pool);
+		if (minute == 0) { /* b: 60 s without a byte */
+			assert_int_equal(
+			    f->store.ops->get(f->store.ctx, b.id, &cur, err, sizeof(err)),
+			    STORE_NOT_FOUND);
+			assert_false(fake_runtime_has(&f->rt, b.container));
+		}
+	}
+	/* 4 minutes later a is still there, last seen 30 s ago. */
+	assert_int_equal(f->store.ops->get(f->store.ctx, a.id, &cur, err, sizeof(err)), 0);
+	assert_int_equal(cur.state, INSTANCE_CLAIMED);
+	assert_int_equal(cur.last_seen_at, fake_clock - 30);
+	/* Its visitor leaves: released once idle_timeout has passed. */
+	fake_clock += 29; /* 59 s without a byte */
+	pool_reap(f->pool);
+	assert_int_equal(f->store.ops->get(f->store.ctx, a.id, &cur, err, sizeof(err)), 0);
+	fake_clock += 2;
+	pool_reap(f->pool);
+	assert_int_equal(f->store.ops->get(f->store.ctx, a.id, &cur, err, sizeof(err)),
+			 STORE_NOT_FOUND);
+	f->env.tcp_segments = NULL;
+}
+
 static void
 test_release_idempotent_and_retried(void **state)
 {
@@ -529,6 +596,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_health_failure_destroys, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_route_failure_destroys, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_expiry_and_extend, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_idle_by_traffic, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_release_idempotent_and_retried, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_shared_mode_prefix_and_release, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_concurrent_claims_distinct, setup, teardown),
