@@ -371,28 +371,37 @@ page_waiting(struct api_response *r, const char *tmpl, long long since, int retr
 	page_end(r);
 }
 
+/* A page that says html and offers one button that starts a demo (of tmpl,
+ * NULL = the default); retry_after > 0 adds the header. */
+static void
+page_message(struct api_response *r, int status, const char *title, const char *html,
+	     int retry_after, const char *tmpl, const char *button, const char *button_class)
+{
+	page_begin(r, status, title, NULL, 0);
+	r->retry_after = retry_after;
+	buf_appends(&r->body, html);
+	start_form(&r->body, tmpl, button, button_class);
+	page_end(r);
+}
+
 static void
 page_capacity(struct api_response *r, const char *tmpl)
 {
-	page_begin(r, 503, "All demos are in use", NULL, 0);
-	r->retry_after = 120;
-	buf_appends(&r->body, "<h1>All demos are in use</h1>\n"
-			      "<p>Every copy is taken right now, try again in a few minutes: "
-			      "demos are short-lived and free up all the time.</p>\n");
-	start_form(&r->body, tmpl, "Try again", "");
-	page_end(r);
+	page_message(r, 503, "All demos are in use",
+		     "<h1>All demos are in use</h1>\n"
+		     "<p>Every copy is taken right now, try again in a few minutes: "
+		     "demos are short-lived and free up all the time.</p>\n",
+		     120, tmpl, "Try again", "");
 }
 
 static void
 page_unavailable(struct api_response *r, const char *tmpl)
 {
-	page_begin(r, 503, "Demos are unavailable", NULL, 0);
-	r->retry_after = 30;
-	buf_appends(&r->body, "<h1>Demos are unavailable right now</h1>\n"
-			      "<p>Something on our side is not working. Please try again in a few "
-			      "minutes.</p>\n");
-	start_form(&r->body, tmpl, "Try again", "sec");
-	page_end(r);
+	page_message(r, 503, "Demos are unavailable",
+		     "<h1>Demos are unavailable right now</h1>\n"
+		     "<p>Something on our side is not working. Please try again in a few "
+		     "minutes.</p>\n",
+		     30, tmpl, "Try again", "sec");
 }
 
 static void
@@ -492,23 +501,21 @@ page_ready(const struct api *a, struct api_response *r, const struct instance *i
 static void
 page_gone(struct api_response *r)
 {
-	page_begin(r, 404, "This demo has ended", NULL, 0);
-	buf_appends(&r->body, "<h1>This demo has ended</h1>\n"
-			      "<p>Its time is up or it was ended, and everything in it was "
-			      "deleted. You can start a fresh one.</p>\n");
-	start_form(&r->body, NULL, "Start a new demo", "");
-	page_end(r);
+	page_message(r, 404, "This demo has ended",
+		     "<h1>This demo has ended</h1>\n"
+		     "<p>Its time is up or it was ended, and everything in it was "
+		     "deleted. You can start a fresh one.</p>\n",
+		     0, NULL, "Start a new demo", "");
 }
 
 static void
 page_not_owner(struct api_response *r)
 {
-	page_begin(r, 403, "Not your demo", NULL, 0);
-	buf_appends(&r->body, "<h1>This demo belongs to another browser</h1>\n"
-			      "<p>A demo can only be managed from the browser that started it. You "
-			      "can start your own.</p>\n");
-	start_form(&r->body, NULL, "Start your demo", "");
-	page_end(r);
+	page_message(r, 403, "Not your demo",
+		     "<h1>This demo belongs to another browser</h1>\n"
+		     "<p>A demo can only be managed from the browser that started it. You "
+		     "can start your own.</p>\n",
+		     0, NULL, "Start your demo", "");
 }
 
 /* --- actions ------------------------------------------------------------- */
