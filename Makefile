@@ -72,14 +72,19 @@ $(BUILD)/bench/%: bench/%.c $(LIBOBJS)
 deps:
 	@bash scripts/install-deps
 
-# libFuzzer target for request bodies, forms, cookies and paths.
+# libFuzzer targets: request bodies, forms, cookies and paths (fuzz_http);
+# configuration, Podman and kernel text parsers (fuzz_parsers).
 fuzz:
 	@mkdir -p $(BUILD)/fuzz
 	clang -g -O1 -fsanitize=fuzzer,address,undefined $(CSTD) -Isrc -Itests/unit $(PKG_CFLAGS) \
 	  -o $(BUILD)/fuzz/fuzz_http tests/fuzz/fuzz_http.c src/api.c src/pages.c src/buf.c \
 	  src/log.c src/id.c src/validate.c src/xmalloc.c tests/unit/fake_api_backend.c \
 	  -ljansson -lpthread
+	clang -g -O1 -fsanitize=fuzzer,address,undefined $(CSTD) -Isrc $(PKG_CFLAGS) \
+	  -o $(BUILD)/fuzz/fuzz_parsers tests/fuzz/fuzz_parsers.c $(filter-out src/main.c,$(SRCS)) \
+	  $(PKG_LIBS) -lpthread -lm
 	@echo "run: $(BUILD)/fuzz/fuzz_http -max_total_time=60"
+	@echo "run: $(BUILD)/fuzz/fuzz_parsers -max_total_time=60"
 
 tests-build: demux $(UNIT_BINS) $(INTEG_BINS)
 
