@@ -662,7 +662,7 @@ pool_json(const struct api_pool_info *p)
 			      s->hist_count[m] > 0 ? s->hist_sum[m] / (double)s->hist_count[m]
 						   : 0.0));
 	return json_pack(
-	    "{s:s,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:I,s:{s:I,s:I,s:I},s:I,s:I,s:I,s:o,"
+	    "{s:s,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:I,s:{s:I,s:I,s:I},s:I,s:I,s:I,s:I,s:o,"
 	    "s:s}",
 	    "template", p->tmpl.name, "ready", s->ready, "claimed", s->claimed, "provisioning",
 	    s->provisioning, "releasing", s->releasing, "min_ready", p->tmpl.min_ready,
@@ -671,7 +671,8 @@ pool_json(const struct api_pool_info *p)
 	    (json_int_t)s->claim_fail_provisioning, "capacity", (json_int_t)s->claim_fail_capacity,
 	    "error", (json_int_t)s->claim_fail_error, "expirations", (json_int_t)s->expirations,
 	    "releases", (json_int_t)s->releases, "provision_failures",
-	    (json_int_t)s->provision_failures, "provision", prov, "last_error", s->last_error);
+	    (json_int_t)s->provision_failures, "lost", (json_int_t)s->lost, "provision", prov,
+	    "last_error", s->last_error);
 }
 
 static void

@@ -594,11 +594,12 @@ cmd_status(int argc, char **argv)
 		       jint(pl, "max_instances"));
 		printf(
 		    "  claims %lld, refused %lld (provisioning %lld, capacity %lld, error %lld), "
-		    "expirations %lld, releases %lld, provision failures %lld\n",
+		    "expirations %lld, releases %lld, provision failures %lld, lost %lld\n",
 		    jint(pl, "claims"),
 		    jint(cf, "provisioning") + jint(cf, "capacity") + jint(cf, "error"),
 		    jint(cf, "provisioning"), jint(cf, "capacity"), jint(cf, "error"),
-		    jint(pl, "expirations"), jint(pl, "releases"), jint(pl, "provision_failures"));
+		    jint(pl, "expirations"), jint(pl, "releases"), jint(pl, "provision_failures"),
+		    jint(pl, "lost"));
 		if (jstr(pl, "last_error")[0] != '\0' && strcmp(jstr(pl, "last_error"), "-") != 0)
 			printf("  last error: %s\n", jstr(pl, "last_error"));
 	}

@@ -103,6 +103,11 @@ metrics_render(struct buf *out, const struct metrics_pool *pools, int npools, co
 	for (int i = 0; i < npools; i++)
 		rc |= series(out, "demux_provision_failures_total", pools[i].template_name, "",
 			     pools[i].stats->provision_failures);
+	rc |= family(out, "demux_instances_lost_total", "counter",
+		     "Ready or claimed demos released because their container stopped running.");
+	for (int i = 0; i < npools; i++)
+		rc |= series(out, "demux_instances_lost_total", pools[i].template_name, "",
+			     pools[i].stats->lost);
 	rc |= family(out, "demux_provision_duration_seconds", "histogram",
 		     "Time from the start of provisioning until an instance is ready, by method.");
 	for (int i = 0; i < npools; i++) {

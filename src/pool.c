@@ -37,6 +37,8 @@
 #define COLD_HEALTH_MS 180000
 #define REAP_INTERVAL_MS 1000
 #define IDLE_WAIT_MS 1000
+/* How often the reaper checks that READY and CLAIMED instances still run. */
+#define SWEEP_INTERVAL_S 15
 
 const double pool_hist_bounds[POOL_HIST_BUCKETS] = {0.25, 0.5, 0.75, 1,	 1.5, 2,
 						    3,	  5,   10,   30, 60,  120};
@@ -62,6 +64,7 @@ struct pool {
 	/* traffic seen per claimed instance (idle_timeout); reaper thread only */
 	struct traffic *traffic;
 	int ntraffic, traffic_cap;
+	long long last_sweep; /* unix seconds of the last lost-instance sweep */
 };
 
 /* The TCP segments one claimed instance had received at the reaper's last
@@ -917,6 +920,61 @@ traffic_prune(struct pool *p)
 	p->ntraffic = j;
 }
 
+static const struct container_info *
+find_container(const struct container_info *v, int n, const char *name)
+{
+	for (int i = 0; i < n; i++)
+		if (strcmp(v[i].name, name) == 0)
+			return &v[i];
+	return NULL;
+}
+
+/* Every SWEEP_INTERVAL_S: a READY or CLAIMED instance whose container no
+ * longer runs (it crashed, was killed, or removed behind demux's back) is
+ * released, so that no visitor is handed it and a claimed one does not stay
+ * broken until its expiry. Podman being unreachable skips the sweep. */
+static void
+sweep_lost(struct pool *p, const struct instance *v, int n, long long now)
+{
+	struct container_info *ctrs = NULL;
+	char err[1024];
+	int nctrs = 0;
+
+	if (now - p->last_sweep < SWEEP_INTERVAL_S)
+		return;
+	p->last_sweep = now;
+	if (p->env.runtime.ops->list(p->env.runtime.ctx, &ctrs, &nctrs, err, sizeof(err)) == -1) {
+		log_debug("lost-instance sweep skipped template=%s: %s", pool_template(p), err);
+		free(ctrs);
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		const struct instance *in = &v[i];
+		const struct container_info *c;
+		int r;
+
+		if (in->state != INSTANCE_READY && in->state != INSTANCE_CLAIMED)
+			continue;
+		c = find_container(ctrs, nctrs, in->container);
+		if (c != NULL && c->running)
+			continue;
+		pthread_mutex_lock(&p->mu);
+		r = p->env.store->ops->cas_state(p->env.store->ctx, in->id, in->state,
+						 INSTANCE_RELEASING, err, sizeof(err));
+		if (r == 0)
+			p->stats.lost++;
+		pthread_mutex_unlock(&p->mu);
+		if (r != 0)
+			continue;
+		log_warnx(
+		    "instance lost template=%s id=%s state=%s container=%s (%s); releasing it",
+		    pool_template(p), in->id, store_state_name(in->state), in->container,
+		    c == NULL ? "missing" : c->state);
+		pool_release(p, in->id, err, sizeof(err));
+	}
+	free(ctrs);
+}
+
 void
 pool_reap(struct pool *p)
 {
@@ -961,6 +1019,7 @@ pool_reap(struct pool *p)
 		}
 	}
 	traffic_prune(p);
+	sweep_lost(p, v, n, now);
 	free(v);
 }
 

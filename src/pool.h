@@ -63,6 +63,7 @@ struct pool_stats {
 	long long claims;
 	long long claim_fail_provisioning, claim_fail_capacity, claim_fail_error;
 	long long expirations, releases, provision_failures;
+	long long lost; /* ready or claimed instances whose container stopped */
 	/* provision duration histogram, seconds, per method (0 criu_restore, 1 cold_start) */
 	long long hist_count[2];
 	double hist_sum[2];

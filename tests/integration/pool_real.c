@@ -425,6 +425,30 @@ test_idle_by_traffic(void **state)
 	pool_free(p);
 }
 
+/* A claimed demo whose container is stopped behind demux's back is released
+ * by the reaper's sweep: record, container and route gone. */
+static void
+test_lost_instance(void **state)
+{
+	struct pool_config pc = *config_pool(&cfg, "pooltest");
+	struct pool *p;
+	struct instance a;
+	struct pool_stats ps;
+	char host[320], err[512];
+
+	(void)state;
+	pc.ttl_s = 3600;
+	p = pool_with_claimed(&pc, &a, host);
+	pool_reap(p);
+	assert_int_equal(podman_stop(pm, a.container, 0, err, sizeof(err)), 0);
+	clock_offset += 16;
+	pool_reap(p);
+	assert_released(&a, host);
+	pool_get_stats(p, &ps);
+	assert_int_equal(ps.lost, 1);
+	pool_free(p);
+}
+
 /* Runs fn in a child process and SIGKILLs it once cond() holds (or after
  * timeout_s): a daemon dying in the middle of its work. */
 static void
@@ -539,6 +563,7 @@ main(int argc, char **argv)
 	    cmocka_unit_test(test_fill_claim_refill_capacity),
 	    cmocka_unit_test(test_corrupt_archive),
 	    cmocka_unit_test(test_idle_by_traffic),
+	    cmocka_unit_test(test_lost_instance),
 	    cmocka_unit_test(test_expiry),
 	    cmocka_unit_test(test_kill_and_reconcile),
 	};

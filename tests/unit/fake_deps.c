@@ -24,6 +24,7 @@ add_container(struct fake_runtime *rt, const char *name, int port, char *err, si
 		return -1;
 	}
 	snprintf(rt->names[rt->n], sizeof(rt->names[0]), "%s", name);
+	rt->stopped[rt->n] = false;
 	rt->app_ports[rt->n++] = port;
 	return 0;
 }
@@ -72,6 +73,8 @@ fake_remove(void *ctx, const char *name, char *err, size_t errlen)
 			rt->n--;
 			memmove(rt->names[i], rt->names[rt->n], sizeof(rt->names[0]));
 			rt->app_ports[i] = rt->app_ports[rt->n];
+			rt->stopped[i] = rt->stopped[rt->n];
+			rt->stopped[rt->n] = false;
 			break;
 		}
 	}
@@ -88,10 +91,10 @@ fake_list(void *ctx, struct container_info **out, int *n, char *err, size_t errl
 	(void)errlen;
 	for (int i = 0; i < rt->n; i++) {
 		snprintf(v[i].name, sizeof(v[i].name), "%s", rt->names[i]);
-		snprintf(v[i].state, sizeof(v[i].state), "running");
+		snprintf(v[i].state, sizeof(v[i].state), "%s", rt->stopped[i] ? "exited" : "running");
 		snprintf(v[i].template_name, sizeof(v[i].template_name), "%s",
 			 rt->template_name[0] ? rt->template_name : "shop");
-		v[i].running = true;
+		v[i].running = !rt->stopped[i];
 		v[i].ports[0].host_port = rt->app_ports[i];
 		v[i].nports = 1;
 	}
@@ -224,3 +227,11 @@ const struct profile fake_profile = {
     .after_restore = fake_after_restore,
     .on_release = fake_on_release,
 };
+
+void
+fake_runtime_stop(struct fake_runtime *rt, const char *name)
+{
+	for (int i = 0; i < rt->n; i++)
+		if (strcmp(rt->names[i], name) == 0)
+			rt->stopped[i] = true;
+}

@@ -18,6 +18,7 @@
 struct fake_runtime {
 	char names[FAKE_MAX][128];
 	int app_ports[FAKE_MAX];
+	bool stopped[FAKE_MAX]; /* listed as exited */
 	int n;
 	int restores, runs, removes;
 	bool fail_restore, fail_run, fail_remove;
@@ -43,6 +44,8 @@ extern struct fake_profile_state fake_profile_state;
 extern const struct profile fake_profile;
 
 bool fake_runtime_has(const struct fake_runtime *rt, const char *name);
+/* The container stops running (it stays listed, as exited). */
+void fake_runtime_stop(struct fake_runtime *rt, const char *name);
 bool fake_proxy_has(const struct fake_proxy *px, const char *host);
 
 #endif

@@ -438,6 +438,45 @@ test_idle_by_traffic(void **state)
 	f->env.tcp_segments = NULL;
 }
 
+/* A ready or claimed instance whose container stops is released by the
+ * reaper's sweep: nobody is handed it, its route goes, the pool refills. */
+static void
+test_lost_instances_released(void **state)
+{
+	struct fixture *f = *state;
+	struct instance a, cur, *v;
+	struct pool_stats st;
+	char err[256], host[320];
+	int retry, n;
+
+	fill(f);
+	assert_int_equal(pool_claim(f->pool, "ip", &a, &retry, err, sizeof(err)), CLAIM_OK);
+	pool_reap(f->pool); /* sweeps: everything runs */
+	assert_int_equal(count_state(f, -1), 2);
+	assert_int_equal(
+	    f->store.ops->list(f->store.ctx, "shop", INSTANCE_READY, &v, &n, err, sizeof(err)), 0);
+	assert_int_equal(n, 1);
+	fake_runtime_stop(&f->rt, a.container);
+	fake_runtime_stop(&f->rt, v[0].container);
+	fake_clock += 5; /* within the sweep interval: nothing yet */
+	pool_reap(f->pool);
+	assert_int_equal(count_state(f, -1), 2);
+	fake_clock += 15;
+	pool_reap(f->pool);
+	assert_int_equal(f->store.ops->get(f->store.ctx, a.id, &cur, err, sizeof(err)),
+			 STORE_NOT_FOUND);
+	assert_int_equal(f->store.ops->get(f->store.ctx, v[0].id, &cur, err, sizeof(err)),
+			 STORE_NOT_FOUND);
+	snprintf(host, sizeof(host), "%s.demo.localhost", v[0].id);
+	assert_false(fake_proxy_has(&f->px, host));
+	assert_false(fake_runtime_has(&f->rt, v[0].container));
+	free(v);
+	pool_get_stats(f->pool, &st);
+	assert_int_equal(st.lost, 2);
+	fill(f);
+	assert_int_equal(count_state(f, INSTANCE_READY), 2);
+}
+
 static void
 test_release_idempotent_and_retried(void **state)
 {
@@ -597,6 +636,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_route_failure_destroys, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_expiry_and_extend, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_idle_by_traffic, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_lost_instances_released, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_release_idempotent_and_retried, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_shared_mode_prefix_and_release, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_concurrent_claims_distinct, setup, teardown),
