@@ -239,7 +239,20 @@ if command -v mariadb >/dev/null; then
 	fi
 fi
 
-# 7. clean up (the EXIT trap does it too, on any path)
+# 7. supervision: when a restored copy's MariaDB dies, the whole container
+# stops with status 1 (the pool then releases it), and says why.
+exited_1() { [ "$(podman inspect --format '{{.State.Status}} {{.State.ExitCode}}' "$C1" 2>/dev/null)" = "exited 1" ]; }
+if podman exec "$C1" sh -c 'kill -9 "$(pidof mariadbd)"' >/dev/null 2>&1; then
+	for _ in $(seq 1 50); do exited_1 && break; sleep 0.1; done
+	check "copy 1: its MariaDB killed, the container exits with status 1" exited_1
+	check "... and its log says which service ended" \
+		eval 'podman logs "$C1" 2>&1 | grep -q "demux-entrypoint: mariadbd exited"'
+	check "copy 2: unaffected" status_is 200 "$P2" "${new:-$DOMAIN}" /
+else
+	not_ok "copy 1: kill mariadbd"
+fi
+
+# 8. clean up (the EXIT trap does it too, on any path)
 cleanup
 left=$(podman ps -a --filter "name=$TAG" --format '{{ .Names }}')
 check "no container left behind" test -z "$left"
