@@ -326,6 +326,27 @@ usage(void)
 	fprintf(stderr, "usage: demux serve [--config FILE]\n");
 }
 
+/* Each demo's links name the port visitors use ([server] public_port, 0 =
+ * the scheme's default). When the proxy listens on another port, visitors
+ * who connect to it directly get links to the wrong port: said once at
+ * start-up, since a load balancer in front may map one port to the other. */
+static void
+warn_public_port(const struct config *cfg)
+{
+	const char *colon = strrchr(cfg->proxy_listen, ':');
+	int listen_port = colon != NULL ? (int)strtol(colon + 1, NULL, 10) : 0;
+	int public_port = cfg->public_port;
+
+	if (public_port == 0)
+		public_port = strcmp(cfg->public_scheme, "https") == 0 ? 443 : 80;
+	if (listen_port > 0 && listen_port != public_port)
+		log_warnx("the proxy listens on port %d but demos' links use port %d "
+			  "([server] public_port = %d): right only if something in front maps %d "
+			  "to %d; else set public_port = %d",
+			  listen_port, public_port, cfg->public_port, public_port, listen_port,
+			  listen_port);
+}
+
 int
 cmd_serve(int argc, char **argv)
 {
@@ -439,6 +460,7 @@ cmd_serve(int argc, char **argv)
 		 "pools=%d",
 		 d.cfg->base_domain, d.cfg->public_scheme, d.cfg->public_port, d.cfg->listen,
 		 d.proxy.ops->name, d.npools);
+	warn_public_port(d.cfg);
 
 	while (sigwait(&sigs, &sig) != 0)
 		;

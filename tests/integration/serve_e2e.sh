@@ -364,5 +364,17 @@ t_match "metrics: restore duration histogram" \
 stop_serve "phase B"
 t_check "state changes are logged as key=value lines" grep -qE 'level=info msg=instance claimed template=e2eshop id=[a-z2-7]{16}' "$T_DIR/serve.log"
 t_check "the admin token is never logged" bash -c "! grep -qF '$TOKEN' '$T_DIR/serve.log'"
+t_check "no port warning while public_port is the proxy's port" \
+	bash -c "! grep -q 'the proxy listens on port' '$T_DIR/serve.log'"
+
+# --- phase C: public_port left out while the proxy listens on another port --------
+sed -i '/^public_port = /d' "$T_DIR/demux.conf"
+if start_serve; then
+	t_check "a public_port that is not the proxy's port is warned about at start-up" \
+		grep -q "the proxy listens on port $PROXY_PORT but demos' links use port 80" "$T_DIR/serve.log"
+	stop_serve "phase C"
+else
+	t_fail "demux serve starts without public_port" "$(tail -5 "$T_DIR/serve.log")"
+fi
 cp "$T_DIR/serve.log" "$SHOTS/serve.log" 2>/dev/null
 t_done
