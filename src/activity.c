@@ -9,7 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SNMP_MAX 16384
+#include "buf.h"
+
+#define SNMP_MAX 65536
 #define FIELDS_MAX 32
 
 /* Splits a "Tcp: a b c" line into at most FIELDS_MAX words after the prefix;
@@ -75,34 +77,20 @@ out:
 int
 activity_tcp_segments(int pid, long long *in_segs, char *err, size_t errlen)
 {
-	char path[64], *text;
-	FILE *f;
-	size_t n;
+	char path[64];
+	struct buf text;
+	int ret = -1;
 
 	if (pid <= 0) {
 		snprintf(err, errlen, "no process to read the traffic of");
 		return -1;
 	}
 	snprintf(path, sizeof(path), "/proc/%d/net/snmp", pid);
-	f = fopen(path, "r");
-	if (f == NULL) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return -1;
+	if (buf_read_file(path, SNMP_MAX, &text, err, errlen) == 0) {
+		ret = activity_parse_snmp(buf_str(&text), in_segs);
+		if (ret == -1)
+			snprintf(err, errlen, "%s: no Tcp InSegs counter", path);
 	}
-	text = malloc(SNMP_MAX);
-	if (text == NULL) {
-		fclose(f);
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	n = fread(text, 1, SNMP_MAX - 1, f);
-	text[n] = '\0';
-	fclose(f);
-	if (activity_parse_snmp(text, in_segs) == -1) {
-		snprintf(err, errlen, "%s: no Tcp InSegs counter", path);
-		free(text);
-		return -1;
-	}
-	free(text);
-	return 0;
+	buf_free(&text);
+	return ret;
 }

@@ -27,5 +27,9 @@ int buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf
 /* Returns the NUL-terminated contents (never NULL) and resets b. */
 char *buf_take(struct buf *b);
 const char *buf_str(const struct buf *b);
+/* Reads the whole file at path into out (initialised here, at most max
+ * bytes; the caller frees it, also after a failure). 0, or -1 with
+ * "<path>: <reason>" in err. */
+int buf_read_file(const char *path, size_t max, struct buf *out, char *err, size_t errlen);
 
 #endif

@@ -686,34 +686,6 @@ mkdir_p(const char *path, mode_t mode, char *err, size_t errlen)
 	return 0;
 }
 
-static int
-read_file(const char *path, size_t max, struct buf *out, char *err, size_t errlen)
-{
-	char chunk[8192];
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC), ret = -1;
-
-	if (fd == -1)
-		return fail(err, errlen, "%s: %s", path, strerror(errno));
-	buf_init(out, max);
-	while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			fail(err, errlen, "%s: %s", path, strerror(errno));
-			goto out;
-		}
-		if (buf_append(out, chunk, (size_t)n) == -1) {
-			fail(err, errlen, "%s: larger than %zu bytes", path, max);
-			goto out;
-		}
-	}
-	ret = 0;
-out:
-	close(fd);
-	return ret;
-}
-
 int
 template_save(const char *state_dir, const struct template_meta *m, char *err, size_t errlen)
 {
@@ -800,7 +772,7 @@ template_load(const char *state_dir, const char *name, struct template_meta *out
 		fail(err, errlen, "no template '%s' in %s/templates", name, state_dir);
 		goto out;
 	}
-	if (read_file(buf_str(&path), META_MAX, &text, err, errlen) == -1)
+	if (buf_read_file(buf_str(&path), META_MAX, &text, err, errlen) == -1)
 		goto out;
 	if (template_meta_from_json(buf_str(&text), out, why, sizeof(why)) == -1) {
 		fail(err, errlen, "%s: %s", buf_str(&path), why);
@@ -1309,8 +1281,8 @@ wait_tcp_quiet(struct create *c, char *err, size_t errlen)
 			struct buf text;
 
 			snprintf(path, sizeof(path), "/proc/%d/net/%s", pid, files[i]);
-			if (read_file(path, (size_t)16 * 1024 * 1024, &text, why, sizeof(why)) ==
-			    -1) {
+			if (buf_read_file(path, (size_t)16 * 1024 * 1024, &text, why,
+					  sizeof(why)) == -1) {
 				buf_free(&text);
 				if (i == 1)
 					continue; /* no IPv6 in the container */
