@@ -192,13 +192,9 @@ void
 api_instance_url(const struct api *a, const char *id, const char *path, char *out, size_t outlen)
 {
 	const char *scheme = a->public_scheme != NULL ? a->public_scheme : "http";
-	bool default_port = a->public_port == 0 ||
-			    (strcmp(scheme, "http") == 0 && a->public_port == 80) ||
-			    (strcmp(scheme, "https") == 0 && a->public_port == 443);
-	char port[16] = "";
+	char port[URL_PORT_SUFFIX_SIZE];
 
-	if (!default_port)
-		snprintf(port, sizeof(port), ":%d", a->public_port);
+	url_port_suffix(scheme, a->public_port, port);
 	if (path == NULL || path[0] == '\0')
 		path = "/";
 	snprintf(out, outlen, "%s://%s.%s%s%s%s", scheme, id, a->base_domain, port,

@@ -33,6 +33,7 @@
 #include "server.h"
 #include "store/store.h"
 #include "template.h"
+#include "validate.h"
 #include "xmalloc.h"
 
 struct daemon {
@@ -335,10 +336,9 @@ warn_public_port(const struct config *cfg)
 {
 	const char *colon = strrchr(cfg->proxy_listen, ':');
 	int listen_port = colon != NULL ? (int)strtol(colon + 1, NULL, 10) : 0;
-	int public_port = cfg->public_port;
+	int public_port =
+	    cfg->public_port != 0 ? cfg->public_port : url_scheme_port(cfg->public_scheme);
 
-	if (public_port == 0)
-		public_port = strcmp(cfg->public_scheme, "https") == 0 ? 443 : 80;
 	if (listen_port > 0 && listen_port != public_port)
 		log_warnx("the proxy listens on port %d but demos' links use port %d "
 			  "([server] public_port = %d): right only if something in front maps %d "

@@ -172,3 +172,18 @@ validate_url_path(const char *path, char *err, size_t errlen)
 	}
 	return 0;
 }
+
+int
+url_scheme_port(const char *scheme)
+{
+	return scheme != NULL && strcmp(scheme, "https") == 0 ? 443 : 80;
+}
+
+void
+url_port_suffix(const char *scheme, int port, char out[URL_PORT_SUFFIX_SIZE])
+{
+	if (port == 0 || port == url_scheme_port(scheme))
+		out[0] = '\0';
+	else
+		snprintf(out, URL_PORT_SUFFIX_SIZE, ":%d", port);
+}

@@ -25,6 +25,13 @@ int validate_host_port(const char *host, char *err, size_t errlen);
 int validate_name(const char *name, char *err, size_t errlen);
 /* A URL path for health/warm checks: starts with "/", printable ASCII, no spaces. */
 int validate_url_path(const char *path, char *err, size_t errlen);
+/* The port a URL of scheme (NULL = "http") means when it names none: 443
+ * for "https", 80 otherwise. */
+int url_scheme_port(const char *scheme);
+/* ":<port>" into out, or "" when port is 0 or the scheme's own: the port
+ * part of a URL or Host for visitors on that port. */
+#define URL_PORT_SUFFIX_SIZE 8
+void url_port_suffix(const char *scheme, int port, char out[URL_PORT_SUFFIX_SIZE]);
 /* Writes the instance prefix for an id into out (size >= PREFIX_MAX + 1). */
 void validate_make_instance_prefix(const char *id, char *out, size_t outlen);
 

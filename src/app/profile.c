@@ -3,7 +3,6 @@
  */
 #include "app/profile.h"
 
-#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -32,10 +31,7 @@ profile_find(const char *name)
 int
 app_site_host(const struct app_instance *inst, char *out, size_t outlen, char *err, size_t errlen)
 {
-	const char *scheme = inst->scheme != NULL ? inst->scheme : "http";
-	bool default_port = inst->port == 0 || (strcmp(scheme, "http") == 0 && inst->port == 80) ||
-			    (strcmp(scheme, "https") == 0 && inst->port == 443);
-	char e[200];
+	char e[200], port[URL_PORT_SUFFIX_SIZE];
 	int n;
 
 	if (inst->domain == NULL || validate_domain(inst->domain, e, sizeof(e)) == -1) {
@@ -49,10 +45,8 @@ app_site_host(const struct app_instance *inst, char *out, size_t outlen, char *e
 			 inst->port);
 		return -1;
 	}
-	if (default_port)
-		n = snprintf(out, outlen, "%s", inst->domain);
-	else
-		n = snprintf(out, outlen, "%s:%d", inst->domain, inst->port);
+	url_port_suffix(inst->scheme, inst->port, port);
+	n = snprintf(out, outlen, "%s%s", inst->domain, port);
 	if (n < 0 || (size_t)n >= outlen || n > APP_SITE_HOST_MAX) {
 		snprintf(err, errlen, "site host %s:%d is longer than %d characters", inst->domain,
 			 inst->port, APP_SITE_HOST_MAX);

@@ -120,6 +120,27 @@ test_names_and_paths(void **state)
 	assert_int_equal(validate_url_path("/a b", err, sizeof(err)), -1);
 }
 
+static void
+test_url_ports(void **state)
+{
+	char p[URL_PORT_SUFFIX_SIZE];
+
+	(void)state;
+	assert_int_equal(url_scheme_port("http"), 80);
+	assert_int_equal(url_scheme_port(NULL), 80);
+	assert_int_equal(url_scheme_port("https"), 443);
+	url_port_suffix("http", 0, p);
+	assert_string_equal(p, "");
+	url_port_suffix("http", 80, p);
+	assert_string_equal(p, "");
+	url_port_suffix("http", 443, p);
+	assert_string_equal(p, ":443");
+	url_port_suffix("https", 443, p);
+	assert_string_equal(p, "");
+	url_port_suffix(NULL, 65535, p);
+	assert_string_equal(p, ":65535");
+}
+
 int
 main(void)
 {
@@ -131,6 +152,7 @@ main(void)
 	    cmocka_unit_test(test_domain_rejects),
 	    cmocka_unit_test(test_host_port),
 	    cmocka_unit_test(test_names_and_paths),
+	    cmocka_unit_test(test_url_ports),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
