@@ -179,9 +179,9 @@ slot_mark(struct pool *p, int app_port, int used)
 /* ---- building blocks ----------------------------------------------------- */
 
 static void
-instance_domain(const struct pool *p, const struct instance *in, char *out, size_t outlen)
+instance_domain(const struct pool_env *env, const struct instance *in, char *out, size_t outlen)
 {
-	snprintf(out, outlen, "%s.%s", in->id, p->env.cfg->base_domain);
+	snprintf(out, outlen, "%s.%s", in->id, env->cfg->base_domain);
 }
 
 static void
@@ -242,7 +242,7 @@ default_health(const struct pool_env *env, const struct instance *in, char *err,
 	long code = 0;
 	CURLcode rc;
 
-	snprintf(domain, sizeof(domain), "%s.%s", in->id, env->cfg->base_domain);
+	instance_domain(env, in, domain, sizeof(domain));
 	if (app_site_host(&ai, site, sizeof(site), e, sizeof(e)) == -1) {
 		snprintf(err, errlen, "health: %s", e);
 		return -1;
@@ -303,7 +303,7 @@ teardown_env(const struct pool_env *env, const struct instance *in, bool shared_
 	char domain[320], e[512];
 	struct app_instance ai;
 
-	snprintf(domain, sizeof(domain), "%s.%s", in->id, env->cfg->base_domain);
+	instance_domain(env, in, domain, sizeof(domain));
 	if (env->proxy != NULL &&
 	    env->proxy->ops->remove(env->proxy->ctx, domain, e, sizeof(e)) == -1) {
 		snprintf(err, errlen, "route: %s", e);
@@ -432,7 +432,7 @@ provision(struct pool *p, struct instance *in, char *err, size_t errlen)
 	double t0 = mono_ms(), t1;
 	int cold;
 
-	instance_domain(p, in, domain, sizeof(domain));
+	instance_domain(&p->env, in, domain, sizeof(domain));
 	if (start_container(p, in, e, sizeof(e)) == -1)
 		goto fail;
 	cold = strcmp(in->method, "cold_start") == 0;
@@ -1208,7 +1208,7 @@ pool_reconcile(struct pool **pools, int npools, char *err, size_t errlen)
 			undone++;
 			continue;
 		}
-		instance_domain(p, in, domain, sizeof(domain));
+		instance_domain(&p->env, in, domain, sizeof(domain));
 		for (int j = 0; j < nroutes; j++)
 			if (strcmp(routes[j].host, domain) == 0)
 				has_route = true;
