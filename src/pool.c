@@ -1190,13 +1190,10 @@ pool_reconcile(struct pool **pools, int npools, char *err, size_t errlen)
 	for (int i = 0; i < nrecs; i++) {
 		struct instance *in = &recs[i];
 		struct pool *p = pool_for(pools, npools, in->template_name);
-		const struct container_info *ci = NULL;
+		const struct container_info *ci = find_container(ctrs, nctrs, in->container);
 		bool has_route = false;
 		char domain[320];
 
-		for (int j = 0; j < nctrs; j++)
-			if (strcmp(ctrs[j].name, in->container) == 0)
-				ci = &ctrs[j];
 		if (p == NULL) {
 			/* Template no longer configured: nothing can serve or refill it.
 			 * Its database mode is unknown, so only route, container and
