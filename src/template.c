@@ -1,36 +1,33 @@
 /*
- * template — making, describing and listing checkpointed templates.
+ * template — what a checkpointed template is: its metadata, how it is
+ * resolved from options and image labels, and where it lives on disk.
+ *
+ * The pool needs only this part (template_load, template_cold_start_spec);
+ * making a template is template_create.c, the command template_cmd.c.
  *
  * The metadata (template.json) is written to a temporary file and renamed, so
  * a reader sees the old or the new version, never half of one. A template
  * directory is created first and locked (flock on .lock) for the whole of
- * "create": two creates of one name cannot race, and a directory left by a
- * killed create is recognised (no template.json, lock free) and reused.
+ * "create" (template_dir_claim): two creates of one name cannot race, and a
+ * directory left by a killed create is recognised (no template.json, lock
+ * free) and reused.
  */
 #include "template.h"
 
 #include <ctype.h>
-#include <curl/curl.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <jansson.h>
-#include <netinet/in.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
-#include "commands.h"
-#include "config.h"
 #include "id.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -38,9 +35,6 @@
 #define META_FILE "template.json"
 #define LOCK_FILE ".lock"
 #define META_MAX ((size_t)1024 * 1024)
-#define TCP_QUIET_WAIT_MS 10000
-#define HEALTH_POLL_MS 250
-#define LOG_TAIL_LINES 5
 
 static const char *const known_profiles[] = {"prestashop", "wordpress", "generic", NULL};
 
@@ -884,9 +878,8 @@ lock_dir(const char *dir)
 	return fd;
 }
 
-/* Removes what demux writes into a template directory, then the directory. */
-static int
-remove_dir_files(const char *dir, char *err, size_t errlen)
+int
+template_dir_discard(const char *dir, char *err, size_t errlen)
 {
 	static const char *const files[] = {META_FILE,
 					    "template.json.tmp",
@@ -928,7 +921,7 @@ template_remove(const char *state_dir, const char *name, char *err, size_t errle
 		     strerror(errno));
 		goto out;
 	}
-	ret = remove_dir_files(buf_str(&dir), err, errlen);
+	ret = template_dir_discard(buf_str(&dir), err, errlen);
 out:
 	if (lock != -1)
 		close(lock);
@@ -936,51 +929,36 @@ out:
 	return ret;
 }
 
-/* --- checks on a running template container ---------------------------------- */
-
 int
-template_count_tcp_connections(const char *text, char *first, size_t firstlen)
+template_dir_claim(const char *state_dir, const char *name, char *dir, size_t dirlen, int *lock,
+		   char *err, size_t errlen)
 {
-	const char *line = text;
-	int count = 0;
+	char tdir[TEMPLATE_PATH], meta[TEMPLATE_PATH + 32];
+	struct stat st;
 
-	if (first != NULL && firstlen > 0)
-		first[0] = '\0';
-	while (line != NULL && *line != '\0') {
-		const char *nl = strchr(line, '\n');
-		size_t len = nl != NULL ? (size_t)(nl - line) : strlen(line);
-		char copy[512], *save = NULL, *f[10];
-		int nf = 0;
-
-		if (len < sizeof(copy)) {
-			memcpy(copy, line, len);
-			copy[len] = '\0';
-			for (char *t = strtok_r(copy, " \t", &save); t != NULL && nf < 10;
-			     t = strtok_r(NULL, " \t", &save))
-				f[nf++] = t;
-		}
-		/* sl local remote st tx:rx tr:when retrnsmt uid timeout inode */
-		if (nf == 10 && strchr(f[0], ':') != NULL && isdigit((unsigned char)f[0][0])) {
-			unsigned long st = strtoul(f[3], NULL, 16);
-			unsigned long long inode = strtoull(f[9], NULL, 10);
-
-			/* 0x0A LISTEN, 0x07 CLOSE; inode 0 = orphan no process holds */
-			if (st != 0x0A && st != 0x07 && inode != 0) {
-				if (count == 0 && first != NULL && firstlen > 0) {
-					const char *lp = strrchr(f[1], ':'),
-						   *rp = strrchr(f[2], ':');
-
-					snprintf(first, firstlen,
-						 "port %lu -> port %lu, state %02lX",
-						 lp != NULL ? strtoul(lp + 1, NULL, 16) : 0,
-						 rp != NULL ? strtoul(rp + 1, NULL, 16) : 0, st);
-				}
-				count++;
-			}
-		}
-		line = nl != NULL ? nl + 1 : NULL;
+	*lock = -1;
+	if (snprintf(dir, dirlen, "%s/templates/%s", state_dir, name) >= (int)dirlen)
+		return fail(err, errlen, "state directory path too long");
+	if (mkdir_p(state_dir, 0700, err, errlen) == -1)
+		return -1;
+	snprintf(tdir, sizeof(tdir), "%s/templates", state_dir);
+	if (mkdir_p(tdir, 0700, err, errlen) == -1)
+		return -1;
+	if (mkdir(dir, 0700) == -1 && errno != EEXIST)
+		return fail(err, errlen, "mkdir %s: %s", dir, strerror(errno));
+	*lock = lock_dir(dir);
+	if (*lock == -1)
+		return fail(err, errlen, "template '%s' is being created by another demux (%s)",
+			    name, strerror(errno));
+	snprintf(meta, sizeof(meta), "%s/%s", dir, META_FILE);
+	if (stat(meta, &st) == 0) {
+		close(*lock);
+		*lock = -1;
+		return fail(err, errlen,
+			    "template '%s' already exists (remove it first: demux template rm %s)",
+			    name, name);
 	}
-	return count;
+	return 0;
 }
 
 int
@@ -1024,765 +1002,4 @@ template_parse_bytes(const char *s, long long *out)
 		return -1;
 	*out = v * mult;
 	return 0;
-}
-
-/* --- demux template create ----------------------------------------------------- */
-
-static volatile sig_atomic_t interrupted;
-
-static void
-on_signal(int sig)
-{
-	(void)sig;
-	interrupted = 1;
-}
-
-struct create {
-	struct podman *p;
-	struct template_meta m;
-	const char *state_dir;
-	char dir[TEMPLATE_PATH];
-	char container[128];
-	int app_host_port;
-	int db_host_port;
-	int timeout_s;
-	bool tty;
-	bool created_container;
-};
-
-static double
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
-
-static void
-sleep_ms(int ms)
-{
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-
-	nanosleep(&ts, NULL);
-}
-
-static void progress(const struct create *c, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void
-progress(const struct create *c, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!c->tty)
-		return;
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fflush(stderr);
-}
-
-/* A port on 127.0.0.1 that nothing listens on right now. */
-static int
-free_port(char *err, size_t errlen)
-{
-	struct sockaddr_in a;
-	socklen_t alen = sizeof(a);
-	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), port = -1;
-
-	if (s == -1)
-		return fail(err, errlen, "socket: %s", strerror(errno));
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(s, (struct sockaddr *)&a, sizeof(a)) == -1 ||
-	    getsockname(s, (struct sockaddr *)&a, &alen) == -1)
-		fail(err, errlen, "choosing a free port: %s", strerror(errno));
-	else
-		port = ntohs(a.sin_port);
-	close(s);
-	return port;
-}
-
-static size_t
-discard_body(char *data, size_t size, size_t n, void *arg)
-{
-	(void)data;
-	(void)arg;
-	return size * n;
-}
-
-/* GET http://127.0.0.1:port/path with "Host: domain". 0 with *status, or -1. */
-static int
-http_get(int port, const char *domain, const char *path, long timeout_ms, long *status, char *err,
-	 size_t errlen)
-{
-	char url[TEMPLATE_STR + 64], host[DOMAIN_MAX + 16];
-	struct curl_slist *hdrs = NULL;
-	CURL *c = curl_easy_init();
-	CURLcode rc;
-
-	if (c == NULL)
-		fatalx("curl_easy_init failed");
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, path);
-	snprintf(host, sizeof(host), "Host: %s", domain);
-	hdrs = curl_slist_append(hdrs, host);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
-	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_FORBID_REUSE, 1L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms > 0 ? timeout_ms : 1L);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms < 5000 ? timeout_ms : 5000L);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard_body);
-	rc = curl_easy_perform(c);
-	*status = 0;
-	if (rc == CURLE_OK)
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
-	else
-		snprintf(err, errlen, "%s", curl_easy_strerror(rc));
-	curl_slist_free_all(hdrs);
-	curl_easy_cleanup(c);
-	return rc == CURLE_OK ? 0 : -1;
-}
-
-/* The container's last log lines as one line ("a | b | c"). */
-static void
-log_tail(struct create *c, char *out, size_t outlen)
-{
-	struct buf logs;
-	char lerr[256];
-	size_t o = 0;
-	bool sep = false;
-
-	buf_init(&logs, (size_t)64 * 1024);
-	out[0] = '\0';
-	if (podman_logs(c->p, c->container, LOG_TAIL_LINES, &logs, lerr, sizeof(lerr)) == -1) {
-		snprintf(out, outlen, "(no logs: %s)", lerr);
-		buf_free(&logs);
-		return;
-	}
-	for (const char *s = buf_str(&logs); *s != '\0' && o + 4 < outlen; s++) {
-		if (*s == '\n' || *s == '\r') {
-			sep = o > 0;
-			continue;
-		}
-		if (sep) {
-			o += (size_t)snprintf(out + o, outlen - o, " | ");
-			sep = false;
-			if (o + 1 >= outlen)
-				break;
-		}
-		out[o++] = (unsigned char)*s < 0x20 ? ' ' : *s;
-	}
-	if (o >= outlen)
-		o = outlen - 1;
-	out[o] = '\0';
-	if (o == 0)
-		snprintf(out, outlen, "(no output)");
-	buf_free(&logs);
-}
-
-static int
-wait_healthy(struct create *c, char *err, size_t errlen)
-{
-	double start = mono_ms(), deadline = start + c->timeout_s * 1000.0, next_check = 0;
-	char last[256] = "no answer yet", tail[768];
-	struct container_info info;
-
-	for (;;) {
-		double now = mono_ms();
-		long status;
-
-		if (interrupted)
-			return fail(err, errlen, "interrupted");
-		if (now >= next_check) {
-			if (podman_inspect(c->p, c->container, &info, NULL, err, errlen) == -1)
-				return -1;
-			if (!info.running) {
-				log_tail(c, tail, sizeof(tail));
-				return fail(err, errlen,
-					    "template container %s stopped (%s, exit code %d) "
-					    "before %s answered; its last log lines: %s",
-					    c->container, info.state, info.exit_code,
-					    c->m.health_path, tail);
-			}
-			next_check = now + 1000;
-		}
-		progress(c, "\rdemux: waiting for http://127.0.0.1:%d%s (Host: %s) %ds ",
-			 c->app_host_port, c->m.health_path, c->m.domain,
-			 (int)((now - start) / 1000));
-		if (http_get(c->app_host_port, c->m.domain, c->m.health_path,
-			     (long)(deadline - now), &status, last, sizeof(last)) == 0) {
-			if (status >= 200 && status < 300) {
-				progress(c, "- answered in %.1f s\n", (mono_ms() - start) / 1000);
-				return 0;
-			}
-			snprintf(last, sizeof(last), "HTTP %ld", status);
-		}
-		if (mono_ms() + HEALTH_POLL_MS >= deadline)
-			break;
-		sleep_ms(HEALTH_POLL_MS);
-	}
-	progress(c, "\n");
-	log_tail(c, tail, sizeof(tail));
-	return fail(err, errlen,
-		    "health check http://127.0.0.1:%d%s (Host: %s) did not answer 2xx within %d s "
-		    "(last: %s); container's last log lines: %s",
-		    c->app_host_port, c->m.health_path, c->m.domain, c->timeout_s, last, tail);
-}
-
-static int
-warm_pages(struct create *c, char *err, size_t errlen)
-{
-	char why[256];
-	long status;
-
-	for (int i = 0; i < c->m.nwarm; i++) {
-		double t0 = mono_ms();
-
-		if (interrupted)
-			return fail(err, errlen, "interrupted");
-		progress(c, "demux: warming %s ", c->m.warm[i]);
-		if (http_get(c->app_host_port, c->m.domain, c->m.warm[i], 120000L, &status, why,
-			     sizeof(why)) == -1) {
-			progress(c, "\n");
-			return fail(err, errlen, "warm page %s: %s", c->m.warm[i], why);
-		}
-		progress(c, "- HTTP %ld in %.0f ms\n", status, mono_ms() - t0);
-		if (status >= 400)
-			return fail(err, errlen, "warm page %s answered HTTP %ld", c->m.warm[i],
-				    status);
-	}
-	return 0;
-}
-
-/* Waits until no process in the container holds a connected TCP socket. */
-static int
-wait_tcp_quiet(struct create *c, char *err, size_t errlen)
-{
-	double deadline = mono_ms() + TCP_QUIET_WAIT_MS;
-	struct container_info info;
-	char first[128] = "";
-	int pid, n = 0;
-
-	if (podman_inspect(c->p, c->container, &info, &pid, err, errlen) == -1)
-		return -1;
-	if (pid <= 0)
-		return fail(err, errlen, "template container %s is not running (%s)", c->container,
-			    info.state);
-	for (;;) {
-		static const char *const files[] = {"tcp", "tcp6"};
-
-		n = 0;
-		for (size_t i = 0; i < 2; i++) {
-			char path[64], why[256];
-			struct buf text;
-
-			snprintf(path, sizeof(path), "/proc/%d/net/%s", pid, files[i]);
-			if (buf_read_file(path, (size_t)16 * 1024 * 1024, &text, why,
-					  sizeof(why)) == -1) {
-				buf_free(&text);
-				if (i == 1)
-					continue; /* no IPv6 in the container */
-				return fail(err, errlen, "reading the container's sockets: %s",
-					    why);
-			}
-			n += template_count_tcp_connections(buf_str(&text), n == 0 ? first : NULL,
-							    sizeof(first));
-			buf_free(&text);
-		}
-		if (n == 0)
-			return 0;
-		if (interrupted)
-			return fail(err, errlen, "interrupted");
-		if (mono_ms() >= deadline)
-			break;
-		progress(c, "\rdemux: waiting for %d TCP connection%s to close ", n,
-			 n == 1 ? "" : "s");
-		sleep_ms(200);
-	}
-	progress(c, "\n");
-	return fail(err, errlen,
-		    "%d TCP connection%s still open inside the template after %d s (%s); CRIU "
-		    "cannot checkpoint them: close them (e.g. database clients) and retry",
-		    n, n == 1 ? "" : "s", TCP_QUIET_WAIT_MS / 1000, first);
-}
-
-static void
-format_bytes(long long n, char *out, size_t outlen)
-{
-	if (n >= 1024LL * 1024 * 1024)
-		snprintf(out, outlen, "%.1f GB", (double)n / (1024.0 * 1024 * 1024));
-	else if (n >= 1024LL * 1024)
-		snprintf(out, outlen, "%.1f MB", (double)n / (1024.0 * 1024));
-	else if (n >= 1024)
-		snprintf(out, outlen, "%.1f KB", (double)n / 1024.0);
-	else
-		snprintf(out, outlen, "%lld B", n);
-}
-
-static int
-create_template(struct create *c, const struct template_options *opt, char *err, size_t errlen)
-{
-	struct podman_image *img = xcalloc(1, sizeof(*img));
-	struct template_spec_buf *sb = xcalloc(1, sizeof(*sb));
-	struct container_spec spec;
-	struct stat st;
-	char rmerr[256], size[32];
-	int lock = -1, ret = -1;
-	bool made_dir = false;
-
-	if (podman_image_inspect(c->p, opt->image, img, err, errlen) == -1 ||
-	    template_resolve(opt, img, &c->m, err, errlen) == -1)
-		goto out;
-	snprintf(c->container, sizeof(c->container), "%s%s", TEMPLATE_CONTAINER_PREFIX, c->m.name);
-	if (snprintf(c->dir, sizeof(c->dir), "%s/templates/%s", c->state_dir, c->m.name) >=
-	    (int)sizeof(c->dir)) {
-		fail(err, errlen, "state directory path too long");
-		goto out;
-	}
-	if (mkdir_p(c->state_dir, 0700, err, errlen) == -1)
-		goto out;
-	{
-		char tdir[TEMPLATE_PATH];
-
-		snprintf(tdir, sizeof(tdir), "%s/templates", c->state_dir);
-		if (mkdir_p(tdir, 0700, err, errlen) == -1)
-			goto out;
-	}
-	if (mkdir(c->dir, 0700) == -1 && errno != EEXIST) {
-		fail(err, errlen, "mkdir %s: %s", c->dir, strerror(errno));
-		goto out;
-	}
-	lock = lock_dir(c->dir);
-	if (lock == -1) {
-		fail(err, errlen, "template '%s' is being created by another demux (%s)", c->m.name,
-		     strerror(errno));
-		goto out;
-	}
-	{
-		char meta[TEMPLATE_PATH + 32];
-
-		snprintf(meta, sizeof(meta), "%s/%s", c->dir, META_FILE);
-		if (stat(meta, &st) == 0) {
-			fail(err, errlen,
-			     "template '%s' already exists (remove it first: demux template rm %s)",
-			     c->m.name, c->m.name);
-			goto out;
-		}
-	}
-	made_dir = true;
-	if (snprintf(c->m.archive_path, sizeof(c->m.archive_path), "%s/checkpoint.tar%s", c->dir,
-		     c->m.compressed ? ".zst" : "") >= (int)sizeof(c->m.archive_path)) {
-		fail(err, errlen, "state directory path too long");
-		goto out;
-	}
-	if (c->app_host_port == 0 && (c->app_host_port = free_port(err, errlen)) == -1)
-		goto out;
-	if (c->m.db_port > 0 && (c->db_host_port = free_port(err, errlen)) == -1)
-		goto out;
-	if (template_cold_start_spec(&c->m, c->container, c->app_host_port, c->db_host_port, &spec,
-				     sb, err, errlen) == -1)
-		goto out;
-	/* A template container left by a killed create holds the name. */
-	if (podman_remove(c->p, c->container, err, errlen) == -1)
-		goto out;
-	progress(c, "demux: starting %s from %s (app on 127.0.0.1:%d%s)\n", c->container,
-		 c->m.image, c->app_host_port, c->m.db_wrapper ? ", MariaDB wrapper" : "");
-	c->created_container = true;
-	if (podman_create_start(c->p, &spec, err, errlen) == -1)
-		goto out;
-	if (wait_healthy(c, err, errlen) == -1 || warm_pages(c, err, errlen) == -1 ||
-	    wait_tcp_quiet(c, err, errlen) == -1)
-		goto out;
-	progress(c, "demux: checkpointing %s into %s\n", c->container, c->m.archive_path);
-	if (podman_checkpoint(c->p, c->container, c->m.archive_path, false, c->m.compressed,
-			      &c->m.checkpoint, err, errlen) == -1)
-		goto out;
-	c->m.archive_bytes = c->m.checkpoint.archive_bytes;
-	c->m.created_at = (long long)time(NULL);
-	if (template_save(c->state_dir, &c->m, err, errlen) == -1)
-		goto out;
-	format_bytes(c->m.archive_bytes, size, sizeof(size));
-	printf("template %s: %s (%s), checkpoint %.0f ms (CRIU %.0f ms, %lld pages)\n", c->m.name,
-	       c->m.archive_path, size, c->m.checkpoint.wall_ms, c->m.checkpoint.criu_ms,
-	       c->m.checkpoint.pages_written);
-	ret = 0;
-out:
-	if (c->created_container && podman_remove(c->p, c->container, rmerr, sizeof(rmerr)) == -1)
-		log_warnx("template: removing container name=%s: %s", c->container, rmerr);
-	if (ret == -1 && made_dir && remove_dir_files(c->dir, rmerr, sizeof(rmerr)) == -1)
-		log_warnx("template: cleaning %s: %s", c->dir, rmerr);
-	if (lock != -1)
-		close(lock);
-	free(sb);
-	free(img);
-	return ret;
-}
-
-/* --- command line ------------------------------------------------------------- */
-
-enum {
-	OPT_CONFIG = 1000,
-	OPT_STATE_DIR,
-	OPT_SOCKET,
-	OPT_NAME,
-	OPT_IMAGE,
-	OPT_PROFILE,
-	OPT_PORT,
-	OPT_HOST_PORT,
-	OPT_DB_PORT,
-	OPT_WARM,
-	OPT_HEALTH,
-	OPT_TIMEOUT,
-	OPT_MEMORY,
-	OPT_PIDS,
-	OPT_CPUS,
-	OPT_LABEL,
-	OPT_ENV,
-	OPT_DOMAIN,
-	OPT_COMPRESS,
-	OPT_DB_NAME,
-	OPT_DB_USER,
-	OPT_DB_PASSWORD,
-	OPT_HELP,
-};
-
-static const struct option long_options[] = {
-    {"config", required_argument, NULL, OPT_CONFIG},
-    {"state-dir", required_argument, NULL, OPT_STATE_DIR},
-    {"socket", required_argument, NULL, OPT_SOCKET},
-    {"name", required_argument, NULL, OPT_NAME},
-    {"image", required_argument, NULL, OPT_IMAGE},
-    {"profile", required_argument, NULL, OPT_PROFILE},
-    {"port", required_argument, NULL, OPT_PORT},
-    {"host-port", required_argument, NULL, OPT_HOST_PORT},
-    {"db-port", required_argument, NULL, OPT_DB_PORT},
-    {"warm", required_argument, NULL, OPT_WARM},
-    {"health", required_argument, NULL, OPT_HEALTH},
-    {"timeout", required_argument, NULL, OPT_TIMEOUT},
-    {"memory", required_argument, NULL, OPT_MEMORY},
-    {"pids", required_argument, NULL, OPT_PIDS},
-    {"cpus", required_argument, NULL, OPT_CPUS},
-    {"label", required_argument, NULL, OPT_LABEL},
-    {"env", required_argument, NULL, OPT_ENV},
-    {"domain", required_argument, NULL, OPT_DOMAIN},
-    {"compress", required_argument, NULL, OPT_COMPRESS},
-    {"db-name", required_argument, NULL, OPT_DB_NAME},
-    {"db-user", required_argument, NULL, OPT_DB_USER},
-    {"db-password", required_argument, NULL, OPT_DB_PASSWORD},
-    {"help", no_argument, NULL, OPT_HELP},
-    {NULL, 0, NULL, 0},
-};
-
-static void
-usage(FILE *out)
-{
-	fprintf(
-	    out,
-	    "usage: demux template create --name NAME --image IMAGE [options]\n"
-	    "       demux template ls\n"
-	    "       demux template rm NAME\n"
-	    "\n"
-	    "create options (image labels demux.* give the defaults):\n"
-	    "  --profile prestashop|wordpress|generic\n"
-	    "  --port N            app port inside the container (demux.app_port, else 80)\n"
-	    "  --db-port N         database port inside the container (demux.db_port)\n"
-	    "  --host-port N       publish the app on 127.0.0.1:N (default: a free port)\n"
-	    "  --health PATH       must answer 2xx before the checkpoint (demux.health)\n"
-	    "  --warm PATH         page to fetch before the checkpoint (repeatable; default /)\n"
-	    "  --timeout DURATION  how long to wait for the health URL (default 300s)\n"
-	    "  --domain HOST       the template's own domain, sent as Host (demux.domain)\n"
-	    "  --memory SIZE --pids N --cpus F   limits every restored copy inherits\n"
-	    "                      (default 1g, 1024, 1.0; 0 = no limit)\n"
-	    "  --label K=V --env K=V             extra labels / environment (repeatable)\n"
-	    "  --db-name, --db-user, --db-password   database credentials (demux.db_*)\n"
-	    "  --compress none|zstd              archive compression (default none)\n"
-	    "common options: --config FILE (or DEMUX_CONFIG), --state-dir DIR, --socket PATH\n");
-}
-
-static int
-parse_int_arg(const char *opt, const char *v, long lo, long hi, long *out)
-{
-	char *end;
-
-	errno = 0;
-	*out = strtol(v, &end, 10);
-	if (errno != 0 || end == v || *end != '\0' || *out < lo || *out > hi) {
-		fprintf(stderr, "demux: template: %s '%s' must be a number in %ld..%ld\n", opt, v,
-			lo, hi);
-		return -1;
-	}
-	return 0;
-}
-
-static int
-add_list(const char **list, int *n, const char *opt, const char *v)
-{
-	if (*n >= TEMPLATE_MAX_LIST) {
-		fprintf(stderr, "demux: template: at most %d %s options\n", TEMPLATE_MAX_LIST, opt);
-		return -1;
-	}
-	list[(*n)++] = v;
-	return 0;
-}
-
-static int
-cmd_ls(const char *state_dir)
-{
-	struct template_meta *list = NULL;
-	char err[1024], size[32], when[32];
-	int n = 0;
-
-	if (template_list(state_dir, &list, &n, err, sizeof(err)) == -1) {
-		fprintf(stderr, "demux: template ls: %s\n", err);
-		free(list);
-		return 1;
-	}
-	if (n == 0) {
-		printf("no templates in %s/templates\n", state_dir);
-		free(list);
-		return 0;
-	}
-	printf("%-20s %-40s %-10s %-10s %10s %10s  %s\n", "NAME", "IMAGE", "PROFILE", "ARCHIVE",
-	       "SIZE", "CHECKPOINT", "CREATED");
-	for (int i = 0; i < n; i++) {
-		time_t t = (time_t)list[i].created_at;
-		struct tm tm;
-
-		format_bytes(list[i].archive_bytes, size, sizeof(size));
-		gmtime_r(&t, &tm);
-		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%SZ", &tm);
-		printf("%-20s %-40s %-10s %-10s %10s %7.0f ms  %s\n", list[i].name, list[i].image,
-		       list[i].profile, list[i].compressed ? "tar.zst" : "tar", size,
-		       list[i].checkpoint.wall_ms, when);
-	}
-	free(list);
-	return 0;
-}
-
-int
-cmd_template(int argc, char **argv)
-{
-	struct template_options opt;
-	struct create *c = NULL;
-	struct config *cfg = NULL;
-	struct sigaction sa, old_int, old_term;
-	const char *config_path = getenv("DEMUX_CONFIG"), *state_dir = NULL, *socket = NULL;
-	const char *sub;
-	char **av = argv + 1, err[2048];
-	long n;
-	int ch, host_port = 0, timeout_s = TEMPLATE_DEFAULT_TIMEOUT_S, rc = 2;
-	enum log_level lvl;
-
-	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-		usage(argc < 2 ? stderr : stdout);
-		return argc < 2 ? 2 : 0;
-	}
-	sub = argv[1];
-	if (strcmp(sub, "create") != 0 && strcmp(sub, "ls") != 0 && strcmp(sub, "rm") != 0) {
-		fprintf(stderr, "demux: template: unknown subcommand '%s' (create, ls, rm)\n", sub);
-		return 2;
-	}
-	template_options_init(&opt);
-	optind = 0;
-	opterr = 0;
-	while ((ch = getopt_long(argc - 1, av, "", long_options, NULL)) != -1) {
-		bool create_only = ch >= OPT_NAME && ch < OPT_HELP;
-
-		if (create_only && strcmp(sub, "create") != 0) {
-			fprintf(stderr, "demux: template %s: option %s is for create only\n", sub,
-				av[optind - 1]);
-			goto out;
-		}
-		switch (ch) {
-		case OPT_CONFIG:
-			config_path = optarg;
-			break;
-		case OPT_STATE_DIR:
-			state_dir = optarg;
-			break;
-		case OPT_SOCKET:
-			socket = optarg;
-			break;
-		case OPT_NAME:
-			opt.name = optarg;
-			break;
-		case OPT_IMAGE:
-			opt.image = optarg;
-			break;
-		case OPT_PROFILE:
-			opt.profile = optarg;
-			break;
-		case OPT_PORT:
-			if (parse_int_arg("--port", optarg, 1, 65535, &n) == -1)
-				goto out;
-			opt.app_port = (int)n;
-			break;
-		case OPT_HOST_PORT:
-			if (parse_int_arg("--host-port", optarg, 1, 65535, &n) == -1)
-				goto out;
-			host_port = (int)n;
-			break;
-		case OPT_DB_PORT:
-			if (parse_int_arg("--db-port", optarg, 0, 65535, &n) == -1)
-				goto out;
-			opt.db_port = (int)n;
-			break;
-		case OPT_WARM:
-			if (add_list(opt.warm, &opt.nwarm, "--warm", optarg) == -1)
-				goto out;
-			break;
-		case OPT_HEALTH:
-			opt.health_path = optarg;
-			break;
-		case OPT_TIMEOUT:
-			if (config_parse_duration(optarg, &timeout_s) == -1 || timeout_s < 1) {
-				fprintf(stderr,
-					"demux: template: --timeout '%s' is not a duration (30s, "
-					"5m)\n",
-					optarg);
-				goto out;
-			}
-			break;
-		case OPT_MEMORY:
-			if (template_parse_bytes(optarg, &opt.memory_bytes) == -1) {
-				fprintf(stderr,
-					"demux: template: --memory '%s' is not a size (512m, 1g)\n",
-					optarg);
-				goto out;
-			}
-			break;
-		case OPT_PIDS:
-			if (parse_int_arg("--pids", optarg, 0, 4194304, &n) == -1)
-				goto out;
-			opt.pids_limit = n;
-			break;
-		case OPT_CPUS: {
-			char *end;
-
-			errno = 0;
-			opt.cpus = strtod(optarg, &end);
-			if (errno != 0 || end == optarg || *end != '\0' || opt.cpus < 0) {
-				fprintf(stderr, "demux: template: --cpus '%s' is not a number\n",
-					optarg);
-				goto out;
-			}
-			break;
-		}
-		case OPT_LABEL:
-			if (add_list(opt.labels, &opt.nlabels, "--label", optarg) == -1)
-				goto out;
-			break;
-		case OPT_ENV:
-			if (add_list(opt.env, &opt.nenv, "--env", optarg) == -1)
-				goto out;
-			break;
-		case OPT_DOMAIN:
-			opt.domain = optarg;
-			break;
-		case OPT_COMPRESS:
-			if (strcmp(optarg, "zstd") != 0 && strcmp(optarg, "none") != 0) {
-				fprintf(stderr,
-					"demux: template: --compress must be none or zstd\n");
-				goto out;
-			}
-			opt.compress = strcmp(optarg, "zstd") == 0;
-			break;
-		case OPT_DB_NAME:
-			opt.db_name = optarg;
-			break;
-		case OPT_DB_USER:
-			opt.db_user = optarg;
-			break;
-		case OPT_DB_PASSWORD:
-			opt.db_password = optarg;
-			break;
-		case OPT_HELP:
-			usage(stdout);
-			rc = 0;
-			goto out;
-		default:
-			fprintf(stderr, "demux: template %s: unknown or incomplete option '%s'\n",
-				sub, av[optind - 1]);
-			goto out;
-		}
-	}
-	optind++; /* index into argv, not argv + 1 */
-	if (strcmp(sub, "rm") == 0 ? optind != argc - 1 : optind != argc) {
-		fprintf(stderr, "demux: template %s: unexpected arguments\n", sub);
-		usage(stderr);
-		goto out;
-	}
-	cfg = xcalloc(1, sizeof(*cfg));
-	rc = 1;
-	if (config_load(cfg, config_path, err, sizeof(err)) == -1) {
-		fprintf(stderr, "demux: %s\n", err);
-		goto out;
-	}
-	if (log_level_parse(cfg->log_level, &lvl) == 0)
-		log_set_level(lvl);
-	if (state_dir == NULL)
-		state_dir = cfg->state_dir;
-	if (socket == NULL)
-		socket = cfg->podman_socket;
-	if (strcmp(sub, "ls") == 0) {
-		rc = cmd_ls(state_dir);
-		goto out;
-	}
-	if (strcmp(sub, "rm") == 0) {
-		if (template_remove(state_dir, argv[optind], err, sizeof(err)) == -1) {
-			fprintf(stderr, "demux: template rm: %s\n", err);
-			goto out;
-		}
-		printf("template %s removed\n", argv[optind]);
-		rc = 0;
-		goto out;
-	}
-
-	/* create: check what needs no Podman first, so bad input fails fast. */
-	if (opt.name == NULL || opt.image == NULL) {
-		fprintf(stderr, "demux: template create: --name and --image are required\n");
-		rc = 2;
-		goto out;
-	}
-	if (validate_name(opt.name, err, sizeof(err)) == -1) {
-		fprintf(stderr, "demux: template create: template name '%s': %s\n", opt.name, err);
-		goto out;
-	}
-	if (opt.profile != NULL && !profile_known(opt.profile)) {
-		fprintf(stderr,
-			"demux: template create: unknown profile '%s' (known: prestashop, "
-			"wordpress, generic)\n",
-			opt.profile);
-		goto out;
-	}
-	c = xcalloc(1, sizeof(*c));
-	c->state_dir = state_dir;
-	c->app_host_port = host_port;
-	c->timeout_s = timeout_s;
-	c->tty = isatty(STDERR_FILENO) == 1;
-	c->p = podman_open(socket, cfg->podman_timeout_ms);
-	if (podman_ping(c->p, err, sizeof(err)) == -1) {
-		fprintf(stderr, "demux: template create: %s\n", err);
-		goto out;
-	}
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, &old_int);
-	sigaction(SIGTERM, &sa, &old_term);
-	rc = create_template(c, &opt, err, sizeof(err)) == 0 ? 0 : 1;
-	sigaction(SIGINT, &old_int, NULL);
-	sigaction(SIGTERM, &old_term, NULL);
-	if (rc != 0)
-		fprintf(stderr, "demux: template create: %s\n", err);
-out:
-	if (c != NULL)
-		podman_close(c->p);
-	free(c);
-	free(cfg);
-	return rc;
 }

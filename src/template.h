@@ -1,13 +1,11 @@
 /*
- * template — checkpointed templates: how they are made, described and found.
+ * template — checkpointed templates: how they are described, stored and found.
  *
- * "demux template create" starts a template container from an image (the app
- * and its own MariaDB), waits until its health URL answers, fetches the warm
- * pages, makes sure no TCP connection is open inside it, checkpoints it into
- * <state_dir>/templates/<name>/checkpoint.tar[.zst] and records what the pool
- * needs to restore and re-point copies in template.json next to it (mode 0600:
- * it holds the database password). The template container is removed; its
- * labels and resource limits live on in every restored copy.
+ * A template is a CRIU checkpoint of a container running the app and its own
+ * MariaDB, in <state_dir>/templates/<name>/checkpoint.tar[.zst], and what the
+ * pool needs to restore and re-point copies of it, in template.json next to
+ * it (mode 0600: it holds the database password). Making one is
+ * template_create.h; "demux template" is cmd_template (commands.h).
  *
  * Image labels (demux.profile, demux.app_port, demux.db_port, demux.db_name,
  * demux.db_user, demux.db_password, demux.db_prefix, demux.domain,
@@ -140,19 +138,23 @@ int template_list(const char *state_dir, struct template_meta **out, int *n, cha
 /* Removes a template's directory (metadata and archive). */
 int template_remove(const char *state_dir, const char *name, char *err, size_t errlen);
 
+/*
+ * The directory of a template being made: creates <state_dir>/templates/<name>
+ * (mode 0700, its path into dir) and locks it; *lock is the lock's descriptor,
+ * which the caller closes when done (-1 when none was taken). Fails when
+ * another create holds the lock or the template exists already; a directory
+ * left by a killed create is reused.
+ */
+int template_dir_claim(const char *state_dir, const char *name, char *dir, size_t dirlen, int *lock,
+		       char *err, size_t errlen);
+/* Removes what demux writes into a template directory, then the directory. */
+int template_dir_discard(const char *dir, char *err, size_t errlen);
+
 /* JSON form of the metadata; *json malloc'ed. And back. */
 int template_meta_to_json(const struct template_meta *m, char **json, char *err, size_t errlen);
 int template_meta_from_json(const char *json, struct template_meta *out, char *err, size_t errlen);
 
-/* Counts TCP sockets in /proc/<pid>/net/tcp text that are connected and owned
- * by a process (not listening, not closed, inode != 0): CRIU cannot dump them
- * without --tcp-established. The first one is described in first. */
-int template_count_tcp_connections(const char *proc_net_tcp, char *first, size_t firstlen);
-
 /* "512m", "1g", "1048576", "64k" -> bytes; -1 on error. */
 int template_parse_bytes(const char *s, long long *out);
-
-/* "demux template create|ls|rm". */
-int cmd_template(int argc, char **argv);
 
 #endif

@@ -35,6 +35,7 @@
 #include "container/podman.h"
 #include "id.h"
 #include "template.h"
+#include "template_create.h"
 
 extern char **environ;
 

@@ -1,8 +1,8 @@
 /*
  * Unit tests for template and the pure parts of the Podman client: the
  * container specs demux sends (the prestashop-flashlight wrapper, images with
- * demux labels, cold starts), template.json round trips, and the parsers for
- * Podman's and CRIU's statistics, errors, logs, lists and /proc/net/tcp.
+ * demux labels, cold starts), template.json round trips, sizes, and the
+ * parsers for Podman's and CRIU's statistics, errors, logs and lists.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -413,6 +413,57 @@ test_meta_round_trip(void **state)
 	assert_int_equal(rmdir(dir), 0); /* nothing left behind */
 }
 
+/* The directory of a template being made: locked while a create runs,
+ * refused once the template exists, removed again by a failed create. */
+static void
+test_dir_claim(void **state)
+{
+	struct template_meta m;
+	char base[] = "/tmp/demux-claim.XXXXXX", state_dir[256], dir[512], dir2[512], path[600],
+	     err[512];
+	struct stat st;
+	int lock = -1, lock2 = -1;
+
+	(void)state;
+	assert_non_null(mkdtemp(base));
+	snprintf(state_dir, sizeof(state_dir), "%s/state", base); /* made on demand */
+	assert_int_equal(
+	    template_dir_claim(state_dir, "shop", dir, sizeof(dir), &lock, err, sizeof(err)), 0);
+	assert_true(lock >= 0);
+	snprintf(path, sizeof(path), "%s/templates/shop", state_dir);
+	assert_string_equal(dir, path);
+	assert_int_equal(stat(dir, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0700);
+
+	/* A second create of the same name while the first runs. */
+	assert_int_equal(
+	    template_dir_claim(state_dir, "shop", dir2, sizeof(dir2), &lock2, err, sizeof(err)),
+	    -1);
+	assert_int_equal(lock2, -1);
+	assert_non_null(strstr(err, "is being created by another demux"));
+
+	/* A killed create leaves the directory without template.json: reused. */
+	close(lock);
+	assert_int_equal(
+	    template_dir_claim(state_dir, "shop", dir, sizeof(dir), &lock, err, sizeof(err)), 0);
+
+	fill_meta(&m);
+	assert_int_equal(template_save(state_dir, &m, err, sizeof(err)), 0);
+	close(lock);
+	assert_int_equal(
+	    template_dir_claim(state_dir, "shop", dir2, sizeof(dir2), &lock2, err, sizeof(err)),
+	    -1);
+	assert_int_equal(lock2, -1);
+	assert_non_null(strstr(err, "already exists"));
+
+	assert_int_equal(template_dir_discard(dir, err, sizeof(err)), 0);
+	assert_int_equal(stat(dir, &st), -1);
+	snprintf(path, sizeof(path), "%s/templates", state_dir);
+	assert_int_equal(rmdir(path), 0);
+	assert_int_equal(rmdir(state_dir), 0);
+	assert_int_equal(rmdir(base), 0); /* nothing else left behind */
+}
+
 static void
 test_restore_stats(void **state)
 {
@@ -607,28 +658,6 @@ test_parse_list_inspect_image(void **state)
 }
 
 static void
-test_tcp_connections(void **state)
-{
-	/* /proc/<pid>/net/tcp: listening, established (owned), TIME_WAIT (orphan) */
-	static const char tcp[] =
-	    "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid "
-	    " timeout inode\n"
-	    "   0: 00000000:0050 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0 "
-	    "       0 1678 1 000000002702f800 100 0 0 10 0\n"
-	    "   1: 0100007F:0CEA 0100007F:B26E 01 00000000:00000000 00:00000000 00000000     0 "
-	    "       0 118164 1 00000000e1710119 20 4 30 10 -1\n"
-	    "   2: 0100007F:0050 0100007F:C350 06 00000000:00000000 03:00000DA5 00000000     0 "
-	    "       0 0 3 0000000000000000\n";
-	char first[128];
-
-	(void)state;
-	assert_int_equal(template_count_tcp_connections(tcp, first, sizeof(first)), 1);
-	assert_string_equal(first, "port 3306 -> port 45678, state 01");
-	assert_int_equal(template_count_tcp_connections("", first, sizeof(first)), 0);
-	assert_string_equal(first, "");
-}
-
-static void
 test_parse_bytes(void **state)
 {
 	long long v;
@@ -659,12 +688,12 @@ main(void)
 	    cmocka_unit_test(test_labelled_image_and_cold_start),
 	    cmocka_unit_test(test_resolve_rejects_bad_input),
 	    cmocka_unit_test(test_meta_round_trip),
+	    cmocka_unit_test(test_dir_claim),
 	    cmocka_unit_test(test_restore_stats),
 	    cmocka_unit_test(test_checkpoint_stats),
 	    cmocka_unit_test(test_error_messages),
 	    cmocka_unit_test(test_demux_logs),
 	    cmocka_unit_test(test_parse_list_inspect_image),
-	    cmocka_unit_test(test_tcp_connections),
 	    cmocka_unit_test(test_parse_bytes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
