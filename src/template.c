@@ -27,6 +27,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "app/profile.h"
 #include "buf.h"
 #include "id.h"
 #include "log.h"
@@ -35,8 +36,6 @@
 #define META_FILE "template.json"
 #define LOCK_FILE ".lock"
 #define META_MAX ((size_t)1024 * 1024)
-
-static const char *const known_profiles[] = {"prestashop", "wordpress", "generic", NULL};
 
 /*
  * Entrypoint wrapper for images that ship a MariaDB server but expect an
@@ -124,15 +123,6 @@ template_options_init(struct template_options *opt)
 	opt->memory_bytes = -1;
 	opt->pids_limit = -1;
 	opt->cpus = -1;
-}
-
-static bool
-profile_known(const char *name)
-{
-	for (size_t i = 0; known_profiles[i] != NULL; i++)
-		if (strcmp(known_profiles[i], name) == 0)
-			return true;
-	return false;
 }
 
 /* Database names and users: ^[A-Za-z0-9_]{1,63}$ (they reach SQL unquoted). */
@@ -238,15 +228,28 @@ set_field(char *dst, size_t dstlen, const char *what, const char *value, char *e
 	return 0;
 }
 
-int
-template_resolve(const struct template_options *opt, const struct podman_image *img,
-		 struct template_meta *m, char *err, size_t errlen)
+/* A default from the profile: the stock image's where the template is made
+ * from one and it has its own, else the profile's, else def. */
+static const char *
+profile_default(const char *stock, const char *profile, const char *def)
 {
-	const char *profile, *v;
-	bool ours, ps;
-	char domain[DOMAIN_MAX + 1], why[256];
+	if (stock != NULL)
+		return stock;
+	return profile != NULL ? profile : def;
+}
 
-	memset(m, 0, sizeof(*m));
+/* Name, image and profile; whether the image is run through the MariaDB
+ * wrapper (a stock image: no demux.profile label, a profile that knows one).
+ * *stock is then its defaults, else NULL. */
+static int
+resolve_profile(const struct template_options *opt, const struct podman_image *img,
+		struct template_meta *m, const struct profile **p,
+		const struct profile_stock_image **stock, char *err, size_t errlen)
+{
+	const char *name;
+	bool ours;
+	char why[256];
+
 	if (opt->name == NULL)
 		return fail(err, errlen, "--name is required");
 	if (validate_name(opt->name, why, sizeof(why)) == -1)
@@ -254,19 +257,28 @@ template_resolve(const struct template_options *opt, const struct podman_image *
 	if (opt->image == NULL || opt->image[0] == '\0')
 		return fail(err, errlen, "--image is required");
 	ours = podman_image_label(img, "demux.profile") != NULL;
-	profile = pick(opt->profile, img, "demux.profile", "generic");
-	if (!profile_known(profile))
-		return fail(err, errlen,
-			    "unknown profile '%s' (known: prestashop, wordpress, generic)",
-			    profile);
-	ps = strcmp(profile, "prestashop") == 0;
-	m->db_wrapper = ps && !ours;
+	name = pick(opt->profile, img, "demux.profile", "generic");
+	*p = profile_find(name);
+	if (*p == NULL) {
+		profile_names(why, sizeof(why));
+		return fail(err, errlen, "unknown profile '%s' (known: %s)", name, why);
+	}
+	*stock = ours ? NULL : (*p)->stock_image;
+	m->db_wrapper = *stock != NULL;
 	if (set_field(m->name, sizeof(m->name), "name", opt->name, err, errlen) == -1 ||
 	    set_field(m->image, sizeof(m->image), "image", opt->image, err, errlen) == -1 ||
 	    set_field(m->image_id, sizeof(m->image_id), "image id", img->id, err, errlen) == -1 ||
-	    set_field(m->profile, sizeof(m->profile), "profile", profile, err, errlen) == -1)
+	    set_field(m->profile, sizeof(m->profile), "profile", name, err, errlen) == -1)
 		return -1;
+	return 0;
+}
 
+/* App and database ports inside the container. */
+static int
+resolve_ports(const struct template_options *opt, const struct podman_image *img,
+	      const struct profile_stock_image *stock, struct template_meta *m, char *err,
+	      size_t errlen)
+{
 	m->app_port = 80;
 	if (label_port(img, "demux.app_port", &m->app_port, err, errlen) == -1)
 		return -1;
@@ -274,19 +286,30 @@ template_resolve(const struct template_options *opt, const struct podman_image *
 		m->app_port = opt->app_port;
 	if (m->app_port < 1 || m->app_port > 65535)
 		return fail(err, errlen, "--port %d is not a port number", m->app_port);
-	m->db_port = m->db_wrapper ? 3306 : 0;
+	m->db_port = stock != NULL ? stock->db_port : 0;
 	if (label_port(img, "demux.db_port", &m->db_port, err, errlen) == -1)
 		return -1;
 	if (opt->db_port >= 0)
 		m->db_port = opt->db_port;
 	if (m->db_port > 65535)
 		return fail(err, errlen, "--db-port %d is not a port number", m->db_port);
+	return 0;
+}
+
+/* Database credentials and table prefix. */
+static int
+resolve_db(const struct template_options *opt, const struct podman_image *img,
+	   const struct profile *p, const struct profile_stock_image *stock,
+	   struct template_meta *m, char *err, size_t errlen)
+{
+	const char *v;
+	char why[256];
 
 	if (set_field(m->db_name, sizeof(m->db_name), "database name",
-		      pick(opt->db_name, img, "demux.db_name", m->db_wrapper ? "prestashop" : ""),
+		      pick(opt->db_name, img, "demux.db_name", stock != NULL ? stock->db_name : ""),
 		      err, errlen) == -1 ||
 	    set_field(m->db_user, sizeof(m->db_user), "database user",
-		      pick(opt->db_user, img, "demux.db_user", m->db_wrapper ? "prestashop" : ""),
+		      pick(opt->db_user, img, "demux.db_user", stock != NULL ? stock->db_user : ""),
 		      err, errlen) == -1 ||
 	    set_field(m->db_password, sizeof(m->db_password), "database password",
 		      pick(opt->db_password, img, "demux.db_password", ""), err, errlen) == -1)
@@ -302,14 +325,20 @@ template_resolve(const struct template_options *opt, const struct podman_image *
 	if (m->db_wrapper && (m->db_name[0] == '\0' || m->db_user[0] == '\0'))
 		return fail(err, errlen, "the MariaDB wrapper needs a database name and user");
 
-	v = pick(NULL, img, "demux.db_prefix",
-		 ps				     ? "ps_"
-		 : strcmp(profile, "wordpress") == 0 ? "wp_"
-						     : "");
+	v = pick(NULL, img, "demux.db_prefix", profile_default(NULL, p->default_prefix, ""));
 	if (v[0] != '\0' && validate_prefix(v, why, sizeof(why)) == -1)
 		return fail(err, errlen, "image label demux.db_prefix: %s", why);
-	if (set_field(m->db_prefix, sizeof(m->db_prefix), "table prefix", v, err, errlen) == -1)
-		return -1;
+	return set_field(m->db_prefix, sizeof(m->db_prefix), "table prefix", v, err, errlen);
+}
+
+/* Domain, health and admin paths, admin login, the wrapper's start command. */
+static int
+resolve_site(const struct template_options *opt, const struct podman_image *img,
+	     const struct profile *p, const struct profile_stock_image *stock,
+	     struct template_meta *m, char *err, size_t errlen)
+{
+	const char *v;
+	char domain[DOMAIN_MAX + 1], why[256];
 
 	snprintf(domain, sizeof(domain), "%s.template.localhost", opt->name);
 	if (validate_domain(domain, NULL, 0) == -1)
@@ -321,29 +350,37 @@ template_resolve(const struct template_options *opt, const struct podman_image *
 		return -1;
 
 	v = pick(opt->health_path, img, "demux.health",
-		 m->db_wrapper ? "/admin-dev/robots.txt" : "/");
+		 profile_default(stock != NULL ? stock->health_path : NULL, p->health_path, "/"));
 	if (validate_url_path(v, why, sizeof(why)) == -1)
 		return fail(err, errlen, "health path '%s': %s", v, why);
 	if (set_field(m->health_path, sizeof(m->health_path), "health path", v, err, errlen) == -1)
 		return -1;
 	if (set_field(m->admin_path, sizeof(m->admin_path), "admin path",
-		      pick(NULL, img, "demux.admin_path",
-			   m->db_wrapper		       ? "/admin-dev"
-			   : strcmp(profile, "wordpress") == 0 ? "/wp-admin/"
-							       : ""),
+		      pick(NULL, img, "demux.admin_path", profile_default(NULL, p->admin_path, "")),
 		      err, errlen) == -1 ||
 	    set_field(
 		m->admin_user, sizeof(m->admin_user), "admin user",
-		pick(NULL, img, "demux.admin_user", m->db_wrapper ? "admin@prestashop.com" : ""),
+		pick(NULL, img, "demux.admin_user",
+		     profile_default(stock != NULL ? stock->admin_user : NULL, p->admin_user, "")),
 		err, errlen) == -1 ||
 	    set_field(m->admin_password, sizeof(m->admin_password), "admin password",
-		      pick(NULL, img, "demux.admin_password", m->db_wrapper ? "prestashop" : ""),
+		      pick(NULL, img, "demux.admin_password",
+			   profile_default(stock != NULL ? stock->admin_password : NULL,
+					   p->admin_password, "")),
 		      err, errlen) == -1)
 		return -1;
-	if (m->db_wrapper &&
+	if (stock != NULL &&
 	    set_field(m->start_command, sizeof(m->start_command), "start command",
-		      img->start[0] != '\0' ? img->start : "/run.sh", err, errlen) == -1)
+		      img->start[0] != '\0' ? img->start : stock->start_command, err, errlen) == -1)
 		return -1;
+	return 0;
+}
+
+/* Warm pages, extra labels and environment. */
+static int
+resolve_lists(const struct template_options *opt, struct template_meta *m, char *err, size_t errlen)
+{
+	char why[256];
 
 	if (opt->nwarm > TEMPLATE_MAX_LIST || opt->nlabels > TEMPLATE_MAX_LIST ||
 	    opt->nenv > TEMPLATE_MAX_LIST)
@@ -373,6 +410,23 @@ template_resolve(const struct template_options *opt, const struct podman_image *
 		snprintf(m->env[i], sizeof(m->env[i]), "%s", opt->env[i]);
 	}
 	m->nenv = opt->nenv;
+	return 0;
+}
+
+int
+template_resolve(const struct template_options *opt, const struct podman_image *img,
+		 struct template_meta *m, char *err, size_t errlen)
+{
+	const struct profile *p = NULL;
+	const struct profile_stock_image *stock = NULL;
+
+	memset(m, 0, sizeof(*m));
+	if (resolve_profile(opt, img, m, &p, &stock, err, errlen) == -1 ||
+	    resolve_ports(opt, img, stock, m, err, errlen) == -1 ||
+	    resolve_db(opt, img, p, stock, m, err, errlen) == -1 ||
+	    resolve_site(opt, img, p, stock, m, err, errlen) == -1 ||
+	    resolve_lists(opt, m, err, errlen) == -1)
+		return -1;
 	m->memory_bytes = opt->memory_bytes >= 0 ? opt->memory_bytes : TEMPLATE_DEFAULT_MEMORY;
 	m->pids_limit = opt->pids_limit >= 0 ? opt->pids_limit : TEMPLATE_DEFAULT_PIDS;
 	m->cpus = opt->cpus >= 0 ? opt->cpus : TEMPLATE_DEFAULT_CPUS;
@@ -618,7 +672,7 @@ template_meta_from_json(const char *json, struct template_meta *m, char *err, si
 	    get_list(o, "env", m->env, &m->nenv, err, errlen) == -1 ||
 	    get_list(o, "warm", m->warm, &m->nwarm, err, errlen) == -1)
 		goto out;
-	if (!profile_known(m->profile)) {
+	if (profile_find(m->profile) == NULL) {
 		fail(err, errlen, "profile: unknown profile '%s'", m->profile);
 		goto out;
 	}

@@ -372,10 +372,9 @@ cmd_create(const struct config *cfg, const struct args *a)
 		return 1;
 	}
 	if (opt->profile != NULL && profile_find(opt->profile) == NULL) {
-		fprintf(stderr,
-			"demux: template create: unknown profile '%s' (known: prestashop, "
-			"wordpress, generic)\n",
-			opt->profile);
+		profile_names(err, sizeof(err));
+		fprintf(stderr, "demux: template create: unknown profile '%s' (known: %s)\n",
+			opt->profile, err);
 		return 1;
 	}
 	p = podman_open(a->socket, cfg->podman_timeout_ms);

@@ -340,6 +340,7 @@ const struct profile generic_profile = {
     .admin_path = NULL,
     .admin_user = NULL,
     .admin_password = NULL,
+    .stock_image = NULL,
     .after_restore = gen_after_restore,
     .on_release = gen_on_release,
 };

@@ -218,13 +218,25 @@ ps_on_release(const struct app_instance *inst, char *err, size_t errlen)
 	return db_release_instance_tables(inst, err, errlen);
 }
 
+/* prestashop/prestashop-flashlight, as its hydrate.sh sets it up. */
+static const struct profile_stock_image flashlight = {
+    .db_port = 3306,
+    .db_name = "prestashop",
+    .db_user = "prestashop",
+    .health_path = "/admin-dev/robots.txt", /* its HEALTHCHECK: up once the dump is loaded */
+    .admin_user = "admin@prestashop.com",
+    .admin_password = "prestashop",
+    .start_command = "/run.sh",
+};
+
 const struct profile prestashop_profile = {
     .name = "prestashop",
     .default_prefix = "ps_",
     .health_path = "/",
-    .admin_path = "/admin-dev/", /* prestashop-flashlight's back office */
-    .admin_user = "admin@prestashop.com",
-    .admin_password = "prestashop",
+    .admin_path = "/admin-dev", /* prestashop-flashlight's back office */
+    .admin_user = NULL,		/* an image's own: its labels say */
+    .admin_password = NULL,
+    .stock_image = &flashlight,
     .after_restore = ps_after_restore,
     .on_release = ps_on_release,
 };

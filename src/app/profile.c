@@ -28,6 +28,24 @@ profile_find(const char *name)
 	return NULL;
 }
 
+void
+profile_names(char *out, size_t outlen)
+{
+	size_t off = 0;
+
+	if (outlen == 0)
+		return;
+	out[0] = '\0';
+	for (size_t i = 0; i < sizeof(profiles) / sizeof(profiles[0]) && off < outlen; i++) {
+		int n =
+		    snprintf(out + off, outlen - off, "%s%s", i > 0 ? ", " : "", profiles[i]->name);
+
+		if (n < 0)
+			return;
+		off += (size_t)n;
+	}
+}
+
 int
 app_site_host(const struct app_instance *inst, char *out, size_t outlen, char *err, size_t errlen)
 {

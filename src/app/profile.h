@@ -6,6 +6,11 @@
  * (and clears caches that hold the old one); on_release removes what the
  * instance left outside its container (shared-database mode: its tables).
  * Profiles: prestashop.c, wordpress.c, generic.c (SQL from the config).
+ *
+ * A profile is also the one place an app's defaults live: the table prefix,
+ * health and admin paths and demo login a new template takes where its
+ * image's labels say nothing, and how to run the app's stock image
+ * (template_resolve in template.c).
  */
 #ifndef DEMUX_PROFILE_H
 #define DEMUX_PROFILE_H
@@ -40,8 +45,28 @@ struct app_instance {
 	int drop_tables_on_release; /* shared-database mode */
 };
 
+/*
+ * The app's stock image: one published without demux.* labels that ships a
+ * MariaDB server but expects an external database
+ * (prestashop/prestashop-flashlight). A template made from it runs the
+ * image through an entrypoint wrapper that starts that MariaDB first
+ * (template.c), with these defaults in place of the profile's.
+ */
+struct profile_stock_image {
+	int db_port; /* inside the container */
+	const char *db_name;
+	const char *db_user;
+	const char *health_path;
+	const char *admin_user;
+	const char *admin_password;
+	const char *start_command; /* what the wrapper runs when the image names nothing */
+};
+
 struct profile {
 	const char *name;
+	/* What a new template takes where the image's demux.* labels and the
+	 * options of "demux template create" say nothing (template_resolve);
+	 * NULL = none. */
 	const char *default_prefix;
 	const char *health_path;
 	const char *admin_path;
@@ -50,6 +75,8 @@ struct profile {
 	 * when the profile knows none. A demo login, shown publicly. */
 	const char *admin_user;
 	const char *admin_password;
+	/* NULL when demux cannot run a stock image of the app. */
+	const struct profile_stock_image *stock_image;
 	/* Both return 0 or -1 with a reason in err. */
 	int (*after_restore)(const struct app_instance *inst, char *err, size_t errlen);
 	int (*on_release)(const struct app_instance *inst, char *err, size_t errlen);
@@ -66,5 +93,7 @@ int app_site_host(const struct app_instance *inst, char *out, size_t outlen, cha
 
 /* "prestashop", "wordpress", "generic"; NULL when unknown. */
 const struct profile *profile_find(const char *name);
+/* The known profiles' names, ", "-separated, into out (cut to outlen). */
+void profile_names(char *out, size_t outlen);
 
 #endif

@@ -195,10 +195,11 @@ wp_on_release(const struct app_instance *inst, char *err, size_t errlen)
 const struct profile wordpress_profile = {
     .name = "wordpress",
     .default_prefix = "wp_",
-    .health_path = "/wp-login.php",
+    .health_path = "/",
     .admin_path = "/wp-admin/",
     .admin_user = NULL, /* chosen when the template is built: its labels say */
     .admin_password = NULL,
+    .stock_image = NULL,
     .after_restore = wp_after_restore,
     .on_release = wp_on_release,
 };

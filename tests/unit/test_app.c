@@ -234,6 +234,7 @@ static void
 test_profile_find(void **state)
 {
 	const struct profile *p;
+	char names[64];
 
 	(void)state;
 	p = profile_find("prestashop");
@@ -242,13 +243,20 @@ test_profile_find(void **state)
 	assert_string_equal(p->default_prefix, "ps_");
 	assert_non_null(p->after_restore);
 	assert_non_null(p->on_release);
+	assert_non_null(p->stock_image); /* prestashop-flashlight */
+	assert_string_equal(p->stock_image->health_path, "/admin-dev/robots.txt");
 	p = profile_find("wordpress");
 	assert_non_null(p);
 	assert_string_equal(p->default_prefix, "wp_");
+	assert_null(p->stock_image);
 	assert_non_null(profile_find("generic"));
 	assert_null(profile_find("joomla"));
 	assert_null(profile_find(NULL));
 	assert_null(profile_find(""));
+	profile_names(names, sizeof(names));
+	assert_string_equal(names, "prestashop, wordpress, generic");
+	profile_names(names, 5);
+	assert_string_equal(names, "pres");
 }
 
 /* A database that is not there: had a hook tried to connect, its error would

@@ -253,6 +253,56 @@ test_labelled_image_and_cold_start(void **state)
 	assert_false(m.db_wrapper);
 }
 
+/* Resolves template "shop" of an image whose one label is demux.profile=label
+ * (none when NULL), made with --profile profile (none when NULL). */
+static void
+resolve_plain(const char *label, const char *profile, struct template_meta *m)
+{
+	struct podman_image img = {0};
+	struct template_options opt;
+	char err[512];
+
+	if (label != NULL)
+		add_label(&img, "demux.profile", label);
+	template_options_init(&opt);
+	opt.name = "shop";
+	opt.image = "localhost/own-shop:latest";
+	opt.profile = profile;
+	assert_int_equal(template_resolve(&opt, &img, m, err, sizeof(err)), 0);
+}
+
+/* What a template takes from its profile (src/app/) where the image's
+ * labels and the options say nothing; the flashlight values above apply to
+ * a stock image only. */
+static void
+test_profile_defaults(void **state)
+{
+	struct template_meta m;
+
+	(void)state;
+	resolve_plain("prestashop", NULL, &m);
+	assert_false(m.db_wrapper);
+	assert_int_equal(m.db_port, 0);
+	assert_string_equal(m.db_name, "");
+	assert_string_equal(m.db_prefix, "ps_");
+	assert_string_equal(m.health_path, "/");
+	assert_string_equal(m.admin_path, "/admin-dev");
+	assert_string_equal(m.admin_user, "");
+	assert_string_equal(m.start_command, "");
+
+	resolve_plain(NULL, "wordpress", &m);
+	assert_false(m.db_wrapper); /* no stock image support for wordpress */
+	assert_string_equal(m.db_prefix, "wp_");
+	assert_string_equal(m.health_path, "/");
+	assert_string_equal(m.admin_path, "/wp-admin/");
+	assert_string_equal(m.admin_password, "");
+
+	resolve_plain(NULL, "generic", &m);
+	assert_string_equal(m.db_prefix, "");
+	assert_string_equal(m.health_path, "/");
+	assert_string_equal(m.admin_path, "");
+}
+
 static void
 test_resolve_rejects_bad_input(void **state)
 {
@@ -686,6 +736,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_flashlight_spec),
 	    cmocka_unit_test(test_labelled_image_and_cold_start),
+	    cmocka_unit_test(test_profile_defaults),
 	    cmocka_unit_test(test_resolve_rejects_bad_input),
 	    cmocka_unit_test(test_meta_round_trip),
 	    cmocka_unit_test(test_dir_claim),
