@@ -184,6 +184,20 @@ instance_domain(const struct pool_env *env, const struct instance *in, char *out
 	snprintf(out, outlen, "%s.%s", in->id, env->cfg->base_domain);
 }
 
+/* Publishes <id>.<base_domain> -> 127.0.0.1:<app port>; without a proxy
+ * there is nothing to publish. */
+static int
+route_add(const struct pool_env *env, const struct instance *in, const char *domain, char *err,
+	  size_t errlen)
+{
+	char upstream[64];
+
+	if (env->proxy == NULL)
+		return 0;
+	snprintf(upstream, sizeof(upstream), "127.0.0.1:%d", in->app_port);
+	return env->proxy->ops->add(env->proxy->ctx, domain, upstream, err, errlen);
+}
+
 static void
 app_instance_for(const struct pool *p, const struct instance *in, const char *domain, int retry_ms,
 		 struct app_instance *ai)
@@ -455,13 +469,8 @@ provision(struct pool *p, struct instance *in, char *err, size_t errlen)
 	in->health_ms = mono_ms() - t1;
 	step = "route";
 	t1 = mono_ms();
-	if (p->env.proxy != NULL) {
-		char upstream[64];
-
-		snprintf(upstream, sizeof(upstream), "127.0.0.1:%d", in->app_port);
-		if (p->env.proxy->ops->add(p->env.proxy->ctx, domain, upstream, e, sizeof(e)) == -1)
-			goto fail;
-	}
+	if (route_add(&p->env, in, domain, e, sizeof(e)) == -1)
+		goto fail;
 	in->route_ms = mono_ms() - t1;
 	in->provision_ms = mono_ms() - t0;
 	in->state = INSTANCE_READY;
@@ -1165,159 +1174,205 @@ route_instance_id(const char *host, const char *base_domain, char out[ID_SIZE])
 	return id_valid(out) ? 0 : -1;
 }
 
+/* What the store, the runtime and the proxy hold at one moment. */
+struct snapshot {
+	struct instance *recs;
+	struct container_info *ctrs;
+	struct route *routes;
+	int nrecs, nctrs, nroutes;
+};
+
+/* What reconciliation did, for its summary line. */
+struct tally {
+	int adopted, undone, finished, orphans;
+};
+
+/* Fills s (the caller frees it with snapshot_free, also on failure). */
+static int
+snapshot_take(const struct pool_env *env, struct snapshot *s, char *err, size_t errlen)
+{
+	const struct store *st = env->store;
+	const struct proxy *px = env->proxy;
+
+	memset(s, 0, sizeof(*s));
+	if (st->ops->list(st->ctx, NULL, -1, &s->recs, &s->nrecs, err, errlen) == -1 ||
+	    env->runtime.ops->list(env->runtime.ctx, &s->ctrs, &s->nctrs, err, errlen) == -1 ||
+	    (px != NULL && px->ops->list(px->ctx, &s->routes, &s->nroutes, err, errlen) == -1))
+		return -1;
+	return 0;
+}
+
+static void
+snapshot_free(struct snapshot *s)
+{
+	free(s->recs);
+	free(s->ctrs);
+	free(s->routes);
+	memset(s, 0, sizeof(*s));
+}
+
+static bool
+snapshot_has_record(const struct snapshot *s, const char *id)
+{
+	for (int i = 0; i < s->nrecs; i++)
+		if (strcmp(s->recs[i].id, id) == 0)
+			return true;
+	return false;
+}
+
+static bool
+snapshot_has_route(const struct snapshot *s, const char *host)
+{
+	for (int i = 0; i < s->nroutes; i++)
+		if (strcmp(s->routes[i].host, host) == 0)
+			return true;
+	return false;
+}
+
+/* A READY or CLAIMED record is adopted when its container runs (its route
+ * re-added if the proxy lost it); without a running container it is removed. */
+static void
+adopt_or_remove(struct pool *p, const struct snapshot *s, const struct instance *in,
+		struct tally *t)
+{
+	const struct container_info *ci = find_container(s->ctrs, s->nctrs, in->container);
+	char domain[320], e[1024];
+
+	if (ci == NULL || !ci->running) {
+		log_info("reconcile: record without running container id=%s state=%s; removing",
+			 in->id, store_state_name(in->state));
+		if (teardown(p, in, e, sizeof(e)) == -1)
+			log_warnx("reconcile: remove id=%s: %s", in->id, e);
+		t->undone++;
+		return;
+	}
+	slot_mark(p, in->app_port, 1);
+	instance_domain(&p->env, in, domain, sizeof(domain));
+	if (!snapshot_has_route(s, domain) && p->env.proxy != NULL) {
+		if (route_add(&p->env, in, domain, e, sizeof(e)) == -1) {
+			log_warnx("reconcile: re-add route id=%s: %s; removing", in->id, e);
+			if (teardown(p, in, e, sizeof(e)) == -1)
+				log_warnx("reconcile: remove id=%s: %s", in->id, e);
+			t->undone++;
+			return;
+		}
+		log_info("reconcile: route re-added id=%s", in->id);
+	}
+	log_info("reconcile: adopted id=%s template=%s state=%s", in->id, in->template_name,
+		 store_state_name(in->state));
+	t->adopted++;
+}
+
+/* Brings one record to a state the pool can run with: half-done
+ * transitions are undone or finished, the rest adopted or removed. */
+static void
+reconcile_record(struct pool **pools, int npools, const struct snapshot *s,
+		 const struct instance *in, struct tally *t)
+{
+	struct pool *p = pool_for(pools, npools, in->template_name);
+	char e[1024];
+
+	if (p == NULL) {
+		/* Template no longer configured: nothing can serve or refill it.
+		 * Its database mode is unknown, so only route, container and
+		 * record are removed. */
+		log_warnx("reconcile: template=%s id=%s has no pool; removing", in->template_name,
+			  in->id);
+		if (teardown_env(&pools[0]->env, in, false, e, sizeof(e)) == -1)
+			log_warnx("reconcile: remove id=%s: %s", in->id, e);
+		t->undone++;
+		return;
+	}
+	switch (in->state) {
+	case INSTANCE_PROVISIONING:
+		log_info("reconcile: undo half-provisioned id=%s template=%s", in->id,
+			 in->template_name);
+		if (teardown(p, in, e, sizeof(e)) == -1)
+			log_warnx("reconcile: undo id=%s: %s", in->id, e);
+		t->undone++;
+		break;
+	case INSTANCE_RELEASING:
+		log_info("reconcile: finish release id=%s template=%s", in->id, in->template_name);
+		slot_mark(p, in->app_port, 1);
+		if (pool_release(p, in->id, e, sizeof(e)) == -1)
+			log_warnx("reconcile: release id=%s: %s", in->id, e);
+		t->finished++;
+		break;
+	case INSTANCE_READY:
+	case INSTANCE_CLAIMED:
+		adopt_or_remove(p, s, in, t);
+		break;
+	}
+}
+
+/* Containers named like an instance that no record names. Only instances of
+ * templates this daemon pools are its to judge: another daemon may share the
+ * Podman service. */
+static void
+remove_orphan_containers(struct pool **pools, int npools, const struct snapshot *s, struct tally *t)
+{
+	const struct pool_env *env = &pools[0]->env;
+	char e[1024];
+
+	for (int i = 0; i < s->nctrs; i++) {
+		const struct container_info *c = &s->ctrs[i];
+		const char *cid = container_instance_id(c->name);
+
+		if (cid == NULL || pool_for(pools, npools, c->template_name) == NULL ||
+		    snapshot_has_record(s, cid))
+			continue;
+		log_info("reconcile: orphan container name=%s; removing", c->name);
+		if (env->runtime.ops->remove(env->runtime.ctx, c->name, e, sizeof(e)) == -1)
+			log_warnx("reconcile: remove container %s: %s", c->name, e);
+		t->orphans++;
+	}
+}
+
+/* Routes "<id>.<base_domain>" that no record names. A route for another
+ * base domain or of another form is not ours to judge. */
+static void
+remove_orphan_routes(const struct pool_env *env, const struct snapshot *s, struct tally *t)
+{
+	char e[1024];
+
+	for (int i = 0; i < s->nroutes; i++) {
+		const char *host = s->routes[i].host;
+		char rid[ID_SIZE];
+
+		if (route_instance_id(host, env->cfg->base_domain, rid) == -1 ||
+		    snapshot_has_record(s, rid))
+			continue;
+		log_info("reconcile: orphan route host=%s; removing", host);
+		if (env->proxy->ops->remove(env->proxy->ctx, host, e, sizeof(e)) == -1)
+			log_warnx("reconcile: remove route %s: %s", host, e);
+		t->orphans++;
+	}
+}
+
 int
 pool_reconcile(struct pool **pools, int npools, char *err, size_t errlen)
 {
-	const struct pool_env *env;
-	struct instance *recs = NULL;
-	struct container_info *ctrs = NULL;
-	struct route *routes = NULL;
-	int nrecs = 0, nctrs = 0, nroutes = 0, rc = -1;
-	int adopted = 0, undone = 0, finished = 0, orphans = 0;
-	char e[1024];
+	struct snapshot s;
+	struct tally t = {0};
+	int rc = -1;
 
 	if (npools == 0)
 		return 0;
-	env = &pools[0]->env;
-	if (env->store->ops->list(env->store->ctx, NULL, -1, &recs, &nrecs, err, errlen) == -1)
+	if (snapshot_take(&pools[0]->env, &s, err, errlen) == -1)
 		goto out;
-	if (env->runtime.ops->list(env->runtime.ctx, &ctrs, &nctrs, err, errlen) == -1)
-		goto out;
-	if (env->proxy != NULL &&
-	    env->proxy->ops->list(env->proxy->ctx, &routes, &nroutes, err, errlen) == -1)
-		goto out;
-
-	for (int i = 0; i < nrecs; i++) {
-		struct instance *in = &recs[i];
-		struct pool *p = pool_for(pools, npools, in->template_name);
-		const struct container_info *ci = find_container(ctrs, nctrs, in->container);
-		bool has_route = false;
-		char domain[320];
-
-		if (p == NULL) {
-			/* Template no longer configured: nothing can serve or refill it.
-			 * Its database mode is unknown, so only route, container and
-			 * record are removed. */
-			log_warnx("reconcile: template=%s id=%s has no pool; removing",
-				  in->template_name, in->id);
-			if (teardown_env(env, in, false, e, sizeof(e)) == -1)
-				log_warnx("reconcile: remove id=%s: %s", in->id, e);
-			undone++;
-			continue;
-		}
-		instance_domain(&p->env, in, domain, sizeof(domain));
-		for (int j = 0; j < nroutes; j++)
-			if (strcmp(routes[j].host, domain) == 0)
-				has_route = true;
-		switch (in->state) {
-		case INSTANCE_PROVISIONING:
-			log_info("reconcile: undo half-provisioned id=%s template=%s", in->id,
-				 in->template_name);
-			if (teardown(p, in, e, sizeof(e)) == -1)
-				log_warnx("reconcile: undo id=%s: %s", in->id, e);
-			undone++;
-			break;
-		case INSTANCE_RELEASING:
-			log_info("reconcile: finish release id=%s template=%s", in->id,
-				 in->template_name);
-			slot_mark(p, in->app_port, 1);
-			if (pool_release(p, in->id, e, sizeof(e)) == -1)
-				log_warnx("reconcile: release id=%s: %s", in->id, e);
-			finished++;
-			break;
-		case INSTANCE_READY:
-		case INSTANCE_CLAIMED:
-			if (ci == NULL || !ci->running) {
-				log_info("reconcile: record without running container id=%s "
-					 "state=%s; removing",
-					 in->id, store_state_name(in->state));
-				if (teardown(p, in, e, sizeof(e)) == -1)
-					log_warnx("reconcile: remove id=%s: %s", in->id, e);
-				undone++;
-				break;
-			}
-			slot_mark(p, in->app_port, 1);
-			if (!has_route && p->env.proxy != NULL) {
-				char upstream[64];
-
-				snprintf(upstream, sizeof(upstream), "127.0.0.1:%d", in->app_port);
-				if (p->env.proxy->ops->add(p->env.proxy->ctx, domain, upstream, e,
-							   sizeof(e)) == -1) {
-					log_warnx("reconcile: re-add route id=%s: %s; removing",
-						  in->id, e);
-					if (teardown(p, in, e, sizeof(e)) == -1)
-						log_warnx("reconcile: remove id=%s: %s", in->id, e);
-					undone++;
-					break;
-				}
-				log_info("reconcile: route re-added id=%s", in->id);
-			}
-			log_info("reconcile: adopted id=%s template=%s state=%s", in->id,
-				 in->template_name, store_state_name(in->state));
-			adopted++;
-			break;
-		}
-	}
-
+	for (int i = 0; i < s.nrecs; i++)
+		reconcile_record(pools, npools, &s, &s.recs[i], &t);
 	/* Containers and routes nobody has a record of. Everything is read
-	 * again: the loop above removed some. */
-	free(recs);
-	free(ctrs);
-	free(routes);
-	recs = NULL;
-	ctrs = NULL;
-	routes = NULL;
-	nroutes = 0;
-	if (env->store->ops->list(env->store->ctx, NULL, -1, &recs, &nrecs, err, errlen) == -1)
+	 * again: the records pass removed some. */
+	snapshot_free(&s);
+	if (snapshot_take(&pools[0]->env, &s, err, errlen) == -1)
 		goto out;
-	if (env->runtime.ops->list(env->runtime.ctx, &ctrs, &nctrs, err, errlen) == -1)
-		goto out;
-	if (env->proxy != NULL &&
-	    env->proxy->ops->list(env->proxy->ctx, &routes, &nroutes, err, errlen) == -1)
-		goto out;
-	for (int j = 0; j < nctrs; j++) {
-		const char *cid = container_instance_id(ctrs[j].name);
-		bool known = false;
-
-		/* Only instances of templates this daemon pools are its to judge:
-		 * another daemon may share the Podman service. */
-		if (cid == NULL || pool_for(pools, npools, ctrs[j].template_name) == NULL)
-			continue;
-		for (int i = 0; i < nrecs; i++)
-			if (strcmp(recs[i].id, cid) == 0)
-				known = true;
-		if (known)
-			continue;
-		log_info("reconcile: orphan container name=%s; removing", ctrs[j].name);
-		if (env->runtime.ops->remove(env->runtime.ctx, ctrs[j].name, e, sizeof(e)) == -1)
-			log_warnx("reconcile: remove container %s: %s", ctrs[j].name, e);
-		orphans++;
-	}
-	for (int j = 0; j < nroutes; j++) {
-		char rid[ID_SIZE];
-		bool known = false;
-
-		if (route_instance_id(routes[j].host, env->cfg->base_domain, rid) == -1) {
-			/* A demux route for another base domain or form: not ours to judge
-			 * unless it carries an id. */
-			continue;
-		}
-		for (int i = 0; i < nrecs; i++)
-			if (strcmp(recs[i].id, rid) == 0)
-				known = true;
-		if (known)
-			continue;
-		log_info("reconcile: orphan route host=%s; removing", routes[j].host);
-		if (env->proxy->ops->remove(env->proxy->ctx, routes[j].host, e, sizeof(e)) == -1)
-			log_warnx("reconcile: remove route %s: %s", routes[j].host, e);
-		orphans++;
-	}
-	log_info("reconcile done adopted=%d undone=%d finished=%d orphans_removed=%d", adopted,
-		 undone, finished, orphans);
+	remove_orphan_containers(pools, npools, &s, &t);
+	remove_orphan_routes(&pools[0]->env, &s, &t);
+	log_info("reconcile done adopted=%d undone=%d finished=%d orphans_removed=%d", t.adopted,
+		 t.undone, t.finished, t.orphans);
 	rc = 0;
 out:
-	free(recs);
-	free(ctrs);
-	free(routes);
+	snapshot_free(&s);
 	return rc;
 }
