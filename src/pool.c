@@ -1,6 +1,7 @@
 /*
  * pool — the warm pool of one template: provisioning workers, claim, extend,
- * release, the reaper, and start-up reconciliation (see pool.h).
+ * release and the reaper (see pool.h). Start-up reconciliation is in
+ * pool_reconcile.c, which uses the helpers of pool_internal.h.
  *
  * Every state change goes to the store first: a PROVISIONING record exists
  * before a container does, a RELEASING record before anything is removed.
@@ -26,6 +27,7 @@
 #include "activity.h"
 #include "id.h"
 #include "log.h"
+#include "pool_internal.h"
 #include "template.h"
 #include "validate.h"
 #include "xmalloc.h"
@@ -127,6 +129,12 @@ pool_template(const struct pool *p)
 	return p->env.pcfg->name;
 }
 
+const struct pool_env *
+pool_env_of(const struct pool *p)
+{
+	return &p->env;
+}
+
 /* ---- port slots ---------------------------------------------------------- */
 
 static int
@@ -164,8 +172,8 @@ slot_take(struct pool *p)
 	return -1;
 }
 
-static void
-slot_mark(struct pool *p, int app_port, int used)
+void
+pool_slot_mark(struct pool *p, int app_port, int used)
 {
 	int k = (app_port - p->env.pcfg->port_min) / 2;
 
@@ -178,17 +186,18 @@ slot_mark(struct pool *p, int app_port, int used)
 
 /* ---- building blocks ----------------------------------------------------- */
 
-static void
-instance_domain(const struct pool_env *env, const struct instance *in, char *out, size_t outlen)
+void
+pool_instance_domain(const struct pool_env *env, const struct instance *in, char *out,
+		     size_t outlen)
 {
 	snprintf(out, outlen, "%s.%s", in->id, env->cfg->base_domain);
 }
 
 /* Publishes <id>.<base_domain> -> 127.0.0.1:<app port>; without a proxy
  * there is nothing to publish. */
-static int
-route_add(const struct pool_env *env, const struct instance *in, const char *domain, char *err,
-	  size_t errlen)
+int
+pool_route_add(const struct pool_env *env, const struct instance *in, const char *domain, char *err,
+	       size_t errlen)
 {
 	char upstream[64];
 
@@ -256,7 +265,7 @@ default_health(const struct pool_env *env, const struct instance *in, char *err,
 	long code = 0;
 	CURLcode rc;
 
-	instance_domain(env, in, domain, sizeof(domain));
+	pool_instance_domain(env, in, domain, sizeof(domain));
 	if (app_site_host(&ai, site, sizeof(site), e, sizeof(e)) == -1) {
 		snprintf(err, errlen, "health: %s", e);
 		return -1;
@@ -310,14 +319,14 @@ wait_healthy(struct pool *p, const struct instance *in, int budget_ms, char *err
 /* Undoes whatever of an instance exists: route, tables (shared mode),
  * container, record. Each step tolerates "already gone". Returns -1 if a step
  * failed (the record is then kept, state RELEASING, for a later retry). */
-static int
-teardown_env(const struct pool_env *env, const struct instance *in, bool shared_db, char *err,
-	     size_t errlen)
+int
+pool_teardown_env(const struct pool_env *env, const struct instance *in, bool shared_db, char *err,
+		  size_t errlen)
 {
 	char domain[320], e[512];
 	struct app_instance ai;
 
-	instance_domain(env, in, domain, sizeof(domain));
+	pool_instance_domain(env, in, domain, sizeof(domain));
 	if (env->proxy != NULL &&
 	    env->proxy->ops->remove(env->proxy->ctx, domain, e, sizeof(e)) == -1) {
 		snprintf(err, errlen, "route: %s", e);
@@ -354,12 +363,14 @@ teardown_env(const struct pool_env *env, const struct instance *in, bool shared_
 	return 0;
 }
 
-static int
-teardown(struct pool *p, const struct instance *in, char *err, size_t errlen)
+int
+pool_teardown(struct pool *p, const struct instance *in, char *err, size_t errlen)
 {
-	if (teardown_env(&p->env, in, p->env.pcfg->db_mode == DB_MODE_SHARED, err, errlen) == -1)
+	bool shared_db = p->env.pcfg->db_mode == DB_MODE_SHARED;
+
+	if (pool_teardown_env(&p->env, in, shared_db, err, errlen) == -1)
 		return -1;
-	slot_mark(p, in->app_port, 0);
+	pool_slot_mark(p, in->app_port, 0);
 	return 0;
 }
 
@@ -446,7 +457,7 @@ provision(struct pool *p, struct instance *in, char *err, size_t errlen)
 	double t0 = mono_ms(), t1;
 	int cold;
 
-	instance_domain(&p->env, in, domain, sizeof(domain));
+	pool_instance_domain(&p->env, in, domain, sizeof(domain));
 	if (start_container(p, in, e, sizeof(e)) == -1)
 		goto fail;
 	cold = strcmp(in->method, "cold_start") == 0;
@@ -469,7 +480,7 @@ provision(struct pool *p, struct instance *in, char *err, size_t errlen)
 	in->health_ms = mono_ms() - t1;
 	step = "route";
 	t1 = mono_ms();
-	if (route_add(&p->env, in, domain, e, sizeof(e)) == -1)
+	if (pool_route_add(&p->env, in, domain, e, sizeof(e)) == -1)
 		goto fail;
 	in->route_ms = mono_ms() - t1;
 	in->provision_ms = mono_ms() - t0;
@@ -490,7 +501,7 @@ provision(struct pool *p, struct instance *in, char *err, size_t errlen)
 fail:
 	snprintf(err, errlen, "%s: %.900s", step, e);
 	record_failure(p, in->id, step, e);
-	if (teardown(p, in, e, sizeof(e)) == -1)
+	if (pool_teardown(p, in, e, sizeof(e)) == -1)
 		log_warnx("cleanup after failed provision incomplete id=%s reason=\"%s\"", in->id,
 			  e);
 	return -1;
@@ -826,7 +837,7 @@ release_locked(struct pool *p, const char *id, char *err, size_t errlen)
 		snprintf(err, errlen, "demo %s changed state during release", id);
 		return -1;
 	}
-	if (teardown(p, &in, err, errlen) == -1) {
+	if (pool_teardown(p, &in, err, errlen) == -1) {
 		log_warnx("release incomplete template=%s id=%s reason=\"%s\" (the reaper retries)",
 			  pool_template(p), id, err);
 		return -1;
@@ -929,8 +940,8 @@ traffic_prune(struct pool *p)
 	p->ntraffic = j;
 }
 
-static const struct container_info *
-find_container(const struct container_info *v, int n, const char *name)
+const struct container_info *
+pool_find_container(const struct container_info *v, int n, const char *name)
 {
 	for (int i = 0; i < n; i++)
 		if (strcmp(v[i].name, name) == 0)
@@ -964,7 +975,7 @@ sweep_lost(struct pool *p, const struct instance *v, int n, long long now)
 
 		if (in->state != INSTANCE_READY && in->state != INSTANCE_CLAIMED)
 			continue;
-		c = find_container(ctrs, nctrs, in->container);
+		c = pool_find_container(ctrs, nctrs, in->container);
 		if (c != NULL && c->running)
 			continue;
 		pthread_mutex_lock(&p->mu);
@@ -1137,242 +1148,4 @@ pool_get_stats(struct pool *p, struct pool_stats *out)
 		out->provisioning = c.provisioning;
 		out->releasing = c.releasing;
 	}
-}
-
-/* ---- start-up reconciliation ------------------------------------------------------ */
-
-static struct pool *
-pool_for(struct pool **pools, int npools, const char *template_name)
-{
-	for (int i = 0; i < npools; i++)
-		if (strcmp(pool_template(pools[i]), template_name) == 0)
-			return pools[i];
-	return NULL;
-}
-
-/* "demux-<id>" -> id, or NULL when the name is not an instance's. */
-static const char *
-container_instance_id(const char *name)
-{
-	size_t pl = strlen(RUNTIME_INSTANCE_PREFIX);
-
-	if (strncmp(name, RUNTIME_INSTANCE_PREFIX, pl) != 0 || !id_valid(name + pl))
-		return NULL;
-	return name + pl;
-}
-
-/* "<id>.<base_domain>" -> id copied into out, or -1. */
-static int
-route_instance_id(const char *host, const char *base_domain, char out[ID_SIZE])
-{
-	const char *dot = strchr(host, '.');
-
-	if (dot == NULL || (size_t)(dot - host) != ID_LEN || strcmp(dot + 1, base_domain) != 0)
-		return -1;
-	memcpy(out, host, ID_LEN);
-	out[ID_LEN] = '\0';
-	return id_valid(out) ? 0 : -1;
-}
-
-/* What the store, the runtime and the proxy hold at one moment. */
-struct snapshot {
-	struct instance *recs;
-	struct container_info *ctrs;
-	struct route *routes;
-	int nrecs, nctrs, nroutes;
-};
-
-/* What reconciliation did, for its summary line. */
-struct tally {
-	int adopted, undone, finished, orphans;
-};
-
-/* Fills s (the caller frees it with snapshot_free, also on failure). */
-static int
-snapshot_take(const struct pool_env *env, struct snapshot *s, char *err, size_t errlen)
-{
-	const struct store *st = env->store;
-	const struct proxy *px = env->proxy;
-
-	memset(s, 0, sizeof(*s));
-	if (st->ops->list(st->ctx, NULL, -1, &s->recs, &s->nrecs, err, errlen) == -1 ||
-	    env->runtime.ops->list(env->runtime.ctx, &s->ctrs, &s->nctrs, err, errlen) == -1 ||
-	    (px != NULL && px->ops->list(px->ctx, &s->routes, &s->nroutes, err, errlen) == -1))
-		return -1;
-	return 0;
-}
-
-static void
-snapshot_free(struct snapshot *s)
-{
-	free(s->recs);
-	free(s->ctrs);
-	free(s->routes);
-	memset(s, 0, sizeof(*s));
-}
-
-static bool
-snapshot_has_record(const struct snapshot *s, const char *id)
-{
-	for (int i = 0; i < s->nrecs; i++)
-		if (strcmp(s->recs[i].id, id) == 0)
-			return true;
-	return false;
-}
-
-static bool
-snapshot_has_route(const struct snapshot *s, const char *host)
-{
-	for (int i = 0; i < s->nroutes; i++)
-		if (strcmp(s->routes[i].host, host) == 0)
-			return true;
-	return false;
-}
-
-/* A READY or CLAIMED record is adopted when its container runs (its route
- * re-added if the proxy lost it); without a running container it is removed. */
-static void
-adopt_or_remove(struct pool *p, const struct snapshot *s, const struct instance *in,
-		struct tally *t)
-{
-	const struct container_info *ci = find_container(s->ctrs, s->nctrs, in->container);
-	char domain[320], e[1024];
-
-	if (ci == NULL || !ci->running) {
-		log_info("reconcile: record without running container id=%s state=%s; removing",
-			 in->id, store_state_name(in->state));
-		if (teardown(p, in, e, sizeof(e)) == -1)
-			log_warnx("reconcile: remove id=%s: %s", in->id, e);
-		t->undone++;
-		return;
-	}
-	slot_mark(p, in->app_port, 1);
-	instance_domain(&p->env, in, domain, sizeof(domain));
-	if (!snapshot_has_route(s, domain) && p->env.proxy != NULL) {
-		if (route_add(&p->env, in, domain, e, sizeof(e)) == -1) {
-			log_warnx("reconcile: re-add route id=%s: %s; removing", in->id, e);
-			if (teardown(p, in, e, sizeof(e)) == -1)
-				log_warnx("reconcile: remove id=%s: %s", in->id, e);
-			t->undone++;
-			return;
-		}
-		log_info("reconcile: route re-added id=%s", in->id);
-	}
-	log_info("reconcile: adopted id=%s template=%s state=%s", in->id, in->template_name,
-		 store_state_name(in->state));
-	t->adopted++;
-}
-
-/* Brings one record to a state the pool can run with: half-done
- * transitions are undone or finished, the rest adopted or removed. */
-static void
-reconcile_record(struct pool **pools, int npools, const struct snapshot *s,
-		 const struct instance *in, struct tally *t)
-{
-	struct pool *p = pool_for(pools, npools, in->template_name);
-	char e[1024];
-
-	if (p == NULL) {
-		/* Template no longer configured: nothing can serve or refill it.
-		 * Its database mode is unknown, so only route, container and
-		 * record are removed. */
-		log_warnx("reconcile: template=%s id=%s has no pool; removing", in->template_name,
-			  in->id);
-		if (teardown_env(&pools[0]->env, in, false, e, sizeof(e)) == -1)
-			log_warnx("reconcile: remove id=%s: %s", in->id, e);
-		t->undone++;
-		return;
-	}
-	switch (in->state) {
-	case INSTANCE_PROVISIONING:
-		log_info("reconcile: undo half-provisioned id=%s template=%s", in->id,
-			 in->template_name);
-		if (teardown(p, in, e, sizeof(e)) == -1)
-			log_warnx("reconcile: undo id=%s: %s", in->id, e);
-		t->undone++;
-		break;
-	case INSTANCE_RELEASING:
-		log_info("reconcile: finish release id=%s template=%s", in->id, in->template_name);
-		slot_mark(p, in->app_port, 1);
-		if (pool_release(p, in->id, e, sizeof(e)) == -1)
-			log_warnx("reconcile: release id=%s: %s", in->id, e);
-		t->finished++;
-		break;
-	case INSTANCE_READY:
-	case INSTANCE_CLAIMED:
-		adopt_or_remove(p, s, in, t);
-		break;
-	}
-}
-
-/* Containers named like an instance that no record names. Only instances of
- * templates this daemon pools are its to judge: another daemon may share the
- * Podman service. */
-static void
-remove_orphan_containers(struct pool **pools, int npools, const struct snapshot *s, struct tally *t)
-{
-	const struct pool_env *env = &pools[0]->env;
-	char e[1024];
-
-	for (int i = 0; i < s->nctrs; i++) {
-		const struct container_info *c = &s->ctrs[i];
-		const char *cid = container_instance_id(c->name);
-
-		if (cid == NULL || pool_for(pools, npools, c->template_name) == NULL ||
-		    snapshot_has_record(s, cid))
-			continue;
-		log_info("reconcile: orphan container name=%s; removing", c->name);
-		if (env->runtime.ops->remove(env->runtime.ctx, c->name, e, sizeof(e)) == -1)
-			log_warnx("reconcile: remove container %s: %s", c->name, e);
-		t->orphans++;
-	}
-}
-
-/* Routes "<id>.<base_domain>" that no record names. A route for another
- * base domain or of another form is not ours to judge. */
-static void
-remove_orphan_routes(const struct pool_env *env, const struct snapshot *s, struct tally *t)
-{
-	char e[1024];
-
-	for (int i = 0; i < s->nroutes; i++) {
-		const char *host = s->routes[i].host;
-		char rid[ID_SIZE];
-
-		if (route_instance_id(host, env->cfg->base_domain, rid) == -1 ||
-		    snapshot_has_record(s, rid))
-			continue;
-		log_info("reconcile: orphan route host=%s; removing", host);
-		if (env->proxy->ops->remove(env->proxy->ctx, host, e, sizeof(e)) == -1)
-			log_warnx("reconcile: remove route %s: %s", host, e);
-		t->orphans++;
-	}
-}
-
-int
-pool_reconcile(struct pool **pools, int npools, char *err, size_t errlen)
-{
-	struct snapshot s;
-	struct tally t = {0};
-	int rc = -1;
-
-	if (npools == 0)
-		return 0;
-	if (snapshot_take(&pools[0]->env, &s, err, errlen) == -1)
-		goto out;
-	for (int i = 0; i < s.nrecs; i++)
-		reconcile_record(pools, npools, &s, &s.recs[i], &t);
-	/* Containers and routes nobody has a record of. Everything is read
-	 * again: the records pass removed some. */
-	snapshot_free(&s);
-	if (snapshot_take(&pools[0]->env, &s, err, errlen) == -1)
-		goto out;
-	remove_orphan_containers(pools, npools, &s, &t);
-	remove_orphan_routes(&pools[0]->env, &s, &t);
-	log_info("reconcile done adopted=%d undone=%d finished=%d orphans_removed=%d", t.adopted,
-		 t.undone, t.finished, t.orphans);
-	rc = 0;
-out:
-	snapshot_free(&s);
-	return rc;
 }
