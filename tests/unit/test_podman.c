@@ -13,6 +13,7 @@
 
 #include "buf.h"
 #include "container/podman.h"
+#include "container/podman_stats.h"
 
 static void
 test_restore_stats(void **state)
