@@ -1,6 +1,7 @@
 /*
  * pool — the warm pool of one template: provisioning workers, claim, extend,
- * release, the reaper, and start-up reconciliation (see pool.h).
+ * release and the reaper (see pool.h). Start-up reconciliation is in
+ * pool_reconcile.c, which uses the helpers of pool_internal.h.
  *
  * Every state change goes to the store first: a PROVISIONING record exists
  * before a container does, a RELEASING record before anything is removed.
@@ -26,6 +27,7 @@
 #include "activity.h"
 #include "id.h"
 #include "log.h"
+#include "pool_internal.h"
 #include "template.h"
 #include "validate.h"
 #include "xmalloc.h"
@@ -127,6 +129,12 @@ pool_template(const struct pool *p)
 	return p->env.pcfg->name;
 }
 
+const struct pool_env *
+pool_env_of(const struct pool *p)
+{
+	return &p->env;
+}
+
 /* ---- port slots ---------------------------------------------------------- */
 
 static int
@@ -164,8 +172,8 @@ slot_take(struct pool *p)
 	return -1;
 }
 
-static void
-slot_mark(struct pool *p, int app_port, int used)
+void
+pool_slot_mark(struct pool *p, int app_port, int used)
 {
 	int k = (app_port - p->env.pcfg->port_min) / 2;
 
@@ -178,10 +186,25 @@ slot_mark(struct pool *p, int app_port, int used)
 
 /* ---- building blocks ----------------------------------------------------- */
 
-static void
-instance_domain(const struct pool_env *env, const struct instance *in, char *out, size_t outlen)
+void
+pool_instance_domain(const struct pool_env *env, const struct instance *in, char *out,
+		     size_t outlen)
 {
 	snprintf(out, outlen, "%s.%s", in->id, env->cfg->base_domain);
+}
+
+/* Publishes <id>.<base_domain> -> 127.0.0.1:<app port>; without a proxy
+ * there is nothing to publish. */
+int
+pool_route_add(const struct pool_env *env, const struct instance *in, const char *domain, char *err,
+	       size_t errlen)
+{
+	char upstream[64];
+
+	if (env->proxy == NULL)
+		return 0;
+	snprintf(upstream, sizeof(upstream), "127.0.0.1:%d", in->app_port);
+	return env->proxy->ops->add(env->proxy->ctx, domain, upstream, err, errlen);
 }
 
 static void
@@ -242,7 +265,7 @@ default_health(const struct pool_env *env, const struct instance *in, char *err,
 	long code = 0;
 	CURLcode rc;
 
-	instance_domain(env, in, domain, sizeof(domain));
+	pool_instance_domain(env, in, domain, sizeof(domain));
 	if (app_site_host(&ai, site, sizeof(site), e, sizeof(e)) == -1) {
 		snprintf(err, errlen, "health: %s", e);
 		return -1;
@@ -296,14 +319,14 @@ wait_healthy(struct pool *p, const struct instance *in, int budget_ms, char *err
 /* Undoes whatever of an instance exists: route, tables (shared mode),
  * container, record. Each step tolerates "already gone". Returns -1 if a step
  * failed (the record is then kept, state RELEASING, for a later retry). */
-static int
-teardown_env(const struct pool_env *env, const struct instance *in, bool shared_db, char *err,
-	     size_t errlen)
+int
+pool_teardown_env(const struct pool_env *env, const struct instance *in, bool shared_db, char *err,
+		  size_t errlen)
 {
 	char domain[320], e[512];
 	struct app_instance ai;
 
-	instance_domain(env, in, domain, sizeof(domain));
+	pool_instance_domain(env, in, domain, sizeof(domain));
 	if (env->proxy != NULL &&
 	    env->proxy->ops->remove(env->proxy->ctx, domain, e, sizeof(e)) == -1) {
 		snprintf(err, errlen, "route: %s", e);
@@ -340,12 +363,14 @@ teardown_env(const struct pool_env *env, const struct instance *in, bool shared_
 	return 0;
 }
 
-static int
-teardown(struct pool *p, const struct instance *in, char *err, size_t errlen)
+int
+pool_teardown(struct pool *p, const struct instance *in, char *err, size_t errlen)
 {
-	if (teardown_env(&p->env, in, p->env.pcfg->db_mode == DB_MODE_SHARED, err, errlen) == -1)
+	bool shared_db = p->env.pcfg->db_mode == DB_MODE_SHARED;
+
+	if (pool_teardown_env(&p->env, in, shared_db, err, errlen) == -1)
 		return -1;
-	slot_mark(p, in->app_port, 0);
+	pool_slot_mark(p, in->app_port, 0);
 	return 0;
 }
 
@@ -432,7 +457,7 @@ provision(struct pool *p, struct instance *in, char *err, size_t errlen)
 	double t0 = mono_ms(), t1;
 	int cold;
 
-	instance_domain(&p->env, in, domain, sizeof(domain));
+	pool_instance_domain(&p->env, in, domain, sizeof(domain));
 	if (start_container(p, in, e, sizeof(e)) == -1)
 		goto fail;
 	cold = strcmp(in->method, "cold_start") == 0;
@@ -455,13 +480,8 @@ provision(struct pool *p, struct instance *in, char *err, size_t errlen)
 	in->health_ms = mono_ms() - t1;
 	step = "route";
 	t1 = mono_ms();
-	if (p->env.proxy != NULL) {
-		char upstream[64];
-
-		snprintf(upstream, sizeof(upstream), "127.0.0.1:%d", in->app_port);
-		if (p->env.proxy->ops->add(p->env.proxy->ctx, domain, upstream, e, sizeof(e)) == -1)
-			goto fail;
-	}
+	if (pool_route_add(&p->env, in, domain, e, sizeof(e)) == -1)
+		goto fail;
 	in->route_ms = mono_ms() - t1;
 	in->provision_ms = mono_ms() - t0;
 	in->state = INSTANCE_READY;
@@ -481,7 +501,7 @@ provision(struct pool *p, struct instance *in, char *err, size_t errlen)
 fail:
 	snprintf(err, errlen, "%s: %.900s", step, e);
 	record_failure(p, in->id, step, e);
-	if (teardown(p, in, e, sizeof(e)) == -1)
+	if (pool_teardown(p, in, e, sizeof(e)) == -1)
 		log_warnx("cleanup after failed provision incomplete id=%s reason=\"%s\"", in->id,
 			  e);
 	return -1;
@@ -817,7 +837,7 @@ release_locked(struct pool *p, const char *id, char *err, size_t errlen)
 		snprintf(err, errlen, "demo %s changed state during release", id);
 		return -1;
 	}
-	if (teardown(p, &in, err, errlen) == -1) {
+	if (pool_teardown(p, &in, err, errlen) == -1) {
 		log_warnx("release incomplete template=%s id=%s reason=\"%s\" (the reaper retries)",
 			  pool_template(p), id, err);
 		return -1;
@@ -920,8 +940,8 @@ traffic_prune(struct pool *p)
 	p->ntraffic = j;
 }
 
-static const struct container_info *
-find_container(const struct container_info *v, int n, const char *name)
+const struct container_info *
+pool_find_container(const struct container_info *v, int n, const char *name)
 {
 	for (int i = 0; i < n; i++)
 		if (strcmp(v[i].name, name) == 0)
@@ -955,7 +975,7 @@ sweep_lost(struct pool *p, const struct instance *v, int n, long long now)
 
 		if (in->state != INSTANCE_READY && in->state != INSTANCE_CLAIMED)
 			continue;
-		c = find_container(ctrs, nctrs, in->container);
+		c = pool_find_container(ctrs, nctrs, in->container);
 		if (c != NULL && c->running)
 			continue;
 		pthread_mutex_lock(&p->mu);
@@ -1128,196 +1148,4 @@ pool_get_stats(struct pool *p, struct pool_stats *out)
 		out->provisioning = c.provisioning;
 		out->releasing = c.releasing;
 	}
-}
-
-/* ---- start-up reconciliation ------------------------------------------------------ */
-
-static struct pool *
-pool_for(struct pool **pools, int npools, const char *template_name)
-{
-	for (int i = 0; i < npools; i++)
-		if (strcmp(pool_template(pools[i]), template_name) == 0)
-			return pools[i];
-	return NULL;
-}
-
-/* "demux-<id>" -> id, or NULL when the name is not an instance's. */
-static const char *
-container_instance_id(const char *name)
-{
-	size_t pl = strlen(RUNTIME_INSTANCE_PREFIX);
-
-	if (strncmp(name, RUNTIME_INSTANCE_PREFIX, pl) != 0 || !id_valid(name + pl))
-		return NULL;
-	return name + pl;
-}
-
-/* "<id>.<base_domain>" -> id copied into out, or -1. */
-static int
-route_instance_id(const char *host, const char *base_domain, char out[ID_SIZE])
-{
-	const char *dot = strchr(host, '.');
-
-	if (dot == NULL || (size_t)(dot - host) != ID_LEN || strcmp(dot + 1, base_domain) != 0)
-		return -1;
-	memcpy(out, host, ID_LEN);
-	out[ID_LEN] = '\0';
-	return id_valid(out) ? 0 : -1;
-}
-
-int
-pool_reconcile(struct pool **pools, int npools, char *err, size_t errlen)
-{
-	const struct pool_env *env;
-	struct instance *recs = NULL;
-	struct container_info *ctrs = NULL;
-	struct route *routes = NULL;
-	int nrecs = 0, nctrs = 0, nroutes = 0, rc = -1;
-	int adopted = 0, undone = 0, finished = 0, orphans = 0;
-	char e[1024];
-
-	if (npools == 0)
-		return 0;
-	env = &pools[0]->env;
-	if (env->store->ops->list(env->store->ctx, NULL, -1, &recs, &nrecs, err, errlen) == -1)
-		goto out;
-	if (env->runtime.ops->list(env->runtime.ctx, &ctrs, &nctrs, err, errlen) == -1)
-		goto out;
-	if (env->proxy != NULL &&
-	    env->proxy->ops->list(env->proxy->ctx, &routes, &nroutes, err, errlen) == -1)
-		goto out;
-
-	for (int i = 0; i < nrecs; i++) {
-		struct instance *in = &recs[i];
-		struct pool *p = pool_for(pools, npools, in->template_name);
-		const struct container_info *ci = find_container(ctrs, nctrs, in->container);
-		bool has_route = false;
-		char domain[320];
-
-		if (p == NULL) {
-			/* Template no longer configured: nothing can serve or refill it.
-			 * Its database mode is unknown, so only route, container and
-			 * record are removed. */
-			log_warnx("reconcile: template=%s id=%s has no pool; removing",
-				  in->template_name, in->id);
-			if (teardown_env(env, in, false, e, sizeof(e)) == -1)
-				log_warnx("reconcile: remove id=%s: %s", in->id, e);
-			undone++;
-			continue;
-		}
-		instance_domain(&p->env, in, domain, sizeof(domain));
-		for (int j = 0; j < nroutes; j++)
-			if (strcmp(routes[j].host, domain) == 0)
-				has_route = true;
-		switch (in->state) {
-		case INSTANCE_PROVISIONING:
-			log_info("reconcile: undo half-provisioned id=%s template=%s", in->id,
-				 in->template_name);
-			if (teardown(p, in, e, sizeof(e)) == -1)
-				log_warnx("reconcile: undo id=%s: %s", in->id, e);
-			undone++;
-			break;
-		case INSTANCE_RELEASING:
-			log_info("reconcile: finish release id=%s template=%s", in->id,
-				 in->template_name);
-			slot_mark(p, in->app_port, 1);
-			if (pool_release(p, in->id, e, sizeof(e)) == -1)
-				log_warnx("reconcile: release id=%s: %s", in->id, e);
-			finished++;
-			break;
-		case INSTANCE_READY:
-		case INSTANCE_CLAIMED:
-			if (ci == NULL || !ci->running) {
-				log_info("reconcile: record without running container id=%s "
-					 "state=%s; removing",
-					 in->id, store_state_name(in->state));
-				if (teardown(p, in, e, sizeof(e)) == -1)
-					log_warnx("reconcile: remove id=%s: %s", in->id, e);
-				undone++;
-				break;
-			}
-			slot_mark(p, in->app_port, 1);
-			if (!has_route && p->env.proxy != NULL) {
-				char upstream[64];
-
-				snprintf(upstream, sizeof(upstream), "127.0.0.1:%d", in->app_port);
-				if (p->env.proxy->ops->add(p->env.proxy->ctx, domain, upstream, e,
-							   sizeof(e)) == -1) {
-					log_warnx("reconcile: re-add route id=%s: %s; removing",
-						  in->id, e);
-					if (teardown(p, in, e, sizeof(e)) == -1)
-						log_warnx("reconcile: remove id=%s: %s", in->id, e);
-					undone++;
-					break;
-				}
-				log_info("reconcile: route re-added id=%s", in->id);
-			}
-			log_info("reconcile: adopted id=%s template=%s state=%s", in->id,
-				 in->template_name, store_state_name(in->state));
-			adopted++;
-			break;
-		}
-	}
-
-	/* Containers and routes nobody has a record of. Everything is read
-	 * again: the loop above removed some. */
-	free(recs);
-	free(ctrs);
-	free(routes);
-	recs = NULL;
-	ctrs = NULL;
-	routes = NULL;
-	nroutes = 0;
-	if (env->store->ops->list(env->store->ctx, NULL, -1, &recs, &nrecs, err, errlen) == -1)
-		goto out;
-	if (env->runtime.ops->list(env->runtime.ctx, &ctrs, &nctrs, err, errlen) == -1)
-		goto out;
-	if (env->proxy != NULL &&
-	    env->proxy->ops->list(env->proxy->ctx, &routes, &nroutes, err, errlen) == -1)
-		goto out;
-	for (int j = 0; j < nctrs; j++) {
-		const char *cid = container_instance_id(ctrs[j].name);
-		bool known = false;
-
-		/* Only instances of templates this daemon pools are its to judge:
-		 * another daemon may share the Podman service. */
-		if (cid == NULL || pool_for(pools, npools, ctrs[j].template_name) == NULL)
-			continue;
-		for (int i = 0; i < nrecs; i++)
-			if (strcmp(recs[i].id, cid) == 0)
-				known = true;
-		if (known)
-			continue;
-		log_info("reconcile: orphan container name=%s; removing", ctrs[j].name);
-		if (env->runtime.ops->remove(env->runtime.ctx, ctrs[j].name, e, sizeof(e)) == -1)
-			log_warnx("reconcile: remove container %s: %s", ctrs[j].name, e);
-		orphans++;
-	}
-	for (int j = 0; j < nroutes; j++) {
-		char rid[ID_SIZE];
-		bool known = false;
-
-		if (route_instance_id(routes[j].host, env->cfg->base_domain, rid) == -1) {
-			/* A demux route for another base domain or form: not ours to judge
-			 * unless it carries an id. */
-			continue;
-		}
-		for (int i = 0; i < nrecs; i++)
-			if (strcmp(recs[i].id, rid) == 0)
-				known = true;
-		if (known)
-			continue;
-		log_info("reconcile: orphan route host=%s; removing", routes[j].host);
-		if (env->proxy->ops->remove(env->proxy->ctx, routes[j].host, e, sizeof(e)) == -1)
-			log_warnx("reconcile: remove route %s: %s", routes[j].host, e);
-		orphans++;
-	}
-	log_info("reconcile done adopted=%d undone=%d finished=%d orphans_removed=%d", adopted,
-		 undone, finished, orphans);
-	rc = 0;
-out:
-	free(recs);
-	free(ctrs);
-	free(routes);
-	return rc;
 }

@@ -98,9 +98,9 @@ void pool_reap(struct pool *p);
 int pool_provision_one(struct pool *p, char *err, size_t errlen);
 void pool_get_stats(struct pool *p, struct pool_stats *out);
 
-/* Start-up reconciliation across all pools: compares store, runtime and
- * proxy; adopts consistent instances, finishes half-done transitions and
- * removes orphans. Logs each action. */
+/* Start-up reconciliation across all pools (pool_reconcile.c): compares
+ * store, runtime and proxy; adopts consistent instances, finishes half-done
+ * transitions and removes orphans. Logs each action. */
 int pool_reconcile(struct pool **pools, int npools, char *err, size_t errlen);
 
 #endif

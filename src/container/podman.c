@@ -17,7 +17,6 @@
 #include <jansson.h>
 #include <pthread.h>
 #include <spawn.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "container/podman_stats.h"
 #include "log.h"
 #include "xmalloc.h"
 
@@ -34,7 +34,6 @@ extern char **environ;
 #define API_BASE "http://d/v5.0.0/libpod"
 #define BODY_MAX ((size_t)32 * 1024 * 1024)
 #define PATH_MAX_LEN 8192
-#define STATS_DUMP_MAX 4096
 #define ZSTD_LEVEL "-3"
 #define START_ATTEMPTS 3
 #define START_RETRY_DELAY_MS 200
@@ -577,25 +576,6 @@ copy_json_string(char *dst, size_t dstlen, json_t *v)
 	snprintf(dst, dstlen, "%s", json_is_string(v) ? json_string_value(v) : "");
 }
 
-static long long
-json_number(json_t *v)
-{
-	if (json_is_integer(v))
-		return (long long)json_integer_value(v);
-	if (json_is_real(v))
-		return (long long)json_real_value(v);
-	if (json_is_string(v)) {
-		char *end;
-		long long n;
-
-		errno = 0;
-		n = strtoll(json_string_value(v), &end, 10);
-		if (errno == 0 && *end == '\0')
-			return n;
-	}
-	return 0;
-}
-
 int
 podman_parse_inspect(const char *json, struct container_info *out, int *pid, char *err,
 		     size_t errlen)
@@ -618,9 +598,9 @@ podman_parse_inspect(const char *json, struct container_info *out, int *pid, cha
 	state = json_object_get(root, "State");
 	copy_json_string(out->state, sizeof(out->state), json_object_get(state, "Status"));
 	out->running = json_is_true(json_object_get(state, "Running"));
-	out->exit_code = (int)json_number(json_object_get(state, "ExitCode"));
+	out->exit_code = (int)podman_json_number(json_object_get(state, "ExitCode"));
 	if (pid != NULL)
-		*pid = (int)json_number(json_object_get(state, "Pid"));
+		*pid = (int)podman_json_number(json_object_get(state, "Pid"));
 	copy_json_string(out->template_name, sizeof(out->template_name),
 			 json_object_get(json_object_get(json_object_get(root, "Config"), "Labels"),
 					 RUNTIME_LABEL_TEMPLATE));
@@ -633,7 +613,7 @@ podman_parse_inspect(const char *json, struct container_info *out, int *pid, cha
 			continue;
 		out->ports[out->nports].container_port = (int)strtol(key, NULL, 10);
 		out->ports[out->nports].host_port =
-		    (int)json_number(json_object_get(bind, "HostPort"));
+		    (int)podman_json_number(json_object_get(bind, "HostPort"));
 		out->nports++;
 	}
 	ret = 0;
@@ -697,7 +677,7 @@ podman_parse_list(const char *json, struct container_info **out, int *n, char *e
 				 json_array_get(json_object_get(c, "Names"), 0));
 		copy_json_string(ci->state, sizeof(ci->state), json_object_get(c, "State"));
 		ci->running = strcmp(ci->state, "running") == 0;
-		ci->exit_code = (int)json_number(json_object_get(c, "ExitCode"));
+		ci->exit_code = (int)podman_json_number(json_object_get(c, "ExitCode"));
 		copy_json_string(
 		    ci->template_name, sizeof(ci->template_name),
 		    json_object_get(json_object_get(c, "Labels"), RUNTIME_LABEL_TEMPLATE));
@@ -706,9 +686,9 @@ podman_parse_list(const char *json, struct container_info **out, int *n, char *e
 			if (ci->nports >= RUNTIME_MAX_PORTS)
 				break;
 			ci->ports[ci->nports].host_port =
-			    (int)json_number(json_object_get(pm, "host_port"));
+			    (int)podman_json_number(json_object_get(pm, "host_port"));
 			ci->ports[ci->nports].container_port =
-			    (int)json_number(json_object_get(pm, "container_port"));
+			    (int)podman_json_number(json_object_get(pm, "container_port"));
 			ci->nports++;
 		}
 		(*n)++;
@@ -976,202 +956,6 @@ out:
 	return ret;
 }
 
-/* --- statistics ------------------------------------------------------------ */
-
-static double
-us_to_ms(json_t *v)
-{
-	return (double)json_number(v) / 1000.0;
-}
-
-/* Podman's restore and checkpoint reports: either one container's report,
- * or {"podman_<what>_duration": µs, "container_statistics": [report]}. Sets
- * *root (the caller frees it), *rep and its *criu statistics. */
-static int
-stats_report(const char *json, const char *what, json_t **root, json_t **rep, json_t **criu,
-	     double *podman_ms, char *err, size_t errlen)
-{
-	json_error_t jerr;
-	char key[64];
-
-	*root = json_loads(json, 0, &jerr);
-	if (!json_is_object(*root)) {
-		snprintf(err, errlen, "%s report is not a JSON object: %s", what, jerr.text);
-		json_decref(*root);
-		return -1;
-	}
-	*rep = *root;
-	if (json_is_array(json_object_get(*root, "container_statistics"))) {
-		snprintf(key, sizeof(key), "podman_%s_duration", what);
-		*podman_ms = us_to_ms(json_object_get(*root, key));
-		*rep = json_array_get(json_object_get(*root, "container_statistics"), 0);
-	}
-	*criu = json_object_get(*rep, "criu_statistics");
-	if (!json_is_object(*criu)) {
-		snprintf(err, errlen, "%s report has no criu_statistics", what);
-		json_decref(*root);
-		return -1;
-	}
-	return 0;
-}
-
-int
-podman_parse_restore_stats(const char *json, struct restore_stats *out, char *err, size_t errlen)
-{
-	json_t *root, *rep, *criu;
-
-	memset(out, 0, sizeof(*out));
-	if (stats_report(json, "restore", &root, &rep, &criu, &out->podman_ms, err, errlen) == -1)
-		return -1;
-	out->runtime_ms = us_to_ms(json_object_get(rep, "runtime_restore_duration"));
-	out->criu_ms = us_to_ms(json_object_get(criu, "restore_time"));
-	out->pages_restored = json_number(json_object_get(criu, "pages_restored"));
-	json_decref(root);
-	return 0;
-}
-
-int
-podman_parse_checkpoint_stats(const char *json, struct checkpoint_stats *out, char *err,
-			      size_t errlen)
-{
-	json_t *root, *rep, *criu;
-
-	memset(out, 0, sizeof(*out));
-	if (stats_report(json, "checkpoint", &root, &rep, &criu, &out->podman_ms, err, errlen) ==
-	    -1)
-		return -1;
-	out->runtime_ms = us_to_ms(json_object_get(rep, "runtime_checkpoint_duration"));
-	out->criu_ms = us_to_ms(json_object_get(criu, "freezing_time")) +
-		       us_to_ms(json_object_get(criu, "frozen_time"));
-	out->pages_written = json_number(json_object_get(criu, "pages_written"));
-	json_decref(root);
-	return 0;
-}
-
-static int
-read_varint(const unsigned char *p, size_t len, size_t *off, uint64_t *v)
-{
-	*v = 0;
-	for (int shift = 0; shift < 64; shift += 7) {
-		if (*off >= len)
-			return -1;
-		*v |= (uint64_t)(p[*off] & 0x7f) << shift;
-		if ((p[(*off)++] & 0x80) == 0)
-			return 0;
-	}
-	return -1;
-}
-
-static uint32_t
-le32(const unsigned char *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-/*
- * CRIU's stats-dump: two magics (IMG_SERVICE, STATS), a 32-bit length, then a
- * protobuf stats_entry whose field 1 is a dump_stats_entry: 1 freezing_time,
- * 2 frozen_time, 3 memdump_time, 4 memwrite_time (microseconds), 5
- * pages_scanned, 6 pages_skipped_parent, 7 pages_written, ... (varints).
- */
-int
-podman_parse_criu_dump_stats(const unsigned char *img, size_t len, struct checkpoint_stats *out,
-			     char *err, size_t errlen)
-{
-	size_t off = 12, end, sub_end;
-	uint64_t key, v, freezing = 0, frozen = 0;
-	bool found = false;
-
-	if (len < 12 || le32(img) != 0x55105940 || le32(img + 4) != 0x57093306) {
-		snprintf(err, errlen, "not a CRIU stats image");
-		return -1;
-	}
-	end = 12 + le32(img + 8);
-	if (end > len) {
-		snprintf(err, errlen, "CRIU stats image is truncated");
-		return -1;
-	}
-	while (off < end) {
-		if (read_varint(img, end, &off, &key) == -1)
-			goto bad;
-		if ((key & 7) == 0) {
-			if (read_varint(img, end, &off, &v) == -1)
-				goto bad;
-			continue;
-		}
-		if ((key & 7) != 2 || read_varint(img, end, &off, &v) == -1 || v > end - off)
-			goto bad;
-		sub_end = off + (size_t)v;
-		if (key >> 3 != 1) {
-			off = sub_end;
-			continue;
-		}
-		found = true;
-		while (off < sub_end) {
-			uint64_t f;
-
-			if (read_varint(img, sub_end, &off, &f) == -1 || (f & 7) != 0 ||
-			    read_varint(img, sub_end, &off, &v) == -1)
-				goto bad;
-			if (f >> 3 == 1)
-				freezing = v;
-			else if (f >> 3 == 2)
-				frozen = v;
-			else if (f >> 3 == 7)
-				out->pages_written = (long long)v;
-		}
-	}
-	if (!found) {
-		snprintf(err, errlen, "CRIU stats image has no dump statistics");
-		return -1;
-	}
-	out->criu_ms = (double)(freezing + frozen) / 1000.0;
-	return 0;
-bad:
-	snprintf(err, errlen, "CRIU stats image is malformed");
-	return -1;
-}
-
-/* Reads the member called want of an uncompressed tar file into out. */
-static int
-tar_read_member(FILE *f, const char *want, unsigned char *out, size_t outmax, size_t *outlen)
-{
-	unsigned char hdr[512];
-
-	if (fseeko(f, 0, SEEK_SET) == -1)
-		return -1;
-	for (int i = 0; i < 100000; i++) {
-		char name[101], *end;
-		unsigned long long size;
-		off_t skip;
-
-		if (fread(hdr, 1, sizeof(hdr), f) != sizeof(hdr) || hdr[0] == '\0')
-			return -1;
-		memcpy(name, hdr, 100);
-		name[100] = '\0';
-		if (hdr[124] & 0x80)
-			return -1; /* base-256 size: a member far larger than stats */
-		{
-			char field[13];
-
-			memcpy(field, hdr + 124, 12);
-			field[12] = '\0';
-			size = strtoull(field, &end, 8);
-		}
-		if (strcmp(name, want) == 0 ||
-		    (strncmp(name, "./", 2) == 0 && strcmp(name + 2, want) == 0)) {
-			if (size > outmax)
-				return -1;
-			*outlen = fread(out, 1, (size_t)size, f);
-			return *outlen == size ? 0 : -1;
-		}
-		skip = (off_t)((size + 511) / 512 * 512);
-		if (fseeko(f, skip, SEEK_CUR) == -1)
-			return -1;
-	}
-	return -1;
-}
-
 /* --- checkpoint ------------------------------------------------------------ */
 
 static int
@@ -1214,8 +998,6 @@ podman_checkpoint(struct podman *p, const char *name, const char *archive_path, 
 	struct request req = {.method = "POST"};
 	struct response resp;
 	struct buf path, part;
-	unsigned char statsimg[STATS_DUMP_MAX];
-	size_t statslen = 0;
 	struct stat st;
 	FILE *f = NULL;
 	char serr[128];
@@ -1257,9 +1039,7 @@ podman_checkpoint(struct podman *p, const char *name, const char *archive_path, 
 		snprintf(err, errlen, "%s: %s", buf_str(&part), strerror(errno));
 		goto out;
 	}
-	if (tar_read_member(f, "stats-dump", statsimg, sizeof(statsimg), &statslen) == -1)
-		log_warnx("podman: checkpoint of %s: no CRIU statistics in the archive", name);
-	else if (podman_parse_criu_dump_stats(statsimg, statslen, stats, serr, sizeof(serr)) == -1)
+	if (podman_archive_stats(f, stats, serr, sizeof(serr)) == -1)
 		log_warnx("podman: checkpoint of %s: %s", name, serr);
 	if (fclose(f) == EOF) {
 		f = NULL;

@@ -14,6 +14,7 @@
  * Threads: a struct podman is immutable after podman_open; every call uses its
  * own CURL handle, so several threads may use one struct podman at once.
  * The parse functions at the end are pure (no I/O) and exist for unit tests.
+ * Checkpoint and restore statistics are read by podman_stats.h.
  */
 #ifndef DEMUX_PODMAN_H
 #define DEMUX_PODMAN_H
@@ -107,16 +108,6 @@ extern const struct runtime_ops podman_runtime_ops;
 
 /* The libpod "create" body for spec; *json is malloc'ed, caller frees. */
 int podman_spec_json(const struct container_spec *spec, char **json, char *err, size_t errlen);
-/* Restore report: Podman's REST form ({"runtime_restore_duration", "criu_statistics"})
- * or the CLI's --print-stats form ({"podman_restore_duration", "container_statistics"}). */
-int podman_parse_restore_stats(const char *json, struct restore_stats *out, char *err,
-			       size_t errlen);
-/* Checkpoint report, REST (non-export) or CLI --print-stats form. */
-int podman_parse_checkpoint_stats(const char *json, struct checkpoint_stats *out, char *err,
-				  size_t errlen);
-/* CRIU's binary stats-dump image (found in an exported archive). */
-int podman_parse_criu_dump_stats(const unsigned char *img, size_t len, struct checkpoint_stats *out,
-				 char *err, size_t errlen);
 /* Writes "Podman: <message>" (one line) for an error answer into err. */
 void podman_error_message(long status, const char *body, char *err, size_t errlen);
 /* True for a start error that a second start of the same container cures

@@ -18,6 +18,7 @@
 #include "app/wordpress.h"
 #include "buf.h"
 #include "container/podman.h"
+#include "container/podman_stats.h"
 #include "log.h"
 #include "proxy/proxy.h"
 #include "validate.h"

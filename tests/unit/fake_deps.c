@@ -1,9 +1,17 @@
-/* Fakes of runtime, proxy and profile for the pool's unit tests. */
+/* Fakes of runtime, proxy and profile for the pool's unit tests, and the
+ * pool fixture built on them. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
 #include "fake_deps.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "xmalloc.h"
 
@@ -91,7 +99,8 @@ fake_list(void *ctx, struct container_info **out, int *n, char *err, size_t errl
 	(void)errlen;
 	for (int i = 0; i < rt->n; i++) {
 		snprintf(v[i].name, sizeof(v[i].name), "%s", rt->names[i]);
-		snprintf(v[i].state, sizeof(v[i].state), "%s", rt->stopped[i] ? "exited" : "running");
+		snprintf(v[i].state, sizeof(v[i].state), "%s",
+			 rt->stopped[i] ? "exited" : "running");
 		snprintf(v[i].template_name, sizeof(v[i].template_name), "%s",
 			 rt->template_name[0] ? rt->template_name : "shop");
 		v[i].running = !rt->stopped[i];
@@ -234,4 +243,110 @@ fake_runtime_stop(struct fake_runtime *rt, const char *name)
 	for (int i = 0; i < rt->n; i++)
 		if (strcmp(rt->names[i], name) == 0)
 			rt->stopped[i] = true;
+}
+
+long long fake_clock = 1000000;
+bool fake_health_fails;
+
+static long long
+fake_now(void)
+{
+	return fake_clock;
+}
+
+static int
+fake_health(const struct pool_env *env, const struct instance *in, char *err, size_t errlen)
+{
+	(void)env;
+	(void)in;
+	if (fake_health_fails) {
+		snprintf(err, errlen, "HTTP 302, want 2xx");
+		return -1;
+	}
+	return 0;
+}
+
+int
+pool_fixture_setup(void **state)
+{
+	struct pool_fixture *f = calloc(1, sizeof(*f));
+	char err[256];
+	int fd;
+
+	config_defaults(&f->cfg);
+	config_pool_defaults(&f->pcfg, "shop");
+	f->pcfg.min_ready = 2;
+	f->pcfg.max_instances = 4;
+	f->pcfg.port_min = 41000;
+	f->pcfg.port_max = 41099;
+	f->pcfg.ttl_s = 600;
+	f->pcfg.max_ttl_s = 1800;
+	snprintf(f->tmpl.name, sizeof(f->tmpl.name), "shop");
+	snprintf(f->tmpl.image, sizeof(f->tmpl.image), "localhost/demux/shop-fixture:latest");
+	snprintf(f->tmpl.db_prefix, sizeof(f->tmpl.db_prefix), "ps_");
+	f->tmpl.app_port = 80;
+	f->tmpl.db_port = 3306;
+	snprintf(f->path, sizeof(f->path), "/tmp/demux-pool-test-XXXXXX");
+	fd = mkstemp(f->path);
+	close(fd);
+	assert_int_equal(store_sqlite_open(&f->store, f->path, err, sizeof(err)), 0);
+	f->proxy.ops = &fake_route_ops;
+	f->proxy.ctx = &f->px;
+	f->env.cfg = &f->cfg;
+	f->env.pcfg = &f->pcfg;
+	f->env.tmpl = &f->tmpl;
+	f->env.profile = &fake_profile;
+	f->env.runtime.ops = &fake_runtime_ops;
+	f->env.runtime.ctx = &f->rt;
+	f->env.proxy = &f->proxy;
+	f->env.store = &f->store;
+	f->env.health = fake_health;
+	f->env.now = fake_now;
+	f->env.health_budget_ms = 200;
+	f->pool = pool_create(&f->env);
+	memset(&fake_profile_state, 0, sizeof(fake_profile_state));
+	fake_health_fails = false;
+	*state = f;
+	return 0;
+}
+
+int
+pool_fixture_teardown(void **state)
+{
+	struct pool_fixture *f = *state;
+	char wal[80];
+
+	pool_free(f->pool);
+	f->store.ops->close(f->store.ctx);
+	unlink(f->path);
+	snprintf(wal, sizeof(wal), "%s-wal", f->path);
+	unlink(wal);
+	snprintf(wal, sizeof(wal), "%s-shm", f->path);
+	unlink(wal);
+	free(f);
+	return 0;
+}
+
+void
+pool_fixture_fill(struct pool_fixture *f)
+{
+	char err[512];
+	int r;
+
+	while ((r = pool_provision_one(f->pool, err, sizeof(err))) == 1)
+		;
+	assert_int_equal(r, 0);
+}
+
+int
+pool_fixture_count(struct pool_fixture *f, int state)
+{
+	struct instance *v;
+	int n;
+	char err[256];
+
+	assert_int_equal(f->store.ops->list(f->store.ctx, "shop", state, &v, &n, err, sizeof(err)),
+			 0);
+	free(v);
+	return n;
 }

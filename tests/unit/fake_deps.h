@@ -3,6 +3,9 @@
  * unit tests of the pool's state machine. They record what was asked and can
  * be told to fail. Not a stand-in for the real integrations, which have their
  * own integration tests.
+ *
+ * struct pool_fixture assembles a real pool from them, with the real SQLite
+ * store in a temporary file, for the tests of pool.c and pool_reconcile.c.
  */
 #ifndef DEMUX_FAKE_DEPS_H
 #define DEMUX_FAKE_DEPS_H
@@ -10,8 +13,12 @@
 #include <stdbool.h>
 
 #include "app/profile.h"
+#include "config.h"
 #include "container/runtime.h"
+#include "pool.h"
 #include "proxy/proxy.h"
+#include "store/store.h"
+#include "template.h"
 
 #define FAKE_MAX 64
 
@@ -47,5 +54,33 @@ bool fake_runtime_has(const struct fake_runtime *rt, const char *name);
 /* The container stops running (it stays listed, as exited). */
 void fake_runtime_stop(struct fake_runtime *rt, const char *name);
 bool fake_proxy_has(const struct fake_proxy *px, const char *host);
+
+/* Pool "shop": min_ready 2, max_instances 4, ports 41000-41099, ttl 10 min,
+ * max_ttl 30 min, a 200 ms health budget. */
+struct pool_fixture {
+	struct config cfg;
+	struct pool_config pcfg;
+	struct template_meta tmpl;
+	struct fake_runtime rt;
+	struct fake_proxy px;
+	struct proxy proxy;
+	struct store store;
+	struct pool_env env;
+	struct pool *pool;
+	char path[64];
+};
+
+/* The pool's clock (unix seconds); tests move it. */
+extern long long fake_clock;
+/* Health checks fail while set; pool_fixture_setup clears it. */
+extern bool fake_health_fails;
+
+/* cmocka setup and teardown: *state is a struct pool_fixture. */
+int pool_fixture_setup(void **state);
+int pool_fixture_teardown(void **state);
+/* Provisions until the pool needs no more. */
+void pool_fixture_fill(struct pool_fixture *f);
+/* Instances of "shop" in state (-1: any). */
+int pool_fixture_count(struct pool_fixture *f, int state);
 
 #endif

@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "config.h"
 #include "fake_deps.h"
@@ -20,21 +19,6 @@
 #include "store/store.h"
 #include "template.h"
 
-struct fixture {
-	struct config cfg;
-	struct pool_config pcfg;
-	struct template_meta tmpl;
-	struct fake_runtime rt;
-	struct fake_proxy px;
-	struct proxy proxy;
-	struct store store;
-	struct pool_env env;
-	struct pool *pool;
-	char path[64];
-};
-
-static long long fake_clock = 1000000;
-static bool health_fails;
 /* TCP segments received per instance, for idle detection: index 0 for the first
  * instance claimed in a test, 1 for the second */
 static long long fake_rx[2];
@@ -54,119 +38,16 @@ fake_tcp_segments(const struct pool_env *env, const struct instance *in, long lo
 	return -1;
 }
 
-static long long
-fake_now(void)
-{
-	return fake_clock;
-}
-
-static int
-fake_health(const struct pool_env *env, const struct instance *in, char *err, size_t errlen)
-{
-	(void)env;
-	(void)in;
-	if (health_fails) {
-		snprintf(err, errlen, "HTTP 302, want 2xx");
-		return -1;
-	}
-	return 0;
-}
-
-static int
-setup(void **state)
-{
-	struct fixture *f = calloc(1, sizeof(*f));
-	char err[256];
-	int fd;
-
-	config_defaults(&f->cfg);
-	config_pool_defaults(&f->pcfg, "shop");
-	f->pcfg.min_ready = 2;
-	f->pcfg.max_instances = 4;
-	f->pcfg.port_min = 41000;
-	f->pcfg.port_max = 41099;
-	f->pcfg.ttl_s = 600;
-	f->pcfg.max_ttl_s = 1800;
-	snprintf(f->tmpl.name, sizeof(f->tmpl.name), "shop");
-	snprintf(f->tmpl.image, sizeof(f->tmpl.image), "localhost/demux/shop-fixture:latest");
-	snprintf(f->tmpl.db_prefix, sizeof(f->tmpl.db_prefix), "ps_");
-	f->tmpl.app_port = 80;
-	f->tmpl.db_port = 3306;
-	snprintf(f->path, sizeof(f->path), "/tmp/demux-pool-test-XXXXXX");
-	fd = mkstemp(f->path);
-	close(fd);
-	assert_int_equal(store_sqlite_open(&f->store, f->path, err, sizeof(err)), 0);
-	f->proxy.ops = &fake_route_ops;
-	f->proxy.ctx = &f->px;
-	f->env.cfg = &f->cfg;
-	f->env.pcfg = &f->pcfg;
-	f->env.tmpl = &f->tmpl;
-	f->env.profile = &fake_profile;
-	f->env.runtime.ops = &fake_runtime_ops;
-	f->env.runtime.ctx = &f->rt;
-	f->env.proxy = &f->proxy;
-	f->env.store = &f->store;
-	f->env.health = fake_health;
-	f->env.now = fake_now;
-	f->env.health_budget_ms = 200;
-	f->pool = pool_create(&f->env);
-	memset(&fake_profile_state, 0, sizeof(fake_profile_state));
-	health_fails = false;
-	*state = f;
-	return 0;
-}
-
-static int
-teardown(void **state)
-{
-	struct fixture *f = *state;
-	char wal[80];
-
-	pool_free(f->pool);
-	f->store.ops->close(f->store.ctx);
-	unlink(f->path);
-	snprintf(wal, sizeof(wal), "%s-wal", f->path);
-	unlink(wal);
-	snprintf(wal, sizeof(wal), "%s-shm", f->path);
-	unlink(wal);
-	free(f);
-	return 0;
-}
-
-static void
-fill(struct fixture *f)
-{
-	char err[512];
-	int r;
-
-	while ((r = pool_provision_one(f->pool, err, sizeof(err))) == 1)
-		;
-	assert_int_equal(r, 0);
-}
-
-static int
-count_state(struct fixture *f, int state)
-{
-	struct instance *v;
-	int n;
-	char err[256];
-
-	assert_int_equal(f->store.ops->list(f->store.ctx, "shop", state, &v, &n, err, sizeof(err)),
-			 0);
-	free(v);
-	return n;
-}
-
 static void
 test_fills_to_min_ready(void **state)
 {
-	struct fixture *f = *state;
+	struct pool_fixture *f = *state;
 	struct instance *v;
 	int n;
 	char err[256], host[320];
 
-	fill(f);
-	assert_int_equal(count_state(f, INSTANCE_READY), 2);
+	pool_fixture_fill(f);
+	assert_int_equal(pool_fixture_count(f, INSTANCE_READY), 2);
 	assert_int_equal(f->rt.restores, 2);
 	assert_int_equal(f->rt.n, 2);
 	assert_int_equal(f->px.n, 2);
@@ -188,12 +69,12 @@ test_fills_to_min_ready(void **state)
 static void
 test_claims_distinct_and_refill(void **state)
 {
-	struct fixture *f = *state;
+	struct pool_fixture *f = *state;
 	struct instance a, b, c;
 	char err[256];
 	int retry = 0;
 
-	fill(f);
+	pool_fixture_fill(f);
 	assert_int_equal(pool_claim(f->pool, "192.0.2.1", &a, &retry, err, sizeof(err)), CLAIM_OK);
 	assert_int_equal(pool_claim(f->pool, "192.0.2.2", &b, &retry, err, sizeof(err)), CLAIM_OK);
 	assert_string_not_equal(a.id, b.id);
@@ -205,9 +86,9 @@ test_claims_distinct_and_refill(void **state)
 			 CLAIM_PROVISIONING);
 	assert_true(retry >= 250);
 	/* Refill: max_instances 4 allows 2 more. */
-	fill(f);
-	assert_int_equal(count_state(f, INSTANCE_READY), 2);
-	assert_int_equal(count_state(f, INSTANCE_CLAIMED), 2);
+	pool_fixture_fill(f);
+	assert_int_equal(pool_fixture_count(f, INSTANCE_READY), 2);
+	assert_int_equal(pool_fixture_count(f, INSTANCE_CLAIMED), 2);
 	assert_int_equal(pool_claim(f->pool, "192.0.2.3", &c, &retry, err, sizeof(err)), CLAIM_OK);
 	assert_string_not_equal(c.id, a.id);
 	assert_string_not_equal(c.id, b.id);
@@ -216,18 +97,18 @@ test_claims_distinct_and_refill(void **state)
 static void
 test_max_instances_respected(void **state)
 {
-	struct fixture *f = *state;
+	struct pool_fixture *f = *state;
 	struct instance in;
 	char err[256];
 	int retry;
 
 	for (int i = 0; i < 4; i++) {
-		fill(f);
+		pool_fixture_fill(f);
 		assert_int_equal(pool_claim(f->pool, "ip", &in, &retry, err, sizeof(err)),
 				 CLAIM_OK);
 	}
-	fill(f);
-	assert_int_equal(count_state(f, -1), 4);
+	pool_fixture_fill(f);
+	assert_int_equal(pool_fixture_count(f, -1), 4);
 	assert_int_equal(pool_claim(f->pool, "ip", &in, &retry, err, sizeof(err)),
 			 CLAIM_AT_CAPACITY);
 	assert_non_null(strstr(err, "in use"));
@@ -238,21 +119,21 @@ test_max_instances_respected(void **state)
 static void
 test_min_ready_zero_provisions_on_demand(void **state)
 {
-	struct fixture *f = *state;
+	struct pool_fixture *f = *state;
 	struct instance a, b;
 	char err[512];
 	int retry = 0;
 
 	f->pcfg.min_ready = 0;
-	fill(f);
-	assert_int_equal(count_state(f, -1), 0);
+	pool_fixture_fill(f);
+	assert_int_equal(pool_fixture_count(f, -1), 0);
 	assert_int_equal(pool_claim(f->pool, "192.0.2.1", &a, &retry, err, sizeof(err)),
 			 CLAIM_PROVISIONING);
-	fill(f);
-	assert_int_equal(count_state(f, INSTANCE_READY), 1); /* one, not more */
+	pool_fixture_fill(f);
+	assert_int_equal(pool_fixture_count(f, INSTANCE_READY), 1); /* one, not more */
 	assert_int_equal(pool_claim(f->pool, "192.0.2.1", &a, &retry, err, sizeof(err)), CLAIM_OK);
-	fill(f);
-	assert_int_equal(count_state(f, INSTANCE_READY), 0); /* no demand left */
+	pool_fixture_fill(f);
+	assert_int_equal(pool_fixture_count(f, INSTANCE_READY), 0); /* no demand left */
 
 	/* A failed provisioning: the claim after it reports the error, and the
 	 * next worker round tries again for it. */
@@ -272,13 +153,13 @@ test_min_ready_zero_provisions_on_demand(void **state)
 static void
 test_cold_start_fallback(void **state)
 {
-	struct fixture *f = *state;
+	struct pool_fixture *f = *state;
 	struct instance *v;
 	int n;
 	char err[256];
 
 	f->rt.fail_restore = true;
-	fill(f);
+	pool_fixture_fill(f);
 	assert_int_equal(f->rt.runs, 2);
 	assert_int_equal(
 	    f->store.ops->list(f->store.ctx, "shop", INSTANCE_READY, &v, &n, err, sizeof(err)), 0);
@@ -288,17 +169,17 @@ test_cold_start_fallback(void **state)
 }
 
 static void
-assert_nothing_left(struct fixture *f)
+assert_nothing_left(struct pool_fixture *f)
 {
 	assert_int_equal(f->rt.n, 0);
 	assert_int_equal(f->px.n, 0);
-	assert_int_equal(count_state(f, -1), 0);
+	assert_int_equal(pool_fixture_count(f, -1), 0);
 }
 
 static void
 test_restore_failure_without_fallback(void **state)
 {
-	struct fixture *f = *state;
+	struct pool_fixture *f = *state;
 	struct instance in;
 	char err[512];
 	int retry;
@@ -316,7 +197,7 @@ test_restore_failure_without_fallback(void **state)
 static void
 test_hook_failure_destroys(void **state)
 {
-	struct fixture *f = *state;
+	struct pool_fixture *f = *state;
 	char err[512];
 	struct pool_stats st;
 
@@ -331,10 +212,10 @@ test_hook_failure_destroys(void **state)
 static void
 test_health_failure_destroys(void **state)
 {
-	struct fixture *f = *state;
+	struct pool_fixture *f = *state;
 	char err[512];
 
-	health_fails = true;
+	fake_health_fails = true;
 	assert_int_equal(pool_provision_one(f->pool, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "health"));
 	assert_nothing_left(f);
@@ -343,7 +224,7 @@ test_health_failure_destroys(void **state)
 static void
 test_route_failure_destroys(void **state)
 {
-	struct fixture *f = *state;
+	struct pool_fixture *f = *state;
 	char err[512];
 
 	f->px.fail_add = true;
@@ -355,13 +236,13 @@ test_route_failure_destroys(void **state)
 static void
 test_expiry_and_extend(void **state)
 {
-	struct fixture *f = *state;
+	struct pool_fixture *f = *state;
 	struct instance a, b, ext;
 	char err[256], host[320];
 	int retry;
 	struct pool_stats st;
 
-	fill(f);
+	pool_fixture_fill(f);
 	assert_int_equal(pool_claim(f->pool, "ip", &a, &retry, err, sizeof(err)), CLAIM_OK);
 	assert_int_equal(pool_claim(f->pool, "ip", &b, &retry, err, sizeof(err)), CLAIM_OK);
 	/* extend moves expires_at, bounded by claimed_at + max_ttl */
@@ -386,7 +267,7 @@ test_expiry_and_extend(void **state)
 	assert_int_equal(st.releases, 1);
 	fake_clock += 1800;
 	pool_reap(f->pool);
-	assert_int_equal(count_state(f, -1), 0);
+	assert_int_equal(pool_fixture_count(f, -1), 0);
 }
 
 /* idle_timeout: an instance whose container receives traffic stays; one that
@@ -394,7 +275,7 @@ test_expiry_and_extend(void **state)
 static void
 test_idle_by_traffic(void **state)
 {
-	struct fixture *f = *state;
+	struct pool_fixture *f = *state;
 	struct instance a, b, cur;
 	char err[256];
 	int retry;
@@ -403,7 +284,7 @@ test_idle_by_traffic(void **state)
 	f->env.tcp_segments = fake_tcp_segments;
 	pool_free(f->pool);
 	f->pool = pool_create(&f->env);
-	fill(f);
+	pool_fixture_fill(f);
 	assert_int_equal(pool_claim(f->pool, "ip", &a, &retry, err, sizeof(err)), CLAIM_OK);
 	assert_int_equal(pool_claim(f->pool, "ip", &b, &retry, err, sizeof(err)), CLAIM_OK);
 	snprintf(fake_rx_ids[0], ID_SIZE, "%s", a.id);
@@ -443,16 +324,16 @@ test_idle_by_traffic(void **state)
 static void
 test_lost_instances_released(void **state)
 {
-	struct fixture *f = *state;
+	struct pool_fixture *f = *state;
 	struct instance a, cur, *v;
 	struct pool_stats st;
 	char err[256], host[320];
 	int retry, n;
 
-	fill(f);
+	pool_fixture_fill(f);
 	assert_int_equal(pool_claim(f->pool, "ip", &a, &retry, err, sizeof(err)), CLAIM_OK);
 	pool_reap(f->pool); /* sweeps: everything runs */
-	assert_int_equal(count_state(f, -1), 2);
+	assert_int_equal(pool_fixture_count(f, -1), 2);
 	assert_int_equal(
 	    f->store.ops->list(f->store.ctx, "shop", INSTANCE_READY, &v, &n, err, sizeof(err)), 0);
 	assert_int_equal(n, 1);
@@ -460,7 +341,7 @@ test_lost_instances_released(void **state)
 	fake_runtime_stop(&f->rt, v[0].container);
 	fake_clock += 5; /* within the sweep interval: nothing yet */
 	pool_reap(f->pool);
-	assert_int_equal(count_state(f, -1), 2);
+	assert_int_equal(pool_fixture_count(f, -1), 2);
 	fake_clock += 15;
 	pool_reap(f->pool);
 	assert_int_equal(f->store.ops->get(f->store.ctx, a.id, &cur, err, sizeof(err)),
@@ -473,19 +354,19 @@ test_lost_instances_released(void **state)
 	free(v);
 	pool_get_stats(f->pool, &st);
 	assert_int_equal(st.lost, 2);
-	fill(f);
-	assert_int_equal(count_state(f, INSTANCE_READY), 2);
+	pool_fixture_fill(f);
+	assert_int_equal(pool_fixture_count(f, INSTANCE_READY), 2);
 }
 
 static void
 test_release_idempotent_and_retried(void **state)
 {
-	struct fixture *f = *state;
+	struct pool_fixture *f = *state;
 	struct instance a, got;
 	char err[256];
 	int retry;
 
-	fill(f);
+	pool_fixture_fill(f);
 	assert_int_equal(pool_claim(f->pool, "ip", &a, &retry, err, sizeof(err)), CLAIM_OK);
 	f->rt.fail_remove = true;
 	assert_int_equal(pool_release(f->pool, a.id, err, sizeof(err)), -1);
@@ -505,13 +386,13 @@ test_release_idempotent_and_retried(void **state)
 static void
 test_shared_mode_prefix_and_release(void **state)
 {
-	struct fixture *f = *state;
+	struct pool_fixture *f = *state;
 	struct instance a;
 	char err[256];
 	int retry;
 
 	f->pcfg.db_mode = DB_MODE_SHARED;
-	fill(f);
+	pool_fixture_fill(f);
 	assert_int_equal(pool_claim(f->pool, "ip", &a, &retry, err, sizeof(err)), CLAIM_OK);
 	assert_int_equal(strlen(a.prefix), 18);
 	assert_int_equal(a.prefix[0], 'd');
@@ -540,13 +421,13 @@ claim_thread(void *arg)
 static void
 test_concurrent_claims_distinct(void **state)
 {
-	struct fixture *f = *state;
+	struct pool_fixture *f = *state;
 	struct claimer c[6];
 	pthread_t t[6];
 	int ok = 0;
 
 	f->pcfg.min_ready = 4;
-	fill(f);
+	pool_fixture_fill(f);
 	for (int i = 0; i < 6; i++) {
 		memset(&c[i], 0, sizeof(c[i]));
 		c[i].pool = f->pool;
@@ -565,82 +446,28 @@ test_concurrent_claims_distinct(void **state)
 	assert_int_equal(ok, 4);
 }
 
-static void
-test_reconcile(void **state)
-{
-	struct fixture *f = *state;
-	struct instance a, b, half, got;
-	struct pool *pools[1];
-	char err[256], host[320];
-	int retry;
-
-	fill(f);
-	assert_int_equal(pool_claim(f->pool, "ip", &a, &retry, err, sizeof(err)), CLAIM_OK);
-	assert_int_equal(pool_claim(f->pool, "ip", &b, &retry, err, sizeof(err)), CLAIM_OK);
-	/* a: route lost (proxy restarted without it) -> re-added and adopted */
-	snprintf(host, sizeof(host), "%s.demo.localhost", a.id);
-	pool_free(f->pool);
-	f->px.n = 0;
-	snprintf(f->px.routes[f->px.n++].host, sizeof(f->px.routes[0].host), "%s.demo.localhost",
-		 b.id);
-	/* b: container gone -> route and record removed */
-	assert_int_equal(fake_runtime_ops.remove(&f->rt, b.container, err, sizeof(err)), 0);
-	/* a half-provisioned record with its container -> undone */
-	memset(&half, 0, sizeof(half));
-	snprintf(half.id, sizeof(half.id), "cccccccccccccccc");
-	snprintf(half.template_name, sizeof(half.template_name), "shop");
-	snprintf(half.container, sizeof(half.container), "demux-cccccccccccccccc");
-	half.state = INSTANCE_PROVISIONING;
-	half.app_port = 41050;
-	assert_int_equal(f->store.ops->put(f->store.ctx, &half, err, sizeof(err)), 0);
-	snprintf(f->rt.names[f->rt.n++], sizeof(f->rt.names[0]), "demux-cccccccccccccccc");
-	/* an orphan container and an orphan route */
-	snprintf(f->rt.names[f->rt.n++], sizeof(f->rt.names[0]), "demux-dddddddddddddddd");
-	snprintf(f->px.routes[f->px.n++].host, sizeof(f->px.routes[0].host),
-		 "eeeeeeeeeeeeeeee.demo.localhost");
-	f->pool = pool_create(&f->env);
-	pools[0] = f->pool;
-	assert_int_equal(pool_reconcile(pools, 1, err, sizeof(err)), 0);
-	assert_true(fake_proxy_has(&f->px, host));
-	assert_int_equal(f->store.ops->get(f->store.ctx, a.id, &got, err, sizeof(err)), 0);
-	assert_int_equal(got.state, INSTANCE_CLAIMED);
-	assert_int_equal(f->store.ops->get(f->store.ctx, b.id, &got, err, sizeof(err)),
-			 STORE_NOT_FOUND);
-	assert_int_equal(f->store.ops->get(f->store.ctx, half.id, &got, err, sizeof(err)),
-			 STORE_NOT_FOUND);
-	assert_false(fake_runtime_has(&f->rt, "demux-cccccccccccccccc"));
-	assert_false(fake_runtime_has(&f->rt, "demux-dddddddddddddddd"));
-	assert_false(fake_proxy_has(&f->px, "eeeeeeeeeeeeeeee.demo.localhost"));
-	assert_int_equal(f->rt.n, 1); /* only a's container remains */
-	assert_int_equal(f->px.n, 1);
-	/* A container of a template this daemon does not pool is left alone. */
-	snprintf(f->rt.names[f->rt.n++], sizeof(f->rt.names[0]), "demux-ffffffffffffffff");
-	snprintf(f->rt.template_name, sizeof(f->rt.template_name), "someone-else");
-	assert_int_equal(pool_reconcile(pools, 1, err, sizeof(err)), 0);
-	assert_true(fake_runtime_has(&f->rt, "demux-ffffffffffffffff"));
-}
+/* A test on a fresh pool_fixture. */
+#define POOL_TEST(t) cmocka_unit_test_setup_teardown(t, pool_fixture_setup, pool_fixture_teardown)
 
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_fills_to_min_ready, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_min_ready_zero_provisions_on_demand, setup,
-					    teardown),
-	    cmocka_unit_test_setup_teardown(test_claims_distinct_and_refill, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_max_instances_respected, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_cold_start_fallback, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_restore_failure_without_fallback, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_hook_failure_destroys, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_health_failure_destroys, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_route_failure_destroys, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_expiry_and_extend, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_idle_by_traffic, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_lost_instances_released, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_release_idempotent_and_retried, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_shared_mode_prefix_and_release, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_concurrent_claims_distinct, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_reconcile, setup, teardown),
+	    POOL_TEST(test_fills_to_min_ready),
+	    POOL_TEST(test_min_ready_zero_provisions_on_demand),
+	    POOL_TEST(test_claims_distinct_and_refill),
+	    POOL_TEST(test_max_instances_respected),
+	    POOL_TEST(test_cold_start_fallback),
+	    POOL_TEST(test_restore_failure_without_fallback),
+	    POOL_TEST(test_hook_failure_destroys),
+	    POOL_TEST(test_health_failure_destroys),
+	    POOL_TEST(test_route_failure_destroys),
+	    POOL_TEST(test_expiry_and_extend),
+	    POOL_TEST(test_idle_by_traffic),
+	    POOL_TEST(test_lost_instances_released),
+	    POOL_TEST(test_release_idempotent_and_retried),
+	    POOL_TEST(test_shared_mode_prefix_and_release),
+	    POOL_TEST(test_concurrent_claims_distinct),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,80 @@
+/*
+ * Unit tests of start-up reconciliation (pool_reconcile.c): records, containers
+ * and routes left by a previous run, with the pool fixture of fake_deps.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "fake_deps.h"
+#include "pool.h"
+#include "store/store.h"
+
+static void
+test_reconcile(void **state)
+{
+	struct pool_fixture *f = *state;
+	struct instance a, b, half, got;
+	struct pool *pools[1];
+	char err[256], host[320];
+	int retry;
+
+	pool_fixture_fill(f);
+	assert_int_equal(pool_claim(f->pool, "ip", &a, &retry, err, sizeof(err)), CLAIM_OK);
+	assert_int_equal(pool_claim(f->pool, "ip", &b, &retry, err, sizeof(err)), CLAIM_OK);
+	/* a: route lost (proxy restarted without it) -> re-added and adopted */
+	snprintf(host, sizeof(host), "%s.demo.localhost", a.id);
+	pool_free(f->pool);
+	f->px.n = 0;
+	snprintf(f->px.routes[f->px.n++].host, sizeof(f->px.routes[0].host), "%s.demo.localhost",
+		 b.id);
+	/* b: container gone -> route and record removed */
+	assert_int_equal(fake_runtime_ops.remove(&f->rt, b.container, err, sizeof(err)), 0);
+	/* a half-provisioned record with its container -> undone */
+	memset(&half, 0, sizeof(half));
+	snprintf(half.id, sizeof(half.id), "cccccccccccccccc");
+	snprintf(half.template_name, sizeof(half.template_name), "shop");
+	snprintf(half.container, sizeof(half.container), "demux-cccccccccccccccc");
+	half.state = INSTANCE_PROVISIONING;
+	half.app_port = 41050;
+	assert_int_equal(f->store.ops->put(f->store.ctx, &half, err, sizeof(err)), 0);
+	snprintf(f->rt.names[f->rt.n++], sizeof(f->rt.names[0]), "demux-cccccccccccccccc");
+	/* an orphan container and an orphan route */
+	snprintf(f->rt.names[f->rt.n++], sizeof(f->rt.names[0]), "demux-dddddddddddddddd");
+	snprintf(f->px.routes[f->px.n++].host, sizeof(f->px.routes[0].host),
+		 "eeeeeeeeeeeeeeee.demo.localhost");
+	f->pool = pool_create(&f->env);
+	pools[0] = f->pool;
+	assert_int_equal(pool_reconcile(pools, 1, err, sizeof(err)), 0);
+	assert_true(fake_proxy_has(&f->px, host));
+	assert_int_equal(f->store.ops->get(f->store.ctx, a.id, &got, err, sizeof(err)), 0);
+	assert_int_equal(got.state, INSTANCE_CLAIMED);
+	assert_int_equal(f->store.ops->get(f->store.ctx, b.id, &got, err, sizeof(err)),
+			 STORE_NOT_FOUND);
+	assert_int_equal(f->store.ops->get(f->store.ctx, half.id, &got, err, sizeof(err)),
+			 STORE_NOT_FOUND);
+	assert_false(fake_runtime_has(&f->rt, "demux-cccccccccccccccc"));
+	assert_false(fake_runtime_has(&f->rt, "demux-dddddddddddddddd"));
+	assert_false(fake_proxy_has(&f->px, "eeeeeeeeeeeeeeee.demo.localhost"));
+	assert_int_equal(f->rt.n, 1); /* only a's container remains */
+	assert_int_equal(f->px.n, 1);
+	/* A container of a template this daemon does not pool is left alone. */
+	snprintf(f->rt.names[f->rt.n++], sizeof(f->rt.names[0]), "demux-ffffffffffffffff");
+	snprintf(f->rt.template_name, sizeof(f->rt.template_name), "someone-else");
+	assert_int_equal(pool_reconcile(pools, 1, err, sizeof(err)), 0);
+	assert_true(fake_runtime_has(&f->rt, "demux-ffffffffffffffff"));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_reconcile, pool_fixture_setup,
+					    pool_fixture_teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
