@@ -20,7 +20,10 @@
  * relies on it, and the bridge table drops IPv4 between addresses of a demux
  * subnet without it.
  */
+#include <arpa/inet.h>
+#include <errno.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <nftables/libnftables.h>
 #include <stdio.h>
 #include <string.h>
@@ -28,7 +31,7 @@
 #include "firewall.h"
 #include "log.h"
 
-#define RULESET_MAX (64 * 1024)
+#define RULESET_MAX ((size_t)64 * 1024)
 
 static const char *const bridge_nf_sysctls[] = {
     "/proc/sys/net/bridge/bridge-nf-call-iptables",
@@ -67,12 +70,22 @@ firewall_validate_interface(const char *name, char *err, size_t errlen)
 int
 firewall_validate_subnet(const char *cidr, char *err, size_t errlen)
 {
-	unsigned a, b, c, d, len;
-	char tail;
+	char addr[INET_ADDRSTRLEN];
+	const char *slash = cidr != NULL ? strchr(cidr, '/') : NULL;
+	struct in_addr in;
+	char *end = NULL;
+	long len = -1;
 
-	if (cidr == NULL ||
-	    sscanf(cidr, "%3u.%3u.%3u.%3u/%2u%c", &a, &b, &c, &d, &len, &tail) != 5 || a > 255 ||
-	    b > 255 || c > 255 || d > 255 || len < 8 || len > 30)
+	if (slash != NULL && (size_t)(slash - cidr) < sizeof(addr)) {
+		memcpy(addr, cidr, (size_t)(slash - cidr));
+		addr[slash - cidr] = '\0';
+		errno = 0;
+		if (slash[1] >= '0' && slash[1] <= '9')
+			len = strtol(slash + 1, &end, 10);
+		if (errno != 0 || end == NULL || *end != '\0' || inet_pton(AF_INET, addr, &in) != 1)
+			len = -1;
+	}
+	if (len < 8 || len > 30)
 		return fail(err, errlen, "subnet '%s': expected an IPv4 CIDR such as 10.89.0.0/24",
 			    cidr ? cidr : "");
 	return 0;
@@ -171,7 +184,7 @@ firewall_render(const struct firewall_net *nets, int n, struct buf *out, char *e
 		    firewall_validate_subnet(nets[i].subnet, err, errlen) == -1)
 			return -1;
 	if (render_inet(nets, n, out) == -1 || render_bridge(nets, n, out) == -1)
-		return fail(err, errlen, "firewall: ruleset larger than %d bytes", RULESET_MAX);
+		return fail(err, errlen, "firewall: ruleset larger than %zu bytes", RULESET_MAX);
 	return 0;
 }
 
@@ -271,7 +284,7 @@ firewall_present(bool *present, char *err, size_t errlen)
 	struct buf out;
 	int ret = -1;
 
-	buf_init(&out, 64 * 1024);
+	buf_init(&out, RULESET_MAX);
 	if (nft_run("list tables", &out, err, errlen) == -1)
 		goto out;
 	*present = strstr(buf_str(&out), "table inet " FIREWALL_TABLE "\n") != NULL &&
