@@ -28,7 +28,7 @@ test_render_closed_network(void **state)
 	const char *s;
 
 	(void)state;
-	buf_init(&out, 64 * 1024);
+	buf_init(&out, (size_t)64 * 1024);
 	assert_int_equal(firewall_render(&net, 1, &out, err, sizeof(err)), 0);
 	s = buf_str(&out);
 	/* Both tables are replaced whole, in one script. */
@@ -60,7 +60,7 @@ test_render_egress_network(void **state)
 	const char *s;
 
 	(void)state;
-	buf_init(&out, 64 * 1024);
+	buf_init(&out, (size_t)64 * 1024);
 	assert_int_equal(firewall_render(nets, 2, &out, err, sizeof(err)), 0);
 	s = buf_str(&out);
 	assert_non_null(strstr(s, "iifname { \"demux0\", \"demux1\" } counter drop"));
@@ -86,7 +86,7 @@ test_render_refuses_hostile_input(void **state)
 	char err[256];
 
 	(void)state;
-	buf_init(&out, 64 * 1024);
+	buf_init(&out, (size_t)64 * 1024);
 	for (size_t i = 0; i < sizeof(bad_if) / sizeof(bad_if[0]); i++) {
 		struct firewall_net net = {.interface = bad_if[i], .subnet = "10.89.0.0/24"};
 		err[0] = '\0';
