@@ -1,26 +1,21 @@
 /*
- * proxy — picks the route manager backend, holds the checks every route
- * passes before it reaches a proxy, and implements "demux proxy": print the
- * proxy config demux expects, and change routes by hand (the same calls the
- * daemon makes, for operators and for the integration tests).
+ * proxy — picks the route manager backend, and implements "demux proxy":
+ * print the proxy config demux expects, and change routes by hand (the same
+ * calls the daemon makes, for operators and for the integration tests). The
+ * checks every route passes are in route_check.c.
  */
 #include "proxy/proxy.h"
 
-#include <arpa/inet.h>
-#include <ctype.h>
-#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "buf.h"
 #include "commands.h"
 #include "config.h"
 #include "proxy/caddy.h"
 #include "proxy/haproxy.h"
-#include "validate.h"
 #include "xmalloc.h"
 
 #define PROXY_CONFIG_MAX (1u << 20)
@@ -63,110 +58,6 @@ proxy_close(struct proxy *p)
 		p->ops->close(p->ctx);
 	p->ops = NULL;
 	p->ctx = NULL;
-}
-
-/* ---- checks --------------------------------------------------------------- */
-
-int
-proxy_check_host(const char *host, const char *base_domain, char out[ROUTE_HOST_MAX], char *err,
-		 size_t errlen)
-{
-	char h[ROUTE_HOST_MAX], reason[192];
-	size_t n, bl;
-
-	if (host == NULL || host[0] == '\0')
-		return fail(err, errlen, "host is empty");
-	n = strnlen(host, ROUTE_HOST_MAX);
-	if (n >= ROUTE_HOST_MAX)
-		return fail(err, errlen, "host longer than %d characters", ROUTE_HOST_MAX - 1);
-	for (size_t i = 0; i <= n; i++)
-		h[i] = (char)tolower((unsigned char)host[i]);
-	/* Nothing of a rejected host is echoed: it may hold control bytes. */
-	if (validate_domain(h, reason, sizeof(reason)) == -1)
-		return fail(err, errlen, "host is not a valid name: %s", reason);
-	bl = strlen(base_domain);
-	if (n <= bl + 1 || h[n - bl - 1] != '.' || strcasecmp(h + n - bl, base_domain) != 0)
-		return fail(err, errlen, "host '%s' is not a name under the base domain '%s'", h,
-			    base_domain);
-	if (memchr(h, '.', n - bl - 1) != NULL)
-		return fail(err, errlen, "host '%s' must be one label followed by '.%s'", h,
-			    base_domain);
-	memcpy(out, h, n + 1);
-	return 0;
-}
-
-int
-proxy_check_upstream(const char *upstream, char *err, size_t errlen)
-{
-	const char *colon;
-	char ip[INET_ADDRSTRLEN], canon[INET_ADDRSTRLEN];
-	struct in_addr a;
-	size_t n, plen;
-	long port = 0;
-
-	if (upstream == NULL || upstream[0] == '\0')
-		return fail(err, errlen, "upstream is empty");
-	colon = strrchr(upstream, ':');
-	if (colon == NULL)
-		return fail(err, errlen, "upstream must be IPv4-ADDRESS:PORT");
-	n = (size_t)(colon - upstream);
-	if (n == 0 || n >= sizeof(ip))
-		return fail(err, errlen, "upstream address must be an IPv4 address");
-	memcpy(ip, upstream, n);
-	ip[n] = '\0';
-	if (inet_pton(AF_INET, ip, &a) != 1 ||
-	    inet_ntop(AF_INET, &a, canon, sizeof(canon)) == NULL || strcmp(ip, canon) != 0)
-		return fail(err, errlen, "upstream address must be an IPv4 address like 127.0.0.1");
-	if (a.s_addr == htonl(INADDR_ANY) || a.s_addr == htonl(INADDR_BROADCAST))
-		return fail(err, errlen, "upstream address %s cannot be connected to", ip);
-	plen = strlen(colon + 1);
-	if (plen == 0 || plen > 5 || strspn(colon + 1, "0123456789") != plen || colon[1] == '0')
-		return fail(err, errlen, "upstream port must be a number from 1 to 65535");
-	for (size_t i = 1; i <= plen; i++)
-		port = port * 10 + (colon[i] - '0');
-	if (port > 65535)
-		return fail(err, errlen, "upstream port must be a number from 1 to 65535");
-	return 0;
-}
-
-int
-proxy_front_upstream(const char *listen, char out[ROUTE_UPSTREAM_MAX], char *err, size_t errlen)
-{
-	const char *colon = strrchr(listen, ':');
-	const char *addr;
-	int addrlen, w;
-
-	if (colon == NULL)
-		return fail(err, errlen, "'%s' is not ADDRESS:PORT", listen);
-	addr = listen;
-	addrlen = (int)(colon - listen);
-	if (addrlen == 0 || (addrlen == 7 && strncmp(listen, "0.0.0.0", 7) == 0) ||
-	    (addrlen == 1 && listen[0] == '*') ||
-	    (addrlen == 4 && strncmp(listen, "[::]", 4) == 0) ||
-	    (addrlen == 9 && strncmp(listen, "localhost", 9) == 0)) {
-		addr = "127.0.0.1";
-		addrlen = 9;
-	}
-	w = snprintf(out, ROUTE_UPSTREAM_MAX, "%.*s%s", addrlen, addr, colon);
-	if (w < 0 || w >= ROUTE_UPSTREAM_MAX)
-		return fail(err, errlen, "'%s' is too long", listen);
-	if (proxy_check_upstream(out, err, errlen) == -1)
-		return -1;
-	return 0;
-}
-
-int
-proxy_check_front(const char *backend, const char *base_domain, const char *demux_listen,
-		  char front[ROUTE_UPSTREAM_MAX], char *err, size_t errlen)
-{
-	char reason[256];
-
-	if (validate_domain(base_domain, reason, sizeof(reason)) == -1)
-		return fail(err, errlen, "%s: base domain '%s': %s", backend, base_domain, reason);
-	if (proxy_front_upstream(demux_listen, front, reason, sizeof(reason)) == -1)
-		return fail(err, errlen, "%s: demux listen '%s': %s", backend, demux_listen,
-			    reason);
-	return 0;
 }
 
 /* ---- demux proxy ---------------------------------------------------------- */
