@@ -6,6 +6,7 @@
  * change reloads Caddy's whole config) and haproxy.c (a Host -> address map
  * changed through HAProxy's runtime API, no reload). Hosts are validated
  * before they reach a proxy (route_check.h); upstreams are always "ip:port".
+ * proxy.c only picks the backend; "demux proxy" is proxy_cmd.c.
  */
 #ifndef DEMUX_PROXY_H
 #define DEMUX_PROXY_H
