@@ -163,15 +163,13 @@ static int
 be_health(void *ctx, struct api_health *out, int max)
 {
 	struct daemon *d = ctx;
-	struct instance in;
 	struct route *routes = NULL;
 	int n = 0, nr = 0;
 
 	if (max < 3)
 		return 0;
 	snprintf(out[n].name, sizeof(out[n].name), "store");
-	out[n].ok = d->store.ops->get(d->store.ctx, "aaaaaaaaaaaaaaaa", &in, out[n].detail,
-				      sizeof(out[n].detail)) != -1;
+	out[n].ok = d->store.ops->ping(d->store.ctx, out[n].detail, sizeof(out[n].detail)) == 0;
 	n++;
 	snprintf(out[n].name, sizeof(out[n].name), "podman");
 	out[n].ok = podman_ping(d->podman, out[n].detail, sizeof(out[n].detail)) == 0;
