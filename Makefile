@@ -89,7 +89,7 @@ fuzz:
 tests-build: demux $(UNIT_BINS) $(INTEG_BINS)
 
 # Installs what is missing, builds, runs unit and integration tests and ends
-# with "N passed, N failed".
+# with "N passed, N failed, N skipped".
 test:
 	@bash scripts/install-deps
 	@bash scripts/build-image shop-fixture wordpress
