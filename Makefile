@@ -19,7 +19,11 @@ CFLAGS   += $(CSTD) $(WARN) $(OPT) $(SANFLAGS) -Isrc $(PKG_CFLAGS)
 LDLIBS   += $(PKG_LIBS) -lpthread -lm
 LDFLAGS  += $(SANFLAGS)
 
+# BUILD can be set on the command line (make BUILD=build/san ...): a build
+# with other flags then has its own objects, tests and binary, and never
+# mixes them with the normal build's. The normal binary is ./demux.
 BUILD    := build
+BIN      := $(if $(filter build,$(BUILD)),demux,$(BUILD)/demux)
 SRCS     := $(shell find src -name '*.c' | sort)
 OBJS     := $(SRCS:%.c=$(BUILD)/%.o)
 LIBOBJS  := $(filter-out $(BUILD)/src/main.o,$(OBJS))
@@ -34,7 +38,7 @@ BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 
 .PHONY: all test unit lint format install bench demo demo-stop images clean deps fuzz
 
-all: demux
+all: $(BIN)
 
 V ?= 0
 ifeq ($(V),0)
@@ -45,7 +49,7 @@ Q =
 SAY = @true
 endif
 
-demux: $(OBJS)
+$(BIN): $(OBJS)
 	$(SAY) LD $@
 	$(Q)$(CC) $(LDFLAGS) -o $@ $(OBJS) $(LDLIBS)
 
@@ -86,20 +90,20 @@ fuzz:
 	@echo "run: $(BUILD)/fuzz/fuzz_http -max_total_time=60"
 	@echo "run: $(BUILD)/fuzz/fuzz_parsers -max_total_time=60"
 
-tests-build: demux $(UNIT_BINS) $(INTEG_BINS)
+tests-build: $(BIN) $(UNIT_BINS) $(INTEG_BINS)
 
 # Installs what is missing, builds, runs unit and integration tests and ends
-# with "N passed, N failed".
+# with "N passed, N failed, N skipped".
 test:
 	@bash scripts/install-deps
 	@bash scripts/build-image shop-fixture wordpress
 	@$(MAKE) --no-print-directory tests-build
 	@bash tests/run
 
-unit: demux $(UNIT_BINS)
-	@bash tests/run --unit
+unit: $(BIN) $(UNIT_BINS)
+	@DEMUX_BUILD=$(BUILD) bash tests/run --unit
 
-lint: demux
+lint: $(BIN)
 	clang-format --dry-run --Werror $(SRCS) $(wildcard src/*.h src/*/*.h) $(UNIT_SRCS) $(INTEG_SRCS)
 	clang-tidy --quiet $(SRCS) -- $(CSTD) -Isrc $(PKG_CFLAGS)
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
@@ -112,8 +116,8 @@ lint: demux
 format:
 	clang-format -i $(SRCS) $(wildcard src/*.h src/*/*.h) $(UNIT_SRCS) $(INTEG_SRCS)
 
-install: demux
-	install -D -m 0755 demux $(DESTDIR)$(PREFIX)/bin/demux
+install: $(BIN)
+	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/demux
 	install -D -m 0644 contrib/demux.service $(DESTDIR)/etc/systemd/system/demux.service
 	install -D -m 0644 demux.conf.example $(DESTDIR)$(PREFIX)/share/doc/demux/demux.conf.example
 
@@ -121,7 +125,7 @@ images:
 	@bash scripts/install-deps
 	@bash scripts/build-image shop-fixture wordpress
 
-bench: demux $(BENCH_BINS)
+bench: $(BIN) $(BENCH_BINS)
 	@bash bench/run
 
 demo:
@@ -131,6 +135,6 @@ demo-stop:
 	@bash scripts/demo --stop
 
 clean:
-	rm -rf $(BUILD) demux
+	rm -rf $(BUILD) $(BIN)
 
 -include $(OBJS:.o=.d)

@@ -24,7 +24,7 @@
 
 #include "buf.h"
 #include "config.h"
-#include "pool.h"
+#include "pool_view.h"
 #include "store/store.h"
 
 #define API_MAX_TEMPLATES CONFIG_MAX_POOLS

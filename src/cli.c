@@ -29,8 +29,6 @@
 #include "config.h"
 #include "id.h"
 #include "log.h"
-#include "serve.h"
-#include "server.h"
 #include "xmalloc.h"
 
 #define CLI_DEFAULT_CONFIG "/etc/demux/demux.conf"
@@ -38,7 +36,7 @@
 
 struct cli {
 	char api[512]; /* base URL, no trailing slash */
-	char token[SERVE_TOKEN_MAX];
+	char token[CONFIG_TOKEN_MAX];
 	bool json;
 };
 
@@ -81,7 +79,7 @@ cli_setup(struct cli *c, const char *config_path, char *err, size_t errlen)
 		char host[128];
 		int port;
 
-		if (server_parse_listen(cfg->listen, host, sizeof(host), &port, err, errlen) == -1)
+		if (config_parse_listen(cfg->listen, host, sizeof(host), &port, err, errlen) == -1)
 			goto out;
 		if (host[0] == '\0' || strcmp(host, "0.0.0.0") == 0)
 			snprintf(host, sizeof(host), "127.0.0.1");
@@ -94,7 +92,7 @@ cli_setup(struct cli *c, const char *config_path, char *err, size_t errlen)
 		c->api[strlen(c->api) - 1] = '\0';
 	if (env_tok != NULL) {
 		snprintf(c->token, sizeof(c->token), "%s", env_tok);
-	} else if (serve_admin_token(cfg, c->token, sizeof(c->token), err, errlen) == -1) {
+	} else if (config_admin_token(cfg, c->token, sizeof(c->token), err, errlen) == -1) {
 		/* Without a token only public endpoints work; status still does. */
 		c->token[0] = '\0';
 	}
@@ -141,7 +139,7 @@ call(const struct cli *c, const char *method, const char *path, const char *body
 {
 	CURL *h = curl_easy_init();
 	struct curl_slist *hdrs = NULL;
-	char url[1024], auth[SERVE_TOKEN_MAX + 32], cerr[CURL_ERROR_SIZE] = "";
+	char url[1024], auth[CONFIG_TOKEN_MAX + 32], cerr[CURL_ERROR_SIZE] = "";
 	CURLcode cc;
 	int rc = -1;
 

@@ -504,9 +504,9 @@ config_check(const struct config *cfg, char *err, size_t errlen)
 					    p->name, q->name);
 		}
 	}
-	if (cfg->admin_token[0] != '\0' && strlen(cfg->admin_token) < 16)
-		return fail(err, errlen, "%s: [server] admin_token: shorter than 16 characters",
-			    where);
+	if (cfg->admin_token[0] != '\0' && strlen(cfg->admin_token) < CONFIG_TOKEN_MIN)
+		return fail(err, errlen, "%s: [server] admin_token: shorter than %d characters",
+			    where, CONFIG_TOKEN_MIN);
 	if (cfg->state_dir[0] != '/')
 		return fail(err, errlen, "%s: [demux] state_dir: must be an absolute path", where);
 	return 0;
@@ -529,5 +529,95 @@ config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 		return -1;
 	if (log_level_parse(cfg->log_level, &lvl) == 0)
 		log_set_level(lvl);
+	return 0;
+}
+
+/* --- values derived from the configuration --------------------------------- */
+
+int
+config_admin_token(const struct config *cfg, char *out, size_t outlen, char *err, size_t errlen)
+{
+	FILE *f;
+	size_t n;
+
+	out[0] = '\0';
+	if (cfg->admin_token[0] != '\0') {
+		snprintf(out, outlen, "%s", cfg->admin_token);
+	} else if (cfg->admin_token_file[0] != '\0') {
+		f = fopen(cfg->admin_token_file, "r");
+		if (f == NULL) {
+			snprintf(err, errlen, "[server] admin_token_file %s: %s",
+				 cfg->admin_token_file, strerror(errno));
+			return -1;
+		}
+		if (fgets(out, (int)outlen, f) == NULL)
+			out[0] = '\0';
+		fclose(f);
+		n = strlen(out);
+		while (n > 0 && strchr(" \t\r\n", out[n - 1]) != NULL)
+			out[--n] = '\0';
+	} else {
+		snprintf(err, errlen,
+			 "no admin token: set [server] admin_token or admin_token_file (or "
+			 "DEMUX_SERVER_ADMIN_TOKEN), at least %d characters, e.g. from "
+			 "'head -c 24 /dev/urandom | base64'",
+			 CONFIG_TOKEN_MIN);
+		return -1;
+	}
+	if (strlen(out) < CONFIG_TOKEN_MIN) {
+		snprintf(err, errlen, "the admin token%s%s is shorter than %d characters",
+			 cfg->admin_token[0] != '\0' ? "" : " in ",
+			 cfg->admin_token[0] != '\0' ? "" : cfg->admin_token_file,
+			 CONFIG_TOKEN_MIN);
+		out[0] = '\0';
+		return -1;
+	}
+	return 0;
+}
+
+int
+config_parse_listen(const char *listen, char *host, size_t hostlen, int *port, char *err,
+		    size_t errlen)
+{
+	const char *colon, *h = listen;
+	size_t hl;
+	char *end;
+	long p;
+
+	if (listen == NULL || listen[0] == '\0') {
+		snprintf(err, errlen, "listen address is empty");
+		return -1;
+	}
+	if (listen[0] == '[') {
+		const char *close = strchr(listen, ']');
+
+		if (close == NULL || close[1] != ':') {
+			snprintf(err, errlen, "listen '%s': expected [ADDRESS]:PORT", listen);
+			return -1;
+		}
+		h = listen + 1;
+		hl = (size_t)(close - h);
+		colon = close + 1;
+	} else {
+		colon = strrchr(listen, ':');
+		if (colon == NULL) {
+			snprintf(err, errlen, "listen '%s': expected HOST:PORT", listen);
+			return -1;
+		}
+		hl = (size_t)(colon - listen);
+	}
+	if (hl >= hostlen) {
+		snprintf(err, errlen, "listen '%s': host too long", listen);
+		return -1;
+	}
+	memcpy(host, h, hl);
+	host[hl] = '\0';
+	errno = 0;
+	p = strtol(colon + 1, &end, 10);
+	if (errno != 0 || end == colon + 1 || *end != '\0' || p < 0 || p > 65535) {
+		snprintf(err, errlen, "listen '%s': port must be 0-65535", listen);
+		return -1;
+	}
+	*port = (int)p;
 	return 0;
 }

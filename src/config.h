@@ -19,6 +19,8 @@
 #define CONFIG_STR 256
 #define CONFIG_SQL 2048
 #define CONFIG_MAX_POOLS 16
+#define CONFIG_TOKEN_MIN 16 /* admin token */
+#define CONFIG_TOKEN_MAX 256
 
 enum db_mode { DB_MODE_EMBEDDED, DB_MODE_SHARED };
 enum proxy_backend { PROXY_CADDY, PROXY_HAPROXY };
@@ -101,5 +103,17 @@ int config_check(const struct config *cfg, char *err, size_t errlen);
 struct pool_config *config_pool(struct config *cfg, const char *name);
 /* Parses "90", "90s", "30m", "2h" into seconds; -1 on error. */
 int config_parse_duration(const char *s, int *out);
+/*
+ * The admin token: [server] admin_token, else the first line of
+ * admin_token_file (trailing white space removed). 0, or -1 with a reason in
+ * err (missing, unreadable, shorter than CONFIG_TOKEN_MIN). Never logs it.
+ * Used by the daemon and by the CLI, which sends it.
+ */
+int config_admin_token(const struct config *cfg, char *out, size_t outlen, char *err,
+		       size_t errlen);
+/* Splits a listen address "host:port" (host may be "", "[v6]"); 0 or -1
+ * with a reason. The daemon binds it; the CLI finds the API there. */
+int config_parse_listen(const char *listen, char *host, size_t hostlen, int *port, char *err,
+			size_t errlen);
 
 #endif

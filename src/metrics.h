@@ -10,7 +10,7 @@
 #define DEMUX_METRICS_H
 
 #include "buf.h"
-#include "pool.h"
+#include "pool_view.h"
 
 struct metrics_pool {
 	const char *template_name;

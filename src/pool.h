@@ -19,6 +19,7 @@
 #include "app/profile.h"
 #include "config.h"
 #include "container/runtime.h"
+#include "pool_view.h"
 #include "proxy/proxy.h"
 #include "store/store.h"
 
@@ -47,28 +48,6 @@ struct pool_env {
 	int health_budget_ms;
 	/* Clock in unix seconds; NULL = time(). Tests move it. */
 	long long (*now)(void);
-};
-
-enum claim_result {
-	CLAIM_OK,
-	CLAIM_PROVISIONING, /* nothing ready yet; retry after retry_ms */
-	CLAIM_AT_CAPACITY,  /* max_instances claimed */
-	CLAIM_ERROR	    /* a dependency failed; err says which */
-};
-
-#define POOL_HIST_BUCKETS 12
-
-struct pool_stats {
-	int ready, claimed, provisioning, releasing;
-	long long claims;
-	long long claim_fail_provisioning, claim_fail_capacity, claim_fail_error;
-	long long expirations, releases, provision_failures;
-	long long lost; /* ready or claimed instances whose container stopped */
-	/* provision duration histogram, seconds, per method (0 criu_restore, 1 cold_start) */
-	long long hist_count[2];
-	double hist_sum[2];
-	long long hist_bucket[2][POOL_HIST_BUCKETS]; /* cumulative counts <= pool_hist_bounds[i] */
-	char last_error[256];
 };
 
 extern const double pool_hist_bounds[POOL_HIST_BUCKETS];

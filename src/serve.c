@@ -13,8 +13,6 @@
  * The HTTP layer reaches the pools through struct api_backend, implemented
  * here over the pools and the store.
  */
-#include "serve.h"
-
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -48,46 +46,6 @@ struct daemon {
 	struct pool **pools;	    /* [npools] */
 	int npools;
 };
-
-int
-serve_admin_token(const struct config *cfg, char *out, size_t outlen, char *err, size_t errlen)
-{
-	FILE *f;
-	size_t n;
-
-	out[0] = '\0';
-	if (cfg->admin_token[0] != '\0') {
-		snprintf(out, outlen, "%s", cfg->admin_token);
-	} else if (cfg->admin_token_file[0] != '\0') {
-		f = fopen(cfg->admin_token_file, "r");
-		if (f == NULL) {
-			snprintf(err, errlen, "[server] admin_token_file %s: %s",
-				 cfg->admin_token_file, strerror(errno));
-			return -1;
-		}
-		if (fgets(out, (int)outlen, f) == NULL)
-			out[0] = '\0';
-		fclose(f);
-		n = strlen(out);
-		while (n > 0 && strchr(" \t\r\n", out[n - 1]) != NULL)
-			out[--n] = '\0';
-	} else {
-		snprintf(err, errlen,
-			 "no admin token: set [server] admin_token or admin_token_file (or "
-			 "DEMUX_SERVER_ADMIN_TOKEN), at least %d characters, e.g. from "
-			 "'head -c 24 /dev/urandom | base64'",
-			 SERVE_TOKEN_MIN);
-		return -1;
-	}
-	if (strlen(out) < SERVE_TOKEN_MIN) {
-		snprintf(err, errlen, "the admin token%s%s is shorter than %d characters",
-			 cfg->admin_token[0] != '\0' ? "" : " in ",
-			 cfg->admin_token[0] != '\0' ? "" : cfg->admin_token_file, SERVE_TOKEN_MIN);
-		out[0] = '\0';
-		return -1;
-	}
-	return 0;
-}
 
 /* --- the api backend over pools and store ---------------------------------- */
 
@@ -205,15 +163,13 @@ static int
 be_health(void *ctx, struct api_health *out, int max)
 {
 	struct daemon *d = ctx;
-	struct instance in;
 	struct route *routes = NULL;
 	int n = 0, nr = 0;
 
 	if (max < 3)
 		return 0;
 	snprintf(out[n].name, sizeof(out[n].name), "store");
-	out[n].ok = d->store.ops->get(d->store.ctx, "aaaaaaaaaaaaaaaa", &in, out[n].detail,
-				      sizeof(out[n].detail)) != -1;
+	out[n].ok = d->store.ops->ping(d->store.ctx, out[n].detail, sizeof(out[n].detail)) == 0;
 	n++;
 	snprintf(out[n].name, sizeof(out[n].name), "podman");
 	out[n].ok = podman_ping(d->podman, out[n].detail, sizeof(out[n].detail)) == 0;
@@ -355,7 +311,7 @@ cmd_serve(int argc, char **argv)
 	struct api api;
 	struct server_options sopt;
 	struct server *srv = NULL;
-	char token[SERVE_TOKEN_MAX], err[1024];
+	char token[CONFIG_TOKEN_MAX], err[1024];
 	sigset_t sigs;
 	int sig = 0, rc = 1, started = 0;
 
@@ -384,7 +340,7 @@ cmd_serve(int argc, char **argv)
 		fprintf(stderr, "demux: %s\n", err);
 		goto out;
 	}
-	if (serve_admin_token(d.cfg, token, sizeof(token), err, sizeof(err)) == -1) {
+	if (config_admin_token(d.cfg, token, sizeof(token), err, sizeof(err)) == -1) {
 		fprintf(stderr, "demux: refusing to start: %s\n", err);
 		goto out;
 	}

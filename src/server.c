@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "log.h"
 #include "metrics.h"
 #include "pages.h"
@@ -193,53 +194,6 @@ server_client_ip(const char *peer, const char *xff, bool trust, char *out, size_
 		}
 	}
 	snprintf(out, outlen, "%s", peer != NULL && peer[0] != '\0' ? peer : "unknown");
-}
-
-int
-server_parse_listen(const char *listen, char *host, size_t hostlen, int *port, char *err,
-		    size_t errlen)
-{
-	const char *colon, *h = listen;
-	size_t hl;
-	char *end;
-	long p;
-
-	if (listen == NULL || listen[0] == '\0') {
-		snprintf(err, errlen, "listen address is empty");
-		return -1;
-	}
-	if (listen[0] == '[') {
-		const char *close = strchr(listen, ']');
-
-		if (close == NULL || close[1] != ':') {
-			snprintf(err, errlen, "listen '%s': expected [ADDRESS]:PORT", listen);
-			return -1;
-		}
-		h = listen + 1;
-		hl = (size_t)(close - h);
-		colon = close + 1;
-	} else {
-		colon = strrchr(listen, ':');
-		if (colon == NULL) {
-			snprintf(err, errlen, "listen '%s': expected HOST:PORT", listen);
-			return -1;
-		}
-		hl = (size_t)(colon - listen);
-	}
-	if (hl >= hostlen) {
-		snprintf(err, errlen, "listen '%s': host too long", listen);
-		return -1;
-	}
-	memcpy(host, h, hl);
-	host[hl] = '\0';
-	errno = 0;
-	p = strtol(colon + 1, &end, 10);
-	if (errno != 0 || end == colon + 1 || *end != '\0' || p < 0 || p > 65535) {
-		snprintf(err, errlen, "listen '%s': port must be 0-65535", listen);
-		return -1;
-	}
-	*port = (int)p;
-	return 0;
 }
 
 /* --- the server ----------------------------------------------------------- */
@@ -577,7 +531,7 @@ open_listener(const char *listen_addr, int *family, char *err, size_t errlen)
 	char host[128], port_s[8];
 	int port, gai, fd = -1, one = 1;
 
-	if (server_parse_listen(listen_addr, host, sizeof(host), &port, err, errlen) == -1)
+	if (config_parse_listen(listen_addr, host, sizeof(host), &port, err, errlen) == -1)
 		return -1;
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;

@@ -58,8 +58,5 @@ void server_ratelimit_refund(struct server_ratelimit *rl, const char *ip, long l
 /* The address a request is accounted to: the last valid entry of xff when
  * trusted, else peer. */
 void server_client_ip(const char *peer, const char *xff, bool trust, char *out, size_t outlen);
-/* Splits "host:port" (host may be "", "[v6]"); 0 or -1 with a reason. */
-int server_parse_listen(const char *listen, char *host, size_t hostlen, int *port, char *err,
-			size_t errlen);
 
 #endif

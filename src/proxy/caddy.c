@@ -29,6 +29,7 @@
 #include "buf.h"
 #include "config.h"
 #include "log.h"
+#include "proxy/route_check.h"
 #include "validate.h"
 #include "xmalloc.h"
 
@@ -72,7 +73,7 @@ fail(char *err, size_t errlen, const char *fmt, ...)
 }
 
 /* jansson fails only on out-of-memory or invalid UTF-8, and every string
- * here passed proxy_check_*: either way a broken invariant. */
+ * here passed route_check_*: either way a broken invariant. */
 static json_t *
 must(json_t *j)
 {
@@ -178,7 +179,7 @@ caddy_config_text(const struct config *cfg, struct buf *out, char *err, size_t e
 
 	if (admin_listen(cfg->caddy_admin, admin, sizeof(admin), err, errlen) == -1)
 		goto out;
-	if (proxy_front_upstream(cfg->listen, front, err, errlen) == -1)
+	if (route_check_front_upstream(cfg->listen, front, err, errlen) == -1)
 		goto out;
 	if (cfg->caddy_server[0] == '\0' || cfg->proxy_listen[0] == '\0') {
 		fail(err, errlen, "[proxy] caddy_server and listen must not be empty");
@@ -483,7 +484,7 @@ caddy_ensure_front(void *ctx, const char *base_domain, const char *demux_listen,
 	char front[ROUTE_UPSTREAM_MAX];
 	int rc;
 
-	if (proxy_check_front("caddy", base_domain, demux_listen, front, err, errlen) == -1)
+	if (route_check_front("caddy", base_domain, demux_listen, front, err, errlen) == -1)
 		return -1;
 	pthread_mutex_lock(&c->lock);
 	snprintf(c->base_domain, sizeof(c->base_domain), "%s", base_domain);
@@ -526,9 +527,9 @@ caddy_add(void *ctx, const char *host, const char *upstream, char *err, size_t e
 	long status = 0;
 	int rc = -1;
 
-	if (proxy_check_host(host, c->base_domain, h, reason, sizeof(reason)) == -1)
+	if (route_check_host(host, c->base_domain, h, reason, sizeof(reason)) == -1)
 		return fail(err, errlen, "caddy: refusing route: %s", reason);
-	if (proxy_check_upstream(upstream, reason, sizeof(reason)) == -1)
+	if (route_check_upstream(upstream, reason, sizeof(reason)) == -1)
 		return fail(err, errlen, "caddy: refusing route for %s: %s", h, reason);
 	if (caddy_route_id(h, id, sizeof(id)) == -1)
 		return fail(err, errlen, "caddy: no route id for %s", h);
@@ -586,7 +587,7 @@ caddy_remove(void *ctx, const char *host, char *err, size_t errlen)
 	long status = 0;
 	int rc = -1;
 
-	if (proxy_check_host(host, c->base_domain, h, reason, sizeof(reason)) == -1)
+	if (route_check_host(host, c->base_domain, h, reason, sizeof(reason)) == -1)
 		return fail(err, errlen, "caddy: refusing to remove route: %s", reason);
 	if (caddy_route_id(h, id, sizeof(id)) == -1)
 		return fail(err, errlen, "caddy: no route id for %s", h);
@@ -695,7 +696,7 @@ caddy_open(struct proxy *p, const struct config *cfg, char *err, size_t errlen)
 	snprintf(c->base_domain, sizeof(c->base_domain), "%s", cfg->base_domain);
 	/* Until ensure_front says otherwise, the configured listener is the
 	 * front door; add needs it to recreate a server Caddy lost. */
-	if (proxy_front_upstream(cfg->listen, c->front, err, errlen) == -1) {
+	if (route_check_front_upstream(cfg->listen, c->front, err, errlen) == -1) {
 		caddy_close(c);
 		return -1;
 	}

@@ -33,7 +33,7 @@ int caddy_open(struct proxy *p, const struct config *cfg, char *err, size_t errl
 
 /* The pieces below are pure and exposed for the tests. Strings they return
  * are malloc'ed and owned by the caller. Inputs must have passed the checks
- * in proxy.h. */
+ * in route_check.h. */
 
 /* "demux-<first label of host>". */
 int caddy_route_id(const char *host, char *out, size_t outlen);

@@ -41,6 +41,7 @@
 #include "buf.h"
 #include "config.h"
 #include "log.h"
+#include "proxy/route_check.h"
 #include "validate.h"
 #include "version.h"
 #include "xmalloc.h"
@@ -129,7 +130,7 @@ haproxy_config_text(const struct config *cfg, struct buf *out, char *err, size_t
 		return -1;
 	if (validate_domain(bd, reason, sizeof(reason)) == -1)
 		return fail(err, errlen, "[server] base_domain: %s", reason);
-	if (proxy_front_upstream(cfg->listen, front, reason, sizeof(reason)) == -1)
+	if (route_check_front_upstream(cfg->listen, front, reason, sizeof(reason)) == -1)
 		return fail(err, errlen, "[server] listen: %s", reason);
 
 	r |= buf_printf(out,
@@ -273,8 +274,8 @@ haproxy_parse_map(const char *text, bool with_ids, const char *base_domain, stru
 		}
 		if (strcasecmp(key, base_domain) == 0)
 			continue;
-		if (proxy_check_host(key, base_domain, host, reason, sizeof(reason)) == -1 ||
-		    proxy_check_upstream(val, reason, sizeof(reason)) == -1) {
+		if (route_check_host(key, base_domain, host, reason, sizeof(reason)) == -1 ||
+		    route_check_upstream(val, reason, sizeof(reason)) == -1) {
 			log_warnx("haproxy: map entry host=%s value=%s ignored: %s", key, val,
 				  reason);
 			continue;
@@ -735,7 +736,7 @@ haproxy_ensure_front(void *ctx, const char *base_domain, const char *demux_liste
 	char front[ROUTE_UPSTREAM_MAX];
 	int rc;
 
-	if (proxy_check_front("haproxy", base_domain, demux_listen, front, err, errlen) == -1)
+	if (route_check_front("haproxy", base_domain, demux_listen, front, err, errlen) == -1)
 		return -1;
 	pthread_mutex_lock(&h->lock);
 	rc = ensure_front_locked(h, base_domain, front, err, errlen);
@@ -752,9 +753,9 @@ haproxy_add(void *ctx, const char *host, const char *upstream, char *err, size_t
 	bool existed, changed = false;
 	int i, rc = -1;
 
-	if (proxy_check_host(host, h->base_domain, hn, reason, sizeof(reason)) == -1)
+	if (route_check_host(host, h->base_domain, hn, reason, sizeof(reason)) == -1)
 		return fail(err, errlen, "haproxy: refusing route: %s", reason);
-	if (proxy_check_upstream(upstream, reason, sizeof(reason)) == -1)
+	if (route_check_upstream(upstream, reason, sizeof(reason)) == -1)
 		return fail(err, errlen, "haproxy: refusing route for %s: %s", hn, reason);
 	pthread_mutex_lock(&h->lock);
 	if (file_lock(h, err, errlen) == -1) {
@@ -807,7 +808,7 @@ haproxy_remove(void *ctx, const char *host, char *err, size_t errlen)
 	bool had;
 	int i, rc = -1;
 
-	if (proxy_check_host(host, h->base_domain, hn, reason, sizeof(reason)) == -1)
+	if (route_check_host(host, h->base_domain, hn, reason, sizeof(reason)) == -1)
 		return fail(err, errlen, "haproxy: refusing to remove route: %s", reason);
 	pthread_mutex_lock(&h->lock);
 	if (file_lock(h, err, errlen) == -1) {

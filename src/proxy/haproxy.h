@@ -47,7 +47,7 @@ int haproxy_config_text(const struct config *cfg, struct buf *out, char *err, si
 /* Parses map entries: "show map" output when with_ids (each line starts
  * with the entry's 0x… id; any other line is HAProxy's error message and
  * fails), else a map file ('#' comments, blank lines). Entries that fail
- * the checks of proxy.h, the base domain itself and repeated hosts are
+ * the checks of route_check.h, the base domain itself and repeated hosts are
  * skipped with a warning. *out is malloc'ed, the caller frees it. */
 int haproxy_parse_map(const char *text, bool with_ids, const char *base_domain, struct route **out,
 		      int *n, char *err, size_t errlen);

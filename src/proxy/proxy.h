@@ -5,7 +5,8 @@
  * Two backends implement struct route_ops: caddy.c (Caddy's admin API; each
  * change reloads Caddy's whole config) and haproxy.c (a Host -> address map
  * changed through HAProxy's runtime API, no reload). Hosts are validated
- * before they reach a backend; upstreams are always "ip:port".
+ * before they reach a proxy (route_check.h); upstreams are always "ip:port".
+ * proxy.c only picks the backend; "demux proxy" is proxy_cmd.c.
  */
 #ifndef DEMUX_PROXY_H
 #define DEMUX_PROXY_H
@@ -45,23 +46,5 @@ struct proxy {
 /* Opens the backend chosen by cfg->proxy_backend. */
 int proxy_open(struct proxy *p, const struct config *cfg, char *err, size_t errlen);
 void proxy_close(struct proxy *p);
-
-/*
- * Checks both backends run before anything reaches a proxy.
- * proxy_check_host: host must be one DNS label, '.', then base_domain
- * (compared case-insensitively); the lower-cased host goes to out.
- * proxy_check_upstream: "a.b.c.d:port", an IPv4 literal and a port 1..65535.
- * proxy_front_upstream: demux's listen address as an upstream: "0.0.0.0:8080"
- * and ":8080" become "127.0.0.1:8080".
- */
-int proxy_check_host(const char *host, const char *base_domain, char out[ROUTE_HOST_MAX], char *err,
-		     size_t errlen);
-int proxy_check_upstream(const char *upstream, char *err, size_t errlen);
-int proxy_front_upstream(const char *listen, char out[ROUTE_UPSTREAM_MAX], char *err,
-			 size_t errlen);
-/* ensure_front's checks: base_domain valid, demux_listen usable as the front
- * door's upstream (written to front); errors start with "<backend>: ". */
-int proxy_check_front(const char *backend, const char *base_domain, const char *demux_listen,
-		      char front[ROUTE_UPSTREAM_MAX], char *err, size_t errlen);
 
 #endif

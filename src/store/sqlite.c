@@ -323,6 +323,19 @@ out:
 	return rc;
 }
 
+static int
+sqlite_ping(void *ctx, char *err, size_t errlen)
+{
+	struct sqlite_store *s = ctx;
+	int rc = 0;
+
+	pthread_mutex_lock(&s->mu);
+	if (sqlite3_exec(s->db, "SELECT 1 FROM instances LIMIT 1", NULL, NULL, NULL) != SQLITE_OK)
+		rc = db_fail(s, "ping", err, errlen);
+	pthread_mutex_unlock(&s->mu);
+	return rc;
+}
+
 static void
 sqlite_close(void *ctx)
 {
@@ -342,6 +355,7 @@ static const struct store_ops sqlite_ops = {
     .del = sqlite_del,
     .cas_state = sqlite_cas_state,
     .claim = sqlite_claim,
+    .ping = sqlite_ping,
     .close = sqlite_close,
 };
 

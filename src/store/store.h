@@ -70,6 +70,9 @@ struct store_ops {
 	 * in *out: 0 done, STORE_NOT_FOUND when none is ready, -1 error. */
 	int (*claim)(void *ctx, const char *template_name, const struct instance *claim,
 		     struct instance *out, char *err, size_t errlen);
+	/* A cheap read of the instance records, for /healthz: 0 when the store
+	 * answers, -1 with the reason (unreachable, file or table gone, I/O). */
+	int (*ping)(void *ctx, char *err, size_t errlen);
 	void (*close)(void *ctx);
 };
 

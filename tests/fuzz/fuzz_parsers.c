@@ -20,7 +20,7 @@
 #include "container/podman.h"
 #include "container/podman_stats.h"
 #include "log.h"
-#include "proxy/proxy.h"
+#include "proxy/route_check.h"
 #include "validate.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -63,9 +63,9 @@ run(unsigned int which, const char *s)
 		(void)app_site_host(&inst, out, sizeof(out), err, sizeof(err));
 		break;
 	case 5:
-		(void)proxy_check_host(s, "demo.localhost", host, err, sizeof(err));
-		(void)proxy_check_upstream(s, err, sizeof(err));
-		(void)proxy_front_upstream(s, front, err, sizeof(err));
+		(void)route_check_host(s, "demo.localhost", host, err, sizeof(err));
+		(void)route_check_upstream(s, err, sizeof(err));
+		(void)route_check_front_upstream(s, front, err, sizeof(err));
 		break;
 	case 6:
 		(void)podman_parse_inspect(s, &ci, &pid, err, sizeof(err));

@@ -297,7 +297,7 @@ static void
 need_template(void)
 {
 	if (!have_shop)
-		skip(); /* reported as "ok # SKIP": build it with make images */
+		skip(); /* a TAP SKIP (tests/run counts it apart): build it with make images */
 	assert_true(have_template);
 }
 

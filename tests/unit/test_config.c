@@ -1,5 +1,6 @@
 /* Unit tests for config: file parsing with line numbers, validation,
- * environment overrides and cross-key checks. */
+ * environment overrides, cross-key checks, listen addresses and the admin
+ * token. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -149,6 +150,62 @@ test_durations(void **state)
 	assert_int_equal(config_parse_duration("99999999999h", &d), -1);
 }
 
+static void
+test_parse_listen(void **state)
+{
+	char host[64], err[128];
+	int port;
+
+	(void)state;
+	assert_int_equal(
+	    config_parse_listen("127.0.0.1:8080", host, sizeof(host), &port, err, sizeof(err)), 0);
+	assert_string_equal(host, "127.0.0.1");
+	assert_int_equal(port, 8080);
+	assert_int_equal(
+	    config_parse_listen("[::1]:0", host, sizeof(host), &port, err, sizeof(err)), 0);
+	assert_string_equal(host, "::1");
+	assert_int_equal(port, 0);
+	assert_int_equal(config_parse_listen(":9", host, sizeof(host), &port, err, sizeof(err)), 0);
+	assert_string_equal(host, "");
+	assert_int_equal(config_parse_listen("nohost", host, sizeof(host), &port, err, sizeof(err)),
+			 -1);
+	assert_int_equal(
+	    config_parse_listen("1.2.3.4:99999", host, sizeof(host), &port, err, sizeof(err)), -1);
+	assert_int_equal(
+	    config_parse_listen("1.2.3.4:80x", host, sizeof(host), &port, err, sizeof(err)), -1);
+	assert_int_equal(config_parse_listen("[::1", host, sizeof(host), &port, err, sizeof(err)),
+			 -1);
+}
+
+/* The daemon refuses to start without a usable token; the CLI sends it. */
+static void
+test_admin_token(void **state)
+{
+	static struct config cfg;
+	char tok[CONFIG_TOKEN_MAX], err[512];
+
+	(void)state;
+	config_defaults(&cfg);
+	assert_int_equal(config_admin_token(&cfg, tok, sizeof(tok), err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "no admin token"));
+	snprintf(cfg.admin_token, sizeof(cfg.admin_token), "0123456789abcdef");
+	assert_int_equal(config_admin_token(&cfg, tok, sizeof(tok), err, sizeof(err)), 0);
+	assert_string_equal(tok, "0123456789abcdef");
+	snprintf(cfg.admin_token, sizeof(cfg.admin_token), "short");
+	assert_int_equal(config_admin_token(&cfg, tok, sizeof(tok), err, sizeof(err)), -1);
+	assert_string_equal(tok, "");
+
+	/* From the file: first line, trailing white space removed. */
+	cfg.admin_token[0] = '\0';
+	write_conf("fedcba9876543210xyz \r\nsecond line\n");
+	snprintf(cfg.admin_token_file, sizeof(cfg.admin_token_file), "%s", path);
+	assert_int_equal(config_admin_token(&cfg, tok, sizeof(tok), err, sizeof(err)), 0);
+	assert_string_equal(tok, "fedcba9876543210xyz");
+	unlink(path);
+	assert_int_equal(config_admin_token(&cfg, tok, sizeof(tok), err, sizeof(err)), -1);
+	assert_non_null(strstr(err, path));
+}
+
 int
 main(void)
 {
@@ -158,6 +215,8 @@ main(void)
 	    cmocka_unit_test(test_errors_name_file_line_key),
 	    cmocka_unit_test(test_environment_overrides),
 	    cmocka_unit_test(test_durations),
+	    cmocka_unit_test(test_parse_listen),
+	    cmocka_unit_test(test_admin_token),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

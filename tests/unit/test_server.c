@@ -495,33 +495,6 @@ test_client_ip(void **state)
 	assert_string_equal(out, "127.0.0.1");
 }
 
-static void
-test_parse_listen(void **state)
-{
-	char host[64], err[128];
-	int port;
-
-	(void)state;
-	assert_int_equal(
-	    server_parse_listen("127.0.0.1:8080", host, sizeof(host), &port, err, sizeof(err)), 0);
-	assert_string_equal(host, "127.0.0.1");
-	assert_int_equal(port, 8080);
-	assert_int_equal(
-	    server_parse_listen("[::1]:0", host, sizeof(host), &port, err, sizeof(err)), 0);
-	assert_string_equal(host, "::1");
-	assert_int_equal(port, 0);
-	assert_int_equal(server_parse_listen(":9", host, sizeof(host), &port, err, sizeof(err)), 0);
-	assert_string_equal(host, "");
-	assert_int_equal(server_parse_listen("nohost", host, sizeof(host), &port, err, sizeof(err)),
-			 -1);
-	assert_int_equal(
-	    server_parse_listen("1.2.3.4:99999", host, sizeof(host), &port, err, sizeof(err)), -1);
-	assert_int_equal(
-	    server_parse_listen("1.2.3.4:80x", host, sizeof(host), &port, err, sizeof(err)), -1);
-	assert_int_equal(server_parse_listen("[::1", host, sizeof(host), &port, err, sizeof(err)),
-			 -1);
-}
-
 int
 main(void)
 {
@@ -537,7 +510,6 @@ main(void)
 	    cmocka_unit_test(test_ratelimit_sliding_minute),
 	    cmocka_unit_test(test_ratelimit_table_is_bounded),
 	    cmocka_unit_test(test_client_ip),
-	    cmocka_unit_test(test_parse_listen),
 	};
 	int rc;
 

@@ -1,5 +1,6 @@
 /* Unit tests for the SQLite store: records, compare-and-set, atomic claim
- * (also across two connections, as two daemons would have), migrations. */
+ * (also across two connections, as two daemons would have), migrations, the
+ * health probe. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -215,6 +216,27 @@ test_newer_schema_refused(void **state)
 	assert_non_null(strstr(err, "/nonexistent-dir/x.db"));
 }
 
+/* The health probe is a real read: it fails once the records are gone. */
+static void
+test_ping(void **state)
+{
+	struct store st;
+	sqlite3 *db;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(store_sqlite_open(&st, path, err, sizeof(err)), 0);
+	assert_int_equal(st.ops->ping(st.ctx, err, sizeof(err)), 0);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "DROP TABLE instances", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	err[0] = '\0';
+	assert_int_equal(st.ops->ping(st.ctx, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "store ping"));
+	assert_non_null(strstr(err, "instances"));
+	st.ops->close(st.ctx);
+}
+
 static void
 test_state_names(void **state)
 {
@@ -233,6 +255,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_claim_oldest_ready, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_claim_atomic_across_connections, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_ping, setup, teardown),
 	    cmocka_unit_test(test_state_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

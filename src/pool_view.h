@@ -1,0 +1,33 @@
+/*
+ * pool_view — what the HTTP layer (api.c, pages.c, server.c, metrics.c) sees
+ * of a pool: the outcome of a claim and the pool's counters. Kept apart from
+ * pool.h so that the HTTP layer does not depend on what a pool works with
+ * (runtime, proxy, app profiles): pool.c fills these, serve.c hands them to
+ * the HTTP layer through struct api_backend.
+ */
+#ifndef DEMUX_POOL_VIEW_H
+#define DEMUX_POOL_VIEW_H
+
+enum claim_result {
+	CLAIM_OK,
+	CLAIM_PROVISIONING, /* nothing ready yet; retry after retry_ms */
+	CLAIM_AT_CAPACITY,  /* max_instances claimed */
+	CLAIM_ERROR	    /* a dependency failed; err says which */
+};
+
+#define POOL_HIST_BUCKETS 12
+
+struct pool_stats {
+	int ready, claimed, provisioning, releasing;
+	long long claims;
+	long long claim_fail_provisioning, claim_fail_capacity, claim_fail_error;
+	long long expirations, releases, provision_failures;
+	long long lost; /* ready or claimed instances whose container stopped */
+	/* provision duration histogram, seconds, per method (0 criu_restore, 1 cold_start) */
+	long long hist_count[2];
+	double hist_sum[2];
+	long long hist_bucket[2][POOL_HIST_BUCKETS]; /* cumulative counts <= pool_hist_bounds[i] */
+	char last_error[256];
+};
+
+#endif
