@@ -340,6 +340,28 @@ perform_ok(const struct podman *p, const struct request *req, struct response *r
 }
 
 int
+podman_json_call(struct podman *p, const char *method, const char *path, const char *json,
+		 long *status, struct buf *body, char *err, size_t errlen)
+{
+	struct request req = {.method = method, .path = path, .json = json};
+	struct response resp;
+	int ret = -1;
+
+	response_init(&resp);
+	if (perform(p, &req, &resp, err, errlen) == -1)
+		goto out;
+	*status = resp.status;
+	if (buf_appends(body, buf_str(&resp.body)) == -1) {
+		snprintf(err, errlen, "Podman's answer to %s is too large", path);
+		goto out;
+	}
+	ret = 0;
+out:
+	buf_free(&resp.body);
+	return ret;
+}
+
+int
 podman_ping(struct podman *p, char *err, size_t errlen)
 {
 	struct request req = {.method = "GET", .path = "/_ping"};
@@ -462,6 +484,10 @@ podman_spec_json(const struct container_spec *spec, char **json, char *err, size
 						cp->container_port, "protocol", "tcp"));
 	}
 	json_object_set(o, "portmappings", ports);
+	if (spec->network != NULL && spec->network[0] != '\0') {
+		json_object_set_new(o, "netns", json_pack("{s:s}", "nsmode", "bridge"));
+		json_object_set_new(o, "Networks", json_pack("{s:{}}", spec->network));
+	}
 	if (spec->memory_bytes > 0)
 		json_object_set_new(limits, "memory",
 				    json_pack("{s:I}", "limit", (json_int_t)spec->memory_bytes));

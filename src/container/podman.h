@@ -101,6 +101,27 @@ int podman_list(struct podman *p, struct container_info **out, int *n, char *err
 int podman_logs(struct podman *p, const char *name, int lines, struct buf *out, char *err,
 		size_t errlen);
 
+/* A bridge network as Podman reports it. */
+struct podman_network {
+	char name[64];
+	char interface[16];
+	char subnet[64]; /* IPv4 CIDR */
+	bool internal;
+};
+
+/* Makes sure network name exists as a bridge on interface, with Podman's DNS
+ * server off, in subnet (NULL or "": one Podman picks); fills out. A network
+ * of that name on another interface or subnet is an error that says how to
+ * remove it. */
+int podman_network_ensure(struct podman *p, const char *name, const char *interface,
+			  const char *subnet, struct podman_network *out, char *err, size_t errlen);
+int podman_parse_network(const char *json, struct podman_network *out, char *err, size_t errlen);
+
+/* One JSON request below /libpod (for podman_*.c): 0 when Podman answered,
+ * whatever the status; its body is appended to body. */
+int podman_json_call(struct podman *p, const char *method, const char *path, const char *json,
+		     long *status, struct buf *body, char *err, size_t errlen);
+
 /* The runtime interface; ctx is a struct podman *. */
 extern const struct runtime_ops podman_runtime_ops;
 

@@ -34,6 +34,7 @@ struct container_spec {
 	const char *const *entrypoint; /* NULL-terminated, NULL = image default */
 	struct container_port ports[RUNTIME_MAX_PORTS];
 	int nports;
+	const char *network;	/* Podman network to attach to; NULL = Podman's default */
 	long long memory_bytes; /* 0 = no limit */
 	long long pids_limit;	/* 0 = no limit */
 	double cpus;		/* 0 = no limit */
