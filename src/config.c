@@ -6,6 +6,7 @@
  * error messages, so a key cannot be read one way and checked another.
  */
 #include "config.h"
+#include "firewall.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -37,6 +38,7 @@ struct key {
 static const char *const proxy_choices[] = {"caddy", "haproxy", NULL};
 static const char *const store_choices[] = {"sqlite", "redis", NULL};
 static const char *const dbmode_choices[] = {"embedded", "shared", NULL};
+static const char *const egress_choices[] = {"none", "open", NULL};
 static const char *const scheme_choices[] = {"http", "https", NULL};
 
 #define C_STR(sec, key, field)                                                                     \
@@ -82,6 +84,12 @@ static const struct key keys[] = {
     C_BOOL("server", "trust_forwarded_for", trust_forwarded_for),
     C_STR("podman", "socket", podman_socket),
     C_INT("podman", "timeout_ms", podman_timeout_ms, 100, 3600000),
+    C_STR("network", "name", net_name),
+    C_STR("network", "interface", net_interface),
+    C_STR("network", "subnet", net_subnet),
+    C_STR("network", "egress_name", net_egress_name),
+    C_STR("network", "egress_interface", net_egress_interface),
+    C_STR("network", "egress_subnet", net_egress_subnet),
     C_ENUM("proxy", "backend", proxy_backend, proxy_choices),
     C_STR("proxy", "listen", proxy_listen),
     C_STR("proxy", "caddy_admin", caddy_admin),
@@ -112,6 +120,7 @@ static const struct key keys[] = {
     {"pool", "cold_start_fallback", K_BOOL, offsetof(struct pool_config, cold_start_fallback), 0, 0,
      0, NULL},
     {"pool", "db_mode", K_ENUM, offsetof(struct pool_config, db_mode), 0, 0, 0, dbmode_choices},
+    {"pool", "egress", K_ENUM, offsetof(struct pool_config, egress), 0, 0, 0, egress_choices},
     {"pool", "generic_after_restore", K_STR, offsetof(struct pool_config, generic_after_restore),
      CONFIG_SQL, 0, 0, NULL},
     {"pool", "generic_on_release", K_STR, offsetof(struct pool_config, generic_on_release),
@@ -148,6 +157,10 @@ config_defaults(struct config *cfg)
 	cfg->claims_per_ip_per_minute = 10;
 	snprintf(cfg->podman_socket, sizeof(cfg->podman_socket), "/run/podman/podman.sock");
 	cfg->podman_timeout_ms = 120000;
+	snprintf(cfg->net_name, sizeof(cfg->net_name), "demux");
+	snprintf(cfg->net_interface, sizeof(cfg->net_interface), "demux0");
+	snprintf(cfg->net_egress_name, sizeof(cfg->net_egress_name), "demux-egress");
+	snprintf(cfg->net_egress_interface, sizeof(cfg->net_egress_interface), "demux1");
 	cfg->proxy_backend = PROXY_CADDY;
 	snprintf(cfg->proxy_listen, sizeof(cfg->proxy_listen), "127.0.0.1:8088");
 	snprintf(cfg->caddy_admin, sizeof(cfg->caddy_admin), "http://127.0.0.1:2019");
@@ -467,6 +480,32 @@ load_env(struct config *cfg, char *err, size_t errlen)
 	return 0;
 }
 
+/* The two networks of [network]: valid names, interfaces and subnets, and
+ * distinct, since the firewall treats them differently. */
+static int
+check_networks(const struct config *cfg, const char *where, char *err, size_t errlen)
+{
+	const char *names[] = {cfg->net_name, cfg->net_egress_name};
+	const char *ifaces[] = {cfg->net_interface, cfg->net_egress_interface};
+	const char *subnets[] = {cfg->net_subnet, cfg->net_egress_subnet};
+	char reason[256];
+
+	for (int i = 0; i < 2; i++) {
+		if (validate_name(names[i], reason, sizeof(reason)) == -1 ||
+		    firewall_validate_interface(ifaces[i], reason, sizeof(reason)) == -1 ||
+		    (subnets[i][0] != '\0' &&
+		     firewall_validate_subnet(subnets[i], reason, sizeof(reason)) == -1))
+			return fail(err, errlen, "%s: [network] %s", where, reason);
+	}
+	if (strcmp(names[0], names[1]) == 0 || strcmp(ifaces[0], ifaces[1]) == 0 ||
+	    (subnets[0][0] != '\0' && strcmp(subnets[0], subnets[1]) == 0))
+		return fail(err, errlen,
+			    "%s: [network] the egress network needs its own name, interface and "
+			    "subnet",
+			    where);
+	return 0;
+}
+
 int
 config_check(const struct config *cfg, char *err, size_t errlen)
 {
@@ -509,7 +548,7 @@ config_check(const struct config *cfg, char *err, size_t errlen)
 			    where, CONFIG_TOKEN_MIN);
 	if (cfg->state_dir[0] != '/')
 		return fail(err, errlen, "%s: [demux] state_dir: must be an absolute path", where);
-	return 0;
+	return check_networks(cfg, where, err, errlen);
 }
 
 int

@@ -25,6 +25,7 @@
 enum db_mode { DB_MODE_EMBEDDED, DB_MODE_SHARED };
 enum proxy_backend { PROXY_CADDY, PROXY_HAPROXY };
 enum store_backend { STORE_SQLITE, STORE_REDIS };
+enum egress { EGRESS_NONE, EGRESS_OPEN };
 
 struct pool_config {
 	char name[64]; /* template name */
@@ -38,6 +39,7 @@ struct pool_config {
 	int port_max;
 	bool cold_start_fallback;
 	enum db_mode db_mode;
+	enum egress egress; /* may its copies open connections beyond the machine? */
 	char generic_after_restore[CONFIG_SQL]; /* generic profile; ';'-separated */
 	char generic_on_release[CONFIG_SQL];
 };
@@ -60,6 +62,13 @@ struct config {
 	/* [podman] */
 	char podman_socket[CONFIG_STR];
 	int podman_timeout_ms;
+	/* [network]: the Podman networks of demo copies (docs/SECURITY.md) */
+	char net_name[64];
+	char net_interface[16];
+	char net_subnet[64]; /* "" = Podman's choice */
+	char net_egress_name[64];
+	char net_egress_interface[16];
+	char net_egress_subnet[64];
 	/* [proxy] */
 	enum proxy_backend proxy_backend;
 	char proxy_listen[CONFIG_STR]; /* where the proxy serves visitors */

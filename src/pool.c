@@ -19,7 +19,9 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
+#include <sys/un.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -209,7 +211,7 @@ pool_route_add(const struct pool_env *env, const struct instance *in, const char
 
 static void
 app_instance_for(const struct pool *p, const struct instance *in, const char *domain, int retry_ms,
-		 struct app_instance *ai)
+		 const char *db_socket, struct app_instance *ai)
 {
 	const struct config *cfg = p->env.cfg;
 	const struct template_meta *t = p->env.tmpl;
@@ -233,8 +235,8 @@ app_instance_for(const struct pool *p, const struct instance *in, const char *do
 		ai->db.name = cfg->db_name;
 		ai->drop_tables_on_release = 1;
 	} else {
-		ai->db.host = "127.0.0.1";
-		ai->db.port = in->db_port;
+		ai->db.host = "localhost";
+		ai->db.unix_socket = db_socket;
 		ai->db.user = t->db_user;
 		ai->db.password = t->db_password;
 		ai->db.name = t->db_name;
@@ -413,8 +415,6 @@ start_container(struct pool *p, struct instance *in, char *err, size_t errlen)
 	req.archive_path = t->archive_path;
 	req.name = in->container;
 	req.ports[req.nports++] = (struct container_port){in->app_port, t->app_port};
-	if (t->db_port > 0)
-		req.ports[req.nports++] = (struct container_port){in->db_port, t->db_port};
 	memset(&rs, 0, sizeof(rs));
 	if (p->env.runtime.ops->restore(p->env.runtime.ctx, &req, &rs, e, sizeof(e)) == 0) {
 		snprintf(in->method, sizeof(in->method), "criu_restore");
@@ -446,12 +446,41 @@ start_container(struct pool *p, struct instance *in, char *err, size_t errlen)
 	return 0;
 }
 
+/* The copy's MariaDB socket as seen from the host: through the root of its
+ * first process, so that the database needs no port outside the copy. The
+ * copy has run no visitor's code yet, so nothing in it can have turned the
+ * path into a link. */
+static int
+copy_db_socket(struct pool *p, const struct instance *in, char *out, size_t outlen, char *err,
+	       size_t errlen)
+{
+	int pid = -1;
+	char e[512] = "the runtime cannot tell";
+
+	if (p->env.runtime.ops->pid == NULL ||
+	    p->env.runtime.ops->pid(p->env.runtime.ctx, in->container, &pid, e, sizeof(e)) == -1) {
+		snprintf(err, errlen, "database socket: process of %s: %s", in->container, e);
+		return -1;
+	}
+	if (pid <= 0) {
+		snprintf(err, errlen, "database socket: %s is not running", in->container);
+		return -1;
+	}
+	if (snprintf(out, outlen, "/proc/%d/root%s", pid, p->env.tmpl->db_socket) >= (int)outlen ||
+	    strlen(out) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
+		snprintf(err, errlen, "database socket path too long: /proc/%d/root%s", pid,
+			 p->env.tmpl->db_socket);
+		return -1;
+	}
+	return 0;
+}
+
 /* Provisions one instance whose PROVISIONING record and port slot were
  * reserved by the caller. */
 static int
 provision(struct pool *p, struct instance *in, char *err, size_t errlen)
 {
-	char domain[320], e[1024];
+	char domain[320], e[1024], db_socket[PATH_MAX];
 	struct app_instance ai;
 	const char *step = "restore";
 	double t0 = mono_ms(), t1;
@@ -464,7 +493,11 @@ provision(struct pool *p, struct instance *in, char *err, size_t errlen)
 	step = "after_restore";
 	t1 = mono_ms();
 	if (p->env.profile != NULL && p->env.profile->after_restore != NULL) {
-		app_instance_for(p, in, domain, cold ? COLD_DB_RETRY_MS : RESTORE_DB_RETRY_MS, &ai);
+		if (p->env.pcfg->db_mode == DB_MODE_EMBEDDED &&
+		    copy_db_socket(p, in, db_socket, sizeof(db_socket), e, sizeof(e)) == -1)
+			goto fail;
+		app_instance_for(p, in, domain, cold ? COLD_DB_RETRY_MS : RESTORE_DB_RETRY_MS,
+				 db_socket, &ai);
 		if (p->env.profile->after_restore(&ai, e, sizeof(e)) == -1)
 			goto fail;
 	}
@@ -581,7 +614,9 @@ reserve(struct pool *p, struct instance *in, char *err, size_t errlen)
 	snprintf(in->node, sizeof(in->node), "%s", p->env.cfg->node_name);
 	in->state = INSTANCE_PROVISIONING;
 	in->app_port = pc->port_min + 2 * slot;
-	in->db_port = p->env.tmpl->db_port > 0 ? in->app_port + 1 : 0;
+	/* The second port of the pair is no longer published: a copy's database
+	 * is reached through its unix socket (copy_db_socket). */
+	in->db_port = 0;
 	if (pc->db_mode == DB_MODE_SHARED)
 		validate_make_instance_prefix(in->id, in->prefix, sizeof(in->prefix));
 	else

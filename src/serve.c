@@ -25,6 +25,7 @@
 #include "app/profile.h"
 #include "commands.h"
 #include "container/podman.h"
+#include "isolation.h"
 #include "log.h"
 #include "pool.h"
 #include "proxy/proxy.h"
@@ -34,6 +35,8 @@
 #include "validate.h"
 #include "xmalloc.h"
 
+#define ISOLATION_CHECK_S 5
+
 struct daemon {
 	struct config *cfg;
 	struct store store;
@@ -41,6 +44,7 @@ struct daemon {
 	struct proxy proxy;
 	bool proxy_open;
 	struct podman *podman;
+	struct isolation iso;
 	struct template_meta *tmpl; /* [npools] */
 	struct pool_env *env;	    /* [npools] */
 	struct pool **pools;	    /* [npools] */
@@ -216,6 +220,35 @@ fail:
 	return -1;
 }
 
+/* A copy keeps the network of the template it was restored from: that
+ * network decides what the copy can reach, so it must be the one the pool's
+ * egress setting names. */
+static int
+check_template_network(const struct config *cfg, const struct pool_config *pc,
+		       const struct template_meta *t, char *err, size_t errlen)
+{
+	bool egress = pc->egress == EGRESS_OPEN;
+	const char *want = isolation_network_name(cfg, egress);
+
+	if (t->network[0] == '\0') {
+		snprintf(err, errlen,
+			 "[pool %s]: template %s was made before demo copies were isolated (its "
+			 "copies would share Podman's default network); make it again: demux "
+			 "template rm %s && demux template create --name %s --image %s",
+			 pc->name, t->name, t->name, t->name, t->image);
+		return -1;
+	}
+	if (strcmp(t->network, want) != 0) {
+		snprintf(err, errlen,
+			 "[pool %s]: egress = %s, but template %s runs on network %s, not %s; make "
+			 "it again with demux template create --egress %s, or set egress = %s",
+			 pc->name, egress ? "open" : "none", t->name, t->network, want,
+			 egress ? "open" : "none", t->egress ? "open" : "none");
+		return -1;
+	}
+	return 0;
+}
+
 static int
 open_pools(struct daemon *d, char *err, size_t errlen)
 {
@@ -239,6 +272,8 @@ open_pools(struct daemon *d, char *err, size_t errlen)
 		d->env[i].cfg = cfg;
 		d->env[i].pcfg = pc;
 		d->env[i].tmpl = &d->tmpl[i];
+		if (check_template_network(cfg, pc, &d->tmpl[i], err, errlen) == -1)
+			return -1;
 		d->env[i].profile = profile_find(d->tmpl[i].profile);
 		if (d->env[i].profile == NULL) {
 			snprintf(err, errlen, "[pool %s]: template has unknown profile '%s'",
@@ -256,6 +291,31 @@ open_pools(struct daemon *d, char *err, size_t errlen)
 			 pc->max_instances, pc->ttl_s);
 	}
 	return 0;
+}
+
+/* The signal that ends the daemon, or 0 after ISOLATION_CHECK_S without one. */
+static int
+wait_signal(const sigset_t *sigs)
+{
+	struct timespec ts = {.tv_sec = ISOLATION_CHECK_S, .tv_nsec = 0};
+	int sig = sigtimedwait(sigs, NULL, &ts);
+
+	return sig > 0 ? sig : 0;
+}
+
+/* Someone may flush the machine's nftables rules (an operator, a firewall
+ * service starting); copies would then reach each other until the next
+ * start. The tables are put back within ISOLATION_CHECK_S. */
+static void
+keep_isolation(struct daemon *d)
+{
+	bool reapplied = false;
+	char err[512];
+
+	if (isolation_check(&d->iso, &reapplied, err, sizeof(err)) == -1)
+		log_error("firewall check failed: %s", err);
+	else if (reapplied)
+		log_warnx("firewall tables were missing: applied again");
 }
 
 static void
@@ -367,6 +427,10 @@ cmd_serve(int argc, char **argv)
 		fprintf(stderr, "demux: podman: %s\n", err);
 		goto out;
 	}
+	if (isolation_setup(d.cfg, d.podman, &d.iso, err, sizeof(err)) == -1) {
+		fprintf(stderr, "demux: isolation of demo copies: %s\n", err);
+		goto out;
+	}
 	if (proxy_open(&d.proxy, d.cfg, err, sizeof(err)) == -1) {
 		fprintf(stderr, "demux: proxy: %s\n", err);
 		goto out;
@@ -418,8 +482,8 @@ cmd_serve(int argc, char **argv)
 		 d.proxy.ops->name, d.npools);
 	warn_public_port(d.cfg);
 
-	while (sigwait(&sigs, &sig) != 0)
-		;
+	while ((sig = wait_signal(&sigs)) == 0)
+		keep_isolation(&d);
 	log_info("shutting down signal=%s", sig == SIGTERM ? "SIGTERM" : "SIGINT");
 	rc = 0;
 out:

@@ -59,7 +59,7 @@ static const char db_wrapper_script[] =
     "mkdir -p /run/mysqld \"$data\"\n"
     "[ -d \"$data/mysql\" ] || \"$inst\" --user=root --datadir=\"$data\" >/dev/null\n"
     "\"$db\" --no-defaults --user=root --datadir=\"$data\" --socket=\"$sock\" "
-    "--port=\"$MYSQL_PORT\" --bind-address=0.0.0.0 --skip-name-resolve "
+    "--port=\"$MYSQL_PORT\" --bind-address=127.0.0.1 --skip-name-resolve "
     "--innodb-buffer-pool-size=16M --innodb-log-file-size=8M --innodb-log-buffer-size=2M "
     "--key-buffer-size=64K --aria-pagecache-buffer-size=1M --performance-schema=OFF "
     "--max-connections=30 &\n"
@@ -325,6 +325,14 @@ resolve_db(const struct template_options *opt, const struct podman_image *img,
 	if (m->db_wrapper && (m->db_name[0] == '\0' || m->db_user[0] == '\0'))
 		return fail(err, errlen, "the MariaDB wrapper needs a database name and user");
 
+	v = pick(NULL, img, "demux.db_socket", TEMPLATE_DEFAULT_DB_SOCKET);
+	if (v[0] != '/' || strstr(v, "..") != NULL || strlen(v) > 80)
+		return fail(err, errlen,
+			    "image label demux.db_socket: '%s' is not an absolute path of at most "
+			    "80 characters",
+			    v);
+	if (set_field(m->db_socket, sizeof(m->db_socket), "database socket", v, err, errlen) == -1)
+		return -1;
 	v = pick(NULL, img, "demux.db_prefix", profile_default(NULL, p->default_prefix, ""));
 	if (v[0] != '\0' && validate_prefix(v, why, sizeof(why)) == -1)
 		return fail(err, errlen, "image label demux.db_prefix: %s", why);
@@ -435,6 +443,10 @@ template_resolve(const struct template_options *opt, const struct podman_image *
 	if (m->cpus > 1024)
 		return fail(err, errlen, "--cpus %.2f is more than any machine has", m->cpus);
 	m->compressed = opt->compress;
+	if (opt->network != NULL &&
+	    set_field(m->network, sizeof(m->network), "network", opt->network, err, errlen) == -1)
+		return -1;
+	m->egress = opt->egress;
 	return 0;
 }
 
@@ -525,6 +537,7 @@ template_cold_start_spec(const struct template_meta *m, const char *name, int ap
 		out->ports[1].container_port = m->db_port;
 		out->nports = 2;
 	}
+	out->network = m->network[0] != '\0' ? m->network : NULL;
 	out->memory_bytes = m->memory_bytes;
 	out->pids_limit = m->pids_limit;
 	out->cpus = m->cpus;
@@ -566,6 +579,9 @@ template_meta_to_json(const struct template_meta *m, char **json, char *err, siz
 	json_object_set_new(o, "labels", list_json((char(*)[TEMPLATE_STR])m->labels, m->nlabels));
 	json_object_set_new(o, "env", list_json((char(*)[TEMPLATE_STR])m->env, m->nenv));
 	json_object_set_new(o, "warm", list_json((char(*)[TEMPLATE_STR])m->warm, m->nwarm));
+	json_object_set_new(o, "db_socket", json_string(m->db_socket));
+	json_object_set_new(o, "network", json_string(m->network));
+	json_object_set_new(o, "egress", json_boolean(m->egress));
 	json_object_set_new(o, "archive_path", json_string(m->archive_path));
 	json_object_set_new(o, "archive_bytes", json_integer(m->archive_bytes));
 	json_object_set_new(o, "compressed", json_boolean(m->compressed));
@@ -666,6 +682,8 @@ template_meta_from_json(const char *json, struct template_meta *m, char *err, si
 		    errlen) == -1 ||
 	    get_str(o, "start_command", m->start_command, sizeof(m->start_command), false, err,
 		    errlen) == -1 ||
+	    get_str(o, "db_socket", m->db_socket, sizeof(m->db_socket), false, err, errlen) == -1 ||
+	    get_str(o, "network", m->network, sizeof(m->network), false, err, errlen) == -1 ||
 	    get_str(o, "archive_path", m->archive_path, sizeof(m->archive_path), true, err,
 		    errlen) == -1 ||
 	    get_list(o, "labels", m->labels, &m->nlabels, err, errlen) == -1 ||
@@ -683,6 +701,9 @@ template_meta_from_json(const char *json, struct template_meta *m, char *err, si
 		goto out;
 	}
 	m->db_wrapper = json_is_true(json_object_get(o, "db_wrapper"));
+	m->egress = json_is_true(json_object_get(o, "egress"));
+	if (m->db_socket[0] == '\0')
+		snprintf(m->db_socket, sizeof(m->db_socket), "%s", TEMPLATE_DEFAULT_DB_SOCKET);
 	m->compressed = json_is_true(json_object_get(o, "compressed"));
 	m->archive_bytes = (long long)get_num(o, "archive_bytes");
 	ck = json_object_get(o, "checkpoint");

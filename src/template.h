@@ -34,6 +34,7 @@
 #define TEMPLATE_DEFAULT_PIDS 1024
 #define TEMPLATE_DEFAULT_CPUS 1.0
 #define TEMPLATE_DEFAULT_TIMEOUT_S 300
+#define TEMPLATE_DEFAULT_DB_SOCKET "/run/mysqld/mysqld.sock"
 
 struct template_meta {
 	char name[64];
@@ -51,6 +52,13 @@ struct template_meta {
 	char admin_path[TEMPLATE_STR];
 	char admin_user[TEMPLATE_STR];
 	char admin_password[TEMPLATE_SECRET];
+	/* The copy's MariaDB socket inside the container: demux's hook reaches
+	 * it through /proc/<pid>/root, so no database port is published. */
+	char db_socket[TEMPLATE_STR];
+	/* The Podman network the template ran on, which every restored copy
+	 * keeps; "" for a template made before copies were isolated. */
+	char network[64];
+	bool egress;			  /* that network lets copies reach beyond the machine */
 	bool db_wrapper;		  /* entrypoint wrapper starts the image's MariaDB */
 	char start_command[TEMPLATE_STR]; /* what the wrapper execs (the image's own start) */
 	int nlabels;
@@ -91,6 +99,8 @@ struct template_options {
 	long long pids_limit;
 	double cpus;
 	bool compress;
+	const char *network; /* Podman network to run the template on (made by the caller) */
+	bool egress;	     /* whether that network is the one open to the outside */
 };
 
 /* Storage the strings of a built container_spec point into; keep it alive as

@@ -15,6 +15,7 @@
 #include "app/profile.h"
 #include "commands.h"
 #include "config.h"
+#include "isolation.h"
 #include "log.h"
 #include "template.h"
 #include "template_create.h"
@@ -44,6 +45,7 @@ enum {
 	OPT_DB_NAME,
 	OPT_DB_USER,
 	OPT_DB_PASSWORD,
+	OPT_EGRESS,
 	OPT_HELP,
 };
 
@@ -70,6 +72,7 @@ static const struct option long_options[] = {
     {"db-name", required_argument, NULL, OPT_DB_NAME},
     {"db-user", required_argument, NULL, OPT_DB_USER},
     {"db-password", required_argument, NULL, OPT_DB_PASSWORD},
+    {"egress", required_argument, NULL, OPT_EGRESS},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -97,6 +100,8 @@ usage(FILE *out)
 	    "  --label K=V --env K=V             extra labels / environment (repeatable)\n"
 	    "  --db-name, --db-user, --db-password   database credentials (demux.db_*)\n"
 	    "  --compress none|zstd              archive compression (default none)\n"
+	    "  --egress none|open  may copies open connections beyond the machine? (default\n"
+	    "                      none; open puts the template on [network] egress_name)\n"
 	    "common options: --config FILE (or DEMUX_CONFIG), --state-dir DIR, --socket PATH\n");
 }
 
@@ -290,6 +295,13 @@ value_option(struct args *a, int ch, const char *v)
 		}
 		return 0;
 	}
+	case OPT_EGRESS:
+		if (strcmp(v, "open") != 0 && strcmp(v, "none") != 0) {
+			fprintf(stderr, "demux: template: --egress must be none or open\n");
+			return -1;
+		}
+		opt->egress = strcmp(v, "open") == 0;
+		return 0;
 	case OPT_COMPRESS:
 		if (strcmp(v, "zstd") != 0 && strcmp(v, "none") != 0) {
 			fprintf(stderr, "demux: template: --compress must be none or zstd\n");
@@ -357,9 +369,11 @@ parse_args(int argc, char **argv, struct args *a, int *rc)
 static int
 cmd_create(const struct config *cfg, const struct args *a)
 {
-	const struct template_options *opt = &a->opt;
+	struct template_options opt_net = a->opt;
+	const struct template_options *opt = &opt_net;
 	struct template_meta *m = NULL;
 	struct podman *p = NULL;
+	struct isolation iso;
 	char err[2048], size[32];
 	int rc = 1;
 
@@ -382,6 +396,12 @@ cmd_create(const struct config *cfg, const struct args *a)
 		fprintf(stderr, "demux: template create: %s\n", err);
 		goto out;
 	}
+	/* The template container runs isolated like its copies, which keep its network. */
+	if (isolation_setup(cfg, p, &iso, err, sizeof(err)) == -1) {
+		fprintf(stderr, "demux: template create: %s\n", err);
+		goto out;
+	}
+	opt_net.network = isolation_network_name(cfg, opt->egress);
 	m = xcalloc(1, sizeof(*m));
 	if (template_create(p, opt, a->state_dir, a->host_port, a->timeout_s, m, err,
 			    sizeof(err)) == -1) {

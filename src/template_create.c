@@ -47,7 +47,6 @@ struct create {
 	char dir[TEMPLATE_PATH];
 	char container[128];
 	int app_host_port;
-	int db_host_port;
 	int timeout_s;
 	bool tty;
 	bool created_container;
@@ -402,10 +401,10 @@ create_template(struct create *c, const struct template_options *opt, char *err,
 	}
 	if (c->app_host_port == 0 && (c->app_host_port = free_port(err, errlen)) == -1)
 		goto out;
-	if (c->m.db_port > 0 && (c->db_host_port = free_port(err, errlen)) == -1)
-		goto out;
-	if (template_cold_start_spec(&c->m, c->container, c->app_host_port, c->db_host_port, &spec,
-				     sb, err, errlen) == -1)
+	/* The database port stays unpublished (0): nothing outside the container
+	 * needs it (docs/SECURITY.md). */
+	if (template_cold_start_spec(&c->m, c->container, c->app_host_port, 0, &spec, sb, err,
+				     errlen) == -1)
 		goto out;
 	/* A template container left by a killed create holds the name. */
 	if (podman_remove(c->p, c->container, err, errlen) == -1)

@@ -47,16 +47,19 @@ db_stop() {
 
 db_sql() { mariadb --protocol=socket "$@"; }
 
-# The application's database and its user, reachable from anywhere ('%'):
-# demux runs its post-restore SQL through a port published on 127.0.0.1.
+# The application's database and its user, known only inside the copy: the
+# app connects over 127.0.0.1, demux's post-restore SQL over the unix socket
+# ('localhost'); MariaDB listens on 127.0.0.1 only (90-demux.cnf).
 db_create_app() {
 	db_sql <<SQL
 CREATE DATABASE \`$DB_NAME\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
-CREATE USER '$DB_USER'@'%' IDENTIFIED BY '$DB_PASSWORD';
-GRANT ALL PRIVILEGES ON \`$DB_NAME\`.* TO '$DB_USER'@'%';
+CREATE USER '$DB_USER'@'localhost' IDENTIFIED BY '$DB_PASSWORD';
+CREATE USER '$DB_USER'@'127.0.0.1' IDENTIFIED BY '$DB_PASSWORD';
+GRANT ALL PRIVILEGES ON \`$DB_NAME\`.* TO '$DB_USER'@'localhost';
+GRANT ALL PRIVILEGES ON \`$DB_NAME\`.* TO '$DB_USER'@'127.0.0.1';
 -- mariadb-install-db also made a proxy grant for root@<build host name>.
 DELETE FROM mysql.proxies_priv WHERE Host <> 'localhost';
 FLUSH PRIVILEGES;
 SQL
-	say "db: database $DB_NAME and user $DB_USER@% created"
+	say "db: database $DB_NAME and user $DB_USER@localhost, @127.0.0.1 created"
 }

@@ -88,7 +88,7 @@ db_set_options(MYSQL *m, const struct db_params *p)
 						   : DB_DEFAULT_CONNECT_TIMEOUT_S;
 	unsigned int rw =
 	    p->rw_timeout_s > 0 ? (unsigned int)p->rw_timeout_s : DB_DEFAULT_RW_TIMEOUT_S;
-	unsigned int proto = MYSQL_PROTOCOL_TCP;
+	unsigned int proto = p->unix_socket != NULL ? MYSQL_PROTOCOL_SOCKET : MYSQL_PROTOCOL_TCP;
 	unsigned int no = 0;
 
 	mysql_options(m, MYSQL_OPT_CONNECT_TIMEOUT, &ct);
@@ -110,9 +110,12 @@ db_connect(const struct db_params *p, struct db_conn **out, char *err, size_t er
 	int ret = -1;
 
 	*out = NULL;
-	if (p->host == NULL || p->host[0] == '\0' || p->user == NULL || p->user[0] == '\0' ||
-	    p->port <= 0 || p->port > 65535) {
-		db_fail(err, errlen, "database host, port and user must be set");
+	if (p->user == NULL || p->user[0] == '\0' ||
+	    (p->unix_socket == NULL &&
+	     (p->host == NULL || p->host[0] == '\0' || p->port <= 0 || p->port > 65535)) ||
+	    (p->unix_socket != NULL && p->unix_socket[0] != '/')) {
+		db_fail(err, errlen,
+			"database host and port, or socket path, and user must be set");
 		goto out;
 	}
 	if (p->name != NULL && p->name[0] != '\0' && db_validate_schema(p->name, err, errlen) == -1)
@@ -120,7 +123,10 @@ db_connect(const struct db_params *p, struct db_conn **out, char *err, size_t er
 	pthread_once(&db_lib_once, db_lib_init);
 	schema = p->name != NULL && p->name[0] != '\0' ? p->name : NULL;
 	c = xcalloc(1, sizeof(*c));
-	snprintf(c->where, sizeof(c->where), "%s@%s:%d", p->user, p->host, p->port);
+	if (p->unix_socket != NULL)
+		snprintf(c->where, sizeof(c->where), "%s@%s", p->user, p->unix_socket);
+	else
+		snprintf(c->where, sizeof(c->where), "%s@%s:%d", p->user, p->host, p->port);
 	start = now_ms();
 	deadline = start + (p->retry_ms > 0 ? p->retry_ms : 0);
 	for (;;) {
@@ -130,8 +136,10 @@ db_connect(const struct db_params *p, struct db_conn **out, char *err, size_t er
 			fatalx("mysql_init: out of memory");
 		db_set_options(m, p);
 		c->attempts++;
-		if (mysql_real_connect(m, p->host, p->user, p->password, schema,
-				       (unsigned int)p->port, NULL, CLIENT_FOUND_ROWS) != NULL) {
+		if (mysql_real_connect(m, p->unix_socket != NULL ? "localhost" : p->host, p->user,
+				       p->password, schema,
+				       p->unix_socket != NULL ? 0 : (unsigned int)p->port,
+				       p->unix_socket, CLIENT_FOUND_ROWS) != NULL) {
 			c->mysql = m;
 			break;
 		}

@@ -21,6 +21,10 @@
 struct db_params {
 	const char *host; /* "127.0.0.1" */
 	int port;
+	/* When set, the server's unix socket (host and port are then unused):
+	 * a copy's own MariaDB, reached through /proc/<pid>/root, so that its
+	 * database needs no published port (docs/SECURITY.md). */
+	const char *unix_socket;
 	const char *user;
 	const char *password;
 	const char *name; /* schema */

@@ -112,11 +112,28 @@ fake_list(void *ctx, struct container_info **out, int *n, char *err, size_t errl
 	return 0;
 }
 
+/* A made-up host pid per running container (the pool builds the path of a
+ * copy's database socket from it; the fake profiles never open it). */
+static int
+fake_pid(void *ctx, const char *name, int *pid, char *err, size_t errlen)
+{
+	struct fake_runtime *rt = ctx;
+
+	for (int i = 0; i < rt->n; i++)
+		if (strcmp(rt->names[i], name) == 0) {
+			*pid = rt->stopped[i] ? -1 : 40000 + i;
+			return 0;
+		}
+	snprintf(err, errlen, "fake: no container %s", name);
+	return -1;
+}
+
 const struct runtime_ops fake_runtime_ops = {
     .restore = fake_restore,
     .run = fake_run,
     .remove = fake_remove,
     .list = fake_list,
+    .pid = fake_pid,
 };
 
 bool
@@ -211,6 +228,8 @@ fake_after_restore(const struct app_instance *inst, char *err, size_t errlen)
 	fake_profile_state.after_restore_calls++;
 	snprintf(fake_profile_state.last_domain, sizeof(fake_profile_state.last_domain), "%s",
 		 inst->domain);
+	snprintf(fake_profile_state.last_db_socket, sizeof(fake_profile_state.last_db_socket), "%s",
+		 inst->db.unix_socket != NULL ? inst->db.unix_socket : "");
 	if (fake_profile_state.fail_after_restore) {
 		snprintf(err, errlen, "fake: UPDATE shop_url failed");
 		return -1;
@@ -286,6 +305,7 @@ pool_fixture_setup(void **state)
 	snprintf(f->tmpl.db_prefix, sizeof(f->tmpl.db_prefix), "ps_");
 	f->tmpl.app_port = 80;
 	f->tmpl.db_port = 3306;
+	snprintf(f->tmpl.db_socket, sizeof(f->tmpl.db_socket), "%s", TEMPLATE_DEFAULT_DB_SOCKET);
 	snprintf(f->path, sizeof(f->path), "/tmp/demux-pool-test-XXXXXX");
 	fd = mkstemp(f->path);
 	close(fd);

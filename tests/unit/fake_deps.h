@@ -43,6 +43,7 @@ struct fake_profile_state {
 	int after_restore_calls, on_release_calls;
 	bool fail_after_restore;
 	char last_domain[320];
+	char last_db_socket[256]; /* "" when the hook got host and port */
 };
 
 extern const struct runtime_ops fake_runtime_ops;

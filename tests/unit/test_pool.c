@@ -59,10 +59,13 @@ test_fills_to_min_ready(void **state)
 		assert_true(fake_proxy_has(&f->px, host));
 		assert_string_equal(v[i].method, "criu_restore");
 		assert_string_equal(v[i].prefix, "ps_");
-		assert_int_equal(v[i].db_port, v[i].app_port + 1);
+		/* No database port is published: the hook uses the copy's socket. */
+		assert_int_equal(v[i].db_port, 0);
 		assert_true(v[i].app_port >= 41000 && v[i].app_port <= 41098);
 	}
 	assert_int_not_equal(v[0].app_port, v[1].app_port);
+	assert_true(strncmp(fake_profile_state.last_db_socket, "/proc/4000", 10) == 0);
+	assert_non_null(strstr(fake_profile_state.last_db_socket, "/root/run/mysqld/mysqld.sock"));
 	free(v);
 }
 
