@@ -1,0 +1,216 @@
+#!/usr/bin/env bash
+# Isolation of demo copies, tried the way a visitor with admin rights would:
+# code running as root inside one copy (podman exec ... php) opens connections
+# to everything it should not reach, and each must fail within 2 s, while
+# every copy still answers through the proxy.
+#
+# Two claimed copies (A, B) and one waiting in the pool (P) of the
+# shop-fixture template, behind a real Caddy and demux serve. From inside A:
+# B's and P's app and database ports, a listener this test starts on the
+# bridge's host address, one on the host's own address, and one in a network
+# namespace this test makes to stand for "outside the machine". Probes go
+# only to this machine's own containers, bridge, addresses and namespaces.
+# Also: MariaDB answers only inside its copy, no database port is published,
+# demux puts its firewall back when it goes, "demux firewall status".
+set -uo pipefail
+. "$(dirname "$0")/../lib/common.sh"
+t_init
+
+[ -x "$DEMUX_BIN" ] || t_skip_all "demux is not built ($DEMUX_BIN)"
+command -v caddy >/dev/null || t_skip_all "caddy is not installed"
+command -v podman >/dev/null || t_skip_all "podman is not installed"
+command -v nft >/dev/null || t_skip_all "nft is not installed"
+command -v socat >/dev/null || t_skip_all "socat is not installed"
+t_remove_containers_at_exit isolation
+
+TEMPLATE=isoshop
+BD=demo.localhost
+need_podman_service || { t_fail "podman service starts"; t_done; }
+if ! bash "$DEMUX_ROOT/scripts/build-image" shop-fixture >"$T_DIR/build-image.log" 2>&1; then
+	t_fail "build the shop-fixture image" "$(tail -5 "$T_DIR/build-image.log")"
+	t_done
+fi
+start_caddy || { t_fail "caddy starts" "$(tail -5 "$T_DIR/caddy/caddy.log")"; t_done; }
+
+PROXY_PORT=$(free_port)
+API_PORT=$(free_port)
+TOKEN=$(head -c 32 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 32)
+printf '%s\n' "$TOKEN" >"$T_DIR/admin-token"
+chmod 600 "$T_DIR/admin-token"
+cat >"$T_DIR/demux.conf" <<CONF
+[demux]
+state_dir = $T_DIR/state
+[server]
+listen = 127.0.0.1:$API_PORT
+base_domain = $BD
+public_port = $PROXY_PORT
+admin_token_file = $T_DIR/admin-token
+trust_forwarded_for = true
+claims_per_ip_per_minute = 100
+[podman]
+socket = $DEMUX_TEST_PODMAN_SOCKET
+[proxy]
+backend = caddy
+caddy_admin = $CADDY_ADMIN
+listen = 127.0.0.1:$PROXY_PORT
+[pool $TEMPLATE]
+min_ready = 1
+max_instances = 4
+provision_concurrency = 1
+ttl = 10m
+port_min = 45000
+port_max = 45099
+CONF
+
+if ! "$DEMUX_BIN" template create --config "$T_DIR/demux.conf" --name "$TEMPLATE" \
+	--image localhost/demux/shop-fixture:latest --label demux.test=isolation \
+	>"$T_DIR/template.log" 2>&1; then
+	t_fail "demux template create" "$(tail -5 "$T_DIR/template.log")"
+	t_done
+fi
+t_match "the template records its isolated network" \
+	"$(cat "$T_DIR/state/templates/$TEMPLATE/template.json")" '"network": "demux"'
+
+"$DEMUX_BIN" serve --config "$T_DIR/demux.conf" >>"$T_DIR/serve.log" 2>&1 &
+SERVE_PID=$!
+_t_pids+=("$SERVE_PID")
+wait_for "demux serve" 60 curl -sf -H "Host: $BD" "http://127.0.0.1:$PROXY_PORT/healthz" ||
+	{ t_fail "demux serve starts" "$(tail -5 "$T_DIR/serve.log")"; t_done; }
+
+# claim: sets ID to a new demo's id (the client address differs per claim, so
+# the per-client limits of the front door stay out of the way).
+claim() {
+	local n=$1
+	curl -s -m 90 -o "$T_DIR/claim" -w '%{http_code}' -X POST -H "Host: $BD:$PROXY_PORT" \
+		-H "X-Forwarded-For: 192.0.2.$n" -H 'Content-Type: application/json' \
+		--data-binary "{\"template\":\"$TEMPLATE\"}" \
+		"http://127.0.0.1:$PROXY_PORT/api/v1/demos" >"$T_DIR/code"
+	ID=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$T_DIR/claim" 2>/dev/null)
+}
+claim_ready() {
+	local i
+	for i in $(seq 1 90); do
+		claim "$1"
+		[ "$(cat "$T_DIR/code")" = 201 ] && [ -n "$ID" ] && return 0
+		sleep 1
+	done
+	return 1
+}
+claim_ready 1 || { t_fail "claim demo A" "$(cat "$T_DIR/claim")"; t_done; }
+A=$ID
+claim_ready 2 || { t_fail "claim demo B" "$(cat "$T_DIR/claim")"; t_done; }
+B=$ID
+ready_id() {
+	"$DEMUX_BIN" ls --json --config "$T_DIR/demux.conf" 2>/dev/null | python3 -c '
+import json, sys
+for d in json.load(sys.stdin)["demos"]:
+    if d.get("state") == "ready":
+        print(d["id"]); break'
+}
+has_ready() { [ -n "$(ready_id)" ]; }
+wait_for "a pooled copy" 90 has_ready ||
+	{ t_fail "the pool refills one ready copy" "$(tail -5 "$T_DIR/serve.log")"; t_done; }
+P=$(ready_id)
+t_ok "two claimed copies and one pooled copy"
+
+ip_of() { podman inspect "demux-$1" --format '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}'; }
+IP_B=$(ip_of "$B")
+IP_P=$(ip_of "$P")
+GW=$(podman network inspect demux --format '{{range .Subnets}}{{.Gateway}}{{end}}')
+t_match "copies have addresses on demux's network" "$IP_B $IP_P $GW" '^10\.[0-9.]+ 10\.[0-9.]+ 10\.[0-9.]+$'
+
+# probe CONTAINER HOST PORT: "open", "refused" or "blocked <ms>" from inside.
+probe() {
+	podman exec "demux-$1" php -r '
+$t = microtime(true);
+$s = @fsockopen($argv[1], (int)$argv[2], $en, $es, 2);
+$ms = (int)((microtime(true) - $t) * 1000);
+if ($s) { echo "open"; } elseif ($en == 111) { echo "refused"; } else { echo "blocked $ms"; }' "$2" "$3" 2>&1
+}
+# must_block DESC CONTAINER HOST PORT: the connection fails within 2 s
+# (timed out: dropped by the firewall, not merely refused by a closed port).
+must_block() {
+	local out
+	out=$(probe "$2" "$3" "$4")
+	if [[ $out =~ ^blocked\ ([0-9]+)$ ]] && [ "${BASH_REMATCH[1]}" -le 2500 ]; then
+		t_ok "$1"
+	else
+		t_fail "$1" "got: $out" "want: blocked within 2 s"
+	fi
+}
+
+must_block "A cannot reach claimed copy B's app port" "$A" "$IP_B" 80
+must_block "A cannot reach claimed copy B's database port" "$A" "$IP_B" 3306
+must_block "A cannot reach pooled copy P's app port" "$A" "$IP_P" 80
+must_block "A cannot reach pooled copy P's database port" "$A" "$IP_P" 3306
+must_block "P cannot reach A either" "$P" "$(ip_of "$A")" 80
+
+# Listeners of this test on the host: on the bridge's address and, when the
+# host has one, on its own global address. Both answer from the host itself.
+LPORT=$(free_port)
+socat "TCP-LISTEN:$LPORT,bind=$GW,fork,reuseaddr" SYSTEM:'echo hello' >/dev/null 2>&1 &
+_t_pids+=("$!")
+HOST_IP=$(ip -4 -o addr show scope global 2>/dev/null |
+	awk '$2 !~ /^(demux|podman|veth|cni|br-|docker)/ { sub(/\/.*/, "", $4); print $4; exit }')
+HPORT=$(free_port)
+socat "TCP-LISTEN:$HPORT,fork,reuseaddr" SYSTEM:'echo hello' >/dev/null 2>&1 &
+_t_pids+=("$!")
+wait_for "listener on the bridge address" 5 bash -c "exec 3<>/dev/tcp/$GW/$LPORT"
+t_check "the host itself reaches its listener on the bridge address" bash -c "exec 3<>/dev/tcp/$GW/$LPORT"
+must_block "A cannot reach a service on the bridge's host address" "$A" "$GW" "$LPORT"
+if [ -n "$HOST_IP" ]; then
+	must_block "A cannot reach a service on the host's address $HOST_IP" "$A" "$HOST_IP" "$HPORT"
+else
+	t_ok "# SKIP the host has no global IPv4 address besides the bridges"
+fi
+
+# "Outside the machine": a network namespace of this test, routed through the
+# host like any other network would be.
+NS=demux-iso-$$
+VH=dxh$$
+VN=dxn$$
+OUT_IP=198.18.$((RANDOM % 200 + 20)).2
+if ip netns add "$NS" 2>/dev/null; then
+	t_on_exit "ip netns del $NS; ip link del $VH"
+	ip link add "$VH" type veth peer name "$VN"
+	ip link set "$VN" netns "$NS"
+	ip addr add "${OUT_IP%.2}.1/30" dev "$VH"
+	ip link set "$VH" up
+	ip netns exec "$NS" ip addr add "$OUT_IP/30" dev "$VN"
+	ip netns exec "$NS" ip link set "$VN" up
+	ip netns exec "$NS" ip link set lo up
+	ip netns exec "$NS" ip route add default via "${OUT_IP%.2}.1"
+	OPORT=$(free_port)
+	ip netns exec "$NS" socat "TCP-LISTEN:$OPORT,fork,reuseaddr" SYSTEM:'echo hello' >/dev/null 2>&1 &
+	_t_pids+=("$!")
+	wait_for "listener outside" 5 bash -c "exec 3<>/dev/tcp/$OUT_IP/$OPORT"
+	t_check "the host reaches the outside listener" bash -c "exec 3<>/dev/tcp/$OUT_IP/$OPORT"
+	must_block "A cannot reach beyond the machine (egress = none)" "$A" "$OUT_IP" "$OPORT"
+else
+	t_fail "make a network namespace for the outside listener"
+fi
+
+# A copy's database: open inside the copy, closed on its network address
+# (MariaDB listens on 127.0.0.1), and no port published for it.
+t_eq "inside A, its own database answers on 127.0.0.1:3306" "$(probe "$A" 127.0.0.1 3306)" open
+out=$(timeout 5 bash -c "exec 3<>/dev/tcp/$IP_B/3306" 2>/dev/null && echo open || echo closed)
+t_eq "B's database refuses connections on its network address, even from the host" "$out" closed
+ports=$(podman inspect "demux-$B" --format '{{range $p, $b := .NetworkSettings.Ports}}{{if $b}}{{$p}} {{end}}{{end}}')
+t_eq "B publishes its app port only" "$(echo $ports)" "80/tcp"
+
+# Both demos still serve their visitors through the proxy.
+for id in "$A" "$B"; do
+	code=$(curl -s -m 20 -o /dev/null -w '%{http_code}' -H "Host: $id.$BD:$PROXY_PORT" "http://127.0.0.1:$PROXY_PORT/")
+	t_eq "demo $id answers 200 through the proxy" "$code" 200
+done
+
+# The firewall is demux's to keep: status, and put back after a flush.
+t_check "demux firewall status: in place" "$DEMUX_BIN" firewall status
+nft delete table inet demux
+t_check "demux serve puts the firewall back within 7 s" wait_for "firewall" 7 nft list table inet demux
+must_block "after that, A still cannot reach B" "$A" "$IP_B" 80
+t_match "the daemon says so in its log" "$(cat "$T_DIR/serve.log")" 'firewall tables were missing'
+
+kill -TERM "$SERVE_PID"
+wait "$SERVE_PID"
+t_done
