@@ -22,6 +22,7 @@
 
 #include "container/podman.h"
 #include "id.h"
+#include "mstime.h"
 #include "xmalloc.h"
 
 struct job {
@@ -35,15 +36,6 @@ struct job {
 	double remove_ms;
 	int rc;
 };
-
-static double
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
 
 static int
 cmp_double(const void *a, const void *b)
@@ -116,20 +108,20 @@ static void *
 restore_one(void *arg)
 {
 	struct job *j = arg;
-	double t0 = mono_ms();
+	double t0 = mstime_now();
 
 	j->rc = podman_restore(j->p, &j->req, &j->stats, j->err, sizeof(j->err));
 	if (j->rc != 0)
 		return NULL;
 	while (http_status(j->req.ports[0].host_port, j->domain) != 200) {
-		if (mono_ms() - t0 > 30000) {
+		if (mstime_now() - t0 > 30000) {
 			snprintf(j->err, sizeof(j->err), "%s never answered 200", j->name);
 			j->rc = -1;
 			return NULL;
 		}
-		usleep(5000);
+		mstime_sleep(5);
 	}
-	j->ready_ms = mono_ms() - t0;
+	j->ready_ms = mstime_now() - t0;
 	return NULL;
 }
 
@@ -167,7 +159,7 @@ main(int argc, char **argv)
 	for (int done = 0; done < runs; done += conc) {
 		int batch = runs - done < conc ? runs - done : conc;
 		pthread_t th[64];
-		double b0 = mono_ms();
+		double b0 = mstime_now();
 
 		for (int i = 0; i < batch; i++) {
 			char id[ID_SIZE];
@@ -189,12 +181,12 @@ main(int argc, char **argv)
 		}
 		for (int i = 0; i < batch; i++)
 			pthread_join(th[i], NULL);
-		if (mono_ms() - b0 > batch_max)
-			batch_max = mono_ms() - b0;
+		if (mstime_now() - b0 > batch_max)
+			batch_max = mstime_now() - b0;
 		for (int i = 0; i < batch; i++) {
 			struct job *j = &jobs[i];
 			char err[512];
-			double r0 = mono_ms();
+			double r0 = mstime_now();
 
 			if (podman_remove(p, j->name, err, sizeof(err)) == -1)
 				fprintf(stderr, "remove %s: %s\n", j->name, err);
@@ -208,7 +200,7 @@ main(int argc, char **argv)
 			runtime[n] = j->stats.runtime_ms;
 			criu[n] = j->stats.criu_ms;
 			ready[n] = j->ready_ms;
-			removal[n] = mono_ms() - r0;
+			removal[n] = mstime_now() - r0;
 			pages = j->stats.pages_restored;
 			n++;
 		}

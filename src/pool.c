@@ -27,6 +27,7 @@
 #include "activity.h"
 #include "id.h"
 #include "log.h"
+#include "mstime.h"
 #include "pool_internal.h"
 #include "template.h"
 #include "validate.h"
@@ -112,15 +113,6 @@ static long long
 now_s(const struct pool *p)
 {
 	return p->env.now != NULL ? p->env.now() : (long long)time(NULL);
-}
-
-static double
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
 }
 
 const char *
@@ -305,14 +297,14 @@ wait_healthy(struct pool *p, const struct instance *in, int budget_ms, char *err
 {
 	int (*check)(const struct pool_env *, const struct instance *, char *, size_t) =
 	    p->env.health != NULL ? p->env.health : default_health;
-	double deadline = mono_ms() + budget_ms;
+	double deadline = mstime_now() + budget_ms;
 
 	for (;;) {
 		if (check(&p->env, in, err, errlen) == 0)
 			return 0;
-		if (mono_ms() >= deadline)
+		if (mstime_now() >= deadline)
 			return -1;
-		usleep(100 * 1000);
+		mstime_sleep(100);
 	}
 }
 
@@ -407,7 +399,7 @@ start_container(struct pool *p, struct instance *in, char *err, size_t errlen)
 	struct container_spec spec;
 	struct template_spec_buf sbuf;
 	char e[1024];
-	double t0 = mono_ms();
+	double t0 = mstime_now();
 
 	memset(&req, 0, sizeof(req));
 	req.archive_path = t->archive_path;
@@ -418,7 +410,7 @@ start_container(struct pool *p, struct instance *in, char *err, size_t errlen)
 	memset(&rs, 0, sizeof(rs));
 	if (p->env.runtime.ops->restore(p->env.runtime.ctx, &req, &rs, e, sizeof(e)) == 0) {
 		snprintf(in->method, sizeof(in->method), "criu_restore");
-		in->restore_ms = mono_ms() - t0;
+		in->restore_ms = mstime_now() - t0;
 		log_debug("restored id=%s podman_ms=%.0f runtime_ms=%.0f criu_ms=%.0f", in->id,
 			  rs.podman_ms, rs.runtime_ms, rs.criu_ms);
 		return 0;
@@ -436,13 +428,13 @@ start_container(struct pool *p, struct instance *in, char *err, size_t errlen)
 		snprintf(err, errlen, "cold start: %.900s", e);
 		return -1;
 	}
-	t0 = mono_ms();
+	t0 = mstime_now();
 	if (p->env.runtime.ops->run(p->env.runtime.ctx, &spec, e, sizeof(e)) == -1) {
 		snprintf(err, errlen, "cold start: %.900s", e);
 		return -1;
 	}
 	snprintf(in->method, sizeof(in->method), "cold_start");
-	in->restore_ms = mono_ms() - t0;
+	in->restore_ms = mstime_now() - t0;
 	return 0;
 }
 
@@ -454,7 +446,7 @@ provision(struct pool *p, struct instance *in, char *err, size_t errlen)
 	char domain[320], e[1024];
 	struct app_instance ai;
 	const char *step = "restore";
-	double t0 = mono_ms(), t1;
+	double t0 = mstime_now(), t1;
 	int cold;
 
 	pool_instance_domain(&p->env, in, domain, sizeof(domain));
@@ -462,28 +454,28 @@ provision(struct pool *p, struct instance *in, char *err, size_t errlen)
 		goto fail;
 	cold = strcmp(in->method, "cold_start") == 0;
 	step = "after_restore";
-	t1 = mono_ms();
+	t1 = mstime_now();
 	if (p->env.profile != NULL && p->env.profile->after_restore != NULL) {
 		app_instance_for(p, in, domain, cold ? COLD_DB_RETRY_MS : RESTORE_DB_RETRY_MS, &ai);
 		if (p->env.profile->after_restore(&ai, e, sizeof(e)) == -1)
 			goto fail;
 	}
-	in->hook_ms = mono_ms() - t1;
+	in->hook_ms = mstime_now() - t1;
 	step = "health";
-	t1 = mono_ms();
+	t1 = mstime_now();
 	if (wait_healthy(p, in,
 			 p->env.health_budget_ms > 0 ? p->env.health_budget_ms
 			 : cold			     ? COLD_HEALTH_MS
 						     : RESTORE_HEALTH_MS,
 			 e, sizeof(e)) == -1)
 		goto fail;
-	in->health_ms = mono_ms() - t1;
+	in->health_ms = mstime_now() - t1;
 	step = "route";
-	t1 = mono_ms();
+	t1 = mstime_now();
 	if (pool_route_add(&p->env, in, domain, e, sizeof(e)) == -1)
 		goto fail;
-	in->route_ms = mono_ms() - t1;
-	in->provision_ms = mono_ms() - t0;
+	in->route_ms = mstime_now() - t1;
+	in->provision_ms = mstime_now() - t0;
 	in->state = INSTANCE_READY;
 	in->ready_at = now_s(p);
 	step = "store";

@@ -25,6 +25,7 @@
 
 #include "buf.h"
 #include "log.h"
+#include "mstime.h"
 #include "xmalloc.h"
 
 #define TCP_QUIET_WAIT_MS 10000
@@ -52,23 +53,6 @@ struct create {
 	bool tty;
 	bool created_container;
 };
-
-static double
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
-
-static void
-sleep_ms(int ms)
-{
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-
-	nanosleep(&ts, NULL);
-}
 
 static void progress(const struct create *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -192,12 +176,12 @@ log_tail(struct create *c, char *out, size_t outlen)
 static int
 wait_healthy(struct create *c, char *err, size_t errlen)
 {
-	double start = mono_ms(), deadline = start + c->timeout_s * 1000.0, next_check = 0;
+	double start = mstime_now(), deadline = start + c->timeout_s * 1000.0, next_check = 0;
 	char last[256] = "no answer yet", tail[768];
 	struct container_info info;
 
 	for (;;) {
-		double now = mono_ms();
+		double now = mstime_now();
 		long status;
 
 		if (interrupted) {
@@ -224,14 +208,15 @@ wait_healthy(struct create *c, char *err, size_t errlen)
 		if (http_get(c->app_host_port, c->m.domain, c->m.health_path,
 			     (long)(deadline - now), &status, last, sizeof(last)) == 0) {
 			if (status >= 200 && status < 300) {
-				progress(c, "- answered in %.1f s\n", (mono_ms() - start) / 1000);
+				progress(c, "- answered in %.1f s\n",
+					 (mstime_now() - start) / 1000);
 				return 0;
 			}
 			snprintf(last, sizeof(last), "HTTP %ld", status);
 		}
-		if (mono_ms() + HEALTH_POLL_MS >= deadline)
+		if (mstime_now() + HEALTH_POLL_MS >= deadline)
 			break;
-		sleep_ms(HEALTH_POLL_MS);
+		mstime_sleep(HEALTH_POLL_MS);
 	}
 	progress(c, "\n");
 	log_tail(c, tail, sizeof(tail));
@@ -249,7 +234,7 @@ warm_pages(struct create *c, char *err, size_t errlen)
 	long status;
 
 	for (int i = 0; i < c->m.nwarm; i++) {
-		double t0 = mono_ms();
+		double t0 = mstime_now();
 
 		if (interrupted) {
 			snprintf(err, errlen, "interrupted");
@@ -262,7 +247,7 @@ warm_pages(struct create *c, char *err, size_t errlen)
 			snprintf(err, errlen, "warm page %s: %s", c->m.warm[i], why);
 			return -1;
 		}
-		progress(c, "- HTTP %ld in %.0f ms\n", status, mono_ms() - t0);
+		progress(c, "- HTTP %ld in %.0f ms\n", status, mstime_now() - t0);
 		if (status >= 400) {
 			snprintf(err, errlen, "warm page %s answered HTTP %ld", c->m.warm[i],
 				 status);
@@ -321,7 +306,7 @@ template_count_tcp_connections(const char *text, char *first, size_t firstlen)
 static int
 wait_tcp_quiet(struct create *c, char *err, size_t errlen)
 {
-	double deadline = mono_ms() + TCP_QUIET_WAIT_MS;
+	double deadline = mstime_now() + TCP_QUIET_WAIT_MS;
 	struct container_info info;
 	char first[128] = "";
 	int pid, n = 0;
@@ -363,11 +348,11 @@ wait_tcp_quiet(struct create *c, char *err, size_t errlen)
 			snprintf(err, errlen, "interrupted");
 			return -1;
 		}
-		if (mono_ms() >= deadline)
+		if (mstime_now() >= deadline)
 			break;
 		progress(c, "\rdemux: waiting for %d TCP connection%s to close ", n,
 			 n == 1 ? "" : "s");
-		sleep_ms(200);
+		mstime_sleep(200);
 	}
 	progress(c, "\n");
 	snprintf(err, errlen,

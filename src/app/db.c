@@ -17,6 +17,7 @@
 
 #include "errf.h"
 #include "log.h"
+#include "mstime.h"
 #include "validate.h"
 #include "xmalloc.h"
 
@@ -41,24 +42,6 @@ db_lib_init(void)
 	/* Not thread-safe if left to the first mysql_init; pthread_once makes it so. */
 	if (mysql_library_init(0, NULL, NULL) != 0)
 		fatalx("mysql_library_init failed");
-}
-
-static double
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
-
-static void
-sleep_ms(long ms)
-{
-	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
-
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
 }
 
 static int
@@ -108,7 +91,7 @@ db_connect(const struct db_params *p, struct db_conn **out, char *err, size_t er
 	schema = p->name != NULL && p->name[0] != '\0' ? p->name : NULL;
 	c = xcalloc(1, sizeof(*c));
 	snprintf(c->where, sizeof(c->where), "%s@%s:%d", p->user, p->host, p->port);
-	start = now_ms();
+	start = mstime_now();
 	deadline = start + (p->retry_ms > 0 ? p->retry_ms : 0);
 	for (;;) {
 		MYSQL *m = mysql_init(NULL);
@@ -126,17 +109,17 @@ db_connect(const struct db_params *p, struct db_conn **out, char *err, size_t er
 		errf(err, errlen, "mariadb %s: connect: %s (%u)", c->where, mysql_error(m),
 		     c->last_errno);
 		mysql_close(m);
-		now = now_ms();
+		now = mstime_now();
 		if (!db_retryable(c->last_errno) || now >= deadline)
 			goto out;
 		log_debug("db connect retry where=%s attempt=%d errno=%u", c->where, c->attempts,
 			  c->last_errno);
-		sleep_ms(deadline - now < (double)delay ? (long)(deadline - now) + 1 : delay);
+		mstime_sleep(deadline - now < (double)delay ? (long)(deadline - now) + 1 : delay);
 		delay = delay * 2 > DB_RETRY_MAX_MS ? DB_RETRY_MAX_MS : delay * 2;
 	}
 	c->last_errno = 0;
 	log_debug("db connected where=%s attempts=%d ms=%.2f", c->where, c->attempts,
-		  now_ms() - start);
+		  mstime_now() - start);
 	*out = c;
 	c = NULL;
 	ret = 0;
