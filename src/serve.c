@@ -19,13 +19,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "api.h"
 #include "app/profile.h"
 #include "commands.h"
 #include "container/podman.h"
 #include "log.h"
+#include "mkpath.h"
 #include "pool.h"
 #include "proxy/proxy.h"
 #include "server.h"
@@ -195,28 +195,6 @@ static const struct api_backend_ops daemon_backend_ops = {
 /* --- start-up and shut-down -------------------------------------------------- */
 
 static int
-mkdir_p(const char *path, char *err, size_t errlen)
-{
-	char tmp[CONFIG_STR];
-
-	snprintf(tmp, sizeof(tmp), "%s", path);
-	for (char *p = tmp + 1; *p != '\0'; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, 0755) == -1 && errno != EEXIST)
-			goto fail;
-		*p = '/';
-	}
-	if (mkdir(tmp, 0700) == -1 && errno != EEXIST)
-		goto fail;
-	return 0;
-fail:
-	snprintf(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
-	return -1;
-}
-
-static int
 open_pools(struct daemon *d, char *err, size_t errlen)
 {
 	struct config *cfg = d->cfg;
@@ -356,7 +334,7 @@ cmd_serve(int argc, char **argv)
 				"available in this build; use sqlite\n");
 		goto out;
 	}
-	if (mkdir_p(d.cfg->state_dir, err, sizeof(err)) == -1 ||
+	if (mkpath(d.cfg->state_dir, 0755, 0700, err, sizeof(err)) == -1 ||
 	    store_sqlite_open(&d.store, d.cfg->store_path, err, sizeof(err)) == -1) {
 		fprintf(stderr, "demux: state store: %s\n", err);
 		goto out;

@@ -32,6 +32,7 @@
 #include "errf.h"
 #include "id.h"
 #include "log.h"
+#include "mkpath.h"
 #include "xmalloc.h"
 
 #define META_FILE "template.json"
@@ -701,26 +702,6 @@ template_dir(const char *state_dir, const char *name, struct buf *out, char *err
 	return 0;
 }
 
-static int
-mkdir_p(const char *path, mode_t mode, char *err, size_t errlen)
-{
-	char tmp[TEMPLATE_PATH];
-
-	if (copy_str(tmp, sizeof(tmp), path) == -1)
-		return errf(err, errlen, "path too long: %s", path);
-	for (char *s = tmp + 1; *s != '\0'; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(tmp, mode) == -1 && errno != EEXIST)
-			return errf(err, errlen, "mkdir %s: %s", tmp, strerror(errno));
-		*s = '/';
-	}
-	if (mkdir(tmp, mode) == -1 && errno != EEXIST)
-		return errf(err, errlen, "mkdir %s: %s", tmp, strerror(errno));
-	return 0;
-}
-
 int
 template_save(const char *state_dir, const struct template_meta *m, char *err, size_t errlen)
 {
@@ -733,7 +714,7 @@ template_save(const char *state_dir, const struct template_meta *m, char *err, s
 	buf_init(&path, TEMPLATE_PATH);
 	buf_init(&tmp, TEMPLATE_PATH);
 	if (template_dir(state_dir, m->name, &dir, err, errlen) == -1 ||
-	    mkdir_p(buf_str(&dir), 0700, err, errlen) == -1)
+	    mkpath(buf_str(&dir), 0700, 0700, err, errlen) == -1)
 		goto out;
 	if (buf_printf(&path, "%s/%s", buf_str(&dir), META_FILE) == -1 ||
 	    buf_printf(&tmp, "%s/%s.tmp", buf_str(&dir), META_FILE) == -1) {
@@ -980,10 +961,10 @@ template_dir_claim(const char *state_dir, const char *name, char *dir, size_t di
 	*lock = -1;
 	if (snprintf(dir, dirlen, "%s/templates/%s", state_dir, name) >= (int)dirlen)
 		return errf(err, errlen, "state directory path too long");
-	if (mkdir_p(state_dir, 0700, err, errlen) == -1)
+	if (mkpath(state_dir, 0700, 0700, err, errlen) == -1)
 		return -1;
 	snprintf(tdir, sizeof(tdir), "%s/templates", state_dir);
-	if (mkdir_p(tdir, 0700, err, errlen) == -1)
+	if (mkpath(tdir, 0700, 0700, err, errlen) == -1)
 		return -1;
 	if (mkdir(dir, 0700) == -1 && errno != EEXIST)
 		return errf(err, errlen, "mkdir %s: %s", dir, strerror(errno));

@@ -24,6 +24,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -41,6 +42,7 @@
 #include "config.h"
 #include "errf.h"
 #include "log.h"
+#include "mkpath.h"
 #include "proxy/route_check.h"
 #include "validate.h"
 #include "version.h"
@@ -514,24 +516,6 @@ out:
 }
 
 static int
-mkdir_parents(const char *path)
-{
-	char *copy = xstrdup(path);
-	int rc = 0;
-
-	for (char *p = copy + 1; *p != '\0' && rc == 0; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(copy, 0755) == -1 && errno != EEXIST)
-			rc = -1;
-		*p = '/';
-	}
-	free(copy);
-	return rc;
-}
-
-static int
 load_map(struct haproxy *h, char *err, size_t errlen)
 {
 	struct buf text;
@@ -909,7 +893,7 @@ haproxy_open(struct proxy *p, const struct config *cfg, const struct haproxy_opt
 	     char *err, size_t errlen)
 {
 	struct haproxy *h;
-	char *dir = NULL;
+	char *dir = NULL, reason[PATH_MAX + 64];
 	int rc = -1;
 
 	if (haproxy_check_path("[proxy] haproxy_socket", cfg->haproxy_socket, err, errlen) == -1 ||
@@ -925,9 +909,12 @@ haproxy_open(struct proxy *p, const struct config *cfg, const struct haproxy_opt
 	snprintf(h->base_domain, sizeof(h->base_domain), "%s", cfg->base_domain);
 	if (opt != NULL)
 		h->opt = *opt;
+	if (mkpath_parents(h->map, 0755, reason, sizeof(reason)) == -1) {
+		errf(err, errlen, "haproxy map file %s: %s", h->map, reason);
+		goto out;
+	}
 	dir = xstrdup(h->map);
-	if (mkdir_parents(h->map) == -1 ||
-	    (h->dirfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
+	if ((h->dirfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
 		errf(err, errlen, "haproxy map file %s: its directory: %s", h->map,
 		     strerror(errno));
 		goto out;
