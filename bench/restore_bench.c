@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "container/podman.h"
+#include "http_probe.h"
 #include "id.h"
 #include "mstime.h"
 #include "xmalloc.h"
@@ -72,38 +73,6 @@ free_port(void)
 	return port;
 }
 
-static size_t
-discard(char *d, size_t s, size_t n, void *u)
-{
-	(void)d;
-	(void)u;
-	return s * n;
-}
-
-static long
-http_status(int port, const char *domain)
-{
-	char url[64], host[256];
-	struct curl_slist *h;
-	CURL *c = curl_easy_init();
-	long status = 0;
-
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/", port);
-	snprintf(host, sizeof(host), "Host: %s", domain);
-	h = curl_slist_append(NULL, host);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
-	if (curl_easy_perform(c) == CURLE_OK)
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	curl_slist_free_all(h);
-	curl_easy_cleanup(c);
-	return status;
-}
-
 static void *
 restore_one(void *arg)
 {
@@ -113,7 +82,14 @@ restore_one(void *arg)
 	j->rc = podman_restore(j->p, &j->req, &j->stats, j->err, sizeof(j->err));
 	if (j->rc != 0)
 		return NULL;
-	while (http_status(j->req.ports[0].host_port, j->domain) != 200) {
+	for (;;) {
+		char why[256];
+		long status = 0;
+
+		if (http_probe_get(j->req.ports[0].host_port, "/", j->domain, 30000L, 30000L,
+				   &status, why, sizeof(why)) == 0 &&
+		    status == 200)
+			break;
 		if (mstime_now() - t0 > 30000) {
 			snprintf(j->err, sizeof(j->err), "%s never answered 200", j->name);
 			j->rc = -1;

@@ -13,7 +13,6 @@
 #include "pool.h"
 
 #include <arpa/inet.h>
-#include <curl/curl.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -25,6 +24,7 @@
 #include <unistd.h>
 
 #include "activity.h"
+#include "http_probe.h"
 #include "id.h"
 #include "log.h"
 #include "mstime.h"
@@ -233,14 +233,6 @@ app_instance_for(const struct pool *p, const struct instance *in, const char *do
 	}
 }
 
-static size_t
-discard_body(char *ptr, size_t size, size_t nmemb, void *userdata)
-{
-	(void)ptr;
-	(void)userdata;
-	return size * nmemb;
-}
-
 /* GET of the health path through the instance's own port, with the Host a
  * visitor's browser sends (port included when it is not the scheme's
  * default): only a 2xx counts (a 302 to the template's domain is the broken
@@ -248,45 +240,24 @@ discard_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 static int
 default_health(const struct pool_env *env, const struct instance *in, char *err, size_t errlen)
 {
-	char url[512], host[340], domain[320], site[APP_SITE_HOST_MAX + 1], e[256];
+	char domain[320], site[APP_SITE_HOST_MAX + 1], e[256];
 	const char *path = env->tmpl->health_path[0] ? env->tmpl->health_path : "/";
 	struct app_instance ai = {
 	    .domain = domain, .scheme = env->cfg->public_scheme, .port = env->cfg->public_port};
-	struct curl_slist *hdr = NULL;
-	CURL *c;
 	long code = 0;
-	CURLcode rc;
 
 	pool_instance_domain(env, in, domain, sizeof(domain));
 	if (app_site_host(&ai, site, sizeof(site), e, sizeof(e)) == -1) {
 		snprintf(err, errlen, "health: %s", e);
 		return -1;
 	}
-	c = curl_easy_init();
-	if (c == NULL) {
-		snprintf(err, errlen, "health: cannot create an HTTP client");
-		return -1;
-	}
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", in->app_port, path);
-	snprintf(host, sizeof(host), "Host: %s", site);
-	hdr = curl_slist_append(hdr, host);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard_body);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	rc = curl_easy_perform(c);
-	if (rc == CURLE_OK)
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-	curl_slist_free_all(hdr);
-	curl_easy_cleanup(c);
-	if (rc != CURLE_OK) {
-		snprintf(err, errlen, "health %s: %s", url, curl_easy_strerror(rc));
+	if (http_probe_get(in->app_port, path, site, 2000L, 10000L, &code, e, sizeof(e)) == -1) {
+		snprintf(err, errlen, "health http://127.0.0.1:%d%s: %s", in->app_port, path, e);
 		return -1;
 	}
 	if (code < 200 || code > 299) {
-		snprintf(err, errlen, "health %s (Host %s): HTTP %ld, want 2xx", url, site, code);
+		snprintf(err, errlen, "health http://127.0.0.1:%d%s (Host %s): HTTP %ld, want 2xx",
+			 in->app_port, path, site, code);
 		return -1;
 	}
 	return 0;

@@ -11,7 +11,6 @@
 #include "template_create.h"
 
 #include <ctype.h>
-#include <curl/curl.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -24,6 +23,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "http_probe.h"
 #include "log.h"
 #include "mstime.h"
 #include "xmalloc.h"
@@ -92,48 +92,6 @@ free_port(char *err, size_t errlen)
 		port = ntohs(a.sin_port);
 	close(s);
 	return port;
-}
-
-static size_t
-discard_body(char *data, size_t size, size_t n, void *arg)
-{
-	(void)data;
-	(void)arg;
-	return size * n;
-}
-
-/* GET http://127.0.0.1:port/path with "Host: domain". 0 with *status, or -1. */
-static int
-http_get(int port, const char *domain, const char *path, long timeout_ms, long *status, char *err,
-	 size_t errlen)
-{
-	char url[TEMPLATE_STR + 64], host[DOMAIN_MAX + 16];
-	struct curl_slist *hdrs = NULL;
-	CURL *c = curl_easy_init();
-	CURLcode rc;
-
-	if (c == NULL)
-		fatalx("curl_easy_init failed");
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, path);
-	snprintf(host, sizeof(host), "Host: %s", domain);
-	hdrs = curl_slist_append(hdrs, host);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
-	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_FORBID_REUSE, 1L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms > 0 ? timeout_ms : 1L);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms < 5000 ? timeout_ms : 5000L);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard_body);
-	rc = curl_easy_perform(c);
-	*status = 0;
-	if (rc == CURLE_OK)
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
-	else
-		snprintf(err, errlen, "%s", curl_easy_strerror(rc));
-	curl_slist_free_all(hdrs);
-	curl_easy_cleanup(c);
-	return rc == CURLE_OK ? 0 : -1;
 }
 
 /* The container's last log lines as one line ("a | b | c"). */
@@ -205,8 +163,8 @@ wait_healthy(struct create *c, char *err, size_t errlen)
 		progress(c, "\rdemux: waiting for http://127.0.0.1:%d%s (Host: %s) %ds ",
 			 c->app_host_port, c->m.health_path, c->m.domain,
 			 (int)((now - start) / 1000));
-		if (http_get(c->app_host_port, c->m.domain, c->m.health_path,
-			     (long)(deadline - now), &status, last, sizeof(last)) == 0) {
+		if (http_probe_get(c->app_host_port, c->m.health_path, c->m.domain, 5000L,
+				   (long)(deadline - now), &status, last, sizeof(last)) == 0) {
 			if (status >= 200 && status < 300) {
 				progress(c, "- answered in %.1f s\n",
 					 (mstime_now() - start) / 1000);
@@ -241,8 +199,8 @@ warm_pages(struct create *c, char *err, size_t errlen)
 			return -1;
 		}
 		progress(c, "demux: warming %s ", c->m.warm[i]);
-		if (http_get(c->app_host_port, c->m.domain, c->m.warm[i], 120000L, &status, why,
-			     sizeof(why)) == -1) {
+		if (http_probe_get(c->app_host_port, c->m.warm[i], c->m.domain, 5000L, 120000L,
+				   &status, why, sizeof(why)) == -1) {
 			progress(c, "\n");
 			snprintf(err, errlen, "warm page %s: %s", c->m.warm[i], why);
 			return -1;
