@@ -17,6 +17,7 @@
 #include <strings.h>
 
 #include "errf.h"
+#include "hostport.h"
 #include "log.h"
 #include "validate.h"
 
@@ -568,45 +569,11 @@ int
 config_parse_listen(const char *listen, char *host, size_t hostlen, int *port, char *err,
 		    size_t errlen)
 {
-	const char *colon, *h = listen;
-	size_t hl;
-	char *end;
-	long p;
+	char reason[128];
 
-	if (listen == NULL || listen[0] == '\0') {
-		snprintf(err, errlen, "listen address is empty");
-		return -1;
-	}
-	if (listen[0] == '[') {
-		const char *close = strchr(listen, ']');
-
-		if (close == NULL || close[1] != ':') {
-			snprintf(err, errlen, "listen '%s': expected [ADDRESS]:PORT", listen);
-			return -1;
-		}
-		h = listen + 1;
-		hl = (size_t)(close - h);
-		colon = close + 1;
-	} else {
-		colon = strrchr(listen, ':');
-		if (colon == NULL) {
-			snprintf(err, errlen, "listen '%s': expected HOST:PORT", listen);
-			return -1;
-		}
-		hl = (size_t)(colon - listen);
-	}
-	if (hl >= hostlen) {
-		snprintf(err, errlen, "listen '%s': host too long", listen);
-		return -1;
-	}
-	memcpy(host, h, hl);
-	host[hl] = '\0';
-	errno = 0;
-	p = strtol(colon + 1, &end, 10);
-	if (errno != 0 || end == colon + 1 || *end != '\0' || p < 0 || p > 65535) {
-		snprintf(err, errlen, "listen '%s': port must be 0-65535", listen);
-		return -1;
-	}
-	*port = (int)p;
+	if (listen == NULL || listen[0] == '\0')
+		return errf(err, errlen, "listen address is empty");
+	if (hostport_split(listen, host, hostlen, port, reason, sizeof(reason)) == -1)
+		return errf(err, errlen, "listen '%s': %s", listen, reason);
 	return 0;
 }

@@ -24,6 +24,7 @@
 #include "app/profile.h"
 #include "commands.h"
 #include "container/podman.h"
+#include "hostport.h"
 #include "log.h"
 #include "mkpath.h"
 #include "pool.h"
@@ -268,11 +269,13 @@ usage(void)
 static void
 warn_public_port(const struct config *cfg)
 {
-	const char *colon = strrchr(cfg->proxy_listen, ':');
-	int listen_port = colon != NULL ? (int)strtol(colon + 1, NULL, 10) : 0;
+	char host[CONFIG_STR];
+	int listen_port = 0;
 	int public_port =
 	    cfg->public_port != 0 ? cfg->public_port : url_scheme_port(cfg->public_scheme);
 
+	if (hostport_split(cfg->proxy_listen, host, sizeof(host), &listen_port, NULL, 0) == -1)
+		listen_port = 0;
 	if (listen_port > 0 && listen_port != public_port)
 		log_warnx("the proxy listens on port %d but demos' links use port %d "
 			  "([server] public_port = %d): right only if something in front maps %d "

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "errf.h"
+#include "hostport.h"
 #include "id.h"
 
 static int
@@ -103,20 +104,13 @@ validate_domain(const char *domain, char *err, size_t errlen)
 int
 validate_host_port(const char *host, char *err, size_t errlen)
 {
-	const char *colon = strrchr(host, ':');
-	char name[DOMAIN_MAX + 2];
-	size_t n;
+	char name[256];
+	int port;
 
-	if (colon == NULL)
+	if (strchr(host, ':') == NULL)
 		return validate_domain(host, err, errlen);
-	n = (size_t)(colon - host);
-	if (n >= sizeof(name))
-		return errf(err, errlen, "domain longer than %d characters", DOMAIN_MAX);
-	memcpy(name, host, n);
-	name[n] = '\0';
-	if (colon[1] == '\0' || strlen(colon + 1) > 5 ||
-	    strspn(colon + 1, "0123456789") != strlen(colon + 1))
-		return errf(err, errlen, "port after ':' must be 1-5 digits");
+	if (hostport_split(host, name, sizeof(name), &port, err, errlen) == -1)
+		return -1;
 	return validate_domain(name, err, errlen);
 }
 

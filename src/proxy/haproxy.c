@@ -41,6 +41,7 @@
 #include "buf.h"
 #include "config.h"
 #include "errf.h"
+#include "hostport.h"
 #include "log.h"
 #include "mkpath.h"
 #include "proxy/route_check.h"
@@ -93,10 +94,11 @@ static int
 check_bind(const char *listen, char *err, size_t errlen)
 {
 	static const char ok[] = "0123456789abcdefABCDEF.:[]*";
-	const char *colon = strrchr(listen, ':');
+	char host[CONFIG_STR];
+	int port;
 
-	if (listen[0] == '\0' || strspn(listen, ok) != strlen(listen) || colon == NULL ||
-	    colon[1] == '\0' || strspn(colon + 1, "0123456789") != strlen(colon + 1))
+	if (listen[0] == '\0' || strspn(listen, ok) != strlen(listen) ||
+	    hostport_split(listen, host, sizeof(host), &port, NULL, 0) == -1)
 		return errf(err, errlen, "[proxy] listen '%s' is not ADDRESS:PORT", listen);
 	return 0;
 }
@@ -644,9 +646,9 @@ ensure_front_locked(struct haproxy *h, const char *base_domain, const char *fron
 		    size_t errlen)
 {
 	char cmd[HAPROXY_CMD_MAX], name[ROUTE_HOST_MAX], addr[ROUTE_HOST_MAX], reason[512];
+	char ip[ROUTE_UPSTREAM_MAX];
 	struct route *routes = NULL;
-	const char *colon;
-	int n = 0, rc = -1;
+	int n = 0, port, rc = -1;
 
 	/* The socket answers and HAProxy knows demux's map. */
 	snprintf(cmd, sizeof(cmd), "show map %s", h->map);
@@ -677,9 +679,10 @@ ensure_front_locked(struct haproxy *h, const char *base_domain, const char *fron
 		goto out;
 	}
 	if (strcmp(addr, front) != 0) {
-		colon = strrchr(front, ':');
-		snprintf(cmd, sizeof(cmd), "set server %s/%s addr %.*s port %s",
-			 HAPROXY_FRONT_BACKEND, name, (int)(colon - front), front, colon + 1);
+		if (hostport_split(front, ip, sizeof(ip), &port, err, errlen) == -1)
+			goto out;
+		snprintf(cmd, sizeof(cmd), "set server %s/%s addr %s port %d",
+			 HAPROXY_FRONT_BACKEND, name, ip, port);
 		if (command(h, cmd, err, errlen) == -1)
 			goto out;
 		if (strstr(buf_str(&h->reply), "changed") == NULL &&

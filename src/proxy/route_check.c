@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "errf.h"
+#include "hostport.h"
 #include "validate.h"
 
 int
@@ -47,34 +48,26 @@ route_check_host(const char *host, const char *base_domain, char out[ROUTE_HOST_
 int
 route_check_upstream(const char *upstream, char *err, size_t errlen)
 {
-	const char *colon;
-	char ip[INET_ADDRSTRLEN], canon[INET_ADDRSTRLEN];
+	char ip[INET_ADDRSTRLEN], canon[INET_ADDRSTRLEN], spelled[INET_ADDRSTRLEN + 8], reason[128];
 	struct in_addr a;
-	size_t n, plen;
-	long port = 0;
+	int port, w;
 
 	if (upstream == NULL || upstream[0] == '\0')
 		return errf(err, errlen, "upstream is empty");
-	colon = strrchr(upstream, ':');
-	if (colon == NULL)
-		return errf(err, errlen, "upstream must be IPv4-ADDRESS:PORT");
-	n = (size_t)(colon - upstream);
-	if (n == 0 || n >= sizeof(ip))
-		return errf(err, errlen, "upstream address must be an IPv4 address");
-	memcpy(ip, upstream, n);
-	ip[n] = '\0';
+	if (hostport_split(upstream, ip, sizeof(ip), &port, reason, sizeof(reason)) == -1)
+		return errf(err, errlen, "upstream must be IPv4-ADDRESS:PORT (%s)", reason);
 	if (inet_pton(AF_INET, ip, &a) != 1 ||
 	    inet_ntop(AF_INET, &a, canon, sizeof(canon)) == NULL || strcmp(ip, canon) != 0)
 		return errf(err, errlen, "upstream address must be an IPv4 address like 127.0.0.1");
 	if (a.s_addr == htonl(INADDR_ANY) || a.s_addr == htonl(INADDR_BROADCAST))
 		return errf(err, errlen, "upstream address %s cannot be connected to", ip);
-	plen = strlen(colon + 1);
-	if (plen == 0 || plen > 5 || strspn(colon + 1, "0123456789") != plen || colon[1] == '0')
+	if (port == 0)
 		return errf(err, errlen, "upstream port must be a number from 1 to 65535");
-	for (size_t i = 1; i <= plen; i++)
-		port = port * 10 + (colon[i] - '0');
-	if (port > 65535)
-		return errf(err, errlen, "upstream port must be a number from 1 to 65535");
+	/* Routes are compared as text: one spelling each (no brackets, no leading zero). */
+	w = snprintf(spelled, sizeof(spelled), "%s:%d", ip, port);
+	if (w < 0 || (size_t)w >= sizeof(spelled) || strcmp(spelled, upstream) != 0)
+		return errf(err, errlen, "upstream must be written like 127.0.0.1:8080, not '%s'",
+			    upstream);
 	return 0;
 }
 
@@ -82,22 +75,18 @@ int
 route_check_front_upstream(const char *listen, char out[ROUTE_UPSTREAM_MAX], char *err,
 			   size_t errlen)
 {
-	const char *colon = strrchr(listen, ':');
-	const char *addr;
-	int addrlen, w;
+	static const char *const any[] = {"", "0.0.0.0", "*", "::", "localhost"};
+	char addr[ROUTE_UPSTREAM_MAX], reason[128];
+	const char *a;
+	int port, w;
 
-	if (colon == NULL)
-		return errf(err, errlen, "'%s' is not ADDRESS:PORT", listen);
-	addr = listen;
-	addrlen = (int)(colon - listen);
-	if (addrlen == 0 || (addrlen == 7 && strncmp(listen, "0.0.0.0", 7) == 0) ||
-	    (addrlen == 1 && listen[0] == '*') ||
-	    (addrlen == 4 && strncmp(listen, "[::]", 4) == 0) ||
-	    (addrlen == 9 && strncmp(listen, "localhost", 9) == 0)) {
-		addr = "127.0.0.1";
-		addrlen = 9;
-	}
-	w = snprintf(out, ROUTE_UPSTREAM_MAX, "%.*s%s", addrlen, addr, colon);
+	if (hostport_split(listen, addr, sizeof(addr), &port, reason, sizeof(reason)) == -1)
+		return errf(err, errlen, "'%s' is not ADDRESS:PORT: %s", listen, reason);
+	a = addr;
+	for (size_t i = 0; i < sizeof(any) / sizeof(any[0]); i++)
+		if (strcmp(addr, any[i]) == 0)
+			a = "127.0.0.1";
+	w = snprintf(out, ROUTE_UPSTREAM_MAX, "%s:%d", a, port);
 	if (w < 0 || w >= ROUTE_UPSTREAM_MAX)
 		return errf(err, errlen, "'%s' is too long", listen);
 	if (route_check_upstream(out, err, errlen) == -1)
