@@ -955,19 +955,14 @@ int
 template_dir_claim(const char *state_dir, const char *name, char *dir, size_t dirlen, int *lock,
 		   char *err, size_t errlen)
 {
-	char tdir[TEMPLATE_PATH], meta[TEMPLATE_PATH + 32];
+	char meta[TEMPLATE_PATH + 32];
 	struct stat st;
 
 	*lock = -1;
 	if (snprintf(dir, dirlen, "%s/templates/%s", state_dir, name) >= (int)dirlen)
 		return errf(err, errlen, "state directory path too long");
-	if (mkpath(state_dir, 0700, 0700, err, errlen) == -1)
+	if (mkpath(dir, 0700, 0700, err, errlen) == -1)
 		return -1;
-	snprintf(tdir, sizeof(tdir), "%s/templates", state_dir);
-	if (mkpath(tdir, 0700, 0700, err, errlen) == -1)
-		return -1;
-	if (mkdir(dir, 0700) == -1 && errno != EEXIST)
-		return errf(err, errlen, "mkdir %s: %s", dir, strerror(errno));
 	*lock = lock_dir(dir);
 	if (*lock == -1)
 		return errf(err, errlen, "template '%s' is being created by another demux (%s)",
