@@ -22,16 +22,8 @@
 #include "app/profile.h"
 #include "buf.h"
 #include "log.h"
+#include "mstime.h"
 #include "xmalloc.h"
-
-static double
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
 
 static int
 cmp_double(const void *a, const void *b)
@@ -135,12 +127,12 @@ main(int argc, char **argv)
 	if (argc == 6 && strcmp(argv[5], "first") == 0) {
 		/* The first hook on a fresh restore, nothing sent before it. */
 		inst.domain = "first.demo.localhost";
-		t0 = mono_ms();
+		t0 = mstime_now();
 		if (ps->after_restore(&inst, err, sizeof(err)) == -1) {
 			fprintf(stderr, "app_hook: %s\n", err);
 			return 1;
 		}
-		printf("%.3f\n", mono_ms() - t0);
+		printf("%.3f\n", mstime_now() - t0);
 		return 0;
 	}
 	v = xcalloc((size_t)runs, sizeof(*v));
@@ -148,40 +140,40 @@ main(int argc, char **argv)
 		goto fail;
 
 	for (i = 0; i < runs; i++) {
-		t0 = mono_ms();
+		t0 = mstime_now();
 		if (db_exec(c, "SELECT 1", NULL, 0, NULL, err, sizeof(err)) == -1)
 			goto fail;
-		v[i] = mono_ms() - t0;
+		v[i] = mstime_now() - t0;
 	}
 	report("baseline SELECT 1 (open conn)", v, runs);
 
 	for (i = 0; i < runs; i++) {
-		t0 = mono_ms();
+		t0 = mstime_now();
 		if (db_connect(&p, &c2, err, sizeof(err)) == -1 ||
 		    db_exec(c2, "SELECT 1", NULL, 0, NULL, err, sizeof(err)) == -1)
 			goto fail;
 		db_close(c2);
 		c2 = NULL;
-		v[i] = mono_ms() - t0;
+		v[i] = mstime_now() - t0;
 	}
 	report("baseline connect+SELECT 1+close", v, runs);
 
 	for (i = 0; i < runs; i++) {
 		snprintf(domain, sizeof(domain), "u%d.demo.localhost", i);
-		t0 = mono_ms();
+		t0 = mstime_now();
 		if (prestashop_update_domain(c, argv[4], domain, err, sizeof(err)) == -1)
 			goto fail;
-		v[i] = mono_ms() - t0;
+		v[i] = mstime_now() - t0;
 	}
 	report("UpdateDomain (open conn)", v, runs);
 
 	for (i = 0; i < runs; i++) {
 		if (refill_cache(c, argv[4], err, sizeof(err)) == -1)
 			goto fail;
-		t0 = mono_ms();
+		t0 = mstime_now();
 		if (prestashop_clear_caches(c, argv[4], err, sizeof(err)) == -1)
 			goto fail;
-		v[i] = mono_ms() - t0;
+		v[i] = mstime_now() - t0;
 	}
 	report("ClearCaches, DELETE (open conn)", v, runs);
 
@@ -189,20 +181,20 @@ main(int argc, char **argv)
 		if (refill_cache(c, argv[4], err, sizeof(err)) == -1)
 			goto fail;
 		snprintf(domain, sizeof(domain), "a%d.demo.localhost", i);
-		t0 = mono_ms();
+		t0 = mstime_now();
 		if (prestashop_apply(c, argv[4], domain, err, sizeof(err)) == -1)
 			goto fail;
-		v[i] = mono_ms() - t0;
+		v[i] = mstime_now() - t0;
 	}
 	report("UpdateDomain+ClearCaches (1 tx)", v, runs);
 
 	for (i = 0; i < runs; i++) {
 		if (refill_cache(c, argv[4], err, sizeof(err)) == -1)
 			goto fail;
-		t0 = mono_ms();
+		t0 = mstime_now();
 		if (truncate_caches(c, argv[4], err, sizeof(err)) == -1)
 			goto fail;
-		v[i] = mono_ms() - t0;
+		v[i] = mstime_now() - t0;
 	}
 	report("seed's TRUNCATE x2 (for comparison)", v, runs);
 
@@ -211,10 +203,10 @@ main(int argc, char **argv)
 			goto fail;
 		snprintf(domain, sizeof(domain), "h%d.demo.localhost", i);
 		inst.domain = domain;
-		t0 = mono_ms();
+		t0 = mstime_now();
 		if (ps->after_restore(&inst, err, sizeof(err)) == -1)
 			goto fail;
-		v[i] = mono_ms() - t0;
+		v[i] = mstime_now() - t0;
 	}
 	report("prestashop after_restore (whole)", v, runs);
 	db_close(c);

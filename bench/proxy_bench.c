@@ -30,6 +30,7 @@
 #include "log.h"
 #include "proxy/haproxy.h"
 #include "proxy/proxy.h"
+#include "mstime.h"
 #include "xmalloc.h"
 
 #define MAX_SIZES 8
@@ -44,15 +45,6 @@ struct opts {
 	bool raw;
 	const char *label;
 };
-
-static double
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
 
 static int
 cmp_double(const void *a, const void *b)
@@ -161,13 +153,13 @@ bench_changes(struct proxy *p, const struct config *cfg, const struct opts *o, i
 		double t0, t1, t2;
 
 		snprintf(host, sizeof(host), "probe%d.%s", i, cfg->base_domain);
-		t0 = now_ms();
+		t0 = mstime_now();
 		if (p->ops->add(p->ctx, host, "127.0.0.1:9", err, sizeof(err)) == -1)
 			goto fail;
-		t1 = now_ms();
+		t1 = mstime_now();
 		if (p->ops->remove(p->ctx, host, err, sizeof(err)) == -1)
 			goto fail;
-		t2 = now_ms();
+		t2 = mstime_now();
 		add[i] = t1 - t0;
 		rm[i] = t2 - t1;
 		all[2 * i] = add[i];
@@ -276,7 +268,7 @@ raw_pairs(const struct config *cfg, const struct opts *o, int live, bool prompt)
 			goto out;
 	}
 	for (int i = 0; i < 2 * o->changes; i++) {
-		double t0 = now_ms();
+		double t0 = mstime_now();
 
 		snprintf(cmd, sizeof(cmd),
 			 i % 2 == 0 ? "add map %s probe%d.%s 127.0.0.1:9\n"
@@ -290,7 +282,7 @@ raw_pairs(const struct config *cfg, const struct opts *o, int live, bool prompt)
 			close(fd);
 			fd = -1;
 		}
-		t[i] = now_ms() - t0;
+		t[i] = mstime_now() - t0;
 		if (reply.data[strspn(reply.data, "\n> ")] != '\0') {
 			fprintf(stderr, "proxy_bench: '%s' answered '%s'\n", cmd, reply.data);
 			goto out;

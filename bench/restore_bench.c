@@ -21,7 +21,9 @@
 #include <unistd.h>
 
 #include "container/podman.h"
+#include "http_probe.h"
 #include "id.h"
+#include "mstime.h"
 #include "xmalloc.h"
 
 struct job {
@@ -35,15 +37,6 @@ struct job {
 	double remove_ms;
 	int rc;
 };
-
-static double
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
 
 static int
 cmp_double(const void *a, const void *b)
@@ -80,56 +73,31 @@ free_port(void)
 	return port;
 }
 
-static size_t
-discard(char *d, size_t s, size_t n, void *u)
-{
-	(void)d;
-	(void)u;
-	return s * n;
-}
-
-static long
-http_status(int port, const char *domain)
-{
-	char url[64], host[256];
-	struct curl_slist *h;
-	CURL *c = curl_easy_init();
-	long status = 0;
-
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d/", port);
-	snprintf(host, sizeof(host), "Host: %s", domain);
-	h = curl_slist_append(NULL, host);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
-	if (curl_easy_perform(c) == CURLE_OK)
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	curl_slist_free_all(h);
-	curl_easy_cleanup(c);
-	return status;
-}
-
 static void *
 restore_one(void *arg)
 {
 	struct job *j = arg;
-	double t0 = mono_ms();
+	double t0 = mstime_now();
 
 	j->rc = podman_restore(j->p, &j->req, &j->stats, j->err, sizeof(j->err));
 	if (j->rc != 0)
 		return NULL;
-	while (http_status(j->req.ports[0].host_port, j->domain) != 200) {
-		if (mono_ms() - t0 > 30000) {
+	for (;;) {
+		char why[256];
+		long status = 0;
+
+		if (http_probe_get(j->req.ports[0].host_port, "/", j->domain, 30000L, 30000L,
+				   &status, why, sizeof(why)) == 0 &&
+		    status == 200)
+			break;
+		if (mstime_now() - t0 > 30000) {
 			snprintf(j->err, sizeof(j->err), "%s never answered 200", j->name);
 			j->rc = -1;
 			return NULL;
 		}
-		usleep(5000);
+		mstime_sleep(5);
 	}
-	j->ready_ms = mono_ms() - t0;
+	j->ready_ms = mstime_now() - t0;
 	return NULL;
 }
 
@@ -167,7 +135,7 @@ main(int argc, char **argv)
 	for (int done = 0; done < runs; done += conc) {
 		int batch = runs - done < conc ? runs - done : conc;
 		pthread_t th[64];
-		double b0 = mono_ms();
+		double b0 = mstime_now();
 
 		for (int i = 0; i < batch; i++) {
 			char id[ID_SIZE];
@@ -189,12 +157,12 @@ main(int argc, char **argv)
 		}
 		for (int i = 0; i < batch; i++)
 			pthread_join(th[i], NULL);
-		if (mono_ms() - b0 > batch_max)
-			batch_max = mono_ms() - b0;
+		if (mstime_now() - b0 > batch_max)
+			batch_max = mstime_now() - b0;
 		for (int i = 0; i < batch; i++) {
 			struct job *j = &jobs[i];
 			char err[512];
-			double r0 = mono_ms();
+			double r0 = mstime_now();
 
 			if (podman_remove(p, j->name, err, sizeof(err)) == -1)
 				fprintf(stderr, "remove %s: %s\n", j->name, err);
@@ -208,7 +176,7 @@ main(int argc, char **argv)
 			runtime[n] = j->stats.runtime_ms;
 			criu[n] = j->stats.criu_ms;
 			ready[n] = j->ready_ms;
-			removal[n] = mono_ms() - r0;
+			removal[n] = mstime_now() - r0;
 			pages = j->stats.pages_restored;
 			n++;
 		}

@@ -12,12 +12,13 @@
 #include <errno.h>
 #include <ini.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "errf.h"
+#include "hostport.h"
 #include "log.h"
 #include "validate.h"
 
@@ -177,17 +178,6 @@ config_defaults(struct config *cfg)
 	cfg->db_rw_timeout_s = 10;
 }
 
-static int
-fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 int
 config_parse_duration(const char *s, int *out)
 {
@@ -244,7 +234,7 @@ apply_key(const struct key *k, void *base, const char *value, char *err, size_t 
 	switch (k->type) {
 	case K_STR:
 		if (strlen(value) >= k->size)
-			return fail(err, errlen, "value longer than %zu characters", k->size - 1);
+			return errf(err, errlen, "value longer than %zu characters", k->size - 1);
 		if (k->choices != NULL) {
 			size_t i;
 
@@ -252,7 +242,7 @@ apply_key(const struct key *k, void *base, const char *value, char *err, size_t 
 				if (strcmp(value, k->choices[i]) == 0)
 					break;
 			if (k->choices[i] == NULL)
-				return fail(err, errlen, "'%s' is not one of the allowed values",
+				return errf(err, errlen, "'%s' is not one of the allowed values",
 					    value);
 		}
 		snprintf(field, k->size, "%s", value);
@@ -264,7 +254,7 @@ apply_key(const struct key *k, void *base, const char *value, char *err, size_t 
 		return 0;
 	case K_LOGLEVEL:
 		if (log_level_parse(value, &lvl) == -1)
-			return fail(err, errlen, "'%s' is not one of error, warn, info, debug",
+			return errf(err, errlen, "'%s' is not one of error, warn, info, debug",
 				    value);
 		snprintf(field, k->size, "%s", value);
 		return 0;
@@ -272,22 +262,22 @@ apply_key(const struct key *k, void *base, const char *value, char *err, size_t 
 		errno = 0;
 		v = strtol(value, &end, 10);
 		if (errno != 0 || end == value || *end != '\0')
-			return fail(err, errlen, "'%s' is not a whole number", value);
+			return errf(err, errlen, "'%s' is not a whole number", value);
 		if (v < k->min || v > k->max)
-			return fail(err, errlen, "%ld is outside %d..%d", v, k->min, k->max);
+			return errf(err, errlen, "%ld is outside %d..%d", v, k->min, k->max);
 		*(int *)(void *)field = (int)v;
 		return 0;
 	case K_DURATION:
 		if (config_parse_duration(value, &d) == -1)
-			return fail(err, errlen,
+			return errf(err, errlen,
 				    "'%s' is not a duration (a number with s, m, h or d)", value);
 		if (d < k->min || d > k->max)
-			return fail(err, errlen, "%d seconds is outside %d..%d", d, k->min, k->max);
+			return errf(err, errlen, "%d seconds is outside %d..%d", d, k->min, k->max);
 		*(int *)(void *)field = d;
 		return 0;
 	case K_BOOL:
 		if (parse_bool(value, (bool *)(void *)field) == -1)
-			return fail(err, errlen, "'%s' is not true or false", value);
+			return errf(err, errlen, "'%s' is not true or false", value);
 		return 0;
 	case K_ENUM:
 		for (int i = 0; k->choices[i] != NULL; i++) {
@@ -303,10 +293,10 @@ apply_key(const struct key *k, void *base, const char *value, char *err, size_t 
 				strncat(list, i ? ", " : "", sizeof(list) - strlen(list) - 1);
 				strncat(list, k->choices[i], sizeof(list) - strlen(list) - 1);
 			}
-			return fail(err, errlen, "'%s' is not one of %s", value, list);
+			return errf(err, errlen, "'%s' is not one of %s", value, list);
 		}
 	}
-	return fail(err, errlen, "internal: unknown key type");
+	return errf(err, errlen, "internal: unknown key type");
 }
 
 struct pool_config *
@@ -331,11 +321,11 @@ config_set(struct config *cfg, const char *section, const char *key, const char 
 		struct pool_config *p;
 
 		if (validate_name(pname, reason, sizeof(reason)) == -1)
-			return fail(err, errlen, "[%s]: pool name: %s", section, reason);
+			return errf(err, errlen, "[%s]: pool name: %s", section, reason);
 		p = config_pool(cfg, pname);
 		if (p == NULL) {
 			if (cfg->npools == CONFIG_MAX_POOLS)
-				return fail(err, errlen, "[%s]: more than %d pools", section,
+				return errf(err, errlen, "[%s]: more than %d pools", section,
 					    CONFIG_MAX_POOLS);
 			p = &cfg->pools[cfg->npools++];
 			config_pool_defaults(p, pname);
@@ -347,13 +337,13 @@ config_set(struct config *cfg, const char *section, const char *key, const char 
 		if (strcmp(keys[i].section, ksec) != 0 || strcmp(keys[i].name, key) != 0)
 			continue;
 		if (apply_key(&keys[i], base, value, reason, sizeof(reason)) == -1)
-			return fail(err, errlen, "[%s] %s: %s", section, key, reason);
+			return errf(err, errlen, "[%s] %s: %s", section, key, reason);
 		return 0;
 	}
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		if (strcmp(keys[i].section, ksec) == 0)
-			return fail(err, errlen, "[%s] %s: unknown key", section, key);
-	return fail(err, errlen, "[%s]: unknown section", section);
+			return errf(err, errlen, "[%s] %s: unknown key", section, key);
+	return errf(err, errlen, "[%s]: unknown section", section);
 }
 
 struct parse_state {
@@ -405,16 +395,16 @@ load_file(struct config *cfg, const char *path, char *err, size_t errlen)
 	snprintf(cfg->path, sizeof(cfg->path), "%s", path);
 	st.fp = fopen(path, "r");
 	if (st.fp == NULL)
-		return fail(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		return errf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
 	rc = ini_parse_stream(counting_reader, &st, on_ini_key, &st);
 	fclose(st.fp);
 	if (st.failed)
 		return -1;
 	if (rc > 0)
-		return fail(err, errlen, "%s:%d: syntax error (expected [section] or key = value)",
+		return errf(err, errlen, "%s:%d: syntax error (expected [section] or key = value)",
 			    path, rc);
 	if (rc != 0)
-		return fail(err, errlen, "%s: cannot parse", path);
+		return errf(err, errlen, "%s: cannot parse", path);
 	return 0;
 }
 
@@ -474,7 +464,7 @@ load_env(struct config *cfg, char *err, size_t errlen)
 		char reason[512];
 
 		if (config_set(cfg, section, key, eq + 1, reason, sizeof(reason)) == -1)
-			return fail(err, errlen, "environment %.*s: %s", (int)(eq - *e), *e,
+			return errf(err, errlen, "environment %.*s: %s", (int)(eq - *e), *e,
 				    reason);
 	}
 	return 0;
@@ -495,11 +485,11 @@ check_networks(const struct config *cfg, const char *where, char *err, size_t er
 		    firewall_validate_interface(ifaces[i], reason, sizeof(reason)) == -1 ||
 		    (subnets[i][0] != '\0' &&
 		     firewall_validate_subnet(subnets[i], reason, sizeof(reason)) == -1))
-			return fail(err, errlen, "%s: [network] %s", where, reason);
+			return errf(err, errlen, "%s: [network] %s", where, reason);
 	}
 	if (strcmp(names[0], names[1]) == 0 || strcmp(ifaces[0], ifaces[1]) == 0 ||
 	    (subnets[0][0] != '\0' && strcmp(subnets[0], subnets[1]) == 0))
-		return fail(err, errlen,
+		return errf(err, errlen,
 			    "%s: [network] the egress network needs its own name, interface and "
 			    "subnet",
 			    where);
@@ -515,39 +505,39 @@ config_check(const struct config *cfg, char *err, size_t errlen)
 		const struct pool_config *p = &cfg->pools[i];
 
 		if (p->min_ready > p->max_instances)
-			return fail(
+			return errf(
 			    err, errlen,
 			    "%s: [pool %s] min_ready (%d) is larger than max_instances (%d)", where,
 			    p->name, p->min_ready, p->max_instances);
 		if (p->port_min > p->port_max)
-			return fail(err, errlen, "%s: [pool %s] port_min (%d) > port_max (%d)",
+			return errf(err, errlen, "%s: [pool %s] port_min (%d) > port_max (%d)",
 				    where, p->name, p->port_min, p->port_max);
 		if ((p->port_max - p->port_min + 1) < 2 * p->max_instances)
-			return fail(err, errlen,
+			return errf(err, errlen,
 				    "%s: [pool %s] port range %d-%d is too small for %d instances "
 				    "(each needs two ports: app and database)",
 				    where, p->name, p->port_min, p->port_max, p->max_instances);
 		if (p->ttl_s > p->max_ttl_s)
-			return fail(err, errlen, "%s: [pool %s] ttl is longer than max_ttl", where,
+			return errf(err, errlen, "%s: [pool %s] ttl is longer than max_ttl", where,
 				    p->name);
 		if (p->db_mode == DB_MODE_SHARED && cfg->db_name[0] == '\0')
-			return fail(err, errlen,
+			return errf(err, errlen,
 				    "%s: [pool %s] db_mode = shared needs [database] name", where,
 				    p->name);
 		for (int j = 0; j < i; j++) {
 			const struct pool_config *q = &cfg->pools[j];
 
 			if (p->port_min <= q->port_max && q->port_min <= p->port_max)
-				return fail(err, errlen,
+				return errf(err, errlen,
 					    "%s: [pool %s] port range overlaps [pool %s]", where,
 					    p->name, q->name);
 		}
 	}
 	if (cfg->admin_token[0] != '\0' && strlen(cfg->admin_token) < CONFIG_TOKEN_MIN)
-		return fail(err, errlen, "%s: [server] admin_token: shorter than %d characters",
+		return errf(err, errlen, "%s: [server] admin_token: shorter than %d characters",
 			    where, CONFIG_TOKEN_MIN);
 	if (cfg->state_dir[0] != '/')
-		return fail(err, errlen, "%s: [demux] state_dir: must be an absolute path", where);
+		return errf(err, errlen, "%s: [demux] state_dir: must be an absolute path", where);
 	return check_networks(cfg, where, err, errlen);
 }
 
@@ -618,45 +608,11 @@ int
 config_parse_listen(const char *listen, char *host, size_t hostlen, int *port, char *err,
 		    size_t errlen)
 {
-	const char *colon, *h = listen;
-	size_t hl;
-	char *end;
-	long p;
+	char reason[128];
 
-	if (listen == NULL || listen[0] == '\0') {
-		snprintf(err, errlen, "listen address is empty");
-		return -1;
-	}
-	if (listen[0] == '[') {
-		const char *close = strchr(listen, ']');
-
-		if (close == NULL || close[1] != ':') {
-			snprintf(err, errlen, "listen '%s': expected [ADDRESS]:PORT", listen);
-			return -1;
-		}
-		h = listen + 1;
-		hl = (size_t)(close - h);
-		colon = close + 1;
-	} else {
-		colon = strrchr(listen, ':');
-		if (colon == NULL) {
-			snprintf(err, errlen, "listen '%s': expected HOST:PORT", listen);
-			return -1;
-		}
-		hl = (size_t)(colon - listen);
-	}
-	if (hl >= hostlen) {
-		snprintf(err, errlen, "listen '%s': host too long", listen);
-		return -1;
-	}
-	memcpy(host, h, hl);
-	host[hl] = '\0';
-	errno = 0;
-	p = strtol(colon + 1, &end, 10);
-	if (errno != 0 || end == colon + 1 || *end != '\0' || p < 0 || p > 65535) {
-		snprintf(err, errlen, "listen '%s': port must be 0-65535", listen);
-		return -1;
-	}
-	*port = (int)p;
+	if (listen == NULL || listen[0] == '\0')
+		return errf(err, errlen, "listen address is empty");
+	if (hostport_split(listen, host, hostlen, port, reason, sizeof(reason)) == -1)
+		return errf(err, errlen, "listen '%s': %s", listen, reason);
 	return 0;
 }

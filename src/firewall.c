@@ -22,13 +22,13 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <nftables/libnftables.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "firewall.h"
+#include "errf.h"
 #include "log.h"
 
 #define RULESET_MAX ((size_t)64 * 1024)
@@ -38,30 +38,19 @@ static const char *const bridge_nf_sysctls[] = {
     "/proc/sys/net/bridge/bridge-nf-call-ip6tables",
 };
 
-__attribute__((format(printf, 3, 4))) static int
-fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 int
 firewall_validate_interface(const char *name, char *err, size_t errlen)
 {
 	size_t n = name != NULL ? strlen(name) : 0;
 
 	if (n == 0 || n > FIREWALL_IFNAME_MAX)
-		return fail(err, errlen, "network interface '%s': 1 to 15 characters",
+		return errf(err, errlen, "network interface '%s': 1 to 15 characters",
 			    name ? name : "");
 	for (size_t i = 0; i < n; i++) {
 		char c = name[i];
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
 		      c == '-' || c == '_'))
-			return fail(err, errlen,
+			return errf(err, errlen,
 				    "network interface '%s': only letters, digits, - and _", name);
 	}
 	return 0;
@@ -86,7 +75,7 @@ firewall_validate_subnet(const char *cidr, char *err, size_t errlen)
 			len = -1;
 	}
 	if (len < 8 || len > 30)
-		return fail(err, errlen, "subnet '%s': expected an IPv4 CIDR such as 10.89.0.0/24",
+		return errf(err, errlen, "subnet '%s': expected an IPv4 CIDR such as 10.89.0.0/24",
 			    cidr ? cidr : "");
 	return 0;
 }
@@ -177,14 +166,14 @@ int
 firewall_render(const struct firewall_net *nets, int n, struct buf *out, char *err, size_t errlen)
 {
 	if (n < 1 || n > FIREWALL_MAX_NETS)
-		return fail(err, errlen, "firewall: %d networks (1 to %d allowed)", n,
+		return errf(err, errlen, "firewall: %d networks (1 to %d allowed)", n,
 			    FIREWALL_MAX_NETS);
 	for (int i = 0; i < n; i++)
 		if (firewall_validate_interface(nets[i].interface, err, errlen) == -1 ||
 		    firewall_validate_subnet(nets[i].subnet, err, errlen) == -1)
 			return -1;
 	if (render_inet(nets, n, out) == -1 || render_bridge(nets, n, out) == -1)
-		return fail(err, errlen, "firewall: ruleset larger than %zu bytes", RULESET_MAX);
+		return errf(err, errlen, "firewall: ruleset larger than %zu bytes", RULESET_MAX);
 	return 0;
 }
 
@@ -196,9 +185,9 @@ nft_run(const char *script, struct buf *output, char *err, size_t errlen)
 	int ret = -1;
 
 	if (ctx == NULL)
-		return fail(err, errlen, "nftables: %s", "cannot create a context");
+		return errf(err, errlen, "nftables: %s", "cannot create a context");
 	if (nft_ctx_buffer_output(ctx) != 0 || nft_ctx_buffer_error(ctx) != 0) {
-		fail(err, errlen, "nftables: %s", "cannot buffer output");
+		errf(err, errlen, "nftables: %s", "cannot buffer output");
 		goto out;
 	}
 	if (nft_run_cmd_from_buffer(ctx, script) != 0) {
@@ -209,11 +198,11 @@ nft_run(const char *script, struct buf *output, char *err, size_t errlen)
 		for (; msg != NULL && msg[k] != '\0' && msg[k] != '\n' && k + 1 < sizeof(line); k++)
 			line[k] = msg[k];
 		line[k] = '\0';
-		fail(err, errlen, "nftables: %s", k ? line : "command failed (is demux root?)");
+		errf(err, errlen, "nftables: %s", k ? line : "command failed (is demux root?)");
 		goto out;
 	}
 	if (output != NULL && buf_appends(output, nft_ctx_get_output_buffer(ctx)) == -1) {
-		fail(err, errlen, "nftables: %s", "output too large");
+		errf(err, errlen, "nftables: %s", "output too large");
 		goto out;
 	}
 	ret = 0;

@@ -13,6 +13,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "hostport.h"
 #include "id.h"
 #include "log.h"
 #include "validate.h"
@@ -726,20 +727,24 @@ path_id(const char *path, const char *prefix, char id[ID_SIZE])
 static bool
 host_is_demo(const struct api *a, const char *host)
 {
-	size_t bl;
-	char id[ID_SIZE];
-	const char *colon;
-	size_t hl;
+	size_t bl, hl;
+	char id[ID_SIZE], bare[256];
+	const char *name = host;
+	int port;
 
 	if (host == NULL || a->base_domain == NULL)
 		return false;
-	colon = strchr(host, ':');
-	hl = colon != NULL ? (size_t)(colon - host) : strlen(host);
+	if (strchr(host, ':') != NULL) {
+		if (hostport_split(host, bare, sizeof(bare), &port, NULL, 0) == -1)
+			return false;
+		name = bare;
+	}
+	hl = strlen(name);
 	bl = strlen(a->base_domain);
-	if (hl != ID_LEN + 1 + bl || host[ID_LEN] != '.' ||
-	    strncasecmp(host + ID_LEN + 1, a->base_domain, bl) != 0)
+	if (hl != ID_LEN + 1 + bl || name[ID_LEN] != '.' ||
+	    strncasecmp(name + ID_LEN + 1, a->base_domain, bl) != 0)
 		return false;
-	memcpy(id, host, ID_LEN);
+	memcpy(id, name, ID_LEN);
 	id[ID_LEN] = '\0';
 	return id_valid(id);
 }

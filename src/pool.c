@@ -13,7 +13,6 @@
 #include "pool.h"
 
 #include <arpa/inet.h>
-#include <curl/curl.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -27,8 +26,10 @@
 #include <unistd.h>
 
 #include "activity.h"
+#include "http_probe.h"
 #include "id.h"
 #include "log.h"
+#include "mstime.h"
 #include "pool_internal.h"
 #include "template.h"
 #include "validate.h"
@@ -114,15 +115,6 @@ static long long
 now_s(const struct pool *p)
 {
 	return p->env.now != NULL ? p->env.now() : (long long)time(NULL);
-}
-
-static double
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
 }
 
 const char *
@@ -243,14 +235,6 @@ app_instance_for(const struct pool *p, const struct instance *in, const char *do
 	}
 }
 
-static size_t
-discard_body(char *ptr, size_t size, size_t nmemb, void *userdata)
-{
-	(void)ptr;
-	(void)userdata;
-	return size * nmemb;
-}
-
 /* GET of the health path through the instance's own port, with the Host a
  * visitor's browser sends (port included when it is not the scheme's
  * default): only a 2xx counts (a 302 to the template's domain is the broken
@@ -258,45 +242,24 @@ discard_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 static int
 default_health(const struct pool_env *env, const struct instance *in, char *err, size_t errlen)
 {
-	char url[512], host[340], domain[320], site[APP_SITE_HOST_MAX + 1], e[256];
+	char domain[320], site[APP_SITE_HOST_MAX + 1], e[256];
 	const char *path = env->tmpl->health_path[0] ? env->tmpl->health_path : "/";
 	struct app_instance ai = {
 	    .domain = domain, .scheme = env->cfg->public_scheme, .port = env->cfg->public_port};
-	struct curl_slist *hdr = NULL;
-	CURL *c;
 	long code = 0;
-	CURLcode rc;
 
 	pool_instance_domain(env, in, domain, sizeof(domain));
 	if (app_site_host(&ai, site, sizeof(site), e, sizeof(e)) == -1) {
 		snprintf(err, errlen, "health: %s", e);
 		return -1;
 	}
-	c = curl_easy_init();
-	if (c == NULL) {
-		snprintf(err, errlen, "health: cannot create an HTTP client");
-		return -1;
-	}
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", in->app_port, path);
-	snprintf(host, sizeof(host), "Host: %s", site);
-	hdr = curl_slist_append(hdr, host);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard_body);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	rc = curl_easy_perform(c);
-	if (rc == CURLE_OK)
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-	curl_slist_free_all(hdr);
-	curl_easy_cleanup(c);
-	if (rc != CURLE_OK) {
-		snprintf(err, errlen, "health %s: %s", url, curl_easy_strerror(rc));
+	if (http_probe_get(in->app_port, path, site, 2000L, 10000L, &code, e, sizeof(e)) == -1) {
+		snprintf(err, errlen, "health http://127.0.0.1:%d%s: %s", in->app_port, path, e);
 		return -1;
 	}
 	if (code < 200 || code > 299) {
-		snprintf(err, errlen, "health %s (Host %s): HTTP %ld, want 2xx", url, site, code);
+		snprintf(err, errlen, "health http://127.0.0.1:%d%s (Host %s): HTTP %ld, want 2xx",
+			 in->app_port, path, site, code);
 		return -1;
 	}
 	return 0;
@@ -307,14 +270,14 @@ wait_healthy(struct pool *p, const struct instance *in, int budget_ms, char *err
 {
 	int (*check)(const struct pool_env *, const struct instance *, char *, size_t) =
 	    p->env.health != NULL ? p->env.health : default_health;
-	double deadline = mono_ms() + budget_ms;
+	double deadline = mstime_now() + budget_ms;
 
 	for (;;) {
 		if (check(&p->env, in, err, errlen) == 0)
 			return 0;
-		if (mono_ms() >= deadline)
+		if (mstime_now() >= deadline)
 			return -1;
-		usleep(100 * 1000);
+		mstime_sleep(100);
 	}
 }
 
@@ -409,7 +372,7 @@ start_container(struct pool *p, struct instance *in, char *err, size_t errlen)
 	struct container_spec spec;
 	struct template_spec_buf sbuf;
 	char e[1024];
-	double t0 = mono_ms();
+	double t0 = mstime_now();
 
 	memset(&req, 0, sizeof(req));
 	req.archive_path = t->archive_path;
@@ -418,7 +381,7 @@ start_container(struct pool *p, struct instance *in, char *err, size_t errlen)
 	memset(&rs, 0, sizeof(rs));
 	if (p->env.runtime.ops->restore(p->env.runtime.ctx, &req, &rs, e, sizeof(e)) == 0) {
 		snprintf(in->method, sizeof(in->method), "criu_restore");
-		in->restore_ms = mono_ms() - t0;
+		in->restore_ms = mstime_now() - t0;
 		log_debug("restored id=%s podman_ms=%.0f runtime_ms=%.0f criu_ms=%.0f", in->id,
 			  rs.podman_ms, rs.runtime_ms, rs.criu_ms);
 		return 0;
@@ -436,13 +399,13 @@ start_container(struct pool *p, struct instance *in, char *err, size_t errlen)
 		snprintf(err, errlen, "cold start: %.900s", e);
 		return -1;
 	}
-	t0 = mono_ms();
+	t0 = mstime_now();
 	if (p->env.runtime.ops->run(p->env.runtime.ctx, &spec, e, sizeof(e)) == -1) {
 		snprintf(err, errlen, "cold start: %.900s", e);
 		return -1;
 	}
 	snprintf(in->method, sizeof(in->method), "cold_start");
-	in->restore_ms = mono_ms() - t0;
+	in->restore_ms = mstime_now() - t0;
 	return 0;
 }
 
@@ -483,7 +446,7 @@ provision(struct pool *p, struct instance *in, char *err, size_t errlen)
 	char domain[320], e[1024], db_socket[PATH_MAX];
 	struct app_instance ai;
 	const char *step = "restore";
-	double t0 = mono_ms(), t1;
+	double t0 = mstime_now(), t1;
 	int cold;
 
 	pool_instance_domain(&p->env, in, domain, sizeof(domain));
@@ -491,7 +454,7 @@ provision(struct pool *p, struct instance *in, char *err, size_t errlen)
 		goto fail;
 	cold = strcmp(in->method, "cold_start") == 0;
 	step = "after_restore";
-	t1 = mono_ms();
+	t1 = mstime_now();
 	if (p->env.profile != NULL && p->env.profile->after_restore != NULL) {
 		if (p->env.pcfg->db_mode == DB_MODE_EMBEDDED &&
 		    copy_db_socket(p, in, db_socket, sizeof(db_socket), e, sizeof(e)) == -1)
@@ -501,22 +464,22 @@ provision(struct pool *p, struct instance *in, char *err, size_t errlen)
 		if (p->env.profile->after_restore(&ai, e, sizeof(e)) == -1)
 			goto fail;
 	}
-	in->hook_ms = mono_ms() - t1;
+	in->hook_ms = mstime_now() - t1;
 	step = "health";
-	t1 = mono_ms();
+	t1 = mstime_now();
 	if (wait_healthy(p, in,
 			 p->env.health_budget_ms > 0 ? p->env.health_budget_ms
 			 : cold			     ? COLD_HEALTH_MS
 						     : RESTORE_HEALTH_MS,
 			 e, sizeof(e)) == -1)
 		goto fail;
-	in->health_ms = mono_ms() - t1;
+	in->health_ms = mstime_now() - t1;
 	step = "route";
-	t1 = mono_ms();
+	t1 = mstime_now();
 	if (pool_route_add(&p->env, in, domain, e, sizeof(e)) == -1)
 		goto fail;
-	in->route_ms = mono_ms() - t1;
-	in->provision_ms = mono_ms() - t0;
+	in->route_ms = mstime_now() - t1;
+	in->provision_ms = mstime_now() - t0;
 	in->state = INSTANCE_READY;
 	in->ready_at = now_s(p);
 	step = "store";

@@ -19,14 +19,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "api.h"
 #include "app/profile.h"
 #include "commands.h"
 #include "container/podman.h"
+#include "hostport.h"
 #include "isolation.h"
 #include "log.h"
+#include "mkpath.h"
 #include "pool.h"
 #include "proxy/proxy.h"
 #include "server.h"
@@ -198,28 +199,6 @@ static const struct api_backend_ops daemon_backend_ops = {
 
 /* --- start-up and shut-down -------------------------------------------------- */
 
-static int
-mkdir_p(const char *path, char *err, size_t errlen)
-{
-	char tmp[CONFIG_STR];
-
-	snprintf(tmp, sizeof(tmp), "%s", path);
-	for (char *p = tmp + 1; *p != '\0'; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, 0755) == -1 && errno != EEXIST)
-			goto fail;
-		*p = '/';
-	}
-	if (mkdir(tmp, 0700) == -1 && errno != EEXIST)
-		goto fail;
-	return 0;
-fail:
-	snprintf(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
-	return -1;
-}
-
 /* A copy keeps the network of the template it was restored from: that
  * network decides what the copy can reach, so it must be the one the pool's
  * egress setting names. */
@@ -350,11 +329,13 @@ usage(void)
 static void
 warn_public_port(const struct config *cfg)
 {
-	const char *colon = strrchr(cfg->proxy_listen, ':');
-	int listen_port = colon != NULL ? (int)strtol(colon + 1, NULL, 10) : 0;
+	char host[CONFIG_STR];
+	int listen_port = 0;
 	int public_port =
 	    cfg->public_port != 0 ? cfg->public_port : url_scheme_port(cfg->public_scheme);
 
+	if (hostport_split(cfg->proxy_listen, host, sizeof(host), &listen_port, NULL, 0) == -1)
+		listen_port = 0;
 	if (listen_port > 0 && listen_port != public_port)
 		log_warnx("the proxy listens on port %d but demos' links use port %d "
 			  "([server] public_port = %d): right only if something in front maps %d "
@@ -416,7 +397,7 @@ cmd_serve(int argc, char **argv)
 				"available in this build; use sqlite\n");
 		goto out;
 	}
-	if (mkdir_p(d.cfg->state_dir, err, sizeof(err)) == -1 ||
+	if (mkpath(d.cfg->state_dir, 0755, 0700, err, sizeof(err)) == -1 ||
 	    store_sqlite_open(&d.store, d.cfg->store_path, err, sizeof(err)) == -1) {
 		fprintf(stderr, "demux: state store: %s\n", err);
 		goto out;

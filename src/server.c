@@ -29,6 +29,7 @@
 #include "config.h"
 #include "log.h"
 #include "metrics.h"
+#include "mstime.h"
 #include "pages.h"
 #include "xmalloc.h"
 
@@ -211,7 +212,7 @@ struct server {
 struct conn_state {
 	struct buf body;
 	bool too_large;
-	struct timespec start;
+	double start; /* mstime_now() at the first call */
 };
 
 static long long
@@ -221,15 +222,6 @@ now_ms(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static double
-ms_since(const struct timespec *t0)
-{
-	struct timespec t1;
-
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
 /* A copy of s safe for a log line: printable ASCII, no quotes, bounded. */
@@ -442,7 +434,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 
 		st = xcalloc(1, sizeof(*st));
 		buf_init(&st->body, s->opt.max_body_bytes);
-		clock_gettime(CLOCK_MONOTONIC, &st->start);
+		st->start = mstime_now();
 		*con_cls = st;
 		__atomic_fetch_add(&s->active, 1, __ATOMIC_SEQ_CST);
 		if (cl != NULL) {
@@ -482,7 +474,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 
 		log_safe(url, path, sizeof(path));
 		log_debug("http method=%.10s path=%s status=%d ms=%.1f", method, path, r.status,
-			  ms_since(&st->start));
+			  mstime_now() - st->start);
 	}
 	api_response_free(&r);
 	return ret;
@@ -621,7 +613,7 @@ server_stop(struct server *s)
 	if (fd != MHD_INVALID_SOCKET)
 		close(fd);
 	while (__atomic_load_n(&s->active, __ATOMIC_SEQ_CST) > 0 && waited < STOP_GRACE_MS) {
-		usleep(20 * 1000);
+		mstime_sleep(20);
 		waited += 20;
 	}
 	MHD_stop_daemon(s->d);

@@ -29,8 +29,10 @@
 
 #include "app/profile.h"
 #include "buf.h"
+#include "errf.h"
 #include "id.h"
 #include "log.h"
+#include "mkpath.h"
 #include "xmalloc.h"
 
 #define META_FILE "template.json"
@@ -82,20 +84,6 @@ static const char db_wrapper_script[] =
     "echo 'demux: MariaDB is up; starting the image'\n"
     "exec \"$@\"\n";
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 /* Copies src into dst; -1 when it does not fit. */
 static int
 copy_str(char *dst, size_t dstlen, const char *src)
@@ -132,12 +120,12 @@ check_ident(const char *what, const char *s, char *err, size_t errlen)
 	size_t i;
 
 	if (s[0] == '\0')
-		return fail(err, errlen, "%s is empty", what);
+		return errf(err, errlen, "%s is empty", what);
 	for (i = 0; s[i] != '\0'; i++)
 		if (!isalnum((unsigned char)s[i]) && s[i] != '_')
-			return fail(err, errlen, "%s may hold only A-Z, a-z, 0-9 and _", what);
+			return errf(err, errlen, "%s may hold only A-Z, a-z, 0-9 and _", what);
 	if (i > 63)
-		return fail(err, errlen, "%s is longer than 63 characters", what);
+		return errf(err, errlen, "%s is longer than 63 characters", what);
 	return 0;
 }
 
@@ -149,7 +137,7 @@ check_secret(const char *what, const char *s, char *err, size_t errlen)
 		unsigned char c = (unsigned char)s[i];
 
 		if (c <= 0x20 || c >= 0x7f || strchr("'\"\\`$", c) != NULL)
-			return fail(err, errlen,
+			return errf(err, errlen,
 				    "%s may not hold spaces, quotes, backslashes, '`' or '$'",
 				    what);
 	}
@@ -163,16 +151,16 @@ check_pair(const char *what, const char *s, bool reserve_demux, char *err, size_
 	const char *eq = strchr(s, '=');
 
 	if (eq == NULL || eq == s)
-		return fail(err, errlen, "%s '%s' is not KEY=VALUE", what, s);
+		return errf(err, errlen, "%s '%s' is not KEY=VALUE", what, s);
 	if (strlen(s) >= TEMPLATE_STR)
-		return fail(err, errlen, "%s '%.40s...' is longer than %d characters", what, s,
+		return errf(err, errlen, "%s '%.40s...' is longer than %d characters", what, s,
 			    TEMPLATE_STR - 1);
 	if (reserve_demux &&
 	    ((strncmp(s, RUNTIME_LABEL_MANAGED, strlen(RUNTIME_LABEL_MANAGED)) == 0 &&
 	      s[strlen(RUNTIME_LABEL_MANAGED)] == '=') ||
 	     (strncmp(s, RUNTIME_LABEL_TEMPLATE, strlen(RUNTIME_LABEL_TEMPLATE)) == 0 &&
 	      s[strlen(RUNTIME_LABEL_TEMPLATE)] == '=')))
-		return fail(err, errlen, "%s '%s' is set by demux itself", what, s);
+		return errf(err, errlen, "%s '%s' is set by demux itself", what, s);
 	return 0;
 }
 
@@ -202,7 +190,7 @@ label_port(const struct podman_image *img, const char *key, int *out, char *err,
 	errno = 0;
 	n = strtol(v, &end, 10);
 	if (errno != 0 || end == v || *end != '\0' || n < 0 || n > 65535)
-		return fail(err, errlen, "image label %s='%s' is not a port number", key, v);
+		return errf(err, errlen, "image label %s='%s' is not a port number", key, v);
 	*out = (int)n;
 	return 1;
 }
@@ -224,7 +212,7 @@ static int
 set_field(char *dst, size_t dstlen, const char *what, const char *value, char *err, size_t errlen)
 {
 	if (copy_str(dst, dstlen, value) == -1)
-		return fail(err, errlen, "%s is longer than %zu characters", what, dstlen - 1);
+		return errf(err, errlen, "%s is longer than %zu characters", what, dstlen - 1);
 	return 0;
 }
 
@@ -251,17 +239,17 @@ resolve_profile(const struct template_options *opt, const struct podman_image *i
 	char why[256];
 
 	if (opt->name == NULL)
-		return fail(err, errlen, "--name is required");
+		return errf(err, errlen, "--name is required");
 	if (validate_name(opt->name, why, sizeof(why)) == -1)
-		return fail(err, errlen, "template name '%s': %s", opt->name, why);
+		return errf(err, errlen, "template name '%s': %s", opt->name, why);
 	if (opt->image == NULL || opt->image[0] == '\0')
-		return fail(err, errlen, "--image is required");
+		return errf(err, errlen, "--image is required");
 	ours = podman_image_label(img, "demux.profile") != NULL;
 	name = pick(opt->profile, img, "demux.profile", "generic");
 	*p = profile_find(name);
 	if (*p == NULL) {
 		profile_names(why, sizeof(why));
-		return fail(err, errlen, "unknown profile '%s' (known: %s)", name, why);
+		return errf(err, errlen, "unknown profile '%s' (known: %s)", name, why);
 	}
 	*stock = ours ? NULL : (*p)->stock_image;
 	m->db_wrapper = *stock != NULL;
@@ -285,14 +273,14 @@ resolve_ports(const struct template_options *opt, const struct podman_image *img
 	if (opt->app_port >= 0)
 		m->app_port = opt->app_port;
 	if (m->app_port < 1 || m->app_port > 65535)
-		return fail(err, errlen, "--port %d is not a port number", m->app_port);
+		return errf(err, errlen, "--port %d is not a port number", m->app_port);
 	m->db_port = stock != NULL ? stock->db_port : 0;
 	if (label_port(img, "demux.db_port", &m->db_port, err, errlen) == -1)
 		return -1;
 	if (opt->db_port >= 0)
 		m->db_port = opt->db_port;
 	if (m->db_port > 65535)
-		return fail(err, errlen, "--db-port %d is not a port number", m->db_port);
+		return errf(err, errlen, "--db-port %d is not a port number", m->db_port);
 	return 0;
 }
 
@@ -315,7 +303,7 @@ resolve_db(const struct template_options *opt, const struct podman_image *img,
 		      pick(opt->db_password, img, "demux.db_password", ""), err, errlen) == -1)
 		return -1;
 	if (m->db_wrapper && m->db_password[0] == '\0' && random_password(m->db_password, 21) == -1)
-		return fail(err, errlen, "no randomness for a database password");
+		return errf(err, errlen, "no randomness for a database password");
 	if ((m->db_name[0] != '\0' &&
 	     check_ident("database name", m->db_name, err, errlen) == -1) ||
 	    (m->db_user[0] != '\0' &&
@@ -323,11 +311,11 @@ resolve_db(const struct template_options *opt, const struct podman_image *img,
 	    check_secret("database password", m->db_password, err, errlen) == -1)
 		return -1;
 	if (m->db_wrapper && (m->db_name[0] == '\0' || m->db_user[0] == '\0'))
-		return fail(err, errlen, "the MariaDB wrapper needs a database name and user");
+		return errf(err, errlen, "the MariaDB wrapper needs a database name and user");
 
 	v = pick(NULL, img, "demux.db_socket", TEMPLATE_DEFAULT_DB_SOCKET);
 	if (v[0] != '/' || strstr(v, "..") != NULL || strlen(v) > 80)
-		return fail(err, errlen,
+		return errf(err, errlen,
 			    "image label demux.db_socket: '%s' is not an absolute path of at most "
 			    "80 characters",
 			    v);
@@ -335,7 +323,7 @@ resolve_db(const struct template_options *opt, const struct podman_image *img,
 		return -1;
 	v = pick(NULL, img, "demux.db_prefix", profile_default(NULL, p->default_prefix, ""));
 	if (v[0] != '\0' && validate_prefix(v, why, sizeof(why)) == -1)
-		return fail(err, errlen, "image label demux.db_prefix: %s", why);
+		return errf(err, errlen, "image label demux.db_prefix: %s", why);
 	return set_field(m->db_prefix, sizeof(m->db_prefix), "table prefix", v, err, errlen);
 }
 
@@ -353,14 +341,14 @@ resolve_site(const struct template_options *opt, const struct podman_image *img,
 		snprintf(domain, sizeof(domain), "template.localhost");
 	v = pick(opt->domain, img, "demux.domain", domain);
 	if (validate_domain(v, why, sizeof(why)) == -1)
-		return fail(err, errlen, "domain '%s': %s", v, why);
+		return errf(err, errlen, "domain '%s': %s", v, why);
 	if (set_field(m->domain, sizeof(m->domain), "domain", v, err, errlen) == -1)
 		return -1;
 
 	v = pick(opt->health_path, img, "demux.health",
 		 profile_default(stock != NULL ? stock->health_path : NULL, p->health_path, "/"));
 	if (validate_url_path(v, why, sizeof(why)) == -1)
-		return fail(err, errlen, "health path '%s': %s", v, why);
+		return errf(err, errlen, "health path '%s': %s", v, why);
 	if (set_field(m->health_path, sizeof(m->health_path), "health path", v, err, errlen) == -1)
 		return -1;
 	if (set_field(m->admin_path, sizeof(m->admin_path), "admin path",
@@ -392,11 +380,11 @@ resolve_lists(const struct template_options *opt, struct template_meta *m, char 
 
 	if (opt->nwarm > TEMPLATE_MAX_LIST || opt->nlabels > TEMPLATE_MAX_LIST ||
 	    opt->nenv > TEMPLATE_MAX_LIST)
-		return fail(err, errlen, "at most %d --warm, --label and --env each",
+		return errf(err, errlen, "at most %d --warm, --label and --env each",
 			    TEMPLATE_MAX_LIST);
 	for (int i = 0; i < opt->nwarm; i++) {
 		if (validate_url_path(opt->warm[i], why, sizeof(why)) == -1)
-			return fail(err, errlen, "warm path '%s': %s", opt->warm[i], why);
+			return errf(err, errlen, "warm path '%s': %s", opt->warm[i], why);
 		if (set_field(m->warm[i], sizeof(m->warm[i]), "warm path", opt->warm[i], err,
 			      errlen) == -1)
 			return -1;
@@ -439,9 +427,9 @@ template_resolve(const struct template_options *opt, const struct podman_image *
 	m->pids_limit = opt->pids_limit >= 0 ? opt->pids_limit : TEMPLATE_DEFAULT_PIDS;
 	m->cpus = opt->cpus >= 0 ? opt->cpus : TEMPLATE_DEFAULT_CPUS;
 	if (m->memory_bytes > 0 && m->memory_bytes < 6LL * 1024 * 1024)
-		return fail(err, errlen, "--memory below 6 MB cannot run a container");
+		return errf(err, errlen, "--memory below 6 MB cannot run a container");
 	if (m->cpus > 1024)
-		return fail(err, errlen, "--cpus %.2f is more than any machine has", m->cpus);
+		return errf(err, errlen, "--cpus %.2f is more than any machine has", m->cpus);
 	m->compressed = opt->compress;
 	if (opt->network != NULL &&
 	    set_field(m->network, sizeof(m->network), "network", opt->network, err, errlen) == -1)
@@ -460,12 +448,12 @@ add_env(struct template_spec_buf *b, int *n, char *err, size_t errlen, const cha
 	int len;
 
 	if (*n >= (int)(sizeof(b->env) / sizeof(b->env[0])))
-		return fail(err, errlen, "too many environment variables");
+		return errf(err, errlen, "too many environment variables");
 	va_start(ap, fmt);
 	len = vsnprintf(b->env[*n], sizeof(b->env[*n]), fmt, ap);
 	va_end(ap);
 	if (len < 0 || (size_t)len >= sizeof(b->env[*n]))
-		return fail(err, errlen, "environment variable too long");
+		return errf(err, errlen, "environment variable too long");
 	b->envp[*n] = b->env[*n];
 	(*n)++;
 	return 0;
@@ -481,9 +469,9 @@ template_cold_start_spec(const struct template_meta *m, const char *name, int ap
 	memset(out, 0, sizeof(*out));
 	memset(buf, 0, sizeof(*buf));
 	if (name == NULL || copy_str(buf->name, sizeof(buf->name), name) == -1)
-		return fail(err, errlen, "container name missing or too long");
+		return errf(err, errlen, "container name missing or too long");
 	if (app_host_port < 1 || app_host_port > 65535)
-		return fail(err, errlen, "host port %d is not a port number", app_host_port);
+		return errf(err, errlen, "host port %d is not a port number", app_host_port);
 	if (m->db_wrapper) {
 		if (add_env(buf, &nenv, err, errlen, "MYSQL_HOST=127.0.0.1") == -1 ||
 		    add_env(buf, &nenv, err, errlen, "MYSQL_PORT=%d", m->db_port) == -1 ||
@@ -532,7 +520,7 @@ template_cold_start_spec(const struct template_meta *m, const char *name, int ap
 	out->nports = 1;
 	if (m->db_port > 0 && db_host_port > 0) {
 		if (db_host_port > 65535)
-			return fail(err, errlen, "host port %d is not a port number", db_host_port);
+			return errf(err, errlen, "host port %d is not a port number", db_host_port);
 		out->ports[1].host_port = db_host_port;
 		out->ports[1].container_port = m->db_port;
 		out->nports = 2;
@@ -573,7 +561,7 @@ template_meta_to_json(const struct template_meta *m, char **json, char *err, siz
 		      m->admin_password, "db_wrapper", m->db_wrapper, "start_command",
 		      m->start_command);
 	if (o == NULL) {
-		fail(err, errlen, "template metadata holds text that is not UTF-8");
+		errf(err, errlen, "template metadata holds text that is not UTF-8");
 		return -1;
 	}
 	json_object_set_new(o, "labels", list_json((char(*)[TEMPLATE_STR])m->labels, m->nlabels));
@@ -613,9 +601,9 @@ get_str(json_t *o, const char *key, char *dst, size_t dstlen, bool required, cha
 		return 0;
 	}
 	if (!json_is_string(v))
-		return fail(err, errlen, "%s: missing or not a string", key);
+		return errf(err, errlen, "%s: missing or not a string", key);
 	if (copy_str(dst, dstlen, json_string_value(v)) == -1)
-		return fail(err, errlen, "%s: longer than %zu characters", key, dstlen - 1);
+		return errf(err, errlen, "%s: longer than %zu characters", key, dstlen - 1);
 	return 0;
 }
 
@@ -637,13 +625,13 @@ get_list(json_t *o, const char *key, char (*items)[TEMPLATE_STR], int *n, char *
 	if (a == NULL)
 		return 0;
 	if (!json_is_array(a) || json_array_size(a) > TEMPLATE_MAX_LIST)
-		return fail(err, errlen, "%s: not a list of at most %d strings", key,
+		return errf(err, errlen, "%s: not a list of at most %d strings", key,
 			    TEMPLATE_MAX_LIST);
 	json_array_foreach(a, i, v)
 	{
 		if (!json_is_string(v) ||
 		    copy_str(items[i], TEMPLATE_STR, json_string_value(v)) == -1)
-			return fail(err, errlen, "%s[%zu]: not a string of at most %d characters",
+			return errf(err, errlen, "%s[%zu]: not a string of at most %d characters",
 				    key, i, TEMPLATE_STR - 1);
 		(*n)++;
 	}
@@ -659,7 +647,7 @@ template_meta_from_json(const char *json, struct template_meta *m, char *err, si
 
 	memset(m, 0, sizeof(*m));
 	if (!json_is_object(o)) {
-		fail(err, errlen, "not a JSON object (line %d: %s)", jerr.line, jerr.text);
+		errf(err, errlen, "not a JSON object (line %d: %s)", jerr.line, jerr.text);
 		goto out;
 	}
 	if (get_str(o, "name", m->name, sizeof(m->name), true, err, errlen) == -1 ||
@@ -691,13 +679,13 @@ template_meta_from_json(const char *json, struct template_meta *m, char *err, si
 	    get_list(o, "warm", m->warm, &m->nwarm, err, errlen) == -1)
 		goto out;
 	if (profile_find(m->profile) == NULL) {
-		fail(err, errlen, "profile: unknown profile '%s'", m->profile);
+		errf(err, errlen, "profile: unknown profile '%s'", m->profile);
 		goto out;
 	}
 	m->app_port = (int)get_num(o, "app_port");
 	m->db_port = (int)get_num(o, "db_port");
 	if (m->app_port < 1 || m->app_port > 65535 || m->db_port < 0 || m->db_port > 65535) {
-		fail(err, errlen, "app_port/db_port: not port numbers");
+		errf(err, errlen, "app_port/db_port: not port numbers");
 		goto out;
 	}
 	m->db_wrapper = json_is_true(json_object_get(o, "db_wrapper"));
@@ -731,27 +719,7 @@ template_dir(const char *state_dir, const char *name, struct buf *out, char *err
 	if (validate_name(name, err, errlen) == -1)
 		return -1;
 	if (buf_printf(out, "%s/templates/%s", state_dir, name) == -1)
-		return fail(err, errlen, "state directory path too long");
-	return 0;
-}
-
-static int
-mkdir_p(const char *path, mode_t mode, char *err, size_t errlen)
-{
-	char tmp[TEMPLATE_PATH];
-
-	if (copy_str(tmp, sizeof(tmp), path) == -1)
-		return fail(err, errlen, "path too long: %s", path);
-	for (char *s = tmp + 1; *s != '\0'; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(tmp, mode) == -1 && errno != EEXIST)
-			return fail(err, errlen, "mkdir %s: %s", tmp, strerror(errno));
-		*s = '/';
-	}
-	if (mkdir(tmp, mode) == -1 && errno != EEXIST)
-		return fail(err, errlen, "mkdir %s: %s", tmp, strerror(errno));
+		return errf(err, errlen, "state directory path too long");
 	return 0;
 }
 
@@ -767,18 +735,18 @@ template_save(const char *state_dir, const struct template_meta *m, char *err, s
 	buf_init(&path, TEMPLATE_PATH);
 	buf_init(&tmp, TEMPLATE_PATH);
 	if (template_dir(state_dir, m->name, &dir, err, errlen) == -1 ||
-	    mkdir_p(buf_str(&dir), 0700, err, errlen) == -1)
+	    mkpath(buf_str(&dir), 0700, 0700, err, errlen) == -1)
 		goto out;
 	if (buf_printf(&path, "%s/%s", buf_str(&dir), META_FILE) == -1 ||
 	    buf_printf(&tmp, "%s/%s.tmp", buf_str(&dir), META_FILE) == -1) {
-		fail(err, errlen, "state directory path too long");
+		errf(err, errlen, "state directory path too long");
 		goto out;
 	}
 	if (template_meta_to_json(m, &json, err, errlen) == -1)
 		goto out;
 	fd = open(buf_str(&tmp), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd == -1 || fchmod(fd, 0600) == -1) {
-		fail(err, errlen, "%s: %s", buf_str(&tmp), strerror(errno));
+		errf(err, errlen, "%s: %s", buf_str(&tmp), strerror(errno));
 		goto out;
 	}
 	len = strlen(json);
@@ -788,23 +756,23 @@ template_save(const char *state_dir, const struct template_meta *m, char *err, s
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1) {
-			fail(err, errlen, "%s: %s", buf_str(&tmp), strerror(errno));
+			errf(err, errlen, "%s: %s", buf_str(&tmp), strerror(errno));
 			goto out;
 		}
 		off += (size_t)n;
 	}
 	if (write(fd, "\n", 1) != 1 || fsync(fd) == -1) {
-		fail(err, errlen, "%s: %s", buf_str(&tmp), strerror(errno));
+		errf(err, errlen, "%s: %s", buf_str(&tmp), strerror(errno));
 		goto out;
 	}
 	if (close(fd) == -1) {
 		fd = -1;
-		fail(err, errlen, "%s: %s", buf_str(&tmp), strerror(errno));
+		errf(err, errlen, "%s: %s", buf_str(&tmp), strerror(errno));
 		goto out;
 	}
 	fd = -1;
 	if (rename(buf_str(&tmp), buf_str(&path)) == -1) {
-		fail(err, errlen, "rename to %s: %s", buf_str(&path), strerror(errno));
+		errf(err, errlen, "rename to %s: %s", buf_str(&path), strerror(errno));
 		goto out;
 	}
 	ret = 0;
@@ -834,21 +802,21 @@ template_load(const char *state_dir, const char *name, struct template_meta *out
 	if (template_dir(state_dir, name, &dir, err, errlen) == -1)
 		goto out;
 	if (buf_printf(&path, "%s/%s", buf_str(&dir), META_FILE) == -1) {
-		fail(err, errlen, "state directory path too long");
+		errf(err, errlen, "state directory path too long");
 		goto out;
 	}
 	if (access(buf_str(&path), F_OK) == -1 && errno == ENOENT) {
-		fail(err, errlen, "no template '%s' in %s/templates", name, state_dir);
+		errf(err, errlen, "no template '%s' in %s/templates", name, state_dir);
 		goto out;
 	}
 	if (buf_read_file(buf_str(&path), META_MAX, &text, err, errlen) == -1)
 		goto out;
 	if (template_meta_from_json(buf_str(&text), out, why, sizeof(why)) == -1) {
-		fail(err, errlen, "%s: %s", buf_str(&path), why);
+		errf(err, errlen, "%s: %s", buf_str(&path), why);
 		goto out;
 	}
 	if (strcmp(out->name, name) != 0) {
-		fail(err, errlen, "%s: names template '%s', not '%s'", buf_str(&path), out->name,
+		errf(err, errlen, "%s: names template '%s', not '%s'", buf_str(&path), out->name,
 		     name);
 		goto out;
 	}
@@ -859,7 +827,7 @@ template_load(const char *state_dir, const char *name, struct template_meta *out
 		snprintf(rel, sizeof(rel), "%s", out->archive_path);
 		if (snprintf(out->archive_path, sizeof(out->archive_path), "%s/%s", buf_str(&dir),
 			     rel) >= (int)sizeof(out->archive_path)) {
-			fail(err, errlen, "%s: archive path too long", buf_str(&path));
+			errf(err, errlen, "%s: archive path too long", buf_str(&path));
 			goto out;
 		}
 	}
@@ -891,7 +859,7 @@ template_list(const char *state_dir, struct template_meta **out, int *n, char *e
 	*out = xcalloc((size_t)cap, sizeof(**out));
 	buf_init(&dir, TEMPLATE_PATH);
 	if (buf_printf(&dir, "%s/templates", state_dir) == -1) {
-		fail(err, errlen, "state directory path too long");
+		errf(err, errlen, "state directory path too long");
 		goto out;
 	}
 	d = opendir(buf_str(&dir));
@@ -900,7 +868,7 @@ template_list(const char *state_dir, struct template_meta **out, int *n, char *e
 			ret = 0;
 			goto out;
 		}
-		fail(err, errlen, "%s: %s", buf_str(&dir), strerror(errno));
+		errf(err, errlen, "%s: %s", buf_str(&dir), strerror(errno));
 		goto out;
 	}
 	while ((e = readdir(d)) != NULL) {
@@ -969,10 +937,10 @@ template_dir_discard(const char *dir, char *err, size_t errlen)
 	for (size_t i = 0; files[i] != NULL; i++) {
 		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
 		if (unlink(path) == -1 && errno != ENOENT)
-			return fail(err, errlen, "remove %s: %s", path, strerror(errno));
+			return errf(err, errlen, "remove %s: %s", path, strerror(errno));
 	}
 	if (rmdir(dir) == -1 && errno != ENOENT)
-		return fail(err, errlen, "remove %s: %s", dir, strerror(errno));
+		return errf(err, errlen, "remove %s: %s", dir, strerror(errno));
 	return 0;
 }
 
@@ -987,12 +955,12 @@ template_remove(const char *state_dir, const char *name, char *err, size_t errle
 	if (template_dir(state_dir, name, &dir, err, errlen) == -1)
 		goto out;
 	if (stat(buf_str(&dir), &st) == -1) {
-		fail(err, errlen, "no template '%s' in %s/templates", name, state_dir);
+		errf(err, errlen, "no template '%s' in %s/templates", name, state_dir);
 		goto out;
 	}
 	lock = lock_dir(buf_str(&dir));
 	if (lock == -1) {
-		fail(err, errlen, "template '%s' is being created right now (%s)", name,
+		errf(err, errlen, "template '%s' is being created right now (%s)", name,
 		     strerror(errno));
 		goto out;
 	}
@@ -1008,28 +976,23 @@ int
 template_dir_claim(const char *state_dir, const char *name, char *dir, size_t dirlen, int *lock,
 		   char *err, size_t errlen)
 {
-	char tdir[TEMPLATE_PATH], meta[TEMPLATE_PATH + 32];
+	char meta[TEMPLATE_PATH + 32];
 	struct stat st;
 
 	*lock = -1;
 	if (snprintf(dir, dirlen, "%s/templates/%s", state_dir, name) >= (int)dirlen)
-		return fail(err, errlen, "state directory path too long");
-	if (mkdir_p(state_dir, 0700, err, errlen) == -1)
+		return errf(err, errlen, "state directory path too long");
+	if (mkpath(dir, 0700, 0700, err, errlen) == -1)
 		return -1;
-	snprintf(tdir, sizeof(tdir), "%s/templates", state_dir);
-	if (mkdir_p(tdir, 0700, err, errlen) == -1)
-		return -1;
-	if (mkdir(dir, 0700) == -1 && errno != EEXIST)
-		return fail(err, errlen, "mkdir %s: %s", dir, strerror(errno));
 	*lock = lock_dir(dir);
 	if (*lock == -1)
-		return fail(err, errlen, "template '%s' is being created by another demux (%s)",
+		return errf(err, errlen, "template '%s' is being created by another demux (%s)",
 			    name, strerror(errno));
 	snprintf(meta, sizeof(meta), "%s/%s", dir, META_FILE);
 	if (stat(meta, &st) == 0) {
 		close(*lock);
 		*lock = -1;
-		return fail(err, errlen,
+		return errf(err, errlen,
 			    "template '%s' already exists (remove it first: demux template rm %s)",
 			    name, name);
 	}

@@ -11,7 +11,6 @@
 #include "template_create.h"
 
 #include <ctype.h>
-#include <curl/curl.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -24,7 +23,9 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "http_probe.h"
 #include "log.h"
+#include "mstime.h"
 #include "xmalloc.h"
 
 #define TCP_QUIET_WAIT_MS 10000
@@ -51,23 +52,6 @@ struct create {
 	bool tty;
 	bool created_container;
 };
-
-static double
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
-
-static void
-sleep_ms(int ms)
-{
-	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-
-	nanosleep(&ts, NULL);
-}
 
 static void progress(const struct create *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -107,48 +91,6 @@ free_port(char *err, size_t errlen)
 		port = ntohs(a.sin_port);
 	close(s);
 	return port;
-}
-
-static size_t
-discard_body(char *data, size_t size, size_t n, void *arg)
-{
-	(void)data;
-	(void)arg;
-	return size * n;
-}
-
-/* GET http://127.0.0.1:port/path with "Host: domain". 0 with *status, or -1. */
-static int
-http_get(int port, const char *domain, const char *path, long timeout_ms, long *status, char *err,
-	 size_t errlen)
-{
-	char url[TEMPLATE_STR + 64], host[DOMAIN_MAX + 16];
-	struct curl_slist *hdrs = NULL;
-	CURL *c = curl_easy_init();
-	CURLcode rc;
-
-	if (c == NULL)
-		fatalx("curl_easy_init failed");
-	snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", port, path);
-	snprintf(host, sizeof(host), "Host: %s", domain);
-	hdrs = curl_slist_append(hdrs, host);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
-	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_FORBID_REUSE, 1L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms > 0 ? timeout_ms : 1L);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms < 5000 ? timeout_ms : 5000L);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard_body);
-	rc = curl_easy_perform(c);
-	*status = 0;
-	if (rc == CURLE_OK)
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
-	else
-		snprintf(err, errlen, "%s", curl_easy_strerror(rc));
-	curl_slist_free_all(hdrs);
-	curl_easy_cleanup(c);
-	return rc == CURLE_OK ? 0 : -1;
 }
 
 /* The container's last log lines as one line ("a | b | c"). */
@@ -191,12 +133,12 @@ log_tail(struct create *c, char *out, size_t outlen)
 static int
 wait_healthy(struct create *c, char *err, size_t errlen)
 {
-	double start = mono_ms(), deadline = start + c->timeout_s * 1000.0, next_check = 0;
+	double start = mstime_now(), deadline = start + c->timeout_s * 1000.0, next_check = 0;
 	char last[256] = "no answer yet", tail[768];
 	struct container_info info;
 
 	for (;;) {
-		double now = mono_ms();
+		double now = mstime_now();
 		long status;
 
 		if (interrupted) {
@@ -220,17 +162,18 @@ wait_healthy(struct create *c, char *err, size_t errlen)
 		progress(c, "\rdemux: waiting for http://127.0.0.1:%d%s (Host: %s) %ds ",
 			 c->app_host_port, c->m.health_path, c->m.domain,
 			 (int)((now - start) / 1000));
-		if (http_get(c->app_host_port, c->m.domain, c->m.health_path,
-			     (long)(deadline - now), &status, last, sizeof(last)) == 0) {
+		if (http_probe_get(c->app_host_port, c->m.health_path, c->m.domain, 5000L,
+				   (long)(deadline - now), &status, last, sizeof(last)) == 0) {
 			if (status >= 200 && status < 300) {
-				progress(c, "- answered in %.1f s\n", (mono_ms() - start) / 1000);
+				progress(c, "- answered in %.1f s\n",
+					 (mstime_now() - start) / 1000);
 				return 0;
 			}
 			snprintf(last, sizeof(last), "HTTP %ld", status);
 		}
-		if (mono_ms() + HEALTH_POLL_MS >= deadline)
+		if (mstime_now() + HEALTH_POLL_MS >= deadline)
 			break;
-		sleep_ms(HEALTH_POLL_MS);
+		mstime_sleep(HEALTH_POLL_MS);
 	}
 	progress(c, "\n");
 	log_tail(c, tail, sizeof(tail));
@@ -248,20 +191,20 @@ warm_pages(struct create *c, char *err, size_t errlen)
 	long status;
 
 	for (int i = 0; i < c->m.nwarm; i++) {
-		double t0 = mono_ms();
+		double t0 = mstime_now();
 
 		if (interrupted) {
 			snprintf(err, errlen, "interrupted");
 			return -1;
 		}
 		progress(c, "demux: warming %s ", c->m.warm[i]);
-		if (http_get(c->app_host_port, c->m.domain, c->m.warm[i], 120000L, &status, why,
-			     sizeof(why)) == -1) {
+		if (http_probe_get(c->app_host_port, c->m.warm[i], c->m.domain, 5000L, 120000L,
+				   &status, why, sizeof(why)) == -1) {
 			progress(c, "\n");
 			snprintf(err, errlen, "warm page %s: %s", c->m.warm[i], why);
 			return -1;
 		}
-		progress(c, "- HTTP %ld in %.0f ms\n", status, mono_ms() - t0);
+		progress(c, "- HTTP %ld in %.0f ms\n", status, mstime_now() - t0);
 		if (status >= 400) {
 			snprintf(err, errlen, "warm page %s answered HTTP %ld", c->m.warm[i],
 				 status);
@@ -320,7 +263,7 @@ template_count_tcp_connections(const char *text, char *first, size_t firstlen)
 static int
 wait_tcp_quiet(struct create *c, char *err, size_t errlen)
 {
-	double deadline = mono_ms() + TCP_QUIET_WAIT_MS;
+	double deadline = mstime_now() + TCP_QUIET_WAIT_MS;
 	struct container_info info;
 	char first[128] = "";
 	int pid, n = 0;
@@ -362,11 +305,11 @@ wait_tcp_quiet(struct create *c, char *err, size_t errlen)
 			snprintf(err, errlen, "interrupted");
 			return -1;
 		}
-		if (mono_ms() >= deadline)
+		if (mstime_now() >= deadline)
 			break;
 		progress(c, "\rdemux: waiting for %d TCP connection%s to close ", n,
 			 n == 1 ? "" : "s");
-		sleep_ms(200);
+		mstime_sleep(200);
 	}
 	progress(c, "\n");
 	snprintf(err, errlen,

@@ -3,24 +3,12 @@
  */
 #include "validate.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "errf.h"
+#include "hostport.h"
 #include "id.h"
-
-static int
-reject(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 static int
 is_alnum(char c)
@@ -34,16 +22,16 @@ validate_prefix(const char *prefix, char *err, size_t errlen)
 	size_t i;
 
 	if (prefix == NULL || prefix[0] == '\0')
-		return reject(err, errlen, "table prefix is empty");
+		return errf(err, errlen, "table prefix is empty");
 	for (i = 0; prefix[i] != '\0'; i++) {
 		if (i >= PREFIX_MAX)
-			return reject(err, errlen, "table prefix longer than %d characters",
-				      PREFIX_MAX);
+			return errf(err, errlen, "table prefix longer than %d characters",
+				    PREFIX_MAX);
 		if (!is_alnum(prefix[i]) && prefix[i] != '_')
-			return reject(err, errlen,
-				      "table prefix has character 0x%02x at position %zu; only "
-				      "A-Z, a-z, 0-9 and _ are allowed",
-				      (unsigned char)prefix[i], i);
+			return errf(err, errlen,
+				    "table prefix has character 0x%02x at position %zu; only "
+				    "A-Z, a-z, 0-9 and _ are allowed",
+				    (unsigned char)prefix[i], i);
 	}
 	return 0;
 }
@@ -64,15 +52,14 @@ validate_instance_prefix(const char *prefix, char *err, size_t errlen)
 		return -1;
 	len = strlen(prefix);
 	if (len != ID_LEN + 2 || prefix[0] != 'd' || prefix[len - 1] != '_')
-		return reject(
-		    err, errlen,
-		    "instance table prefix must be 'd' + a %d-character id + '_' (so that "
-		    "no prefix is the start of another)",
-		    ID_LEN);
+		return errf(err, errlen,
+			    "instance table prefix must be 'd' + a %d-character id + '_' (so that "
+			    "no prefix is the start of another)",
+			    ID_LEN);
 	memcpy(idpart, prefix + 1, ID_LEN);
 	idpart[ID_LEN] = '\0';
 	if (!id_valid(idpart))
-		return reject(err, errlen, "instance table prefix does not carry a valid id");
+		return errf(err, errlen, "instance table prefix does not carry a valid id");
 	return 0;
 }
 
@@ -82,55 +69,48 @@ validate_domain(const char *domain, char *err, size_t errlen)
 	size_t i, label = 0;
 
 	if (domain == NULL || domain[0] == '\0')
-		return reject(err, errlen, "domain is empty");
+		return errf(err, errlen, "domain is empty");
 	for (i = 0; domain[i] != '\0'; i++) {
 		char c = domain[i];
 
 		if (i >= DOMAIN_MAX)
-			return reject(err, errlen, "domain longer than %d characters", DOMAIN_MAX);
+			return errf(err, errlen, "domain longer than %d characters", DOMAIN_MAX);
 		if (c == '.') {
 			if (label == 0)
-				return reject(err, errlen,
-					      "domain has an empty label at position %zu", i);
+				return errf(err, errlen,
+					    "domain has an empty label at position %zu", i);
 			if (domain[i - 1] == '-')
-				return reject(err, errlen, "domain label ends with '-'");
+				return errf(err, errlen, "domain label ends with '-'");
 			label = 0;
 			continue;
 		}
 		if (!is_alnum(c) && c != '-')
-			return reject(err, errlen,
-				      "domain has character 0x%02x at position %zu; only ASCII "
-				      "letters, digits, '-' and '.' are allowed",
-				      (unsigned char)c, i);
+			return errf(err, errlen,
+				    "domain has character 0x%02x at position %zu; only ASCII "
+				    "letters, digits, '-' and '.' are allowed",
+				    (unsigned char)c, i);
 		if (c == '-' && label == 0)
-			return reject(err, errlen, "domain label starts with '-'");
+			return errf(err, errlen, "domain label starts with '-'");
 		if (++label > 63)
-			return reject(err, errlen, "domain label longer than 63 characters");
+			return errf(err, errlen, "domain label longer than 63 characters");
 	}
 	if (label == 0)
-		return reject(err, errlen, "domain ends with '.'");
+		return errf(err, errlen, "domain ends with '.'");
 	if (domain[i - 1] == '-')
-		return reject(err, errlen, "domain label ends with '-'");
+		return errf(err, errlen, "domain label ends with '-'");
 	return 0;
 }
 
 int
 validate_host_port(const char *host, char *err, size_t errlen)
 {
-	const char *colon = strrchr(host, ':');
-	char name[DOMAIN_MAX + 2];
-	size_t n;
+	char name[256];
+	int port;
 
-	if (colon == NULL)
+	if (strchr(host, ':') == NULL)
 		return validate_domain(host, err, errlen);
-	n = (size_t)(colon - host);
-	if (n >= sizeof(name))
-		return reject(err, errlen, "domain longer than %d characters", DOMAIN_MAX);
-	memcpy(name, host, n);
-	name[n] = '\0';
-	if (colon[1] == '\0' || strlen(colon + 1) > 5 ||
-	    strspn(colon + 1, "0123456789") != strlen(colon + 1))
-		return reject(err, errlen, "port after ':' must be 1-5 digits");
+	if (hostport_split(host, name, sizeof(name), &port, err, errlen) == -1)
+		return -1;
 	return validate_domain(name, err, errlen);
 }
 
@@ -140,17 +120,17 @@ validate_name(const char *name, char *err, size_t errlen)
 	size_t i;
 
 	if (name == NULL || name[0] == '\0')
-		return reject(err, errlen, "name is empty");
+		return errf(err, errlen, "name is empty");
 	if (!is_alnum(name[0]))
-		return reject(err, errlen, "name must start with a letter or digit");
+		return errf(err, errlen, "name must start with a letter or digit");
 	for (i = 0; name[i] != '\0'; i++) {
 		if (i >= 63)
-			return reject(err, errlen, "name longer than 63 characters");
+			return errf(err, errlen, "name longer than 63 characters");
 		if (!is_alnum(name[i]) && strchr("_.-", name[i]) == NULL)
-			return reject(err, errlen,
-				      "name has character 0x%02x; only letters, digits, '_', '.' "
-				      "and '-' are allowed",
-				      (unsigned char)name[i]);
+			return errf(err, errlen,
+				    "name has character 0x%02x; only letters, digits, '_', '.' "
+				    "and '-' are allowed",
+				    (unsigned char)name[i]);
 	}
 	return 0;
 }
@@ -161,14 +141,14 @@ validate_url_path(const char *path, char *err, size_t errlen)
 	size_t i;
 
 	if (path == NULL || path[0] != '/')
-		return reject(err, errlen, "path must start with '/'");
+		return errf(err, errlen, "path must start with '/'");
 	for (i = 0; path[i] != '\0'; i++) {
 		unsigned char c = (unsigned char)path[i];
 
 		if (i >= 1024)
-			return reject(err, errlen, "path longer than 1024 characters");
+			return errf(err, errlen, "path longer than 1024 characters");
 		if (c <= 0x20 || c >= 0x7f)
-			return reject(err, errlen, "path has a space, control or non-ASCII byte");
+			return errf(err, errlen, "path has a space, control or non-ASCII byte");
 	}
 	return 0;
 }

@@ -9,14 +9,15 @@
 #include <mysql.h>
 #include <errmsg.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "errf.h"
 #include "log.h"
+#include "mstime.h"
 #include "validate.h"
 #include "xmalloc.h"
 
@@ -41,37 +42,6 @@ db_lib_init(void)
 	/* Not thread-safe if left to the first mysql_init; pthread_once makes it so. */
 	if (mysql_library_init(0, NULL, NULL) != 0)
 		fatalx("mysql_library_init failed");
-}
-
-static int
-db_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
-
-static double
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
-
-static void
-sleep_ms(long ms)
-{
-	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
-
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
 }
 
 static int
@@ -114,7 +84,7 @@ db_connect(const struct db_params *p, struct db_conn **out, char *err, size_t er
 	    (p->unix_socket == NULL &&
 	     (p->host == NULL || p->host[0] == '\0' || p->port <= 0 || p->port > 65535)) ||
 	    (p->unix_socket != NULL && p->unix_socket[0] != '/')) {
-		db_fail(err, errlen,
+		errf(err, errlen,
 			"database host and port, or socket path, and user must be set");
 		goto out;
 	}
@@ -127,7 +97,7 @@ db_connect(const struct db_params *p, struct db_conn **out, char *err, size_t er
 		snprintf(c->where, sizeof(c->where), "%s@%s", p->user, p->unix_socket);
 	else
 		snprintf(c->where, sizeof(c->where), "%s@%s:%d", p->user, p->host, p->port);
-	start = now_ms();
+	start = mstime_now();
 	deadline = start + (p->retry_ms > 0 ? p->retry_ms : 0);
 	for (;;) {
 		MYSQL *m = mysql_init(NULL);
@@ -144,20 +114,20 @@ db_connect(const struct db_params *p, struct db_conn **out, char *err, size_t er
 			break;
 		}
 		c->last_errno = mysql_errno(m);
-		db_fail(err, errlen, "mariadb %s: connect: %s (%u)", c->where, mysql_error(m),
-			c->last_errno);
+		errf(err, errlen, "mariadb %s: connect: %s (%u)", c->where, mysql_error(m),
+		     c->last_errno);
 		mysql_close(m);
-		now = now_ms();
+		now = mstime_now();
 		if (!db_retryable(c->last_errno) || now >= deadline)
 			goto out;
 		log_debug("db connect retry where=%s attempt=%d errno=%u", c->where, c->attempts,
 			  c->last_errno);
-		sleep_ms(deadline - now < (double)delay ? (long)(deadline - now) + 1 : delay);
+		mstime_sleep(deadline - now < (double)delay ? (long)(deadline - now) + 1 : delay);
 		delay = delay * 2 > DB_RETRY_MAX_MS ? DB_RETRY_MAX_MS : delay * 2;
 	}
 	c->last_errno = 0;
 	log_debug("db connected where=%s attempts=%d ms=%.2f", c->where, c->attempts,
-		  now_ms() - start);
+		  mstime_now() - start);
 	*out = c;
 	c = NULL;
 	ret = 0;
@@ -196,16 +166,16 @@ static int
 db_mysql_fail(struct db_conn *c, const char *sql, char *err, size_t errlen)
 {
 	c->last_errno = mysql_errno(c->mysql);
-	return db_fail(err, errlen, "mariadb %s: %.60s: %s (%u)", c->where, sql,
-		       mysql_error(c->mysql), c->last_errno);
+	return errf(err, errlen, "mariadb %s: %.60s: %s (%u)", c->where, sql, mysql_error(c->mysql),
+		    c->last_errno);
 }
 
 static int
 db_stmt_fail(struct db_conn *c, MYSQL_STMT *st, const char *sql, char *err, size_t errlen)
 {
 	c->last_errno = mysql_stmt_errno(st);
-	return db_fail(err, errlen, "mariadb %s: %.60s: %s (%u)", c->where, sql,
-		       mysql_stmt_error(st), c->last_errno);
+	return errf(err, errlen, "mariadb %s: %.60s: %s (%u)", c->where, sql, mysql_stmt_error(st),
+		    c->last_errno);
 }
 
 /* Prepares sql, binds params as strings and executes it; *stp receives the
@@ -229,8 +199,8 @@ db_prepare_execute(struct db_conn *c, const char *sql, const char *const *params
 	}
 	if (mysql_stmt_param_count(st) != nparams) {
 		c->last_errno = 0;
-		db_fail(err, errlen, "statement \"%.60s\" has %lu markers but %u values", sql,
-			mysql_stmt_param_count(st), nparams);
+		errf(err, errlen, "statement \"%.60s\" has %lu markers but %u values", sql,
+		     mysql_stmt_param_count(st), nparams);
 		goto out;
 	}
 	if (nparams > 0) {
@@ -324,7 +294,7 @@ db_query(struct db_conn *c, const char *sql, const char *const *params, unsigned
 		goto out;
 	meta = mysql_stmt_result_metadata(st);
 	if (meta == NULL) {
-		db_fail(err, errlen, "statement \"%.60s\" returns no rows", sql);
+		errf(err, errlen, "statement \"%.60s\" returns no rows", sql);
 		goto out;
 	}
 	ncols = mysql_num_fields(meta);
@@ -362,12 +332,12 @@ db_query(struct db_conn *c, const char *sql, const char *const *params, unsigned
 			cols[i] = nulls[i] ? NULL : vals[i];
 		}
 		if (fn(ctx, cols, ncols) == -1) {
-			db_fail(err, errlen, "statement \"%.60s\": a row was refused", sql);
+			errf(err, errlen, "statement \"%.60s\": a row was refused", sql);
 			goto out;
 		}
 	}
 	if (rc == MYSQL_DATA_TRUNCATED) {
-		db_fail(err, errlen, "statement \"%.60s\": a value was truncated", sql);
+		errf(err, errlen, "statement \"%.60s\": a value was truncated", sql);
 		goto out;
 	}
 	if (rc != MYSQL_NO_DATA) {
@@ -420,15 +390,15 @@ db_append_ident(struct buf *b, const char *name, char *err, size_t errlen)
 	const char *p;
 
 	if (name == NULL || name[0] == '\0')
-		return db_fail(err, errlen, "identifier is empty");
+		return errf(err, errlen, "identifier is empty");
 	for (p = name; *p != '\0'; p++) {
 		unsigned char ch = (unsigned char)*p;
 
 		if (ch < 0x20 || ch == 0x7f)
-			return db_fail(err, errlen, "identifier has control character 0x%02x", ch);
+			return errf(err, errlen, "identifier has control character 0x%02x", ch);
 		if ((ch & 0xc0) != 0x80 && ++chars > DB_IDENT_MAX)
-			return db_fail(err, errlen, "identifier longer than %d characters",
-				       DB_IDENT_MAX);
+			return errf(err, errlen, "identifier longer than %d characters",
+				    DB_IDENT_MAX);
 	}
 	if (buf_append(b, "`", 1) == -1)
 		goto toolong;
@@ -442,7 +412,7 @@ db_append_ident(struct buf *b, const char *name, char *err, size_t errlen)
 		goto toolong;
 	return 0;
 toolong:
-	return db_fail(err, errlen, "statement too long");
+	return errf(err, errlen, "statement too long");
 }
 
 int
@@ -456,8 +426,8 @@ db_append_prefixed_ident(struct buf *b, const char *prefix, const char *suffix, 
 		return -1;
 	n = snprintf(name, sizeof(name), "%s%s", prefix, suffix);
 	if (n < 0 || (size_t)n >= sizeof(name))
-		return db_fail(err, errlen, "table name %s... longer than %d characters", prefix,
-			       DB_IDENT_MAX);
+		return errf(err, errlen, "table name %s... longer than %d characters", prefix,
+			    DB_IDENT_MAX);
 	return db_append_ident(b, name, err, errlen);
 }
 
@@ -467,19 +437,19 @@ db_validate_schema(const char *schema, char *err, size_t errlen)
 	size_t i;
 
 	if (schema == NULL || schema[0] == '\0')
-		return db_fail(err, errlen, "database name is empty");
+		return errf(err, errlen, "database name is empty");
 	for (i = 0; schema[i] != '\0'; i++) {
 		char ch = schema[i];
 
 		if (i >= DB_IDENT_MAX)
-			return db_fail(err, errlen, "database name longer than %d characters",
-				       DB_IDENT_MAX);
+			return errf(err, errlen, "database name longer than %d characters",
+				    DB_IDENT_MAX);
 		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
 		      (ch >= '0' && ch <= '9') || ch == '_' || ch == '$'))
-			return db_fail(err, errlen,
-				       "database name has character 0x%02x; only A-Z, a-z, 0-9, "
-				       "_ and $ are allowed",
-				       (unsigned char)ch);
+			return errf(err, errlen,
+				    "database name has character 0x%02x; only A-Z, a-z, 0-9, "
+				    "_ and $ are allowed",
+				    (unsigned char)ch);
 	}
 	return 0;
 }
@@ -542,15 +512,15 @@ db_build_drop(struct buf *b, const char *head, const char *schema, const struct 
 {
 	*count = 0;
 	if (buf_appends(b, head) == -1)
-		return db_fail(err, errlen, "statement too long");
+		return errf(err, errlen, "statement too long");
 	for (size_t i = 0; i < t->n; i++) {
 		if (t->is_view[i] != views)
 			continue;
 		if ((*count > 0 && buf_appends(b, ", ") == -1) ||
 		    db_append_ident(b, schema, err, errlen) == -1 || buf_appends(b, ".") == -1 ||
 		    db_append_ident(b, t->names[i], err, errlen) == -1)
-			return db_fail(err, errlen,
-				       "cannot build the DROP statement for %zu tables", t->n);
+			return errf(err, errlen, "cannot build the DROP statement for %zu tables",
+				    t->n);
 		(*count)++;
 	}
 	return 0;
@@ -578,7 +548,7 @@ db_drop_tables_with_prefix(struct db_conn *c, const char *schema, const char *pr
 		goto out;
 	/* The prefix matched literally, then anything. */
 	if (db_like_escape(prefix, pattern, sizeof(pattern) - 1) == -1) {
-		db_fail(err, errlen, "prefix too long for a LIKE pattern");
+		errf(err, errlen, "prefix too long for a LIKE pattern");
 		goto out;
 	}
 	memcpy(pattern + strlen(pattern), "%", 2);

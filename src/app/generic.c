@@ -9,12 +9,12 @@
  */
 #include "app/generic.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
+#include "errf.h"
 #include "id.h"
 #include "log.h"
 #include "validate.h"
@@ -28,19 +28,6 @@ const char *
 generic_value_name(enum generic_value v)
 {
 	return value_names[v];
-}
-
-static int
-gen_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
 }
 
 static int
@@ -86,7 +73,7 @@ flush(struct generic_script *s, struct buf *cur, struct generic_stmt *st, char *
 		len--;
 	if (len > 0) {
 		if (s->n == GENERIC_MAX_STMTS)
-			return gen_fail(err, errlen, "more than %d statements", GENERIC_MAX_STMTS);
+			return errf(err, errlen, "more than %d statements", GENERIC_MAX_STMTS);
 		st->sql = xstrndup(start, len);
 		s->stmts[s->n++] = *st;
 	}
@@ -123,10 +110,10 @@ generic_parse(const char *text, struct generic_script *s, char *err, size_t errl
 			if (*p == '\\' && quote != '`' && p[1] != '\0') {
 				outlen = used = 2;
 			} else if (*p == '{' && placeholder_at(p, &len, &value) && value >= 0) {
-				gen_fail(e, sizeof(e),
-					 "placeholder {%s} inside a quoted string; write it "
-					 "unquoted, it is sent as a bound value",
-					 value_names[value]);
+				errf(e, sizeof(e),
+				     "placeholder {%s} inside a quoted string; write it "
+				     "unquoted, it is sent as a bound value",
+				     value_names[value]);
 				goto fail;
 			} else if (*p == quote) {
 				quote = 0; /* a doubled quote reopens on the next byte */
@@ -141,14 +128,14 @@ generic_parse(const char *text, struct generic_script *s, char *err, size_t errl
 			const char *end;
 
 			if (p[2] == '!' || (p[2] == 'M' && p[3] == '!')) {
-				gen_fail(e, sizeof(e),
-					 "executable comments (/*! ... */) are not "
-					 "supported");
+				errf(e, sizeof(e),
+				     "executable comments (/*! ... */) are not "
+				     "supported");
 				goto fail;
 			}
 			end = strstr(p + 2, "*/");
 			if (end == NULL) {
-				gen_fail(e, sizeof(e), "unterminated /* comment");
+				errf(e, sizeof(e), "unterminated /* comment");
 				goto fail;
 			}
 			out = " ";
@@ -158,29 +145,28 @@ generic_parse(const char *text, struct generic_script *s, char *err, size_t errl
 				goto fail;
 			outlen = 0;
 		} else if (*p == '?') {
-			gen_fail(e, sizeof(e),
-				 "a literal '?' outside a string; use {domain}, {host}, {id} or "
-				 "{prefix}");
+			errf(e, sizeof(e),
+			     "a literal '?' outside a string; use {domain}, {host}, {id} or "
+			     "{prefix}");
 			goto fail;
 		} else if (*p == '{' && placeholder_at(p, &len, &value)) {
 			if (value < 0) {
-				gen_fail(e, sizeof(e),
-					 "unknown placeholder %.*s; known: {domain}, {host}, {id}, "
-					 "{prefix}",
-					 (int)len, p);
+				errf(e, sizeof(e),
+				     "unknown placeholder %.*s; known: {domain}, {host}, {id}, "
+				     "{prefix}",
+				     (int)len, p);
 				goto fail;
 			}
 			if ((cur.len > 0 && is_ident_char(cur.data[cur.len - 1])) ||
 			    is_ident_char(p[len])) {
-				gen_fail(e, sizeof(e),
-					 "placeholder {%s} is part of a name; placeholders are "
-					 "values, not identifiers",
-					 value_names[value]);
+				errf(e, sizeof(e),
+				     "placeholder {%s} is part of a name; placeholders are "
+				     "values, not identifiers",
+				     value_names[value]);
 				goto fail;
 			}
 			if (st.nparams == GENERIC_MAX_PARAMS) {
-				gen_fail(e, sizeof(e), "more than %d placeholders",
-					 GENERIC_MAX_PARAMS);
+				errf(e, sizeof(e), "more than %d placeholders", GENERIC_MAX_PARAMS);
 				goto fail;
 			}
 			st.params[st.nparams++] = (enum generic_value)value;
@@ -188,13 +174,13 @@ generic_parse(const char *text, struct generic_script *s, char *err, size_t errl
 			used = len;
 		}
 		if (outlen > 0 && buf_append(&cur, out, outlen) == -1) {
-			gen_fail(e, sizeof(e), "longer than %d bytes", GENERIC_SQL_MAX);
+			errf(e, sizeof(e), "longer than %d bytes", GENERIC_SQL_MAX);
 			goto fail;
 		}
 		p += used;
 	}
 	if (quote != 0) {
-		gen_fail(e, sizeof(e), "unterminated %c quote", quote);
+		errf(e, sizeof(e), "unterminated %c quote", quote);
 		goto fail;
 	}
 	if (flush(s, &cur, &st, e, sizeof(e)) == -1)
@@ -202,7 +188,7 @@ generic_parse(const char *text, struct generic_script *s, char *err, size_t errl
 	ret = 0;
 	goto out;
 fail:
-	gen_fail(err, errlen, "statement %zu: %s", s->n + 1, e);
+	errf(err, errlen, "statement %zu: %s", s->n + 1, e);
 	generic_script_free(s);
 out:
 	buf_free(&cur);
@@ -229,13 +215,13 @@ check_values(const struct generic_script *s, const struct app_instance *inst, ch
 		for (unsigned int j = 0; j < s->stmts[i].nparams; j++)
 			used[s->stmts[i].params[j]] = 1;
 	if (used[GENERIC_DOMAIN] && validate_domain(inst->domain, e, sizeof(e)) == -1)
-		return gen_fail(err, errlen, "invalid domain: %s", e);
+		return errf(err, errlen, "invalid domain: %s", e);
 	if (used[GENERIC_ID] && (inst->id == NULL || !id_valid(inst->id)))
-		return gen_fail(err, errlen, "invalid instance id");
+		return errf(err, errlen, "invalid instance id");
 	if (used[GENERIC_PREFIX] && validate_prefix(inst->prefix, e, sizeof(e)) == -1)
-		return gen_fail(err, errlen, "invalid table prefix: %s", e);
+		return errf(err, errlen, "invalid table prefix: %s", e);
 	if (used[GENERIC_HOST] && app_site_host(inst, host, hostlen, e, sizeof(e)) == -1)
-		return gen_fail(err, errlen, "invalid site address: %s", e);
+		return errf(err, errlen, "invalid site address: %s", e);
 	return 0;
 }
 
@@ -265,7 +251,7 @@ generic_run(struct db_conn *c, const struct generic_script *s, const struct app_
 				    : st->params[j] == GENERIC_HOST ? host
 								    : inst->prefix;
 		if (db_exec(c, st->sql, values, st->nparams, NULL, e, sizeof(e)) == -1) {
-			gen_fail(err, errlen, "statement %zu: %s", i + 1, e);
+			errf(err, errlen, "statement %zu: %s", i + 1, e);
 			goto out;
 		}
 	}
@@ -291,7 +277,7 @@ run_config_sql(const char *what, const char *text, const struct app_instance *in
 	int ret = -1;
 
 	if (generic_parse(text, &s, e, sizeof(e)) == -1) {
-		gen_fail(err, errlen, "%s: %s", what, e);
+		errf(err, errlen, "%s: %s", what, e);
 		return -1;
 	}
 	if (s.n == 0) {
@@ -302,7 +288,7 @@ run_config_sql(const char *what, const char *text, const struct app_instance *in
 	    db_connect(&inst->db, &c, err, errlen) == -1)
 		goto out;
 	if (generic_run(c, &s, inst, e, sizeof(e)) == -1) {
-		gen_fail(err, errlen, "%s: %s", what, e);
+		errf(err, errlen, "%s: %s", what, e);
 		goto out;
 	}
 	log_info("generic sql done key=%s id=%s statements=%zu", what,
@@ -320,7 +306,7 @@ gen_after_restore(const struct app_instance *inst, char *err, size_t errlen)
 	char e[256];
 
 	if (validate_domain(inst->domain, e, sizeof(e)) == -1)
-		return gen_fail(err, errlen, "invalid domain: %s", e);
+		return errf(err, errlen, "invalid domain: %s", e);
 	return run_config_sql("generic_after_restore", inst->generic_after_restore, inst, err,
 			      errlen);
 }

@@ -16,6 +16,7 @@
 
 #include "buf.h"
 #include "log.h"
+#include "mstime.h"
 #include "validate.h"
 
 #define PS_SQL_MAX 512
@@ -175,20 +176,11 @@ prestashop_apply(struct db_conn *c, const char *prefix, const char *domain, char
 	return ps_run(c, prefix, domain, 1, err, errlen);
 }
 
-static double
-ps_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
-
 static int
 ps_after_restore(const struct app_instance *inst, char *err, size_t errlen)
 {
 	struct db_conn *c = NULL;
-	double t0 = ps_now_ms();
+	double t0 = mstime_now();
 	char host[APP_SITE_HOST_MAX + 1], e[256];
 	int ret = -1;
 
@@ -205,7 +197,7 @@ ps_after_restore(const struct app_instance *inst, char *err, size_t errlen)
 	    prestashop_apply(c, inst->prefix, host, err, errlen) == -1)
 		goto out;
 	log_info("after_restore profile=prestashop id=%s domain=%s prefix=%s ms=%.2f",
-		 inst->id != NULL ? inst->id : "-", host, inst->prefix, ps_now_ms() - t0);
+		 inst->id != NULL ? inst->id : "-", host, inst->prefix, mstime_now() - t0);
 	ret = 0;
 out:
 	db_close(c);

@@ -13,6 +13,7 @@
 
 #include "buf.h"
 #include "log.h"
+#include "mstime.h"
 #include "validate.h"
 #include "xmalloc.h"
 
@@ -148,20 +149,11 @@ out:
 	return ret;
 }
 
-static double
-wp_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
-
 static int
 wp_after_restore(const struct app_instance *inst, char *err, size_t errlen)
 {
 	struct db_conn *c = NULL;
-	double t0 = wp_now_ms();
+	double t0 = mstime_now();
 	char e[256], host[APP_SITE_HOST_MAX + 1];
 	int ret = -1;
 
@@ -179,7 +171,7 @@ wp_after_restore(const struct app_instance *inst, char *err, size_t errlen)
 	    wordpress_update_urls(c, inst->prefix, host, err, errlen) == -1)
 		goto out;
 	log_info("after_restore profile=wordpress id=%s domain=%s prefix=%s ms=%.2f",
-		 inst->id != NULL ? inst->id : "-", host, inst->prefix, wp_now_ms() - t0);
+		 inst->id != NULL ? inst->id : "-", host, inst->prefix, mstime_now() - t0);
 	ret = 0;
 out:
 	db_close(c);

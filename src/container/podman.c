@@ -27,6 +27,7 @@
 
 #include "container/podman_stats.h"
 #include "log.h"
+#include "mstime.h"
 #include "xmalloc.h"
 
 extern char **environ;
@@ -73,15 +74,6 @@ curl_init_once(void)
 {
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
 		fatalx("curl_global_init failed");
-}
-
-static double
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
 }
 
 /* Control characters (a CRIU log excerpt has newlines) become spaces. */
@@ -186,7 +178,7 @@ perform(const struct podman *p, const struct request *req, struct response *resp
 	struct curl_slist *hdrs = NULL;
 	struct sink sink;
 	struct buf url;
-	double t0 = now_ms();
+	double t0 = mstime_now();
 	int ret = -1;
 
 	resp->status = 0;
@@ -233,7 +225,7 @@ perform(const struct podman *p, const struct request *req, struct response *resp
 		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
 	rc = curl_easy_perform(c);
-	resp->total_ms = now_ms() - t0;
+	resp->total_ms = mstime_now() - t0;
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
 	{
 		long sent = 0;
@@ -528,15 +520,6 @@ podman_start_error_is_transient(const char *msg)
 	return strstr(msg, "waiting for init preliminary setup") != NULL;
 }
 
-static void
-sleep_ms(int ms)
-{
-	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
-
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
-}
-
 int
 podman_create_start(struct podman *p, const struct container_spec *spec, char *err, size_t errlen)
 {
@@ -582,7 +565,7 @@ podman_create_start(struct podman *p, const struct container_spec *spec, char *e
 			goto out;
 		log_warnx("podman: start failed, retrying name=%s attempt=%d error=\"%s\"",
 			  spec->name, attempt, msg);
-		sleep_ms(START_RETRY_DELAY_MS);
+		mstime_sleep(START_RETRY_DELAY_MS);
 	}
 	ret = 0;
 out:
@@ -1027,7 +1010,7 @@ podman_checkpoint(struct podman *p, const char *name, const char *archive_path, 
 	struct stat st;
 	FILE *f = NULL;
 	char serr[128];
-	double t0 = now_ms();
+	double t0 = mstime_now();
 	int fd, ret = -1;
 
 	memset(stats, 0, sizeof(*stats));
@@ -1086,7 +1069,7 @@ podman_checkpoint(struct podman *p, const char *name, const char *archive_path, 
 		goto out;
 	}
 	stats->archive_bytes = (long long)st.st_size;
-	stats->wall_ms = now_ms() - t0;
+	stats->wall_ms = mstime_now() - t0;
 	ret = 0;
 out:
 	if (f != NULL)
@@ -1111,7 +1094,7 @@ podman_restore(struct podman *p, const struct restore_request *req, struct resto
 	struct stat st;
 	FILE *f = NULL;
 	char rmerr[256];
-	double t0 = now_ms();
+	double t0 = mstime_now();
 	bool cleanup = false;
 	int ret = -1;
 
@@ -1168,7 +1151,7 @@ podman_restore(struct podman *p, const struct restore_request *req, struct resto
 	if (podman_parse_restore_stats(buf_str(&resp.body), stats, rmerr, sizeof(rmerr)) == -1)
 		log_warnx("podman: restore name=%s: %s", req->name, rmerr);
 	stats->podman_ms = resp.total_ms;
-	stats->wall_ms = now_ms() - t0;
+	stats->wall_ms = mstime_now() - t0;
 	ret = 0;
 out:
 	if (f != NULL)

@@ -20,7 +20,6 @@
 #include <errno.h>
 #include <jansson.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +27,7 @@
 
 #include "buf.h"
 #include "config.h"
+#include "errf.h"
 #include "log.h"
 #include "proxy/route_check.h"
 #include "validate.h"
@@ -55,21 +55,6 @@ curl_init_once(void)
 {
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		fatalx("curl_global_init failed");
-}
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	if (err != NULL && errlen > 0)
-		vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
 }
 
 /* jansson fails only on out-of-memory or invalid UTF-8, and every string
@@ -159,11 +144,11 @@ admin_listen(const char *url, char *out, size_t outlen, char *err, size_t errlen
 	size_t n;
 
 	if (strncmp(url, "http://", 7) != 0)
-		return fail(err, errlen, "[proxy] caddy_admin: '%s' must start with http://", url);
+		return errf(err, errlen, "[proxy] caddy_admin: '%s' must start with http://", url);
 	p = url + 7;
 	n = strcspn(p, "/");
 	if (n == 0 || n >= outlen || strspn(p + n, "/") != strlen(p + n) || strchr(p, '@') != NULL)
-		return fail(err, errlen, "[proxy] caddy_admin: '%s' is not http://HOST:PORT", url);
+		return errf(err, errlen, "[proxy] caddy_admin: '%s' is not http://HOST:PORT", url);
 	memcpy(out, p, n);
 	out[n] = '\0';
 	return 0;
@@ -182,7 +167,7 @@ caddy_config_text(const struct config *cfg, struct buf *out, char *err, size_t e
 	if (route_check_front_upstream(cfg->listen, front, err, errlen) == -1)
 		goto out;
 	if (cfg->caddy_server[0] == '\0' || cfg->proxy_listen[0] == '\0') {
-		fail(err, errlen, "[proxy] caddy_server and listen must not be empty");
+		errf(err, errlen, "[proxy] caddy_server and listen must not be empty");
 		goto out;
 	}
 	root = must(json_pack("{s:{s:s}, s:{s:{s:{s:o}}}}", "admin", "listen", admin, "apps",
@@ -192,7 +177,7 @@ caddy_config_text(const struct config *cfg, struct buf *out, char *err, size_t e
 	if (s == NULL)
 		fatalx("caddy: serializing JSON failed");
 	if (buf_appends(out, s) == -1 || buf_appends(out, "\n") == -1) {
-		fail(err, errlen, "caddy config larger than the output buffer");
+		errf(err, errlen, "caddy config larger than the output buffer");
 		goto out;
 	}
 	rc = 0;
@@ -233,14 +218,14 @@ caddy_parse_routes(const char *json, struct route **out, int *n, char *err, size
 	*n = 0;
 	root = json_loads(json, JSON_DECODE_ANY, &jerr);
 	if (root == NULL)
-		return fail(err, errlen, "routes are not JSON: %s (line %d)", jerr.text, jerr.line);
+		return errf(err, errlen, "routes are not JSON: %s (line %d)", jerr.text, jerr.line);
 	if (json_is_null(root)) {
 		json_decref(root);
 		return 0;
 	}
 	if (!json_is_array(root)) {
 		json_decref(root);
-		return fail(err, errlen, "routes are not a JSON array");
+		return errf(err, errlen, "routes are not a JSON array");
 	}
 	*out = xcalloc(json_array_size(root) + 1, sizeof(**out));
 	json_array_foreach(root, i, r)
@@ -305,7 +290,7 @@ http(struct caddy *c, const char *method, const char *path, const char *body, lo
 
 	w = snprintf(url, sizeof(url), "%s%s", c->admin, path);
 	if (w < 0 || (size_t)w >= sizeof(url))
-		return fail(err, errlen, "caddy admin API at %s: URL too long", c->admin);
+		return errf(err, errlen, "caddy admin API at %s: URL too long", c->admin);
 	buf_reset(&c->reply);
 	c->curlerr[0] = '\0';
 	hdrs = curl_slist_append(hdrs, "Expect:");
@@ -330,14 +315,14 @@ http(struct caddy *c, const char *method, const char *path, const char *body, lo
 
 		if (cc == CURLE_COULDNT_CONNECT) {
 			curl_easy_getinfo(c->curl, CURLINFO_OS_ERRNO, &oserr);
-			return fail(err, errlen, "caddy admin API at %s: %s (is caddy running?)",
+			return errf(err, errlen, "caddy admin API at %s: %s (is caddy running?)",
 				    c->admin, oserr != 0 ? strerror((int)oserr) : "cannot connect");
 		}
 		if (cc == CURLE_OPERATION_TIMEDOUT)
-			return fail(err, errlen,
+			return errf(err, errlen,
 				    "caddy admin API at %s: %s %s: no answer within %d ms",
 				    c->admin, method, path, CADDY_TIMEOUT_MS);
-		return fail(err, errlen, "caddy admin API at %s: %s %s: %s", c->admin, method, path,
+		return errf(err, errlen, "caddy admin API at %s: %s %s: %s", c->admin, method, path,
 			    c->curlerr[0] ? c->curlerr : curl_easy_strerror(cc));
 	}
 	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, status);
@@ -351,7 +336,7 @@ http_failed(struct caddy *c, const char *method, const char *path, long status, 
 	char reason[512];
 
 	reply_reason(buf_str(&c->reply), reason, sizeof(reason));
-	return fail(err, errlen, "caddy admin API at %s: %s %s: HTTP %ld: %s", c->admin, method,
+	return errf(err, errlen, "caddy admin API at %s: %s %s: HTTP %ld: %s", c->admin, method,
 		    path, status, reason);
 }
 
@@ -450,7 +435,7 @@ ensure_front_locked(struct caddy *c, char *err, size_t errlen)
 		goto out;
 	}
 	if (!json_is_object(srv)) {
-		fail(err, errlen, "caddy admin API at %s: %s is not an object", c->admin, path);
+		errf(err, errlen, "caddy admin API at %s: %s is not an object", c->admin, path);
 		goto out;
 	}
 	if (server_current(srv, want)) {
@@ -528,11 +513,11 @@ caddy_add(void *ctx, const char *host, const char *upstream, char *err, size_t e
 	int rc = -1;
 
 	if (route_check_host(host, c->base_domain, h, reason, sizeof(reason)) == -1)
-		return fail(err, errlen, "caddy: refusing route: %s", reason);
+		return errf(err, errlen, "caddy: refusing route: %s", reason);
 	if (route_check_upstream(upstream, reason, sizeof(reason)) == -1)
-		return fail(err, errlen, "caddy: refusing route for %s: %s", h, reason);
+		return errf(err, errlen, "caddy: refusing route for %s: %s", h, reason);
 	if (caddy_route_id(h, id, sizeof(id)) == -1)
-		return fail(err, errlen, "caddy: no route id for %s", h);
+		return errf(err, errlen, "caddy: no route id for %s", h);
 	snprintf(idpath, sizeof(idpath), "/id/%s", id);
 	snprintf(inspath, sizeof(inspath), "/config/apps/http/servers/%s/routes/0", c->server);
 	body = caddy_route_json(h, upstream);
@@ -560,7 +545,7 @@ caddy_add(void *ctx, const char *host, const char *upstream, char *err, size_t e
 		if (missing == -1)
 			goto out;
 		if (missing == 0) {
-			fail(err, errlen, "%s", first);
+			errf(err, errlen, "%s", first);
 			goto out;
 		}
 		log_warnx("caddy: server=%s missing at %s; recreating it", c->server, c->admin);
@@ -588,9 +573,9 @@ caddy_remove(void *ctx, const char *host, char *err, size_t errlen)
 	int rc = -1;
 
 	if (route_check_host(host, c->base_domain, h, reason, sizeof(reason)) == -1)
-		return fail(err, errlen, "caddy: refusing to remove route: %s", reason);
+		return errf(err, errlen, "caddy: refusing to remove route: %s", reason);
 	if (caddy_route_id(h, id, sizeof(id)) == -1)
-		return fail(err, errlen, "caddy: no route id for %s", h);
+		return errf(err, errlen, "caddy: no route id for %s", h);
 	snprintf(path, sizeof(path), "/id/%s", id);
 	pthread_mutex_lock(&c->lock);
 	/* Until Caddy no longer knows the id: copies left by an older writer go too. */
@@ -606,7 +591,7 @@ caddy_remove(void *ctx, const char *host, char *err, size_t errlen)
 			goto out;
 		}
 	}
-	fail(err, errlen, "caddy admin API at %s: %s still present after %d deletes", c->admin, id,
+	errf(err, errlen, "caddy admin API at %s: %s still present after %d deletes", c->admin, id,
 	     CADDY_DELETE_MAX);
 out:
 	pthread_mutex_unlock(&c->lock);
@@ -636,7 +621,7 @@ caddy_list(void *ctx, struct route **out, int *n, char *err, size_t errlen)
 		goto out;
 	}
 	if (caddy_parse_routes(buf_str(&c->reply), out, n, reason, sizeof(reason)) == -1) {
-		fail(err, errlen, "caddy admin API at %s: GET %s: %s", c->admin, path, reason);
+		errf(err, errlen, "caddy admin API at %s: GET %s: %s", c->admin, path, reason);
 		goto out;
 	}
 	rc = 0;
@@ -680,7 +665,7 @@ caddy_open(struct proxy *p, const struct config *cfg, char *err, size_t errlen)
 	    strspn(cfg->caddy_server,
 		   "abcdefghijklmnopqrstuvwxyz"
 		   "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") != strlen(cfg->caddy_server))
-		return fail(err, errlen,
+		return errf(err, errlen,
 			    "[proxy] caddy_server: '%s' must be letters, digits, '_' or '-'",
 			    cfg->caddy_server);
 	pthread_once(&curl_once, curl_init_once);

@@ -24,8 +24,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <limits.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,7 +40,10 @@
 
 #include "buf.h"
 #include "config.h"
+#include "errf.h"
+#include "hostport.h"
 #include "log.h"
+#include "mkpath.h"
 #include "proxy/route_check.h"
 #include "validate.h"
 #include "version.h"
@@ -67,21 +70,6 @@ struct haproxy {
 	struct buf text;  /* scratch for the map file */
 };
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int
-fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	if (err != NULL && errlen > 0)
-		vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 int
 haproxy_check_path(const char *what, const char *path, char *err, size_t errlen)
 {
@@ -89,15 +77,15 @@ haproxy_check_path(const char *what, const char *path, char *err, size_t errlen)
 				 "0123456789/._+-";
 
 	if (path[0] != '/')
-		return fail(err, errlen, "%s '%s' must be an absolute path", what, path);
+		return errf(err, errlen, "%s '%s' must be an absolute path", what, path);
 	if (strspn(path, ok) != strlen(path))
-		return fail(err, errlen,
+		return errf(err, errlen,
 			    "%s '%s' may hold only letters, digits and / . _ + - (it is written "
 			    "unquoted into haproxy.cfg and runtime commands)",
 			    what, path);
 	if (strstr(path, "/../") != NULL || strstr(path, "/./") != NULL ||
 	    path[strlen(path) - 1] == '/')
-		return fail(err, errlen, "%s '%s' is not a plain file path", what, path);
+		return errf(err, errlen, "%s '%s' is not a plain file path", what, path);
 	return 0;
 }
 
@@ -106,11 +94,12 @@ static int
 check_bind(const char *listen, char *err, size_t errlen)
 {
 	static const char ok[] = "0123456789abcdefABCDEF.:[]*";
-	const char *colon = strrchr(listen, ':');
+	char host[CONFIG_STR];
+	int port;
 
-	if (listen[0] == '\0' || strspn(listen, ok) != strlen(listen) || colon == NULL ||
-	    colon[1] == '\0' || strspn(colon + 1, "0123456789") != strlen(colon + 1))
-		return fail(err, errlen, "[proxy] listen '%s' is not ADDRESS:PORT", listen);
+	if (listen[0] == '\0' || strspn(listen, ok) != strlen(listen) ||
+	    hostport_split(listen, host, sizeof(host), &port, NULL, 0) == -1)
+		return errf(err, errlen, "[proxy] listen '%s' is not ADDRESS:PORT", listen);
 	return 0;
 }
 
@@ -129,9 +118,9 @@ haproxy_config_text(const struct config *cfg, struct buf *out, char *err, size_t
 	    check_bind(cfg->proxy_listen, err, errlen) == -1)
 		return -1;
 	if (validate_domain(bd, reason, sizeof(reason)) == -1)
-		return fail(err, errlen, "[server] base_domain: %s", reason);
+		return errf(err, errlen, "[server] base_domain: %s", reason);
 	if (route_check_front_upstream(cfg->listen, front, reason, sizeof(reason)) == -1)
-		return fail(err, errlen, "[server] listen: %s", reason);
+		return errf(err, errlen, "[server] listen: %s", reason);
 
 	r |= buf_printf(out,
 			"# haproxy.cfg for demux %s, printed by `demux proxy config haproxy`\n"
@@ -180,7 +169,7 @@ haproxy_config_text(const struct config *cfg, struct buf *out, char *err, size_t
 			"\tserver %s %s\n",
 			HAPROXY_FRONT_BACKEND, bd, front);
 	if (r != 0)
-		return fail(err, errlen, "haproxy config larger than the output buffer");
+		return errf(err, errlen, "haproxy config larger than the output buffer");
 	return 0;
 }
 
@@ -259,7 +248,7 @@ haproxy_parse_map(const char *text, bool with_ids, const char *base_domain, stru
 			id = strtok_r(line, " \t", &tsave);
 			if (id == NULL || strncmp(id, "0x", 2) != 0) {
 				/* Not an entry: HAProxy's answer is an error message. */
-				fail(err, errlen, "%s", raw);
+				errf(err, errlen, "%s", raw);
 				goto out;
 			}
 			key = strtok_r(NULL, " \t", &tsave);
@@ -335,14 +324,14 @@ command(struct haproxy *h, const char *cmd, char *err, size_t errlen)
 	memset(&sa, 0, sizeof(sa));
 	sa.sun_family = AF_UNIX;
 	if (strlen(h->sock) >= sizeof(sa.sun_path))
-		return fail(err, errlen, "haproxy runtime socket %s: path too long", h->sock);
+		return errf(err, errlen, "haproxy runtime socket %s: path too long", h->sock);
 	memcpy(sa.sun_path, h->sock, strlen(h->sock) + 1);
 	w = snprintf(line, sizeof(line), "%s\n", cmd);
 	if (w < 0 || (size_t)w >= sizeof(line))
-		return fail(err, errlen, "haproxy runtime socket %s: command too long", h->sock);
+		return errf(err, errlen, "haproxy runtime socket %s: command too long", h->sock);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd == -1) {
-		fail(err, errlen, "haproxy runtime socket %s: socket: %s", h->sock,
+		errf(err, errlen, "haproxy runtime socket %s: socket: %s", h->sock,
 		     strerror(errno));
 		goto out;
 	}
@@ -351,12 +340,12 @@ command(struct haproxy *h, const char *cmd, char *err, size_t errlen)
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1) {
 		int e = errno;
 
-		fail(err, errlen, "haproxy runtime socket %s: %s%s", h->sock, strerror(e),
+		errf(err, errlen, "haproxy runtime socket %s: %s%s", h->sock, strerror(e),
 		     e == ENOENT || e == ECONNREFUSED ? " (is haproxy running?)" : "");
 		goto out;
 	}
 	if (send_all(fd, line, (size_t)w) == -1) {
-		fail(err, errlen, "haproxy runtime socket %s: sending '%s': %s", h->sock, cmd,
+		errf(err, errlen, "haproxy runtime socket %s: sending '%s': %s", h->sock, cmd,
 		     strerror(errno));
 		goto out;
 	}
@@ -369,16 +358,16 @@ command(struct haproxy *h, const char *cmd, char *err, size_t errlen)
 			if (errno == EINTR)
 				continue;
 			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				fail(err, errlen,
+				errf(err, errlen,
 				     "haproxy runtime socket %s: '%s': no answer within %d ms",
 				     h->sock, cmd, HAPROXY_TIMEOUT_MS);
 			else
-				fail(err, errlen, "haproxy runtime socket %s: '%s': %s", h->sock,
+				errf(err, errlen, "haproxy runtime socket %s: '%s': %s", h->sock,
 				     cmd, strerror(errno));
 			goto out;
 		}
 		if (buf_append(&h->reply, chunk, (size_t)r) == -1) {
-			fail(err, errlen, "haproxy runtime socket %s: '%s': reply over %u bytes",
+			errf(err, errlen, "haproxy runtime socket %s: '%s': reply over %u bytes",
 			     h->sock, cmd, HAPROXY_REPLY_MAX);
 			goto out;
 		}
@@ -414,11 +403,11 @@ reply_failed(const struct haproxy *h, const char *cmd, char *err, size_t errlen)
 	int n = (int)strcspn(s, "\n");
 
 	if (strstr(s, "Unknown map identifier") != NULL)
-		return fail(err, errlen,
+		return errf(err, errlen,
 			    "haproxy runtime socket %s: '%s': map %s is not loaded by this haproxy "
 			    "(start it with the config from 'demux proxy config haproxy')",
 			    h->sock, cmd, h->map);
-	return fail(err, errlen, "haproxy runtime socket %s: '%s': %.*s", h->sock, cmd, n, s);
+	return errf(err, errlen, "haproxy runtime socket %s: '%s': %.*s", h->sock, cmd, n, s);
 }
 
 /* ---- the map, in memory and on disk ------------------------------------- */
@@ -481,7 +470,7 @@ write_map(struct haproxy *h, char *err, size_t errlen)
 
 	buf_reset(&h->text);
 	if (haproxy_map_text(h->routes, h->nroutes, &h->text) == -1)
-		return fail(err, errlen, "haproxy map file %s: larger than %u bytes", h->map,
+		return errf(err, errlen, "haproxy map file %s: larger than %u bytes", h->map,
 			    HAPROXY_REPLY_MAX);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", h->map);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -520,29 +509,11 @@ write_map(struct haproxy *h, char *err, size_t errlen)
 	rc = 0;
 out:
 	if (rc == -1) {
-		fail(err, errlen, "haproxy map file %s: %s: %s", h->map, step, strerror(errno));
+		errf(err, errlen, "haproxy map file %s: %s: %s", h->map, step, strerror(errno));
 		if (fd != -1)
 			close(fd);
 		(void)unlink(tmp);
 	}
-	return rc;
-}
-
-static int
-mkdir_parents(const char *path)
-{
-	char *copy = xstrdup(path);
-	int rc = 0;
-
-	for (char *p = copy + 1; *p != '\0' && rc == 0; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(copy, 0755) == -1 && errno != EEXIST)
-			rc = -1;
-		*p = '/';
-	}
-	free(copy);
 	return rc;
 }
 
@@ -564,7 +535,7 @@ load_map(struct haproxy *h, char *err, size_t errlen)
 		goto out;
 	}
 	if (fd == -1 || fstat(fd, &st) == -1) {
-		fail(err, errlen, "haproxy map file %s: %s", h->map, strerror(errno));
+		errf(err, errlen, "haproxy map file %s: %s", h->map, strerror(errno));
 		goto out;
 	}
 	for (;;) {
@@ -573,20 +544,20 @@ load_map(struct haproxy *h, char *err, size_t errlen)
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
-			fail(err, errlen, "haproxy map file %s: %s", h->map, strerror(errno));
+			errf(err, errlen, "haproxy map file %s: %s", h->map, strerror(errno));
 			goto out;
 		}
 		if (r == 0)
 			break;
 		if (buf_append(&text, chunk, (size_t)r) == -1) {
-			fail(err, errlen, "haproxy map file %s: larger than %u bytes", h->map,
+			errf(err, errlen, "haproxy map file %s: larger than %u bytes", h->map,
 			     HAPROXY_REPLY_MAX);
 			goto out;
 		}
 	}
 	if (haproxy_parse_map(buf_str(&text), false, h->base_domain, &routes, &n, reason,
 			      sizeof(reason)) == -1) {
-		fail(err, errlen, "haproxy map file %s: %s", h->map, reason);
+		errf(err, errlen, "haproxy map file %s: %s", h->map, reason);
 		goto out;
 	}
 	mem_replace(h, routes, n);
@@ -610,7 +581,7 @@ file_lock(struct haproxy *h, char *err, size_t errlen)
 
 	while (flock(h->dirfd, LOCK_EX) == -1)
 		if (errno != EINTR)
-			return fail(err, errlen, "haproxy map file %s: lock: %s", h->map,
+			return errf(err, errlen, "haproxy map file %s: lock: %s", h->map,
 				    strerror(errno));
 	if (stat(h->map, &st) == 0 && (st.st_ino != h->ino || st.st_dev != h->dev) &&
 	    load_map(h, err, errlen) == -1) {
@@ -664,7 +635,7 @@ front_server(const char *reply, char *name, size_t namelen, char *addr, size_t a
 		rc = 0;
 		goto out;
 	}
-	fail(err, errlen, "%s", reply[0] ? reply : "no server listed");
+	errf(err, errlen, "%s", reply[0] ? reply : "no server listed");
 out:
 	free(copy);
 	return rc;
@@ -675,9 +646,9 @@ ensure_front_locked(struct haproxy *h, const char *base_domain, const char *fron
 		    size_t errlen)
 {
 	char cmd[HAPROXY_CMD_MAX], name[ROUTE_HOST_MAX], addr[ROUTE_HOST_MAX], reason[512];
+	char ip[ROUTE_UPSTREAM_MAX];
 	struct route *routes = NULL;
-	const char *colon;
-	int n = 0, rc = -1;
+	int n = 0, port, rc = -1;
 
 	/* The socket answers and HAProxy knows demux's map. */
 	snprintf(cmd, sizeof(cmd), "show map %s", h->map);
@@ -693,14 +664,14 @@ ensure_front_locked(struct haproxy *h, const char *base_domain, const char *fron
 		goto out;
 	if (front_server(buf_str(&h->reply), name, sizeof(name), addr, sizeof(addr), reason,
 			 sizeof(reason)) == -1) {
-		fail(err, errlen,
+		errf(err, errlen,
 		     "haproxy runtime socket %s: no front door (backend '%s': %.200s); start "
 		     "haproxy with the config from 'demux proxy config haproxy'",
 		     h->sock, HAPROXY_FRONT_BACKEND, reason);
 		goto out;
 	}
 	if (strcasecmp(name, base_domain) != 0) {
-		fail(err, errlen,
+		errf(err, errlen,
 		     "haproxy runtime socket %s: haproxy's front door serves '%s' but demux's base "
 		     "domain is '%s'; regenerate the config with 'demux proxy config haproxy' and "
 		     "reload haproxy",
@@ -708,9 +679,10 @@ ensure_front_locked(struct haproxy *h, const char *base_domain, const char *fron
 		goto out;
 	}
 	if (strcmp(addr, front) != 0) {
-		colon = strrchr(front, ':');
-		snprintf(cmd, sizeof(cmd), "set server %s/%s addr %.*s port %s",
-			 HAPROXY_FRONT_BACKEND, name, (int)(colon - front), front, colon + 1);
+		if (hostport_split(front, ip, sizeof(ip), &port, err, errlen) == -1)
+			goto out;
+		snprintf(cmd, sizeof(cmd), "set server %s/%s addr %s port %d",
+			 HAPROXY_FRONT_BACKEND, name, ip, port);
 		if (command(h, cmd, err, errlen) == -1)
 			goto out;
 		if (strstr(buf_str(&h->reply), "changed") == NULL &&
@@ -754,9 +726,9 @@ haproxy_add(void *ctx, const char *host, const char *upstream, char *err, size_t
 	int i, rc = -1;
 
 	if (route_check_host(host, h->base_domain, hn, reason, sizeof(reason)) == -1)
-		return fail(err, errlen, "haproxy: refusing route: %s", reason);
+		return errf(err, errlen, "haproxy: refusing route: %s", reason);
 	if (route_check_upstream(upstream, reason, sizeof(reason)) == -1)
-		return fail(err, errlen, "haproxy: refusing route for %s: %s", hn, reason);
+		return errf(err, errlen, "haproxy: refusing route for %s: %s", hn, reason);
 	pthread_mutex_lock(&h->lock);
 	if (file_lock(h, err, errlen) == -1) {
 		pthread_mutex_unlock(&h->lock);
@@ -809,7 +781,7 @@ haproxy_remove(void *ctx, const char *host, char *err, size_t errlen)
 	int i, rc = -1;
 
 	if (route_check_host(host, h->base_domain, hn, reason, sizeof(reason)) == -1)
-		return fail(err, errlen, "haproxy: refusing to remove route: %s", reason);
+		return errf(err, errlen, "haproxy: refusing to remove route: %s", reason);
 	pthread_mutex_lock(&h->lock);
 	if (file_lock(h, err, errlen) == -1) {
 		pthread_mutex_unlock(&h->lock);
@@ -924,7 +896,7 @@ haproxy_open(struct proxy *p, const struct config *cfg, const struct haproxy_opt
 	     char *err, size_t errlen)
 {
 	struct haproxy *h;
-	char *dir = NULL;
+	char *dir = NULL, reason[PATH_MAX + 64];
 	int rc = -1;
 
 	if (haproxy_check_path("[proxy] haproxy_socket", cfg->haproxy_socket, err, errlen) == -1 ||
@@ -940,10 +912,13 @@ haproxy_open(struct proxy *p, const struct config *cfg, const struct haproxy_opt
 	snprintf(h->base_domain, sizeof(h->base_domain), "%s", cfg->base_domain);
 	if (opt != NULL)
 		h->opt = *opt;
+	if (mkpath_parents(h->map, 0755, reason, sizeof(reason)) == -1) {
+		errf(err, errlen, "haproxy map file %s: %s", h->map, reason);
+		goto out;
+	}
 	dir = xstrdup(h->map);
-	if (mkdir_parents(h->map) == -1 ||
-	    (h->dirfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
-		fail(err, errlen, "haproxy map file %s: its directory: %s", h->map,
+	if ((h->dirfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
+		errf(err, errlen, "haproxy map file %s: its directory: %s", h->map,
 		     strerror(errno));
 		goto out;
 	}

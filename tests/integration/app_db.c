@@ -43,6 +43,7 @@
 #include "buf.h"
 #include "id.h"
 #include "log.h"
+#include "mstime.h"
 #include "validate.h"
 #include "xmalloc.h"
 
@@ -859,15 +860,6 @@ test_generic_binds_values(void **state)
 
 /* --- connections ---------------------------------------------------------------- */
 
-static double
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
-
 static int
 unused_port(void)
 {
@@ -894,7 +886,7 @@ late_relay(int port, int target, int delay_ms)
 	struct pollfd fds[2];
 	char b[16384];
 
-	usleep((useconds_t)delay_ms * 1000);
+	mstime_sleep(delay_ms);
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	a.sin_port = htons((uint16_t)port);
 	ls = socket(AF_INET, SOCK_STREAM, 0);
@@ -937,9 +929,9 @@ test_connect_retries_refused(void **state)
 	/* Nobody listening: retried for retry_ms, then a clear error. */
 	p.port = unused_port();
 	p.retry_ms = 400;
-	t0 = mono_ms();
+	t0 = mstime_now();
 	assert_int_equal(db_connect(&p, &c, err, sizeof(err)), -1);
-	took = mono_ms() - t0;
+	took = mstime_now() - t0;
 	assert_null(c);
 	if (took < 380 || took > 3000)
 		fail_msg("refused connection gave up after %.0f ms, want about 400", took);
@@ -948,9 +940,9 @@ test_connect_retries_refused(void **state)
 
 	/* retry_ms = 0: one attempt. */
 	p.retry_ms = 0;
-	t0 = mono_ms();
+	t0 = mstime_now();
 	assert_int_equal(db_connect(&p, &c, err, sizeof(err)), -1);
-	assert_true(mono_ms() - t0 < 300);
+	assert_true(mstime_now() - t0 < 300);
 
 	/* The server appears 300 ms later: the retry gets it. */
 	p.retry_ms = 5000;
@@ -958,13 +950,13 @@ test_connect_retries_refused(void **state)
 	assert_true(pid >= 0);
 	if (pid == 0)
 		late_relay(p.port, params.port, 300);
-	t0 = mono_ms();
+	t0 = mstime_now();
 	if (db_connect(&p, &c, err, sizeof(err)) == -1) {
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
 		fail_msg("connect through the late relay: %s", err);
 	}
-	took = mono_ms() - t0;
+	took = mstime_now() - t0;
 	assert_true(db_connect_attempts(c) > 1);
 	assert_true(took >= 250);
 	assert_int_equal(db_exec(c, "SELECT 1", NULL, 0, NULL, err, sizeof(err)), 0);
@@ -1008,7 +1000,7 @@ connect_with_wrong_password(char *err, size_t errlen)
 	struct db_params p = params;
 	struct db_conn *c = NULL;
 	struct app_instance inst;
-	double t0 = mono_ms();
+	double t0 = mstime_now();
 
 	p.password = "Wr0ngPassw0rd-Marker";
 	p.retry_ms = 2000;
@@ -1018,7 +1010,7 @@ connect_with_wrong_password(char *err, size_t errlen)
 		return;
 	}
 	/* Access denied is final: not retried for 2 s. */
-	wrong_password_attempts = mono_ms() - t0 < 500 ? 1 : 99;
+	wrong_password_attempts = mstime_now() - t0 < 500 ? 1 : 99;
 	instance_for(&inst, "k3f9x2.demo.localhost", prefix_a);
 	inst.db.password = "Wr0ngPassw0rd-Marker";
 	(void)prestashop_profile.after_restore(&inst, err, errlen);
@@ -1058,9 +1050,9 @@ test_read_timeout(void **state)
 	p.rw_timeout_s = 1;
 	if (db_connect(&p, &c, err, sizeof(err)) == -1)
 		fail_msg("connect: %s", err);
-	t0 = mono_ms();
+	t0 = mstime_now();
 	assert_int_equal(db_exec(c, "SELECT SLEEP(5)", NULL, 0, NULL, err, sizeof(err)), -1);
-	took = mono_ms() - t0;
+	took = mstime_now() - t0;
 	if (took > 3500)
 		fail_msg("read timeout of 1 s took %.0f ms", took);
 	assert_non_null(strstr(err, "SELECT SLEEP(5)"));
@@ -1103,12 +1095,12 @@ run_hook(int argc, char **argv)
 	inst.db.connect_timeout_s = 5;
 	inst.db.rw_timeout_s = 10;
 	inst.db.retry_ms = 3000;
-	t0 = mono_ms();
+	t0 = mstime_now();
 	if (p->after_restore(&inst, err, sizeof(err)) == -1) {
 		fprintf(stderr, "after_restore: %s\n", err);
 		return 1;
 	}
-	printf("%.3f\n", mono_ms() - t0);
+	printf("%.3f\n", mstime_now() - t0);
 	return 0;
 }
 

@@ -34,6 +34,7 @@
 #include "buf.h"
 #include "container/podman.h"
 #include "id.h"
+#include "mstime.h"
 #include "template.h"
 #include "template_create.h"
 
@@ -186,7 +187,7 @@ wait_tcp_quiet(const char *name)
 		n = template_count_tcp_connections(buf_str(&text), NULL, 0);
 		buf_free(&text);
 		if (n > 0)
-			usleep(100000);
+			mstime_sleep(100);
 	}
 	assert_int_equal(n, 0);
 }
@@ -266,7 +267,7 @@ group_setup(void **state)
 			return -1;
 		pm = podman_open(sock, 300000);
 		for (int i = 0; i < 300 && podman_ping(pm, err, sizeof(err)) == -1; i++)
-			usleep(100000);
+			mstime_sleep(100);
 	}
 	img = calloc(1, sizeof(*img));
 	have_shop = podman_image_inspect(pm, SHOP_IMAGE, img, err, sizeof(err)) == 0;
@@ -618,7 +619,7 @@ test_cold_start_checkpoint_zstd(void **state)
 		buf_reset(&body);
 		status = http_get(port, meta.domain, &body);
 		if (status != 200)
-			usleep(100000);
+			mstime_sleep(100);
 	}
 	assert_int_equal(status, 200);
 	wait_tcp_quiet(cold);

@@ -28,6 +28,7 @@
 #include "app/profile.h"
 #include "config.h"
 #include "container/podman.h"
+#include "mstime.h"
 #include "pool.h"
 #include "proxy/proxy.h"
 #include "store/store.h"
@@ -463,7 +464,7 @@ kill_midway(void (*fn)(void), bool (*cond)(void), int timeout_s)
 		_exit(0);
 	}
 	for (int i = 0; i < timeout_s * 20 && !cond(); i++)
-		usleep(50 * 1000);
+		mstime_sleep(50);
 	kill(pid, SIGKILL);
 	waitpid(pid, &status, 0);
 }

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "id.h"
+#include "mstime.h"
 #include "xmalloc.h"
 
 long long fake_api_clock = 1800000000; /* 2027-01-15T08:00:00Z */
@@ -214,7 +215,7 @@ fake_release(void *ctx, const char *id, char *err, size_t errlen)
 	int rc = 0;
 
 	if (f->release_delay_ms > 0)
-		usleep((useconds_t)f->release_delay_ms * 1000);
+		mstime_sleep(f->release_delay_ms);
 	pthread_mutex_lock(&f->mu);
 	f->releases++;
 	if (f->store_down) {

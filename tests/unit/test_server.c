@@ -19,6 +19,7 @@
 #include <netinet/in.h>
 
 #include "fake_api_backend.h"
+#include "mstime.h"
 #include "server.h"
 
 static const double bounds[2] = {1, 5};
@@ -407,7 +408,7 @@ test_stop_lets_requests_in_flight_finish(void **state)
 	fx->fake.release_delay_ms = 600;
 	port = server_port(fx->srv);
 	pthread_create(&th, NULL, slow_delete, &sc);
-	usleep(200 * 1000);
+	mstime_sleep(200);
 	server_stop(fx->srv);
 	pthread_join(th, NULL);
 	assert_int_equal(sc.status, 200);
