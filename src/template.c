@@ -409,6 +409,60 @@ resolve_lists(const struct template_options *opt, struct template_meta *m, char 
 	return 0;
 }
 
+long long
+template_default_memory(void)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+	long long mem = pages > 0 && size > 0 ? (long long)pages * size / 32 : 0;
+	const long long lo = 256LL * 1024 * 1024, hi = 1024LL * 1024 * 1024;
+
+	return mem < lo ? lo : mem > hi ? hi : mem;
+}
+
+double
+template_default_cpus(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	double c = n > 0 ? (double)n / 4 : 0.25;
+
+	return c < 0.25 ? 0.25 : c > 1.0 ? 1.0 : c;
+}
+
+/* Checks a comma-separated list of capability names (CHOWN, not CAP_CHOWN);
+ * with buf, also fills buf->caps and the NULL-terminated buf->capp. */
+static int
+split_caps(const char *list, struct template_spec_buf *buf, char *err, size_t errlen)
+{
+	int n = 0;
+	const char *p = list;
+
+	while (*p != '\0') {
+		size_t len = strcspn(p, ",");
+		if (len == 0 || len >= sizeof(buf->caps[0]) || n == TEMPLATE_MAX_CAPS)
+			return errf(err, errlen,
+				    "capabilities '%s': at most %d names of up to 31 characters, "
+				    "separated by commas",
+				    list, TEMPLATE_MAX_CAPS);
+		for (size_t i = 0; i < len; i++)
+			if (!((p[i] >= 'A' && p[i] <= 'Z') || p[i] == '_'))
+				return errf(
+				    err, errlen,
+				    "capabilities '%s': names are upper case, such as CHOWN", list);
+		if (buf != NULL) {
+			memcpy(buf->caps[n], p, len);
+			buf->caps[n][len] = '\0';
+			buf->capp[n] = buf->caps[n];
+		}
+		n++;
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	if (buf != NULL)
+		buf->capp[n] = NULL;
+	return 0;
+}
+
 int
 template_resolve(const struct template_options *opt, const struct podman_image *img,
 		 struct template_meta *m, char *err, size_t errlen)
@@ -423,9 +477,13 @@ template_resolve(const struct template_options *opt, const struct podman_image *
 	    resolve_site(opt, img, p, stock, m, err, errlen) == -1 ||
 	    resolve_lists(opt, m, err, errlen) == -1)
 		return -1;
-	m->memory_bytes = opt->memory_bytes >= 0 ? opt->memory_bytes : TEMPLATE_DEFAULT_MEMORY;
+	m->memory_bytes = opt->memory_bytes >= 0 ? opt->memory_bytes : template_default_memory();
 	m->pids_limit = opt->pids_limit >= 0 ? opt->pids_limit : TEMPLATE_DEFAULT_PIDS;
-	m->cpus = opt->cpus >= 0 ? opt->cpus : TEMPLATE_DEFAULT_CPUS;
+	m->cpus = opt->cpus >= 0 ? opt->cpus : template_default_cpus();
+	if (set_field(m->caps, sizeof(m->caps), "capabilities",
+		      opt->caps != NULL ? opt->caps : TEMPLATE_DEFAULT_CAPS, err, errlen) == -1 ||
+	    split_caps(m->caps, NULL, err, errlen) == -1)
+		return -1;
 	if (m->memory_bytes > 0 && m->memory_bytes < 6LL * 1024 * 1024)
 		return errf(err, errlen, "--memory below 6 MB cannot run a container");
 	if (m->cpus > 1024)
@@ -526,6 +584,11 @@ template_cold_start_spec(const struct template_meta *m, const char *name, int ap
 		out->nports = 2;
 	}
 	out->network = m->network[0] != '\0' ? m->network : NULL;
+	if (m->caps[0] != '\0') {
+		if (split_caps(m->caps, buf, err, errlen) == -1)
+			return -1;
+		out->cap_keep = buf->capp;
+	}
 	out->memory_bytes = m->memory_bytes;
 	out->pids_limit = m->pids_limit;
 	out->cpus = m->cpus;
@@ -568,6 +631,7 @@ template_meta_to_json(const struct template_meta *m, char **json, char *err, siz
 	json_object_set_new(o, "env", list_json((char(*)[TEMPLATE_STR])m->env, m->nenv));
 	json_object_set_new(o, "warm", list_json((char(*)[TEMPLATE_STR])m->warm, m->nwarm));
 	json_object_set_new(o, "db_socket", json_string(m->db_socket));
+	json_object_set_new(o, "caps", json_string(m->caps));
 	json_object_set_new(o, "network", json_string(m->network));
 	json_object_set_new(o, "egress", json_boolean(m->egress));
 	json_object_set_new(o, "archive_path", json_string(m->archive_path));
@@ -672,6 +736,7 @@ template_meta_from_json(const char *json, struct template_meta *m, char *err, si
 		    errlen) == -1 ||
 	    get_str(o, "db_socket", m->db_socket, sizeof(m->db_socket), false, err, errlen) == -1 ||
 	    get_str(o, "network", m->network, sizeof(m->network), false, err, errlen) == -1 ||
+	    get_str(o, "caps", m->caps, sizeof(m->caps), false, err, errlen) == -1 ||
 	    get_str(o, "archive_path", m->archive_path, sizeof(m->archive_path), true, err,
 		    errlen) == -1 ||
 	    get_list(o, "labels", m->labels, &m->nlabels, err, errlen) == -1 ||

@@ -30,9 +30,12 @@
 #define TEMPLATE_SECRET 128
 #define TEMPLATE_MAX_LIST 16 /* labels, env, warm pages */
 #define TEMPLATE_CONTAINER_PREFIX "demux-template-"
-#define TEMPLATE_DEFAULT_MEMORY (1024LL * 1024 * 1024)
-#define TEMPLATE_DEFAULT_PIDS 1024
-#define TEMPLATE_DEFAULT_CPUS 1.0
+/* What the images need as root inside a copy (nginx and php-fpm switch to
+ * their configured user; nginx binds port 80; module installers chown and
+ * write other users' files). Everything else is dropped. */
+#define TEMPLATE_DEFAULT_CAPS "CHOWN,DAC_OVERRIDE,FOWNER,NET_BIND_SERVICE,SETGID,SETUID"
+#define TEMPLATE_MAX_CAPS 16
+#define TEMPLATE_DEFAULT_PIDS 256
 #define TEMPLATE_DEFAULT_TIMEOUT_S 300
 #define TEMPLATE_DEFAULT_DB_SOCKET "/run/mysqld/mysqld.sock"
 
@@ -75,6 +78,7 @@ struct template_meta {
 	long long memory_bytes;
 	long long pids_limit;
 	double cpus;
+	char caps[TEMPLATE_STR]; /* capabilities kept, comma-separated */
 };
 
 /* What the user asked for; NULL / -1 = take it from the image or the profile. */
@@ -99,6 +103,7 @@ struct template_options {
 	long long pids_limit;
 	double cpus;
 	bool compress;
+	const char *caps;    /* --caps, comma-separated; NULL = TEMPLATE_DEFAULT_CAPS */
 	const char *network; /* Podman network to run the template on (made by the caller) */
 	bool egress;	     /* whether that network is the one open to the outside */
 };
@@ -113,7 +118,15 @@ struct template_spec_buf {
 	const char *labelp[TEMPLATE_MAX_LIST + 3];
 	const char *entrypoint[5];
 	const char *command[2];
+	char caps[TEMPLATE_MAX_CAPS][32];
+	const char *capp[TEMPLATE_MAX_CAPS + 1];
 };
+
+/* Limits a copy gets when template create is not told otherwise, sized to
+ * this machine: 1/32 of its memory (256 MiB to 1 GiB) and a quarter of its
+ * processors (0.25 to 1 CPU). */
+long long template_default_memory(void);
+double template_default_cpus(void);
 
 /* Fills opt with "unset" values. */
 void template_options_init(struct template_options *opt);

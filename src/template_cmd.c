@@ -46,6 +46,7 @@ enum {
 	OPT_DB_USER,
 	OPT_DB_PASSWORD,
 	OPT_EGRESS,
+	OPT_CAPS,
 	OPT_HELP,
 };
 
@@ -73,6 +74,7 @@ static const struct option long_options[] = {
     {"db-user", required_argument, NULL, OPT_DB_USER},
     {"db-password", required_argument, NULL, OPT_DB_PASSWORD},
     {"egress", required_argument, NULL, OPT_EGRESS},
+    {"caps", required_argument, NULL, OPT_CAPS},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
 };
@@ -96,7 +98,10 @@ usage(FILE *out)
 	    "  --timeout DURATION  how long to wait for the health URL (default 300s)\n"
 	    "  --domain HOST       the template's own domain, sent as Host (demux.domain)\n"
 	    "  --memory SIZE --pids N --cpus F   limits every restored copy inherits\n"
-	    "                      (default 1g, 1024, 1.0; 0 = no limit)\n"
+	    "                      (default: 1/32 of the machine's memory within 256m..1g,\n"
+	    "                      256, a quarter of its CPUs within 0.25..1; 0 = no limit)\n"
+	    "  --caps LIST         capabilities kept inside copies, all others dropped, no new\n"
+	    "                      privileges (default " TEMPLATE_DEFAULT_CAPS ")\n"
 	    "  --label K=V --env K=V             extra labels / environment (repeatable)\n"
 	    "  --db-name, --db-user, --db-password   database credentials (demux.db_*)\n"
 	    "  --compress none|zstd              archive compression (default none)\n"
@@ -230,6 +235,8 @@ string_option(struct args *a, int ch)
 		return &a->opt.db_user;
 	case OPT_DB_PASSWORD:
 		return &a->opt.db_password;
+	case OPT_CAPS:
+		return &a->opt.caps;
 	default:
 		return NULL;
 	}

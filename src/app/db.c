@@ -84,8 +84,7 @@ db_connect(const struct db_params *p, struct db_conn **out, char *err, size_t er
 	    (p->unix_socket == NULL &&
 	     (p->host == NULL || p->host[0] == '\0' || p->port <= 0 || p->port > 65535)) ||
 	    (p->unix_socket != NULL && p->unix_socket[0] != '/')) {
-		errf(err, errlen,
-			"database host and port, or socket path, and user must be set");
+		errf(err, errlen, "database host and port, or socket path, and user must be set");
 		goto out;
 	}
 	if (p->name != NULL && p->name[0] != '\0' && db_validate_schema(p->name, err, errlen) == -1)

@@ -476,6 +476,15 @@ podman_spec_json(const struct container_spec *spec, char **json, char *err, size
 						cp->container_port, "protocol", "tcp"));
 	}
 	json_object_set(o, "portmappings", ports);
+	if (spec->cap_keep != NULL) {
+		if ((a = string_array(spec->cap_keep)) == NULL) {
+			snprintf(err, errlen, "capability names are not valid UTF-8");
+			goto out;
+		}
+		json_object_set_new(o, "cap_drop", json_pack("[s]", "ALL"));
+		json_object_set_new(o, "cap_add", a);
+		json_object_set_new(o, "no_new_privileges", json_true());
+	}
 	if (spec->network != NULL && spec->network[0] != '\0') {
 		json_object_set_new(o, "netns", json_pack("{s:s}", "nsmode", "bridge"));
 		json_object_set_new(o, "Networks", json_pack("{s:{}}", spec->network));

@@ -34,7 +34,11 @@ struct container_spec {
 	const char *const *entrypoint; /* NULL-terminated, NULL = image default */
 	struct container_port ports[RUNTIME_MAX_PORTS];
 	int nports;
-	const char *network;	/* Podman network to attach to; NULL = Podman's default */
+	const char *network; /* Podman network to attach to; NULL = Podman's default */
+	/* When not NULL: every capability is dropped but these ("CHOWN", ...;
+	 * NULL-terminated) and no process may gain privileges (no_new_privs).
+	 * Restored copies keep both from the checkpointed container. */
+	const char *const *cap_keep;
 	long long memory_bytes; /* 0 = no limit */
 	long long pids_limit;	/* 0 = no limit */
 	double cpus;		/* 0 = no limit */

@@ -87,7 +87,7 @@ test_flashlight_spec(void **state)
 	assert_string_equal(m.start_command, "/run.sh");
 	assert_int_equal(m.nwarm, 1);
 	assert_string_equal(m.warm[0], "/");
-	assert_int_equal(m.memory_bytes, TEMPLATE_DEFAULT_MEMORY);
+	assert_int_equal(m.memory_bytes, template_default_memory());
 	assert_int_equal(m.pids_limit, TEMPLATE_DEFAULT_PIDS);
 
 	assert_int_equal(template_cold_start_spec(&m, "demux-template-ps", 20001, 20002, &spec, &sb,
@@ -116,7 +116,7 @@ test_flashlight_spec(void **state)
 	assert_int_equal(spec.ports[0].container_port, 80);
 	assert_int_equal(spec.ports[1].host_port, 20002);
 	assert_int_equal(spec.ports[1].container_port, 3306);
-	assert_int_equal(spec.memory_bytes, TEMPLATE_DEFAULT_MEMORY);
+	assert_int_equal(spec.memory_bytes, template_default_memory());
 
 	/* The wrapper starts MariaDB as root, creates the user, then runs the image. */
 	assert_non_null(strstr(template_db_wrapper_script(), "mariadbd"));
@@ -155,11 +155,18 @@ test_flashlight_spec(void **state)
 	assert_int_equal(
 	    json_integer_value(json_object_get(
 		json_object_get(json_object_get(root, "resource_limits"), "memory"), "limit")),
-	    TEMPLATE_DEFAULT_MEMORY);
+	    template_default_memory());
 	assert_int_equal(
 	    json_integer_value(json_object_get(
 		json_object_get(json_object_get(root, "resource_limits"), "cpu"), "quota")),
-	    100000);
+	    (json_int_t)(template_default_cpus() * 100000 + 0.5));
+	/* Least privilege: every capability dropped but the images' few, no new privileges. */
+	assert_string_equal(json_string_value(json_array_get(json_object_get(root, "cap_drop"), 0)),
+			    "ALL");
+	assert_int_equal(json_array_size(json_object_get(root, "cap_add")), 6);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(root, "cap_add"), 3)),
+			    "NET_BIND_SERVICE");
+	assert_true(json_is_true(json_object_get(root, "no_new_privileges")));
 	json_decref(root);
 	free(json);
 }
@@ -346,6 +353,15 @@ test_resolve_rejects_bad_input(void **state)
 	opt.memory_bytes = 1024;
 	assert_int_equal(template_resolve(&opt, &img, &m, err, sizeof(err)), -1);
 	opt.memory_bytes = -1;
+	opt.caps = "CHOWN,cap_sys_admin";
+	assert_int_equal(template_resolve(&opt, &img, &m, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "upper case"));
+	opt.caps = "CHOWN,,SETUID";
+	assert_int_equal(template_resolve(&opt, &img, &m, err, sizeof(err)), -1);
+	opt.caps = "NET_BIND_SERVICE";
+	assert_int_equal(template_resolve(&opt, &img, &m, err, sizeof(err)), 0);
+	assert_string_equal(m.caps, "NET_BIND_SERVICE");
+	opt.caps = NULL;
 	opt.name = "../etc";
 	assert_int_equal(template_resolve(&opt, &img, &m, err, sizeof(err)), -1);
 	opt.name = "t";
