@@ -43,6 +43,8 @@ struct fake_profile_state {
 	int after_restore_calls, on_release_calls;
 	bool fail_after_restore;
 	char last_domain[320];
+	/* the admin password each after_restore call was given ("" = none) */
+	char passwords[FAKE_MAX][32];
 };
 
 extern const struct runtime_ops fake_runtime_ops;
