@@ -4,7 +4,7 @@
 
 CC       ?= cc
 PREFIX   ?= /usr/local
-PKGS      = libmicrohttpd libcurl jansson libmariadb sqlite3 hiredis inih libnftables
+PKGS      = libmicrohttpd libcurl jansson libmariadb sqlite3 hiredis inih libnftables libxcrypt
 CSTD      = -std=c17 -D_GNU_SOURCE
 WARN      = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wformat=2 -Wvla

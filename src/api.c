@@ -257,7 +257,18 @@ int_or_null(long long t)
 	return t > 0 ? json_integer(t) : json_null();
 }
 
-/* The instance as the API shows it. tmpl may be NULL (credentials: null). */
+/* The admin password the owner of in is shown: the copy's own, or, for a
+ * copy that keeps the template's (a profile that cannot set one), the
+ * template's. */
+const char *
+api_admin_password(const struct instance *in, const struct api_template *tmpl)
+{
+	return in->admin_password[0] != '\0' ? in->admin_password : tmpl->admin_password;
+}
+
+/* The instance as the API shows it. tmpl may be NULL (credentials: null).
+ * A copy's own admin password is its owner's alone: the admin token's views
+ * show it as null. */
 static json_t *
 instance_json(const struct api *a, const struct instance *in, const struct api_template *tmpl,
 	      bool admin)
@@ -273,8 +284,10 @@ instance_json(const struct api *a, const struct instance *in, const struct api_t
 		admin_url[0] = '\0';
 	if (tmpl != NULL && tmpl->admin_user[0] != '\0') {
 		json_decref(cred);
-		cred = json_pack("{s:s,s:s}", "user", tmpl->admin_user, "password",
-				 tmpl->admin_password);
+		cred = json_pack("{s:s,s:o}", "user", tmpl->admin_user, "password",
+				 admin && in->admin_password[0] != '\0'
+				     ? json_null()
+				     : json_string(api_admin_password(in, tmpl)));
 	}
 	v = json_pack("{s:s,s:s,s:s,s:s,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "id", in->id, "template",
 		      in->template_name, "state", api_state_name(in->state), "url", url,

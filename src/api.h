@@ -152,6 +152,9 @@ void api_iso8601(long long t, char *out, size_t outlen);
 /* "<scheme>://<id>.<base_domain>[:port]<path>" */
 void api_instance_url(const struct api *a, const char *id, const char *path, char *out,
 		      size_t outlen);
+/* The admin password in's owner is shown: the copy's own, else the
+ * template's (tmpl->admin_password). Never for anyone but the owner. */
+const char *api_admin_password(const struct instance *in, const struct api_template *tmpl);
 /* Template by name (NULL or "" = the default): 0, or -1 when there is none. */
 int api_find_template(const struct api *a, const char *name, struct api_template *out);
 /*

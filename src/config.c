@@ -126,6 +126,8 @@ static const struct key keys[] = {
      CONFIG_SQL, 0, 0, NULL},
     {"pool", "generic_on_release", K_STR, offsetof(struct pool_config, generic_on_release),
      CONFIG_SQL, 0, 0, NULL},
+    {"pool", "generic_admin_password", K_STR, offsetof(struct pool_config, generic_admin_password),
+     CONFIG_SQL, 0, 0, NULL},
 };
 
 void

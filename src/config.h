@@ -42,6 +42,9 @@ struct pool_config {
 	enum egress egress; /* may its copies open connections beyond the machine? */
 	char generic_after_restore[CONFIG_SQL]; /* generic profile; ';'-separated */
 	char generic_on_release[CONFIG_SQL];
+	/* generic: stores {password_hash} for {admin_user}; "" = copies keep the
+	 * template's admin password */
+	char generic_admin_password[CONFIG_SQL];
 };
 
 struct config {

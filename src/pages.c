@@ -459,7 +459,7 @@ page_ready(const struct api *a, struct api_response *r, const struct instance *i
 		buf_appends(b, "<dt>User</dt><dd><code>");
 		html_escape(b, t.admin_user);
 		buf_appends(b, "</code></dd><dt>Password</dt><dd><code>");
-		html_escape(b, t.admin_password);
+		html_escape(b, api_admin_password(in, &t));
 		buf_appends(b, "</code></dd>");
 	}
 	buf_appends(b, "</dl>\n<a class=\"btn\" href=\"");

@@ -27,6 +27,7 @@
 
 #include "activity.h"
 #include "http_probe.h"
+#include "app/password.h"
 #include "id.h"
 #include "log.h"
 #include "mstime.h"
@@ -44,6 +45,8 @@
 #define IDLE_WAIT_MS 1000
 /* How often the reaper checks that READY and CLAIMED instances still run. */
 #define SWEEP_INTERVAL_S 15
+
+_Static_assert(INSTANCE_PASSWORD_SIZE >= PASSWORD_SIZE, "instance password field too small");
 
 const double pool_hist_bounds[POOL_HIST_BUCKETS] = {0.25, 0.5, 0.75, 1,	 1.5, 2,
 						    3,	  5,   10,   30, 60,  120};
@@ -216,6 +219,9 @@ app_instance_for(const struct pool *p, const struct instance *in, const char *do
 	ai->prefix = in->prefix;
 	ai->generic_after_restore = p->env.pcfg->generic_after_restore;
 	ai->generic_on_release = p->env.pcfg->generic_on_release;
+	ai->generic_admin_password = p->env.pcfg->generic_admin_password;
+	ai->admin_user = t->admin_user;
+	ai->admin_password = in->admin_password;
 	ai->db.connect_timeout_s = cfg->db_connect_timeout_s;
 	ai->db.rw_timeout_s = cfg->db_rw_timeout_s;
 	ai->db.retry_ms = retry_ms;
@@ -461,6 +467,14 @@ provision(struct pool *p, struct instance *in, char *err, size_t errlen)
 			goto fail;
 		app_instance_for(p, in, domain, cold ? COLD_DB_RETRY_MS : RESTORE_DB_RETRY_MS,
 				 db_socket, &ai);
+		/* Every visitor is shown the admin password: each copy needs its
+		 * own, or one copy's visitor could log into another. */
+		if (p->env.profile->sets_admin_password != NULL &&
+		    p->env.profile->sets_admin_password(&ai) &&
+		    password_generate(in->admin_password) == -1) {
+			snprintf(e, sizeof(e), "no randomness for an admin password");
+			goto fail;
+		}
 		if (p->env.profile->after_restore(&ai, e, sizeof(e)) == -1)
 			goto fail;
 	}

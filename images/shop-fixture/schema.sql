@@ -1,7 +1,8 @@
 -- shop-fixture schema: the PrestaShop tables demux's prestashop profile
 -- touches (same names and column types as PrestaShop 8, reduced to the
 -- columns used), plus a small product table. @shop_domain and @alias_domain
--- are set by setup.sh from image.conf.
+-- are set by setup.sh from image.conf, @admin_email and @admin_passwd (the
+-- back-office login and its bcrypt hash) from the build's admin credentials.
 
 CREATE TABLE ps_shop_url (
   id_shop_url INT UNSIGNED NOT NULL AUTO_INCREMENT,
@@ -53,6 +54,16 @@ CREATE TABLE ps_smarty_lazy_cache (
   PRIMARY KEY (template_hash, cache_id, compile_id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
+-- The back-office login, as PrestaShop 1.7/8 keeps it: passwd is a PHP
+-- password_hash() (bcrypt), checked with password_verify().
+CREATE TABLE ps_employee (
+  id_employee INT UNSIGNED NOT NULL AUTO_INCREMENT,
+  email VARCHAR(255) NOT NULL,
+  passwd VARCHAR(255) NOT NULL,
+  PRIMARY KEY (id_employee),
+  KEY employee_login (email, passwd)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
 CREATE TABLE ps_product (
   id_product INT UNSIGNED NOT NULL AUTO_INCREMENT,
   name VARCHAR(128) NOT NULL,
@@ -82,6 +93,8 @@ INSERT INTO ps_configuration (id_shop_group, id_shop, name, value, date_add, dat
   (NULL, NULL, 'PS_LANG_DEFAULT', '1', NOW(), NOW()),
   (NULL, NULL, 'PS_CURRENCY_DEFAULT', '1', NOW(), NOW()),
   (NULL, NULL, 'PS_VERSION_DB', '8.1.7', NOW(), NOW());
+
+INSERT INTO ps_employee (id_employee, email, passwd) VALUES (1, @admin_email, @admin_passwd);
 
 INSERT INTO ps_product (name, price, date_add) VALUES
   ('Hummingbird printed t-shirt', 23.900000, NOW()),

@@ -26,6 +26,7 @@
 #define DB_RETRY_FIRST_MS 5
 #define DB_RETRY_MAX_MS 100
 #define DB_DROP_SQL_MAX ((size_t)1024 * 1024)
+#define DB_SQL_MAX 512
 
 struct db_conn {
 	MYSQL *mysql;
@@ -270,6 +271,29 @@ db_exec(struct db_conn *c, const char *sql, const char *const *params, unsigned 
 out:
 	if (st != NULL)
 		mysql_stmt_close(st);
+	return ret;
+}
+
+int
+db_set_admin_password(struct db_conn *c, db_password_stmt_fn build, const char *prefix,
+		      const char *login, const char *hash, char *err, size_t errlen)
+{
+	struct db_stmt st = {0};
+	unsigned long long rows = 0;
+	int ret = -1;
+
+	buf_init(&st.sql, DB_SQL_MAX);
+	if (build(prefix, login, hash, &st, err, errlen) == -1 ||
+	    db_exec(c, buf_str(&st.sql), st.params, st.nparams, &rows, err, errlen) == -1)
+		goto out;
+	if (rows != 1) {
+		snprintf(err, errlen, "%s: %llu rows for the admin login %.80s, want 1",
+			 buf_str(&st.sql), rows, login);
+		goto out;
+	}
+	ret = 0;
+out:
+	buf_free(&st.sql);
 	return ret;
 }
 

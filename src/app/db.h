@@ -25,8 +25,23 @@
 
 struct db_conn; /* opaque; db_connect creates it, db_close frees it */
 
+/* A statement and the values bound to its '?' markers, in order: what a
+ * profile sends with db_exec (and what its unit tests look at). The caller
+ * buf_init's and buf_free's sql; params point into the caller's strings. */
+#define DB_STMT_MAX_PARAMS 4
+struct db_stmt {
+	struct buf sql;
+	const char *params[DB_STMT_MAX_PARAMS];
+	unsigned int nparams;
+};
+
 /* A row of a query result: ncols NUL-terminated strings, NULL for SQL NULL. */
 typedef int (*db_row_fn)(void *ctx, const char *const *cols, unsigned int ncols);
+
+/* Builds the statement that gives login the password hash (a profile's
+ * prestashop_password_stmt, wordpress_password_stmt). */
+typedef int (*db_password_stmt_fn)(const char *prefix, const char *login, const char *hash,
+				   struct db_stmt *st, char *err, size_t errlen);
 
 /* Connects over TCP to p->host:p->port as p->user into schema p->name (may be
  * NULL or ""). Retries refused / lost connections (client errors 2002, 2003,
@@ -52,6 +67,13 @@ int db_exec(struct db_conn *c, const char *sql, const char *const *params, unsig
  * returning -1 stops and fails the query. */
 int db_query(struct db_conn *c, const char *sql, const char *const *params, unsigned int nparams,
 	     db_row_fn fn, void *ctx, char *err, size_t errlen);
+
+/* The profiles' password step, inside the caller's transaction: runs the
+ * statement build makes and requires it to match exactly one row, the
+ * template's admin login (none: the template is not what the profile
+ * expects; several: demux would not know whose password it set). */
+int db_set_admin_password(struct db_conn *c, db_password_stmt_fn build, const char *prefix,
+			  const char *login, const char *hash, char *err, size_t errlen);
 
 int db_begin(struct db_conn *c, char *err, size_t errlen);
 int db_commit(struct db_conn *c, char *err, size_t errlen);

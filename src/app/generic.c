@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "app/password.h"
 #include "buf.h"
 #include "errf.h"
 #include "id.h"
@@ -22,7 +23,8 @@
 
 #define GENERIC_SQL_MAX 16384
 
-static const char *const value_names[] = {"domain", "id", "prefix", "host"};
+static const char *const value_names[] = {"domain", "id",	  "prefix",
+					  "host",   "admin_user", "password_hash"};
 
 const char *
 generic_value_name(enum generic_value v)
@@ -146,14 +148,14 @@ generic_parse(const char *text, struct generic_script *s, char *err, size_t errl
 			outlen = 0;
 		} else if (*p == '?') {
 			errf(e, sizeof(e),
-			     "a literal '?' outside a string; use {domain}, {host}, {id} or "
-			     "{prefix}");
+			     "a literal '?' outside a string; use a placeholder such as "
+			     "{domain}");
 			goto fail;
 		} else if (*p == '{' && placeholder_at(p, &len, &value)) {
 			if (value < 0) {
 				errf(e, sizeof(e),
 				     "unknown placeholder %.*s; known: {domain}, {host}, {id}, "
-				     "{prefix}",
+				     "{prefix}, {admin_user}, {password_hash}",
 				     (int)len, p);
 				goto fail;
 			}
@@ -203,58 +205,109 @@ generic_script_free(struct generic_script *s)
 	memset(s, 0, sizeof(*s));
 }
 
-/* Validates every value the script uses; nothing is sent before this. */
+/* The values of one run, in enum generic_value's order. */
+struct gen_values {
+	const char *v[GENERIC_VALUES];
+	char host[APP_SITE_HOST_MAX + 1];
+	char hash[PASSWORD_HASH_SIZE];
+};
+
+/* Validates every value the n scripts use and fills out; nothing is sent
+ * before this. The password is hashed only when hash is set (bcrypt takes
+ * milliseconds: the check before connecting does without). */
 static int
-check_values(const struct generic_script *s, const struct app_instance *inst, char *host,
-	     size_t hostlen, char *err, size_t errlen)
+gen_values(const struct generic_script *const *s, size_t n, const struct app_instance *inst,
+	   int hash, struct gen_values *out, char *err, size_t errlen)
 {
 	int used[GENERIC_VALUES] = {0};
 	char e[256];
 
-	for (size_t i = 0; i < s->n; i++)
-		for (unsigned int j = 0; j < s->stmts[i].nparams; j++)
-			used[s->stmts[i].params[j]] = 1;
+	memset(out, 0, sizeof(*out));
+	for (size_t k = 0; k < n; k++)
+		for (size_t i = 0; i < s[k]->n; i++)
+			for (unsigned int j = 0; j < s[k]->stmts[i].nparams; j++)
+				used[s[k]->stmts[i].params[j]] = 1;
 	if (used[GENERIC_DOMAIN] && validate_domain(inst->domain, e, sizeof(e)) == -1)
 		return errf(err, errlen, "invalid domain: %s", e);
 	if (used[GENERIC_ID] && (inst->id == NULL || !id_valid(inst->id)))
 		return errf(err, errlen, "invalid instance id");
 	if (used[GENERIC_PREFIX] && validate_prefix(inst->prefix, e, sizeof(e)) == -1)
 		return errf(err, errlen, "invalid table prefix: %s", e);
-	if (used[GENERIC_HOST] && app_site_host(inst, host, hostlen, e, sizeof(e)) == -1)
+	if (used[GENERIC_HOST] &&
+	    app_site_host(inst, out->host, sizeof(out->host), e, sizeof(e)) == -1)
 		return errf(err, errlen, "invalid site address: %s", e);
+	if ((used[GENERIC_ADMIN_USER] || used[GENERIC_PASSWORD_HASH]) &&
+	    (inst->admin_user == NULL || inst->admin_user[0] == '\0'))
+		return errf(err, errlen,
+			    "{admin_user} has no value: the template names no "
+			    "admin login");
+	if (used[GENERIC_PASSWORD_HASH] &&
+	    (inst->admin_password == NULL || inst->admin_password[0] == '\0'))
+		return errf(err, errlen,
+			    "{password_hash} has no value: this copy keeps the "
+			    "template's password (generic_admin_password is unset)");
+	if (used[GENERIC_PASSWORD_HASH] && hash &&
+	    app_admin_password_hash(inst, out->hash, sizeof(out->hash), err, errlen) == -1)
+		return -1;
+	out->v[GENERIC_DOMAIN] = inst->domain;
+	out->v[GENERIC_ID] = inst->id;
+	out->v[GENERIC_PREFIX] = inst->prefix;
+	out->v[GENERIC_HOST] = out->host;
+	out->v[GENERIC_ADMIN_USER] = inst->admin_user;
+	out->v[GENERIC_PASSWORD_HASH] = out->hash;
 	return 0;
 }
 
-int
-generic_run(struct db_conn *c, const struct generic_script *s, const struct app_instance *inst,
-	    char *err, size_t errlen)
+void
+generic_bind(const struct generic_stmt *st, const char *const values[GENERIC_VALUES],
+	     const char *out[GENERIC_MAX_PARAMS])
 {
-	const char *values[GENERIC_MAX_PARAMS];
-	char e[512], host[APP_SITE_HOST_MAX + 1] = "";
+	for (unsigned int j = 0; j < st->nparams; j++)
+		out[j] = values[st->params[j]];
+}
+
+/* Every statement of s with its values bound, inside the caller's
+ * transaction; what names the config key for messages. */
+static int
+gen_exec(struct db_conn *c, const char *what, const struct generic_script *s,
+	 const struct gen_values *vals, char *err, size_t errlen)
+{
+	const char *params[GENERIC_MAX_PARAMS];
+	char e[512];
+
+	for (size_t i = 0; i < s->n; i++) {
+		generic_bind(&s->stmts[i], vals->v, params);
+		if (db_exec(c, s->stmts[i].sql, params, s->stmts[i].nparams, NULL, e, sizeof(e)) ==
+		    -1)
+			return errf(err, errlen, "%s%sstatement %zu: %s", what,
+				    what[0] != '\0' ? ": " : "", i + 1, e);
+	}
+	return 0;
+}
+
+/* The scripts s[0..n) in one transaction, what[i] naming each for messages. */
+static int
+gen_run(struct db_conn *c, const struct generic_script *const *s, const char *const *what, size_t n,
+	const struct app_instance *inst, char *err, size_t errlen)
+{
+	struct gen_values vals;
+	size_t total = 0;
 	int began = 0, ret = -1;
 
-	if (check_values(s, inst, host, sizeof(host), err, errlen) == -1)
+	if (gen_values(s, n, inst, 1, &vals, err, errlen) == -1)
 		goto out;
-	if (s->n == 0) {
+	for (size_t k = 0; k < n; k++)
+		total += s[k]->n;
+	if (total == 0) {
 		ret = 0;
 		goto out;
 	}
 	if (db_begin(c, err, errlen) == -1)
 		goto out;
 	began = 1;
-	for (size_t i = 0; i < s->n; i++) {
-		const struct generic_stmt *st = &s->stmts[i];
-
-		for (unsigned int j = 0; j < st->nparams; j++)
-			values[j] = st->params[j] == GENERIC_DOMAIN ? inst->domain
-				    : st->params[j] == GENERIC_ID   ? inst->id
-				    : st->params[j] == GENERIC_HOST ? host
-								    : inst->prefix;
-		if (db_exec(c, st->sql, values, st->nparams, NULL, e, sizeof(e)) == -1) {
-			errf(err, errlen, "statement %zu: %s", i + 1, e);
+	for (size_t k = 0; k < n; k++)
+		if (gen_exec(c, what[k], s[k], &vals, err, errlen) == -1)
 			goto out;
-		}
-	}
 	if (db_commit(c, err, errlen) == -1)
 		goto out;
 	began = 0;
@@ -262,59 +315,91 @@ generic_run(struct db_conn *c, const struct generic_script *s, const struct app_
 out:
 	if (began)
 		db_rollback(c);
+	explicit_bzero(&vals, sizeof(vals));
 	return ret;
 }
 
-/* Parses text, validates, connects and runs; no statements means no
- * connection. what names the config key for messages. */
-static int
-run_config_sql(const char *what, const char *text, const struct app_instance *inst, char *err,
-	       size_t errlen)
+int
+generic_run(struct db_conn *c, const struct generic_script *s, const struct app_instance *inst,
+	    char *err, size_t errlen)
 {
-	struct generic_script s;
+	const char *what = "";
+
+	return gen_run(c, &s, &what, 1, inst, err, errlen);
+}
+
+/* Parses the texts (what[i] names each config key), validates, connects and
+ * runs them in one transaction; no statements means no connection. */
+static int
+run_config_sql(const char *const *what, const char *const *text, size_t n,
+	       const struct app_instance *inst, char *err, size_t errlen)
+{
+	struct generic_script s[2];
+	const struct generic_script *sp[2] = {&s[0], &s[1]};
+	struct gen_values vals;
 	struct db_conn *c = NULL;
-	char e[512], host[APP_SITE_HOST_MAX + 1];
+	char e[512];
+	size_t parsed = 0, total = 0;
 	int ret = -1;
 
-	if (generic_parse(text, &s, e, sizeof(e)) == -1) {
-		errf(err, errlen, "%s: %s", what, e);
-		return -1;
+	for (; parsed < n; parsed++) {
+		if (generic_parse(text[parsed], &s[parsed], e, sizeof(e)) == -1) {
+			errf(err, errlen, "%s: %s", what[parsed], e);
+			goto out;
+		}
+		total += s[parsed].n;
 	}
-	if (s.n == 0) {
+	if (total == 0) {
 		ret = 0;
 		goto out;
 	}
-	if (check_values(&s, inst, host, sizeof(host), err, errlen) == -1 ||
-	    db_connect(&inst->db, &c, err, errlen) == -1)
+	if (gen_values(sp, n, inst, 0, &vals, err, errlen) == -1 ||
+	    db_connect(&inst->db, &c, err, errlen) == -1 ||
+	    gen_run(c, sp, what, n, inst, err, errlen) == -1)
 		goto out;
-	if (generic_run(c, &s, inst, e, sizeof(e)) == -1) {
-		errf(err, errlen, "%s: %s", what, e);
-		goto out;
-	}
-	log_info("generic sql done key=%s id=%s statements=%zu", what,
-		 inst->id != NULL ? inst->id : "-", s.n);
+	log_info("generic sql done key=%s id=%s statements=%zu", what[0],
+		 inst->id != NULL ? inst->id : "-", total);
 	ret = 0;
 out:
 	db_close(c);
-	generic_script_free(&s);
+	for (size_t k = 0; k < parsed; k++)
+		generic_script_free(&s[k]);
 	return ret;
+}
+
+/* Only with generic_admin_password configured: without it demux cannot know
+ * where the app keeps its login, and the copy keeps the template's. */
+static int
+gen_sets_admin_password(const struct app_instance *inst)
+{
+	return inst->generic_admin_password != NULL && inst->generic_admin_password[0] != '\0' &&
+	       inst->admin_user != NULL && inst->admin_user[0] != '\0';
 }
 
 static int
 gen_after_restore(const struct app_instance *inst, char *err, size_t errlen)
 {
+	const char *const what[2] = {"generic_after_restore", "generic_admin_password"};
+	/* The copy's own password only when the pool gave it one. */
+	const char *const text[2] = {inst->generic_after_restore,
+				     gen_sets_admin_password(inst) &&
+					     inst->admin_password != NULL &&
+					     inst->admin_password[0] != '\0'
+					 ? inst->generic_admin_password
+					 : NULL};
 	char e[256];
 
 	if (validate_domain(inst->domain, e, sizeof(e)) == -1)
 		return errf(err, errlen, "invalid domain: %s", e);
-	return run_config_sql("generic_after_restore", inst->generic_after_restore, inst, err,
-			      errlen);
+	return run_config_sql(what, text, 2, inst, err, errlen);
 }
 
 static int
 gen_on_release(const struct app_instance *inst, char *err, size_t errlen)
 {
-	if (run_config_sql("generic_on_release", inst->generic_on_release, inst, err, errlen) == -1)
+	const char *const what = "generic_on_release";
+
+	if (run_config_sql(&what, &inst->generic_on_release, 1, inst, err, errlen) == -1)
 		return -1;
 	return db_release_instance_tables(inst, err, errlen);
 }
@@ -327,6 +412,7 @@ const struct profile generic_profile = {
     .admin_user = NULL,
     .admin_password = NULL,
     .stock_image = NULL,
+    .sets_admin_password = gen_sets_admin_password,
     .after_restore = gen_after_restore,
     .on_release = gen_on_release,
 };

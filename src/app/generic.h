@@ -8,7 +8,11 @@
  * table ("{prefix}options" is refused) nor appear inside a quoted string.
  * {domain} is "<id>.<base_domain>"; {host} is the site's host as browsers
  * send it, with ":<port>" when visitors use a port that is not the scheme's
- * default (app_site_host).
+ * default (app_site_host). {admin_user} and {password_hash} (the template's
+ * admin login, and the bcrypt "$2y$" hash of the copy's own password) have
+ * values only when the pool gave the copy a password of its own, that is when
+ * generic_admin_password is configured: its statements run after
+ * generic_after_restore's, in the same transaction.
  */
 #ifndef DEMUX_APP_GENERIC_H
 #define DEMUX_APP_GENERIC_H
@@ -21,7 +25,15 @@
 #define GENERIC_MAX_STMTS 32
 #define GENERIC_MAX_PARAMS 16 /* per statement */
 
-enum generic_value { GENERIC_DOMAIN, GENERIC_ID, GENERIC_PREFIX, GENERIC_HOST, GENERIC_VALUES };
+enum generic_value {
+	GENERIC_DOMAIN,
+	GENERIC_ID,
+	GENERIC_PREFIX,
+	GENERIC_HOST,
+	GENERIC_ADMIN_USER,    /* the template's admin login */
+	GENERIC_PASSWORD_HASH, /* bcrypt hash of the copy's own admin password */
+	GENERIC_VALUES
+};
 
 struct generic_stmt {
 	char *sql; /* placeholders replaced by '?'; owned by the script */
@@ -42,7 +54,11 @@ extern const struct profile generic_profile;
  * The caller frees s with generic_script_free. */
 int generic_parse(const char *text, struct generic_script *s, char *err, size_t errlen);
 void generic_script_free(struct generic_script *s);
-/* "domain", "id", "prefix", "host" */
+/* Fills out[0..st->nparams) with the value each '?' of st takes, from
+ * values indexed by enum generic_value. */
+void generic_bind(const struct generic_stmt *st, const char *const values[GENERIC_VALUES],
+		  const char *out[GENERIC_MAX_PARAMS]);
+/* "domain", "id", "prefix", "host", "admin_user", "password_hash" */
 const char *generic_value_name(enum generic_value v);
 /* Runs every statement of s in one transaction with the instance's values
  * bound; each value a statement uses is validated first. */

@@ -5,7 +5,9 @@
  * PrestaShop finds its shop by matching the request's Host against shop_url;
  * with no match it answers 302 to the main URL of shop 1, which after a raw
  * restore is the template's domain. Links are built from PS_SHOP_DOMAIN(_SSL)
- * and cached, rendered, in smarty_cache / smarty_lazy_cache.
+ * and cached, rendered, in smarty_cache / smarty_lazy_cache. The back-office
+ * login is an employee row (email, passwd = a PHP password_hash, checked
+ * with password_verify since 1.7); each copy gets its own password there.
  */
 #include "app/prestashop.h"
 
@@ -14,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "app/password.h"
 #include "buf.h"
 #include "log.h"
 #include "mstime.h"
@@ -99,6 +102,19 @@ out:
 	return ret;
 }
 
+int
+prestashop_password_stmt(const char *prefix, const char *login, const char *hash,
+			 struct db_stmt *st, char *err, size_t errlen)
+{
+	if (ps_sql(&st->sql, "UPDATE ", prefix, "employee", " SET passwd = ? WHERE email = ?", err,
+		   errlen) == -1)
+		return -1;
+	st->params[0] = hash;
+	st->params[1] = login;
+	st->nparams = 2;
+	return 0;
+}
+
 /*
  * ClearCaches, inside the caller's transaction. DELETE rather than the
  * seed's TRUNCATE: TRUNCATE is DDL (InnoDB recreates the table's file, with
@@ -130,16 +146,20 @@ out:
 	return ret;
 }
 
-/* Runs the chosen steps in one transaction. */
+/* Runs the chosen steps in one transaction; hash NULL leaves the admin
+ * password alone. */
 static int
-ps_run(struct db_conn *c, const char *prefix, const char *domain, int clear, char *err,
-       size_t errlen)
+ps_run(struct db_conn *c, const char *prefix, const char *domain, int clear, const char *login,
+       const char *hash, char *err, size_t errlen)
 {
 	int ret = -1;
 
 	if (ps_check(prefix, domain, err, errlen) == -1 || db_begin(c, err, errlen) == -1)
 		return -1;
 	if (domain != NULL && ps_update_domain(c, prefix, domain, err, errlen) == -1)
+		goto out;
+	if (hash != NULL && db_set_admin_password(c, prestashop_password_stmt, prefix, login, hash,
+						  err, errlen) == -1)
 		goto out;
 	if (clear && ps_clear_caches(c, prefix, err, errlen) == -1)
 		goto out;
@@ -158,13 +178,13 @@ prestashop_update_domain(struct db_conn *c, const char *prefix, const char *doma
 {
 	if (domain == NULL)
 		return ps_fail(err, errlen, "invalid domain", "domain is empty");
-	return ps_run(c, prefix, domain, 0, err, errlen);
+	return ps_run(c, prefix, domain, 0, NULL, NULL, err, errlen);
 }
 
 int
 prestashop_clear_caches(struct db_conn *c, const char *prefix, char *err, size_t errlen)
 {
-	return ps_run(c, prefix, NULL, 1, err, errlen);
+	return ps_run(c, prefix, NULL, 1, NULL, NULL, err, errlen);
 }
 
 int
@@ -173,7 +193,7 @@ prestashop_apply(struct db_conn *c, const char *prefix, const char *domain, char
 {
 	if (domain == NULL)
 		return ps_fail(err, errlen, "invalid domain", "domain is empty");
-	return ps_run(c, prefix, domain, 1, err, errlen);
+	return ps_run(c, prefix, domain, 1, NULL, NULL, err, errlen);
 }
 
 static int
@@ -181,8 +201,8 @@ ps_after_restore(const struct app_instance *inst, char *err, size_t errlen)
 {
 	struct db_conn *c = NULL;
 	double t0 = mstime_now();
-	char host[APP_SITE_HOST_MAX + 1], e[256];
-	int ret = -1;
+	char host[APP_SITE_HOST_MAX + 1], e[256], hash[PASSWORD_HASH_SIZE];
+	int own, ret = -1;
 
 	/* Everything is checked before connecting: bad input sends nothing.
 	 * PrestaShop matches the Host header, port included, against
@@ -193,15 +213,26 @@ ps_after_restore(const struct app_instance *inst, char *err, size_t errlen)
 	}
 	if (ps_check(inst->prefix, host, err, errlen) == -1)
 		goto out;
-	if (db_connect(&inst->db, &c, err, errlen) == -1 ||
-	    prestashop_apply(c, inst->prefix, host, err, errlen) == -1)
+	if ((own = app_admin_password_hash(inst, hash, sizeof(hash), err, errlen)) == -1)
 		goto out;
-	log_info("after_restore profile=prestashop id=%s domain=%s prefix=%s ms=%.2f",
-		 inst->id != NULL ? inst->id : "-", host, inst->prefix, mstime_now() - t0);
+	if (db_connect(&inst->db, &c, err, errlen) == -1 ||
+	    ps_run(c, inst->prefix, host, 1, inst->admin_user, own ? hash : NULL, err, errlen) ==
+		-1)
+		goto out;
+	log_info("after_restore profile=prestashop id=%s domain=%s prefix=%s admin_password=%s "
+		 "ms=%.2f",
+		 inst->id != NULL ? inst->id : "-", host, inst->prefix, own ? "own" : "template",
+		 mstime_now() - t0);
 	ret = 0;
 out:
 	db_close(c);
 	return ret;
+}
+
+static int
+ps_sets_admin_password(const struct app_instance *inst)
+{
+	return inst->admin_user != NULL && inst->admin_user[0] != '\0';
 }
 
 static int
@@ -229,6 +260,7 @@ const struct profile prestashop_profile = {
     .admin_user = NULL,		/* an image's own: its labels say */
     .admin_password = NULL,
     .stock_image = &flashlight,
+    .sets_admin_password = ps_sets_admin_password,
     .after_restore = ps_after_restore,
     .on_release = ps_on_release,
 };

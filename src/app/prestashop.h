@@ -27,7 +27,13 @@ int prestashop_update_domain(struct db_conn *c, const char *prefix, const char *
  * see prestashop.c for why not TRUNCATE). A missing table (older versions)
  * is logged at debug level and skipped; any other error fails. */
 int prestashop_clear_caches(struct db_conn *c, const char *prefix, char *err, size_t errlen);
-/* Both of the above in one transaction: what after_restore runs. */
+/* Both of the above in one transaction: what after_restore runs, with the
+ * copy's admin password (prestashop_password_stmt) in the same transaction. */
+/* The statement that gives a copy its own admin password: the employee whose
+ * email is login gets passwd = hash. SQL into st->sql, values into
+ * st->params. */
+int prestashop_password_stmt(const char *prefix, const char *login, const char *hash,
+			     struct db_stmt *st, char *err, size_t errlen);
 int prestashop_apply(struct db_conn *c, const char *prefix, const char *domain, char *err,
 		     size_t errlen);
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "app/generic.h"
+#include "app/password.h"
 #include "app/prestashop.h"
 #include "app/wordpress.h"
 #include "validate.h"
@@ -71,4 +72,23 @@ app_site_host(const struct app_instance *inst, char *out, size_t outlen, char *e
 		return -1;
 	}
 	return 0;
+}
+
+int
+app_admin_password_hash(const struct app_instance *inst, char *hash, size_t hashlen, char *err,
+			size_t errlen)
+{
+	char e[200];
+
+	if (inst->admin_password == NULL || inst->admin_password[0] == '\0')
+		return 0;
+	if (inst->admin_user == NULL || inst->admin_user[0] == '\0') {
+		snprintf(err, errlen, "admin password: the template names no admin login");
+		return -1;
+	}
+	if (password_hash(inst->admin_password, hash, hashlen, e, sizeof(e)) == -1) {
+		snprintf(err, errlen, "admin password: %s", e);
+		return -1;
+	}
+	return 1;
 }

@@ -46,7 +46,13 @@ struct app_instance {
 	struct db_params db;
 	const char *generic_after_restore; /* generic profile: ';'-separated SQL */
 	const char *generic_on_release;
-	int drop_tables_on_release; /* shared-database mode */
+	const char *generic_admin_password; /* generic: SQL that stores {password_hash} */
+	int drop_tables_on_release;	    /* shared-database mode */
+	/* The copy's own back-office password, which after_restore stores (as
+	 * the app's hash) for the template's login admin_user; NULL or "" keeps
+	 * the template's. A secret: never logged, never in an error message. */
+	const char *admin_user;
+	const char *admin_password;
 };
 
 /*
@@ -81,6 +87,9 @@ struct profile {
 	const char *admin_password;
 	/* NULL when demux cannot run a stock image of the app. */
 	const struct profile_stock_image *stock_image;
+	/* Whether after_restore can give inst a password of its own
+	 * (inst->admin_password); the pool draws one only then. NULL = never. */
+	int (*sets_admin_password)(const struct app_instance *inst);
 	/* Both return 0 or -1 with a reason in err. */
 	int (*after_restore)(const struct app_instance *inst, char *err, size_t errlen);
 	int (*on_release)(const struct app_instance *inst, char *err, size_t errlen);
@@ -94,6 +103,13 @@ struct profile {
 #define APP_SITE_HOST_MAX 150
 int app_site_host(const struct app_instance *inst, char *out, size_t outlen, char *err,
 		  size_t errlen);
+
+/* The hash an app stores for the copy's own admin password: 1 with the
+ * bcrypt hash of inst->admin_password in hash (password_hash), 0 when the
+ * copy keeps the template's password (none given), -1 with a reason in err
+ * (also when a password comes without admin_user, the login it is for). */
+int app_admin_password_hash(const struct app_instance *inst, char *hash, size_t hashlen, char *err,
+			    size_t errlen);
 
 /* "prestashop", "wordpress", "generic"; NULL when unknown. */
 const struct profile *profile_find(const char *name);

@@ -1,7 +1,10 @@
 /*
  * wordpress — WordPress after a restore. WordPress builds every link from
  * the siteurl and home options and redirects a request for another host to
- * home, so rewriting those two rows re-points a restored copy.
+ * home, so rewriting those two rows re-points a restored copy. Its admin
+ * login is a users row; user_pass takes a bcrypt hash, which wp_check_password
+ * accepts (phpass's CheckPassword falls back to crypt() for a hash that is
+ * not its own "$P$" kind).
  */
 #include "app/wordpress.h"
 
@@ -11,6 +14,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "app/password.h"
 #include "buf.h"
 #include "log.h"
 #include "mstime.h"
@@ -81,8 +85,30 @@ wp_collect(void *ctx, const char *const *cols, unsigned int ncols)
 }
 
 int
+wordpress_password_stmt(const char *prefix, const char *login, const char *hash, struct db_stmt *st,
+			char *err, size_t errlen)
+{
+	buf_reset(&st->sql);
+	if (buf_appends(&st->sql, "UPDATE ") == -1 ||
+	    db_append_prefixed_ident(&st->sql, prefix, "users", err, errlen) == -1 ||
+	    buf_appends(&st->sql, " SET user_pass = ? WHERE user_login = ?") == -1)
+		return -1;
+	st->params[0] = hash;
+	st->params[1] = login;
+	st->nparams = 2;
+	return 0;
+}
+
+int
 wordpress_update_urls(struct db_conn *c, const char *prefix, const char *domain, char *err,
 		      size_t errlen)
+{
+	return wordpress_apply(c, prefix, domain, NULL, NULL, err, errlen);
+}
+
+int
+wordpress_apply(struct db_conn *c, const char *prefix, const char *domain, const char *login,
+		const char *hash, char *err, size_t errlen)
 {
 	struct wp_urls u = {0};
 	struct buf select, update;
@@ -134,6 +160,9 @@ wordpress_update_urls(struct db_conn *c, const char *prefix, const char *domain,
 	params[1] = "home";
 	if (db_exec(c, buf_str(&update), params, 2, NULL, err, errlen) == -1)
 		goto out;
+	if (hash != NULL && db_set_admin_password(c, wordpress_password_stmt, prefix, login, hash,
+						  err, errlen) == -1)
+		goto out;
 	if (db_commit(c, err, errlen) == -1)
 		goto out;
 	began = 0;
@@ -154,8 +183,8 @@ wp_after_restore(const struct app_instance *inst, char *err, size_t errlen)
 {
 	struct db_conn *c = NULL;
 	double t0 = mstime_now();
-	char e[256], host[APP_SITE_HOST_MAX + 1];
-	int ret = -1;
+	char e[256], host[APP_SITE_HOST_MAX + 1], hash[PASSWORD_HASH_SIZE];
+	int own, ret = -1;
 
 	if (validate_prefix(inst->prefix, e, sizeof(e)) == -1) {
 		wp_fail(err, errlen, "invalid table prefix", e);
@@ -167,15 +196,26 @@ wp_after_restore(const struct app_instance *inst, char *err, size_t errlen)
 		wp_fail(err, errlen, "invalid site address", e);
 		goto out;
 	}
-	if (db_connect(&inst->db, &c, err, errlen) == -1 ||
-	    wordpress_update_urls(c, inst->prefix, host, err, errlen) == -1)
+	if ((own = app_admin_password_hash(inst, hash, sizeof(hash), err, errlen)) == -1)
 		goto out;
-	log_info("after_restore profile=wordpress id=%s domain=%s prefix=%s ms=%.2f",
-		 inst->id != NULL ? inst->id : "-", host, inst->prefix, mstime_now() - t0);
+	if (db_connect(&inst->db, &c, err, errlen) == -1 ||
+	    wordpress_apply(c, inst->prefix, host, inst->admin_user, own ? hash : NULL, err,
+			    errlen) == -1)
+		goto out;
+	log_info("after_restore profile=wordpress id=%s domain=%s prefix=%s admin_password=%s "
+		 "ms=%.2f",
+		 inst->id != NULL ? inst->id : "-", host, inst->prefix, own ? "own" : "template",
+		 mstime_now() - t0);
 	ret = 0;
 out:
 	db_close(c);
 	return ret;
+}
+
+static int
+wp_sets_admin_password(const struct app_instance *inst)
+{
+	return inst->admin_user != NULL && inst->admin_user[0] != '\0';
 }
 
 static int
@@ -192,6 +232,7 @@ const struct profile wordpress_profile = {
     .admin_user = NULL, /* chosen when the template is built: its labels say */
     .admin_password = NULL,
     .stock_image = NULL,
+    .sets_admin_password = wp_sets_admin_password,
     .after_restore = wp_after_restore,
     .on_release = wp_on_release,
 };

@@ -23,5 +23,14 @@ int wordpress_rewrite_url(const char *old, const char *domain, char *out, size_t
  * either option is missing or not an http(s) URL. */
 int wordpress_update_urls(struct db_conn *c, const char *prefix, const char *domain, char *err,
 			  size_t errlen);
+/* wordpress_update_urls and, when hash is not NULL, the admin password of
+ * login in the same transaction: what after_restore runs. */
+int wordpress_apply(struct db_conn *c, const char *prefix, const char *domain, const char *login,
+		    const char *hash, char *err, size_t errlen);
+/* The statement that gives a copy its own admin password: the user whose
+ * user_login is login gets user_pass = hash. SQL into st->sql, values into
+ * st->params. */
+int wordpress_password_stmt(const char *prefix, const char *login, const char *hash,
+			    struct db_stmt *st, char *err, size_t errlen);
 
 #endif

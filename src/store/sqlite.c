@@ -31,12 +31,15 @@ static const char *const migrations[] = {
     " last_seen_at INTEGER NOT NULL, restore_ms REAL NOT NULL, hook_ms REAL NOT NULL,"
     " health_ms REAL NOT NULL, route_ms REAL NOT NULL, provision_ms REAL NOT NULL);"
     "CREATE INDEX instances_by_template_state ON instances(template, state, ready_at);",
+    /* version 2: each copy's own admin password; "" for copies made before,
+     * which keep the template's */
+    "ALTER TABLE instances ADD COLUMN admin_password TEXT NOT NULL DEFAULT '';",
 };
 
 #define COLUMNS                                                                                    \
 	"id, template, state, container, app_port, db_port, prefix, method, owner_token, "         \
 	"owner_ip, node, created_at, ready_at, claimed_at, expires_at, last_seen_at, restore_ms, " \
-	"hook_ms, health_ms, route_ms, provision_ms"
+	"hook_ms, health_ms, route_ms, provision_ms, admin_password"
 
 static const char *const state_names[] = {"provisioning", "ready", "claimed", "releasing"};
 
@@ -97,6 +100,7 @@ row_to_instance(sqlite3_stmt *st, struct instance *in)
 	in->health_ms = sqlite3_column_double(st, 18);
 	in->route_ms = sqlite3_column_double(st, 19);
 	in->provision_ms = sqlite3_column_double(st, 20);
+	copy_text(in->admin_password, sizeof(in->admin_password), st, 21);
 }
 
 static int
@@ -109,7 +113,7 @@ sqlite_put(void *ctx, const struct instance *in, char *err, size_t errlen)
 	pthread_mutex_lock(&s->mu);
 	if (sqlite3_prepare_v2(s->db,
 			       "INSERT OR REPLACE INTO instances (" COLUMNS ") VALUES "
-			       "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+			       "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 			       -1, &st, NULL) != SQLITE_OK) {
 		db_fail(s, "put", err, errlen);
 		goto out;
@@ -135,6 +139,7 @@ sqlite_put(void *ctx, const struct instance *in, char *err, size_t errlen)
 	sqlite3_bind_double(st, 19, in->health_ms);
 	sqlite3_bind_double(st, 20, in->route_ms);
 	sqlite3_bind_double(st, 21, in->provision_ms);
+	sqlite3_bind_text(st, 22, in->admin_password, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		db_fail(s, "put", err, errlen);
 		goto out;

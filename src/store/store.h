@@ -22,7 +22,8 @@ enum instance_state {
 	INSTANCE_RELEASING     /* being taken down: route, tables, container */
 };
 
-#define INSTANCE_TOKEN_SIZE 48 /* 43 base64url chars + NUL, rounded up */
+#define INSTANCE_TOKEN_SIZE 48	  /* 43 base64url chars + NUL, rounded up */
+#define INSTANCE_PASSWORD_SIZE 32 /* >= PASSWORD_SIZE (app/password.h) */
 
 struct instance {
 	char id[ID_SIZE];
@@ -34,6 +35,9 @@ struct instance {
 	char prefix[40];    /* table prefix in the instance's database */
 	char method[16];    /* "criu_restore" or "cold_start" */
 	char owner_token[INSTANCE_TOKEN_SIZE]; /* set at claim */
+	/* The copy's own back-office password, set at provisioning; "" when the
+	 * copy keeps the template's. Shown only to the owner; never logged. */
+	char admin_password[INSTANCE_PASSWORD_SIZE];
 	char owner_ip[64];
 	char node[64];
 	long long created_at; /* unix seconds */

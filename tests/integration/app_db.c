@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <crypt.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <mysql.h>
@@ -1059,6 +1060,99 @@ test_read_timeout(void **state)
 	db_close(c);
 }
 
+/* The stored hash checks against password with crypt, as PHP's
+ * password_verify (PrestaShop) and WordPress's fallback do. */
+static void
+assert_hash_verifies(const char *hash, const char *password)
+{
+	struct crypt_data *cd = calloc(1, sizeof(*cd));
+	const char *v;
+
+	assert_non_null(cd);
+	assert_memory_equal(hash, "$2y$05$", 7);
+	v = crypt_rn(password, hash, cd, sizeof(*cd));
+	if (v == NULL || strcmp(v, hash) != 0)
+		fail_msg("hash %s does not verify", hash);
+	free(cd);
+}
+
+/* The copy's own admin password, through each profile against the app's
+ * own tables: only the template's login changes, in the hook's transaction
+ * (a login with no row fails it and the domain stays), other rows keep
+ * theirs. */
+static void
+test_admin_passwords(void **state)
+{
+	const struct profile *ps = profile_find("prestashop"), *wp = profile_find("wordpress");
+	struct app_instance inst;
+	char err[512], *v;
+
+	(void)state;
+	obs_execf("CREATE TABLE " SCHEMA ".`%semployee` (id_employee INT UNSIGNED NOT NULL "
+		  "AUTO_INCREMENT PRIMARY KEY, email VARCHAR(255) NOT NULL, passwd VARCHAR(255) "
+		  "NOT NULL); INSERT INTO " SCHEMA ".`%semployee` (email, passwd) VALUES "
+		  "('admin@shop.example', 'template-hash'), ('clerk@shop.example', 'clerk-hash')",
+		  prefix_a, prefix_a);
+	instance_for(&inst, "k3f9x2.demo.localhost", prefix_a);
+	inst.admin_user = "admin@shop.example";
+	inst.admin_password = "Xk7mPq2rSt9vWy3z";
+	if (ps->after_restore(&inst, err, sizeof(err)) == -1)
+		fail_msg("prestashop after_restore: %s", err);
+	v = obs_str("SELECT passwd FROM " SCHEMA ".`%semployee` WHERE email = 'admin@shop.example'",
+		    prefix_a);
+	assert_hash_verifies(v, "Xk7mPq2rSt9vWy3z");
+	free(v);
+	v = obs_str("SELECT passwd FROM " SCHEMA ".`%semployee` WHERE email = 'clerk@shop.example'",
+		    prefix_a);
+	assert_string_equal(v, "clerk-hash");
+	free(v);
+	/* A login the template does not have: nothing changes. */
+	instance_for(&inst, "other.demo.localhost", prefix_a);
+	inst.admin_user = "nobody@shop.example";
+	inst.admin_password = "Hn4bVc8dEf6gJk2m";
+	assert_int_equal(ps->after_restore(&inst, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "0 rows for the admin login nobody@shop.example"));
+	assert_null(strstr(err, "Hn4bVc8dEf6gJk2m"));
+	v = obs_str("SELECT domain FROM " SCHEMA ".`%sshop_url` WHERE main = 1", prefix_a);
+	assert_string_equal(v, "k3f9x2.demo.localhost");
+	free(v);
+
+	load_fixture(wp_fixture, "wp_");
+	obs_exec("CREATE TABLE " SCHEMA ".wp_users (ID BIGINT UNSIGNED NOT NULL AUTO_INCREMENT "
+		 "PRIMARY KEY, user_login VARCHAR(60) NOT NULL, user_pass VARCHAR(255) NOT NULL); "
+		 "INSERT INTO " SCHEMA ".wp_users (user_login, user_pass) VALUES "
+		 "('admin', '$P$Btemplatehash'), ('editor', '$P$Beditorhash')");
+	instance_for(&inst, "k3f9x2.demo.localhost", "wp_");
+	inst.admin_user = "admin";
+	inst.admin_password = "Xk7mPq2rSt9vWy3z";
+	if (wp->after_restore(&inst, err, sizeof(err)) == -1)
+		fail_msg("wordpress after_restore: %s", err);
+	v = obs_str("SELECT user_pass FROM " SCHEMA ".wp_users WHERE user_login = 'admin'");
+	assert_hash_verifies(v, "Xk7mPq2rSt9vWy3z");
+	free(v);
+	v = obs_str("SELECT user_pass FROM " SCHEMA ".wp_users WHERE user_login = 'editor'");
+	assert_string_equal(v, "$P$Beditorhash");
+	free(v);
+
+	/* generic: generic_admin_password after generic_after_restore. */
+	obs_exec("CREATE TABLE " SCHEMA ".g_users (login VARCHAR(60), pass VARCHAR(255), site "
+		 "VARCHAR(255)); INSERT INTO " SCHEMA ".g_users VALUES ('root', 'old', '')");
+	instance_for(&inst, "k3f9x2.demo.localhost", "wp_");
+	inst.generic_after_restore = "UPDATE g_users SET site = {domain}";
+	inst.generic_admin_password = "UPDATE g_users SET pass = {password_hash} WHERE login = "
+				      "{admin_user}";
+	inst.admin_user = "root";
+	inst.admin_password = "Xk7mPq2rSt9vWy3z";
+	if (generic_profile.after_restore(&inst, err, sizeof(err)) == -1)
+		fail_msg("generic after_restore: %s", err);
+	v = obs_str("SELECT pass FROM " SCHEMA ".g_users WHERE login = 'root'");
+	assert_hash_verifies(v, "Xk7mPq2rSt9vWy3z");
+	free(v);
+	v = obs_str("SELECT site FROM " SCHEMA ".g_users WHERE login = 'root'");
+	assert_string_equal(v, "k3f9x2.demo.localhost");
+	free(v);
+}
+
 /* --- the hook tool for app_e2e.sh -------------------------------------------- */
 
 static int
@@ -1066,8 +1160,9 @@ usage(void)
 {
 	fprintf(stderr,
 		"usage: integ_app_db hook PROFILE DOMAIN PREFIX DB_PORT DB_USER DB_NAME\n"
-		"  (password in DEMUX_HOOK_DB_PASSWORD, visitors' port in DEMUX_HOOK_PORT;\n"
-		"  prints the hook's duration)\n");
+		"  (password in DEMUX_HOOK_DB_PASSWORD, visitors' port in DEMUX_HOOK_PORT,\n"
+		"  the copy's own admin password for login DEMUX_HOOK_ADMIN_USER in\n"
+		"  DEMUX_HOOK_ADMIN_PASSWORD; prints the hook's duration)\n");
 	return 2;
 }
 
@@ -1092,6 +1187,8 @@ run_hook(int argc, char **argv)
 	inst.db.user = argv[6];
 	inst.db.password = getenv("DEMUX_HOOK_DB_PASSWORD");
 	inst.db.name = argv[7];
+	inst.admin_user = getenv("DEMUX_HOOK_ADMIN_USER");
+	inst.admin_password = getenv("DEMUX_HOOK_ADMIN_PASSWORD");
 	inst.db.connect_timeout_s = 5;
 	inst.db.rw_timeout_s = 10;
 	inst.db.retry_ms = 3000;
@@ -1139,6 +1236,7 @@ main(int argc, char **argv)
 	    cmocka_unit_test_setup(test_hostile_input_sends_nothing, setup_ps),
 	    cmocka_unit_test_setup(test_wordpress_urls, setup_ps),
 	    cmocka_unit_test_setup(test_generic_binds_values, setup_ps),
+	    cmocka_unit_test_setup(test_admin_passwords, setup_ps),
 	    cmocka_unit_test(test_connect_retries_refused),
 	    cmocka_unit_test_setup(test_passwords_never_logged, setup_ps),
 	    cmocka_unit_test(test_read_timeout),

@@ -8,7 +8,9 @@
 # template's domain; after after_restore (run by build/tests/integ_app_db
 # hook, the profile code demux runs), 200 and every link on the new domain.
 # The shop fixture also shows why the caches are cleared and that copies are
-# isolated (embedded database mode).
+# isolated (embedded database mode). In both, the hook gives the copy its own
+# admin password: a real login with it succeeds, one with the template's
+# password (which every visitor of every copy used to be shown) is refused.
 set -uo pipefail
 . "$(dirname "$0")/../lib/common.sh"
 t_init
@@ -83,8 +85,37 @@ restore() {
 }
 
 # hook PROFILE DOMAIN PREFIX DB_PORT USER SCHEMA PASSWORD: runs after_restore.
+# With ADMIN_USER and ADMIN_PASSWORD set, the copy gets that admin password.
 hook() {
-	DEMUX_HOOK_DB_PASSWORD=$7 "$HOOK" hook "$1" "$2" "$3" "$4" "$5" "$6" 2>"$T_DIR/hook.err"
+	DEMUX_HOOK_DB_PASSWORD=$7 DEMUX_HOOK_ADMIN_USER=${ADMIN_USER:-} \
+		DEMUX_HOOK_ADMIN_PASSWORD=${ADMIN_PASSWORD:-} \
+		"$HOOK" hook "$1" "$2" "$3" "$4" "$5" "$6" 2>"$T_DIR/hook.err"
+}
+
+# A fresh password as demux makes them (16 characters, no look-alikes).
+new_password() { tr -dc '23456789abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ' </dev/urandom | head -c 16; }
+
+# shop_admin HOST PORT USER PASSWORD: the HTTP status of the fixture's back
+# office with that login (basic auth, checked with password_verify against
+# ps_employee.passwd, as PrestaShop does).
+shop_admin() {
+	curl -s --max-time 20 -o /dev/null -w '%{http_code}' -u "$3:$4" -H "Host: $1" \
+		"http://127.0.0.1:$2/admin"
+}
+
+# wp_login HOST PORT USER PASSWORD: "STATUS LOCATION LOGGED_IN" of a real
+# WordPress login form post; a good login answers 302 to wp-admin with a
+# wordpress_logged_in_ cookie.
+wp_login() {
+	local out
+	out=$(curl -s --max-time 20 -o "$T_DIR/login.body" -D "$T_DIR/login.headers" -H "Host: $1" \
+		--data-urlencode "log=$3" --data-urlencode "pwd=$4" --data-urlencode "wp-submit=Log In" \
+		-w '%{http_code} %{redirect_url}' "http://127.0.0.1:$2/wp-login.php")
+	if grep -qi '^set-cookie: wordpress_logged_in_' "$T_DIR/login.headers"; then
+		echo "$out logged_in"
+	else
+		echo "$out no_cookie"
+	fi
 }
 
 # Every absolute link target's host, one per line.
@@ -96,8 +127,12 @@ link_count() { grep -oE '(href|src|action)="[^"]+"' "$T_DIR/body" | wc -l; }
 
 # --- shop-fixture / prestashop ----------------------------------------------------
 shop_test() {
-	local tdomain dbname dbuser dbpass prefix out ms hosts d1 d2 p1 missing
+	local tdomain dbname dbuser dbpass prefix out ms hosts d1 d2 p1 missing admin tpass pw1 pw2
 	tdomain=$(label "$SHOP_IMAGE" demux.domain)
+	admin=$(label "$SHOP_IMAGE" demux.admin_user)
+	tpass=$(label "$SHOP_IMAGE" demux.admin_password)
+	pw1=$(new_password)
+	pw2=$(new_password)
 	dbname=$(label "$SHOP_IMAGE" demux.db_name)
 	dbuser=$(label "$SHOP_IMAGE" demux.db_user)
 	dbpass=$(label "$SHOP_IMAGE" demux.db_password)
@@ -131,11 +166,18 @@ shop_test() {
 	out=$(http_get "$d1" "$RP" /)
 	t_eq "before the hook, the copy redirects to the template domain" "$out" "302 http://$tdomain/"
 
-	if ms=$(hook prestashop "$d1" "$prefix" "$RQ" "$dbuser" "$dbname" "$dbpass"); then
-		t_ok "prestashop after_restore on the restored copy (${ms} ms)"
+	t_eq "before the hook, the template's admin password logs into the copy" \
+		"$(shop_admin "$tdomain" "$RP" "$admin" "$tpass")" 200
+
+	if ms=$(ADMIN_USER=$admin ADMIN_PASSWORD=$pw1 hook prestashop "$d1" "$prefix" "$RQ" "$dbuser" "$dbname" "$dbpass"); then
+		t_ok "prestashop after_restore on the restored copy, with its own admin password (${ms} ms)"
 	else
 		t_fail "prestashop after_restore on the restored copy" "$(cat "$T_DIR/hook.err")"
 	fi
+	t_eq "the copy's own admin password logs into its back office" \
+		"$(shop_admin "$d1" "$RP" "$admin" "$pw1")" 200
+	t_eq "the template's admin password is refused" "$(shop_admin "$d1" "$RP" "$admin" "$tpass")" 401
+	t_eq "a wrong password is refused" "$(shop_admin "$d1" "$RP" "$admin" "${pw1}x")" 401
 	out=$(http_get "$d1" "$RP" /)
 	t_eq "after the hook, the new domain gets 200" "$out" "200 "
 	t_match "the cache was cleared (first render is a miss)" "$(cat "$T_DIR/headers")" "X-Shop-Cache: miss"
@@ -156,11 +198,14 @@ shop_test() {
 	t_eq "copy 2 with only the domain rewritten answers 200" "$out" "200 "
 	t_check "... but its cached product list still links to the template domain" \
 		grep -q "http://$tdomain/product/1" "$T_DIR/body"
-	if ms=$(hook prestashop "$d2" "$prefix" "$RQ" "$dbuser" "$dbname" "$dbpass"); then
+	if ms=$(ADMIN_USER=$admin ADMIN_PASSWORD=$pw2 hook prestashop "$d2" "$prefix" "$RQ" "$dbuser" "$dbname" "$dbpass"); then
 		t_ok "after_restore on copy 2 (${ms} ms)"
 	else
 		t_fail "after_restore on copy 2" "$(cat "$T_DIR/hook.err")"
 	fi
+	t_eq "copy 2's own password logs into copy 2" "$(shop_admin "$d2" "$RP" "$admin" "$pw2")" 200
+	t_eq "copy 1's password does not log into copy 2" "$(shop_admin "$d2" "$RP" "$admin" "$pw1")" 401
+	t_eq "copy 2's password does not log into copy 1" "$(shop_admin "$d1" "$p1" "$admin" "$pw2")" 401
 	http_get "$d2" "$RP" / >/dev/null
 	t_match "copy 2's links are all on its domain now" "$(link_hosts)" "^ *[0-9]+ $d2$"
 
@@ -191,12 +236,22 @@ wp_before() {
 
 # wp_checks WHAT PORT DBPORT DOMAIN: the hook and what a visitor sees after it.
 wp_checks() {
-	local what=$1 port=$2 dbport=$3 d1=$4 out ms hosts n
-	if ms=$(hook wordpress "$d1" "$prefix" "$dbport" "$dbuser" "$dbname" "$dbpass"); then
-		t_ok "wordpress after_restore on the $what (${ms} ms)"
+	local what=$1 port=$2 dbport=$3 d1=$4 out ms hosts n pw
+	pw=$(new_password)
+	out=$(wp_login "$tdomain" "$port" "$admin" "$tpass")
+	t_match "before the hook, the template's admin password logs into the $what" "$out" \
+		"^302 http://$tdomain/wp-admin/ logged_in$"
+	if ms=$(ADMIN_USER=$admin ADMIN_PASSWORD=$pw hook wordpress "$d1" "$prefix" "$dbport" "$dbuser" "$dbname" "$dbpass"); then
+		t_ok "wordpress after_restore on the $what, with its own admin password (${ms} ms)"
 	else
 		t_fail "wordpress after_restore on the $what" "$(cat "$T_DIR/hook.err")"
 	fi
+	out=$(wp_login "$d1" "$port" "$admin" "$pw")
+	t_match "the copy's own admin password logs into WordPress ($what)" "$out" \
+		"^302 http://$d1/wp-admin/ logged_in$"
+	out=$(wp_login "$d1" "$port" "$admin" "$tpass")
+	t_match "the template's admin password is refused ($what)" "$out" "^200 +no_cookie$"
+	t_check "... with WordPress's own message ($what)" grep -q 'is incorrect' "$T_DIR/login.body"
 	out=$(http_get "$d1" "$port" /)
 	t_eq "after the hook, the new domain gets 200 ($what)" "$out" "200 "
 	t_eq "no link or text names the template domain ($what)" "$(grep -c "$tdomain" "$T_DIR/body")" 0
@@ -230,8 +285,10 @@ wp_port_checks() {
 }
 
 wp_test() {
-	local tdomain dbname dbuser dbpass prefix out d1 log
+	local tdomain dbname dbuser dbpass prefix out d1 log admin tpass
 	tdomain=$(label "$WP_IMAGE" demux.domain)
+	admin=$(label "$WP_IMAGE" demux.admin_user)
+	tpass=$(label "$WP_IMAGE" demux.admin_password)
 	dbname=$(label "$WP_IMAGE" demux.db_name)
 	dbuser=$(label "$WP_IMAGE" demux.db_user)
 	dbpass=$(label "$WP_IMAGE" demux.db_password)

@@ -225,6 +225,10 @@ struct fake_profile_state fake_profile_state;
 static int
 fake_after_restore(const struct app_instance *inst, char *err, size_t errlen)
 {
+	if (fake_profile_state.after_restore_calls < FAKE_MAX)
+		snprintf(fake_profile_state.passwords[fake_profile_state.after_restore_calls],
+			 sizeof(fake_profile_state.passwords[0]), "%s",
+			 inst->admin_password != NULL ? inst->admin_password : "");
 	fake_profile_state.after_restore_calls++;
 	snprintf(fake_profile_state.last_domain, sizeof(fake_profile_state.last_domain), "%s",
 		 inst->domain);
@@ -247,11 +251,20 @@ fake_on_release(const struct app_instance *inst, char *err, size_t errlen)
 	return 0;
 }
 
+/* Like prestashop and wordpress: a copy gets its own password when the
+ * template names an admin login. */
+static int
+fake_sets_admin_password(const struct app_instance *inst)
+{
+	return inst->admin_user != NULL && inst->admin_user[0] != '\0';
+}
+
 const struct profile fake_profile = {
     .name = "fake",
     .default_prefix = "ps_",
     .health_path = "/",
     .admin_path = "/admin",
+    .sets_admin_password = fake_sets_admin_password,
     .after_restore = fake_after_restore,
     .on_release = fake_on_release,
 };

@@ -44,6 +44,8 @@ struct fake_profile_state {
 	bool fail_after_restore;
 	char last_domain[320];
 	char last_db_socket[256]; /* "" when the hook got host and port */
+	/* the admin password each after_restore call was given ("" = none) */
+	char passwords[FAKE_MAX][32];
 };
 
 extern const struct runtime_ops fake_runtime_ops;

@@ -459,11 +459,60 @@ test_instance_url_ports(void **state)
 	assert_string_equal(url, "https://abc.demo.test/x/");
 }
 
+/* A copy with its own admin password: its owner sees that one, never the
+ * template's; the owner of another copy sees that copy's; the admin token's
+ * views show it as null; a copy without one shows the template's. */
+static void
+test_own_admin_password_only_for_its_owner(void **state)
+{
+	struct instance *a, *b;
+	char ida[ID_SIZE], toka[INSTANCE_TOKEN_SIZE], idb[ID_SIZE], tokb[INSTANCE_TOKEN_SIZE];
+	char path[64];
+	json_t *cred, *demos;
+
+	(void)state;
+	a = fake_api_add(&fake, "shop", INSTANCE_READY);
+	snprintf(a->admin_password, sizeof(a->admin_password), "Xk7mPq2rSt9vWy3z");
+	b = fake_api_add(&fake, "shop", INSTANCE_READY);
+	snprintf(b->admin_password, sizeof(b->admin_password), "Hn4bVc8dEf6gJk2m");
+	claim(ida, toka);
+	assert_string_equal(ida, a->id);
+	cred = json_object_get(body, "credentials");
+	assert_string_equal(json_string_value(json_object_get(cred, "user")), "demo@example.com");
+	assert_string_equal(json_string_value(json_object_get(cred, "password")),
+			    "Xk7mPq2rSt9vWy3z");
+	assert_null(strstr(buf_str(&last.body), "demo-pass-123"));
+	claim(idb, tokb);
+	assert_null(strstr(buf_str(&last.body), "Xk7mPq2rSt9vWy3z"));
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(body, "credentials"), "password")),
+	    "Hn4bVc8dEf6gJk2m");
+
+	snprintf(path, sizeof(path), "/api/v1/demos/%s", ida);
+	assert_int_equal(call("GET", path, NULL, toka), 200);
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(body, "credentials"), "password")),
+	    "Xk7mPq2rSt9vWy3z");
+	assert_int_equal(call("GET", path, NULL, tokb), 403);
+	assert_null(strstr(buf_str(&last.body), "Xk7mPq2rSt9vWy3z"));
+	assert_int_equal(call("GET", path, NULL, FAKE_ADMIN_TOKEN), 200);
+	cred = json_object_get(body, "credentials");
+	assert_string_equal(json_string_value(json_object_get(cred, "user")), "demo@example.com");
+	assert_true(json_is_null(json_object_get(cred, "password")));
+	assert_int_equal(call("GET", "/api/v1/demos", NULL, FAKE_ADMIN_TOKEN), 200);
+	demos = json_object_get(body, "demos");
+	assert_int_equal(json_array_size(demos), 2);
+	assert_null(strstr(buf_str(&last.body), "Xk7mPq2rSt9vWy3z"));
+	assert_null(strstr(buf_str(&last.body), "Hn4bVc8dEf6gJk2m"));
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_claim_returns_everything_a_visitor_needs, setup,
+					    teardown),
+	    cmocka_unit_test_setup_teardown(test_own_admin_password_only_for_its_owner, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_claim_without_body_uses_default_template, setup,
 					    teardown),

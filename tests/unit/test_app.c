@@ -1,19 +1,23 @@
 /*
  * Unit tests for the app profiles' pure logic: LIKE escaping, identifier
  * quoting, the generic profile's placeholder translation, WordPress URL
- * rewriting, and the validation gates that stop hostile input before any
- * connection is attempted. The SQL itself is tested against a real MariaDB in
- * tests/integration/app_db.c.
+ * rewriting, the per-copy admin password (generation, bcrypt hash, the
+ * statements and values that store it), and the validation gates that stop
+ * hostile input before any connection is attempted. The SQL itself is
+ * tested against a real MariaDB in tests/integration/app_db.c.
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <crypt.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "app/db.h"
 #include "app/generic.h"
+#include "app/password.h"
 #include "app/prestashop.h"
 #include "app/profile.h"
 #include "app/wordpress.h"
@@ -416,6 +420,169 @@ test_generic_gates(void **state)
 	assert_non_null(strstr(err, "invalid domain"));
 }
 
+static void
+test_password_generate(void **state)
+{
+	static const char look_alikes[] = "0O1lIio";
+	char a[PASSWORD_SIZE], b[PASSWORD_SIZE];
+	int seen[256] = {0}, kinds = 0;
+
+	(void)state;
+	assert_int_equal(password_generate(a), 0);
+	assert_int_equal(password_generate(b), 0);
+	assert_int_equal(strlen(a), PASSWORD_LEN);
+	assert_string_not_equal(a, b);
+	/* Over many draws: only unambiguous letters and digits, and all 55 of
+	 * them used. */
+	for (int i = 0; i < 500; i++) {
+		assert_int_equal(password_generate(a), 0);
+		for (size_t j = 0; j < PASSWORD_LEN; j++) {
+			unsigned char ch = (unsigned char)a[j];
+
+			assert_true((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+				    (ch >= '2' && ch <= '9'));
+			assert_null(strchr(look_alikes, ch));
+			kinds += seen[ch] == 0;
+			seen[ch] = 1;
+		}
+	}
+	assert_int_equal(kinds, 55);
+}
+
+/* The hash is bcrypt "$2y$" at cost 5, verifies with crypt (what PHP's
+ * password_verify and WordPress's fallback call) for the password and only
+ * for it, and is salted afresh each time. */
+static void
+test_password_hash(void **state)
+{
+	struct crypt_data *cd = calloc(1, sizeof(*cd));
+	char h1[PASSWORD_HASH_SIZE], h2[PASSWORD_HASH_SIZE], err[128];
+	const char *v;
+
+	(void)state;
+	assert_non_null(cd);
+	assert_int_equal(password_hash("Xk7mPq2rSt9vWy3z", h1, sizeof(h1), err, sizeof(err)), 0);
+	assert_int_equal(strlen(h1), 60);
+	assert_memory_equal(h1, "$2y$05$", 7);
+	v = crypt_rn("Xk7mPq2rSt9vWy3z", h1, cd, sizeof(*cd));
+	assert_non_null(v);
+	assert_string_equal(v, h1);
+	v = crypt_rn("Xk7mPq2rSt9vWy3Z", h1, cd, sizeof(*cd));
+	assert_true(v == NULL || strcmp(v, h1) != 0);
+	assert_int_equal(password_hash("Xk7mPq2rSt9vWy3z", h2, sizeof(h2), err, sizeof(err)), 0);
+	assert_string_not_equal(h1, h2);
+	/* Too small an output is refused, not cut. */
+	assert_int_equal(password_hash("x", h2, 60, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "longer than"));
+	free(cd);
+}
+
+static void
+test_password_statements(void **state)
+{
+	struct db_stmt st = {0};
+	char err[128];
+
+	(void)state;
+	buf_init(&st.sql, 512);
+	assert_int_equal(prestashop_password_stmt("ps_", "admin@shop.example", "$2y$05$h", &st, err,
+						  sizeof(err)),
+			 0);
+	assert_string_equal(buf_str(&st.sql),
+			    "UPDATE `ps_employee` SET passwd = ? WHERE email = ?");
+	assert_int_equal(st.nparams, 2);
+	assert_string_equal(st.params[0], "$2y$05$h");
+	assert_string_equal(st.params[1], "admin@shop.example");
+	memset(st.params, 0, sizeof(st.params));
+	assert_int_equal(wordpress_password_stmt("wp_", "admin", "$2y$05$h", &st, err, sizeof(err)),
+			 0);
+	assert_string_equal(buf_str(&st.sql),
+			    "UPDATE `wp_users` SET user_pass = ? WHERE user_login = ?");
+	assert_int_equal(st.nparams, 2);
+	assert_string_equal(st.params[0], "$2y$05$h");
+	assert_string_equal(st.params[1], "admin");
+	assert_int_equal(prestashop_password_stmt("p`s_", "a", "h", &st, err, sizeof(err)), -1);
+	assert_int_equal(wordpress_password_stmt("w p_", "a", "h", &st, err, sizeof(err)), -1);
+	buf_free(&st.sql);
+}
+
+/* generic_admin_password: {password_hash} and {admin_user} are bound values
+ * like the others, in the order they appear. */
+static void
+test_generic_password_values(void **state)
+{
+	struct generic_script s;
+	const char *values[GENERIC_VALUES] = {
+	    "d.demo.localhost", "abcdefghijklmnop", "ps_", "d.demo.localhost:8088", "admin",
+	    "$2y$05$h"};
+	const char *bound[GENERIC_MAX_PARAMS];
+	char err[256];
+
+	(void)state;
+	assert_int_equal(generic_parse("UPDATE users SET pass = {password_hash}, site = {host} "
+				       "WHERE login = {admin_user}",
+				       &s, err, sizeof(err)),
+			 0);
+	assert_string_equal(s.stmts[0].sql, "UPDATE users SET pass = ?, site = ? WHERE login = ?");
+	generic_bind(&s.stmts[0], values, bound);
+	assert_string_equal(bound[0], "$2y$05$h");
+	assert_string_equal(bound[1], "d.demo.localhost:8088");
+	assert_string_equal(bound[2], "admin");
+	generic_script_free(&s);
+	assert_int_equal(
+	    generic_parse("UPDATE users SET pass = '{password_hash}'", &s, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "inside a quoted string"));
+}
+
+/* Which profiles give a copy its own password, and the gates before any
+ * connection: a password without a login, {password_hash} with no password. */
+static void
+test_password_gates(void **state)
+{
+	const struct profile *ps = profile_find("prestashop"), *wp = profile_find("wordpress");
+	struct app_instance inst;
+	char err[256], hash[PASSWORD_HASH_SIZE];
+
+	(void)state;
+	fill_unreachable(&inst, "a.demo.localhost", "ps_");
+	assert_false(ps->sets_admin_password(&inst));
+	assert_false(wp->sets_admin_password(&inst));
+	assert_false(generic_profile.sets_admin_password(&inst));
+	inst.admin_user = "admin";
+	assert_true(ps->sets_admin_password(&inst));
+	assert_true(wp->sets_admin_password(&inst));
+	/* generic: only with a statement that says where the password goes. */
+	assert_false(generic_profile.sets_admin_password(&inst));
+	inst.generic_admin_password = "UPDATE u SET p = {password_hash} WHERE l = {admin_user}";
+	assert_true(generic_profile.sets_admin_password(&inst));
+
+	fill_unreachable(&inst, "a.demo.localhost", "ps_");
+	assert_int_equal(app_admin_password_hash(&inst, hash, sizeof(hash), err, sizeof(err)), 0);
+	inst.admin_password = "Xk7mPq2rSt9vWy3z";
+	assert_int_equal(app_admin_password_hash(&inst, hash, sizeof(hash), err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "no admin login"));
+	assert_null(strstr(err, "Xk7mPq2rSt9vWy3z"));
+	assert_int_equal(ps->after_restore(&inst, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "no admin login"));
+	assert_int_equal(wp->after_restore(&inst, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "no admin login"));
+	inst.admin_user = "admin";
+	assert_int_equal(app_admin_password_hash(&inst, hash, sizeof(hash), err, sizeof(err)), 1);
+	assert_memory_equal(hash, "$2y$05$", 7);
+
+	/* {password_hash} used where the copy has no password of its own. */
+	fill_unreachable(&inst, "a.demo.localhost", "ps_");
+	inst.admin_user = "admin";
+	inst.generic_after_restore = "UPDATE u SET p = {password_hash}";
+	assert_int_equal(generic_profile.after_restore(&inst, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "{password_hash} has no value"));
+	inst.generic_after_restore = NULL;
+	inst.generic_admin_password = "UPDATE u SET p = {pasword_hash}";
+	inst.admin_password = "Xk7mPq2rSt9vWy3z";
+	assert_int_equal(generic_profile.after_restore(&inst, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "generic_admin_password: statement 1: unknown placeholder"));
+}
+
 int
 main(void)
 {
@@ -432,6 +599,11 @@ main(void)
 	    cmocka_unit_test(test_domain_length_gate),
 	    cmocka_unit_test(test_site_host),
 	    cmocka_unit_test(test_generic_gates),
+	    cmocka_unit_test(test_password_generate),
+	    cmocka_unit_test(test_password_hash),
+	    cmocka_unit_test(test_password_statements),
+	    cmocka_unit_test(test_generic_password_values),
+	    cmocka_unit_test(test_password_gates),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -212,6 +212,38 @@ test_ready_page_needs_the_owner_cookie(void **state)
 	assert_int_equal(fake.extends, 0);
 }
 
+/* The ready page shows the copy's own admin password, not the template's,
+ * and only to the copy's owner. */
+static void
+test_ready_page_shows_the_copys_own_password(void **state)
+{
+	struct instance *in;
+	char id[ID_SIZE], path[64], mine[256];
+
+	(void)state;
+	in = fake_api_add(&fake, "shop", INSTANCE_READY);
+	snprintf(in->admin_password, sizeof(in->admin_password), "Xk7mPq2rSt9vWy3z");
+	start_demo(id);
+	snprintf(path, sizeof(path), "/demo/%s", id);
+	assert_int_equal(browse("GET", path, NULL), 200);
+	assert_has("demo@example.com");
+	assert_has("<code>Xk7mPq2rSt9vWy3z</code>");
+	assert_lacks("demo-pass-123");
+	snprintf(mine, sizeof(mine), "%s", cookie);
+	cookie[0] = '\0';
+	assert_int_equal(browse("GET", path, NULL), 403);
+	assert_lacks("Xk7mPq2rSt9vWy3z");
+	/* Another visitor's own demo page does not show it either. */
+	in = fake_api_add(&fake, "shop", INSTANCE_READY);
+	snprintf(in->admin_password, sizeof(in->admin_password), "Hn4bVc8dEf6gJk2m");
+	start_demo(id);
+	snprintf(path, sizeof(path), "/demo/%s", id);
+	assert_int_equal(browse("GET", path, NULL), 200);
+	assert_has("Hn4bVc8dEf6gJk2m");
+	assert_lacks("Xk7mPq2rSt9vWy3z");
+	assert_true(strcmp(mine, cookie) != 0);
+}
+
 static void
 test_waiting_page_refreshes_until_ready(void **state)
 {
@@ -399,6 +431,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_landing_has_start_button, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_start_sets_owner_cookie_and_shows_ready_page,
 					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_ready_page_shows_the_copys_own_password, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_ready_page_needs_the_owner_cookie, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_waiting_page_refreshes_until_ready, setup,

@@ -452,11 +452,60 @@ test_concurrent_claims_distinct(void **state)
 /* A test on a fresh pool_fixture. */
 #define POOL_TEST(t) cmocka_unit_test_setup_teardown(t, pool_fixture_setup, pool_fixture_teardown)
 
+/* Each copy gets a fresh admin password before its after_restore, which
+ * stores it; the record keeps it for the owner. Without an admin login in
+ * the template there is nothing to give one to. */
+static void
+test_each_copy_gets_its_own_admin_password(void **state)
+{
+	struct pool_fixture *f = *state;
+	struct instance *v;
+	char err[256];
+	int n;
+
+	snprintf(f->tmpl.admin_user, sizeof(f->tmpl.admin_user), "admin");
+	snprintf(f->tmpl.admin_password, sizeof(f->tmpl.admin_password), "template-pass");
+	pool_fixture_fill(f);
+	assert_int_equal(fake_profile_state.after_restore_calls, 2);
+	assert_int_equal(
+	    f->store.ops->list(f->store.ctx, "shop", INSTANCE_READY, &v, &n, err, sizeof(err)), 0);
+	assert_int_equal(n, 2);
+	for (int i = 0; i < n; i++) {
+		assert_int_equal(strlen(v[i].admin_password), 16);
+		assert_string_not_equal(v[i].admin_password, "template-pass");
+		/* what the hook stored is what the record keeps */
+		assert_true(strcmp(v[i].admin_password, fake_profile_state.passwords[0]) == 0 ||
+			    strcmp(v[i].admin_password, fake_profile_state.passwords[1]) == 0);
+	}
+	assert_string_not_equal(v[0].admin_password, v[1].admin_password);
+	free(v);
+}
+
+static void
+test_no_admin_login_no_own_password(void **state)
+{
+	struct pool_fixture *f = *state;
+	struct instance *v;
+	char err[256];
+	int n;
+
+	f->tmpl.admin_user[0] = '\0';
+	pool_fixture_fill(f);
+	assert_string_equal(fake_profile_state.passwords[0], "");
+	assert_int_equal(
+	    f->store.ops->list(f->store.ctx, "shop", INSTANCE_READY, &v, &n, err, sizeof(err)), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(v[0].admin_password, "");
+	free(v);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    POOL_TEST(test_fills_to_min_ready),
+	    POOL_TEST(test_each_copy_gets_its_own_admin_password),
+	    POOL_TEST(test_no_admin_login_no_own_password),
 	    POOL_TEST(test_min_ready_zero_provisions_on_demand),
 	    POOL_TEST(test_claims_distinct_and_refill),
 	    POOL_TEST(test_max_instances_respected),

@@ -197,6 +197,82 @@ test_claim_atomic_across_connections(void **state)
 	s2.ops->close(s2.ctx);
 }
 
+/* A copy's own admin password survives put, get, list and claim. */
+static void
+test_admin_password_round_trip(void **state)
+{
+	struct store st;
+	struct instance a = make("aaaaaaaaaaaaaaaa", INSTANCE_READY, 10), want, got, *v;
+	char err[256];
+	int n;
+
+	(void)state;
+	snprintf(a.admin_password, sizeof(a.admin_password), "Xk7mPq2rSt9vWy3z");
+	assert_int_equal(store_sqlite_open(&st, path, err, sizeof(err)), 0);
+	assert_int_equal(st.ops->put(st.ctx, &a, err, sizeof(err)), 0);
+	assert_int_equal(st.ops->get(st.ctx, a.id, &got, err, sizeof(err)), 0);
+	assert_string_equal(got.admin_password, "Xk7mPq2rSt9vWy3z");
+	assert_int_equal(st.ops->list(st.ctx, "shop", -1, &v, &n, err, sizeof(err)), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(v[0].admin_password, "Xk7mPq2rSt9vWy3z");
+	free(v);
+	memset(&want, 0, sizeof(want));
+	snprintf(want.owner_token, sizeof(want.owner_token), "tok");
+	assert_int_equal(st.ops->claim(st.ctx, "shop", &want, &got, err, sizeof(err)), 0);
+	assert_string_equal(got.admin_password, "Xk7mPq2rSt9vWy3z");
+	st.ops->close(st.ctx);
+}
+
+/* A store written by a demux before per-copy passwords (schema version 1)
+ * is migrated: its records read with an empty password (the copy keeps the
+ * template's) and new ones keep theirs. */
+static void
+test_migrates_version_1(void **state)
+{
+	struct store st;
+	struct instance b = make("bbbbbbbbbbbbbbbb", INSTANCE_READY, 20), got;
+	sqlite3 *db;
+	sqlite3_stmt *q;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_exec(
+		db,
+		"CREATE TABLE instances ("
+		" id TEXT PRIMARY KEY, template TEXT NOT NULL, state INTEGER NOT NULL,"
+		" container TEXT NOT NULL, app_port INTEGER NOT NULL, db_port INTEGER NOT NULL,"
+		" prefix TEXT NOT NULL, method TEXT NOT NULL, owner_token TEXT NOT NULL,"
+		" owner_ip TEXT NOT NULL, node TEXT NOT NULL, created_at INTEGER NOT NULL,"
+		" ready_at INTEGER NOT NULL, claimed_at INTEGER NOT NULL, expires_at INTEGER NOT "
+		"NULL,"
+		" last_seen_at INTEGER NOT NULL, restore_ms REAL NOT NULL, hook_ms REAL NOT NULL,"
+		" health_ms REAL NOT NULL, route_ms REAL NOT NULL, provision_ms REAL NOT NULL);"
+		"CREATE INDEX instances_by_template_state ON instances(template, state, ready_at);"
+		"INSERT INTO instances VALUES ('aaaaaaaaaaaaaaaa', 'shop', 2, 'demux-a', 20000, 0,"
+		" 'ps_', 'criu_restore', 'tok', '', '', 1, 1, 1, 9, 1, 1, 1, 1, 1, 1);"
+		"PRAGMA user_version = 1;",
+		NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(store_sqlite_open(&st, path, err, sizeof(err)), 0);
+	assert_int_equal(st.ops->get(st.ctx, "aaaaaaaaaaaaaaaa", &got, err, sizeof(err)), 0);
+	assert_string_equal(got.owner_token, "tok");
+	assert_string_equal(got.admin_password, "");
+	snprintf(b.admin_password, sizeof(b.admin_password), "own");
+	assert_int_equal(st.ops->put(st.ctx, &b, err, sizeof(err)), 0);
+	assert_int_equal(st.ops->get(st.ctx, b.id, &got, err, sizeof(err)), 0);
+	assert_string_equal(got.admin_password, "own");
+	st.ops->close(st.ctx);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(q, 0), 2);
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+}
+
 static void
 test_newer_schema_refused(void **state)
 {
@@ -254,6 +330,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_cas, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_claim_oldest_ready, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_claim_atomic_across_connections, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_admin_password_round_trip, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_migrates_version_1, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_ping, setup, teardown),
 	    cmocka_unit_test(test_state_names),

@@ -13,8 +13,12 @@
  *   - the product list fragment, links included, is cached in ps_smarty_cache
  *     (and noted in ps_smarty_lazy_cache): a copy whose domain was changed but
  *     whose caches were not cleared still shows the old domain's links.
+ *   - the back-office login is a ps_employee row whose passwd is a bcrypt
+ *     hash checked with password_verify, as PrestaShop 1.7/8 does; demux's
+ *     profile gives every copy its own password by rewriting that hash.
  * Routes: /health (no host matching), /, /product/N, POST /add, /admin
- * (HTTP basic auth with the image's demux.admin_user/admin_password).
+ * (HTTP basic auth: user = ps_employee.email, password checked against
+ * ps_employee.passwd).
  */
 declare(strict_types=1);
 
@@ -114,9 +118,11 @@ if ($method === 'POST' && $path === '/add') {
 }
 
 if ($path === '/admin' || $path === '/admin/') {
-    $ok = isset($_SERVER['PHP_AUTH_USER'], $_SERVER['PHP_AUTH_PW'])
-        && hash_equals($cfg['admin_user'], (string) $_SERVER['PHP_AUTH_USER'])
-        && hash_equals($cfg['admin_password'], (string) $_SERVER['PHP_AUTH_PW']);
+    $ok = false;
+    if (isset($_SERVER['PHP_AUTH_USER'], $_SERVER['PHP_AUTH_PW'])) {
+        $emp = q($db, "SELECT passwd FROM {$P}employee WHERE email = ? LIMIT 1", 's', [(string) $_SERVER['PHP_AUTH_USER']]);
+        $ok = $emp && password_verify((string) $_SERVER['PHP_AUTH_PW'], $emp[0]['passwd']);
+    }
     if (!$ok) {
         header('WWW-Authenticate: Basic realm="shop-fixture admin"');
         http_response_code(401);
