@@ -96,10 +96,13 @@ claim_ready() {
 	done
 	return 1
 }
+pw() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["credentials"]["password"] or "")' "$T_DIR/claim" 2>/dev/null; }
 claim_ready 1 || { t_fail "claim demo A" "$(cat "$T_DIR/claim")"; t_done; }
 A=$ID
+PW_A=$(pw)
 claim_ready 2 || { t_fail "claim demo B" "$(cat "$T_DIR/claim")"; t_done; }
 B=$ID
+PW_B=$(pw)
 ready_id() {
 	"$DEMUX_BIN" ls --json --config "$T_DIR/demux.conf" 2>/dev/null | python3 -c '
 import json, sys
@@ -203,6 +206,20 @@ for id in "$A" "$B"; do
 	code=$(curl -s -m 20 -o /dev/null -w '%{http_code}' -H "Host: $id.$BD:$PROXY_PORT" "http://127.0.0.1:$PROXY_PORT/")
 	t_eq "demo $id answers 200 through the proxy" "$code" 200
 done
+
+# Each copy has its own admin password, shown to its owner only, and it opens
+# that copy's back office and no other.
+TPL_PW=$(podman image inspect localhost/demux/shop-fixture:latest --format '{{index .Config.Labels "demux.admin_password"}}')
+t_match "A's owner is shown a password" "$PW_A" '^.{16}$'
+if [ "$PW_A" != "$PW_B" ] && [ "$PW_A" != "$TPL_PW" ] && [ "$PW_B" != "$TPL_PW" ]; then
+	t_ok "A's and B's passwords differ from each other and from the template's"
+else
+	t_fail "A's and B's passwords differ from each other and from the template's" "A=$PW_A B=$PW_B"
+fi
+admin() { curl -s -m 20 -o /dev/null -w '%{http_code}' -u "admin:$2" -H "Host: $1.$BD:$PROXY_PORT" "http://127.0.0.1:$PROXY_PORT/admin"; }
+t_eq "A's password opens A's back office" "$(admin "$A" "$PW_A")" 200
+t_eq "A's password does not open B's" "$(admin "$B" "$PW_A")" 401
+t_eq "the template's password opens neither" "$(admin "$A" "$TPL_PW")$(admin "$B" "$TPL_PW")" 401401
 
 # The firewall is demux's to keep: status, and put back after a flush.
 t_check "demux firewall status: in place" "$DEMUX_BIN" firewall status
