@@ -206,6 +206,45 @@ test_admin_token(void **state)
 	assert_non_null(strstr(err, path));
 }
 
+/* [network] and [pool] egress: safe defaults, hostile values refused. */
+static void
+test_networks(void **state)
+{
+	static struct config cfg;
+	char err[512];
+	const char *bad[] = {
+	    "[network]\ninterface = demux0\" accept\n",
+	    "[network]\ninterface = abcdefghijklmnop\n",
+	    "[network]\nsubnet = 10.89.0.0\n",
+	    "[network]\nsubnet = 10.89.0.0/24; flush ruleset\n",
+	    "[network]\negress_interface = demux0\n",
+	    "[network]\negress_name = demux\n",
+	    "[network]\nsubnet = 10.90.0.0/16\negress_subnet = 10.90.0.0/16\n",
+	    "[network]\nname = ../x\n",
+	    "[pool shop]\negress = maybe\n",
+	};
+
+	(void)state;
+	assert_int_equal(config_load(&cfg, NULL, err, sizeof(err)), 0);
+	assert_string_equal(cfg.net_name, "demux");
+	assert_string_equal(cfg.net_interface, "demux0");
+	assert_string_equal(cfg.net_subnet, "");
+	assert_string_equal(cfg.net_egress_interface, "demux1");
+	assert_int_equal(load(&cfg, "[pool shop]\n", err, sizeof(err)), 0);
+	assert_int_equal(cfg.pools[0].egress, EGRESS_NONE);
+	assert_int_equal(load(&cfg,
+			      "[network]\nsubnet = 10.90.0.0/16\n[pool shop]\negress = open\n", err,
+			      sizeof(err)),
+			 0);
+	assert_int_equal(cfg.pools[0].egress, EGRESS_OPEN);
+	assert_string_equal(cfg.net_subnet, "10.90.0.0/16");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		assert_int_equal(load(&cfg, bad[i], err, sizeof(err)), -1);
+		assert_true(strlen(err) > 0);
+	}
+}
+
 int
 main(void)
 {
@@ -217,6 +256,7 @@ main(void)
 	    cmocka_unit_test(test_durations),
 	    cmocka_unit_test(test_parse_listen),
 	    cmocka_unit_test(test_admin_token),
+	    cmocka_unit_test(test_networks),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

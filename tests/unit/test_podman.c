@@ -208,6 +208,38 @@ test_parse_list_inspect_image(void **state)
 	free(img);
 }
 
+/* A network as Podman's inspect answers it: name, bridge, IPv4 subnet. */
+static void
+test_parse_network(void **state)
+{
+	struct podman_network n;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(
+	    podman_parse_network(
+		"{\"name\":\"demux\",\"driver\":\"bridge\",\"network_interface\":\"demux0\","
+		"\"subnets\":[{\"subnet\":\"fd00::/64\"},{\"subnet\":\"10.89.3.0/24\","
+		"\"gateway\":\"10.89.3.1\"}],\"internal\":false,\"dns_enabled\":false}",
+		&n, err, sizeof(err)),
+	    0);
+	assert_string_equal(n.name, "demux");
+	assert_string_equal(n.interface, "demux0");
+	assert_string_equal(n.subnet, "10.89.3.0/24");
+	assert_false(n.internal);
+	assert_int_equal(podman_parse_network("{\"name\":\"x\",\"network_interface\":\"x0\","
+					      "\"subnets\":[{\"subnet\":\"fd00::/64\"}]}",
+					      &n, err, sizeof(err)),
+			 -1);
+	assert_non_null(strstr(err, "no IPv4 subnet"));
+	assert_int_equal(podman_parse_network("{\"name\":\"x\"}", &n, err, sizeof(err)), -1);
+	assert_int_equal(podman_parse_network("not json", &n, err, sizeof(err)), -1);
+	assert_int_equal(podman_parse_network("{\"name\":\"x\",\"network_interface\":"
+					      "\"a-very-long-interface-name\",\"subnets\":[]}",
+					      &n, err, sizeof(err)),
+			 -1);
+}
+
 int
 main(void)
 {
@@ -217,6 +249,7 @@ main(void)
 	    cmocka_unit_test(test_error_messages),
 	    cmocka_unit_test(test_demux_logs),
 	    cmocka_unit_test(test_parse_list_inspect_image),
+	    cmocka_unit_test(test_parse_network),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
