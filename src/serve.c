@@ -344,6 +344,72 @@ warn_public_port(const struct config *cfg)
 			  listen_port);
 }
 
+/* The configuration and the admin token, and what demux serve refuses
+ * outright. 0, or -1 after saying why on stderr. */
+static int
+load_config(struct daemon *d, const char *path, char *token, size_t tokenlen)
+{
+	char err[1024];
+
+	if (config_load(d->cfg, path, err, sizeof(err)) == -1) {
+		fprintf(stderr, "demux: %s\n", err);
+		return -1;
+	}
+	if (config_admin_token(d->cfg, token, tokenlen, err, sizeof(err)) == -1) {
+		fprintf(stderr, "demux: refusing to start: %s\n", err);
+		return -1;
+	}
+	if (d->cfg->npools == 0) {
+		fprintf(stderr,
+			"demux: refusing to start: %s has no [pool NAME] section (one per "
+			"template to serve)\n",
+			path != NULL ? path : "the configuration");
+		return -1;
+	}
+	if (d->cfg->store_backend != STORE_SQLITE) {
+		fprintf(stderr, "demux: refusing to start: [store] backend = redis is not "
+				"available in this build; use sqlite\n");
+		return -1;
+	}
+	return 0;
+}
+
+/* State store, Podman, the copies' isolation, the proxy and its front door,
+ * in that order; close_daemon undoes what was opened. 0, or -1 after saying
+ * why on stderr. */
+static int
+open_dependencies(struct daemon *d)
+{
+	char err[1024];
+
+	if (mkpath(d->cfg->state_dir, 0755, 0700, err, sizeof(err)) == -1 ||
+	    store_sqlite_open(&d->store, d->cfg->store_path, err, sizeof(err)) == -1) {
+		fprintf(stderr, "demux: state store: %s\n", err);
+		return -1;
+	}
+	d->store_open = true;
+	d->podman = podman_open(d->cfg->podman_socket, d->cfg->podman_timeout_ms);
+	if (podman_ping(d->podman, err, sizeof(err)) == -1) {
+		fprintf(stderr, "demux: podman: %s\n", err);
+		return -1;
+	}
+	if (isolation_setup(d->cfg, d->podman, &d->iso, err, sizeof(err)) == -1) {
+		fprintf(stderr, "demux: isolation of demo copies: %s\n", err);
+		return -1;
+	}
+	if (proxy_open(&d->proxy, d->cfg, err, sizeof(err)) == -1) {
+		fprintf(stderr, "demux: proxy: %s\n", err);
+		return -1;
+	}
+	d->proxy_open = true;
+	if (d->proxy.ops->ensure_front(d->proxy.ctx, d->cfg->base_domain, d->cfg->listen, err,
+				       sizeof(err)) == -1) {
+		fprintf(stderr, "demux: proxy front door: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
 int
 cmd_serve(int argc, char **argv)
 {
@@ -377,51 +443,8 @@ cmd_serve(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (config_load(d.cfg, path, err, sizeof(err)) == -1) {
-		fprintf(stderr, "demux: %s\n", err);
+	if (load_config(&d, path, token, sizeof(token)) == -1 || open_dependencies(&d) == -1)
 		goto out;
-	}
-	if (config_admin_token(d.cfg, token, sizeof(token), err, sizeof(err)) == -1) {
-		fprintf(stderr, "demux: refusing to start: %s\n", err);
-		goto out;
-	}
-	if (d.cfg->npools == 0) {
-		fprintf(stderr,
-			"demux: refusing to start: %s has no [pool NAME] section (one per "
-			"template to serve)\n",
-			path != NULL ? path : "the configuration");
-		goto out;
-	}
-	if (d.cfg->store_backend != STORE_SQLITE) {
-		fprintf(stderr, "demux: refusing to start: [store] backend = redis is not "
-				"available in this build; use sqlite\n");
-		goto out;
-	}
-	if (mkpath(d.cfg->state_dir, 0755, 0700, err, sizeof(err)) == -1 ||
-	    store_sqlite_open(&d.store, d.cfg->store_path, err, sizeof(err)) == -1) {
-		fprintf(stderr, "demux: state store: %s\n", err);
-		goto out;
-	}
-	d.store_open = true;
-	d.podman = podman_open(d.cfg->podman_socket, d.cfg->podman_timeout_ms);
-	if (podman_ping(d.podman, err, sizeof(err)) == -1) {
-		fprintf(stderr, "demux: podman: %s\n", err);
-		goto out;
-	}
-	if (isolation_setup(d.cfg, d.podman, &d.iso, err, sizeof(err)) == -1) {
-		fprintf(stderr, "demux: isolation of demo copies: %s\n", err);
-		goto out;
-	}
-	if (proxy_open(&d.proxy, d.cfg, err, sizeof(err)) == -1) {
-		fprintf(stderr, "demux: proxy: %s\n", err);
-		goto out;
-	}
-	d.proxy_open = true;
-	if (d.proxy.ops->ensure_front(d.proxy.ctx, d.cfg->base_domain, d.cfg->listen, err,
-				      sizeof(err)) == -1) {
-		fprintf(stderr, "demux: proxy front door: %s\n", err);
-		goto out;
-	}
 	if (open_pools(&d, err, sizeof(err)) == -1) {
 		fprintf(stderr, "demux: %s\n", err);
 		goto out;
