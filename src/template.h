@@ -33,6 +33,7 @@
 #define TEMPLATE_DEFAULT_MEMORY (1024LL * 1024 * 1024)
 #define TEMPLATE_DEFAULT_PIDS 1024
 #define TEMPLATE_DEFAULT_CPUS 1.0
+#define TEMPLATE_DEFAULT_DISK (1024LL * 1024 * 1024)
 #define TEMPLATE_DEFAULT_TIMEOUT_S 300
 #define TEMPLATE_DEFAULT_DB_SOCKET "/run/mysqld/mysqld.sock"
 
@@ -75,6 +76,7 @@ struct template_meta {
 	long long memory_bytes;
 	long long pids_limit;
 	double cpus;
+	long long disk_bytes; /* bound on each copy's writes (storage.h); 0 = none */
 };
 
 /* What the user asked for; NULL / -1 = take it from the image or the profile. */
@@ -98,6 +100,7 @@ struct template_options {
 	long long memory_bytes;
 	long long pids_limit;
 	double cpus;
+	long long disk_bytes;
 	bool compress;
 	const char *network; /* Podman network to run the template on (made by the caller) */
 	bool egress;	     /* whether that network is the one open to the outside */
