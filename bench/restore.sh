@@ -20,6 +20,9 @@ DEMUX=./demux
 LABEL=demux.bench=restore
 
 [ -x "$BENCH" ] && [ -x "$DEMUX" ] || { echo "restore: build first (make bench)"; exit 1; }
+# shellcheck source=scripts/storage-env.sh
+. scripts/storage-env.sh
+demux_storage_env "$DEMUX" || { echo "restore: cannot set up demux's container store"; exit 1; }
 podman image exists "$IMAGE" || { echo "restore: image $IMAGE missing (make images); skipped"; exit 0; }
 
 tmp=$(mktemp -d /tmp/demux-bench.XXXXXX)

@@ -16,5 +16,6 @@ int cmd_status(int argc, char **argv);
 int cmd_template(int argc, char **argv);
 int cmd_proxy(int argc, char **argv);
 int cmd_firewall(int argc, char **argv);
+int cmd_storage(int argc, char **argv);
 
 #endif

@@ -29,6 +29,8 @@ static const struct command commands[] = {
     {"config", cmd_config, "config check --config FILE: validate a configuration file"},
     {"proxy", cmd_proxy, "proxy config caddy|haproxy: print the proxy configuration demux expects"},
     {"firewall", cmd_firewall, "firewall apply|remove|status: the nftables rules isolating copies"},
+    {"storage", cmd_storage,
+     "storage setup|teardown|status: the btrfs store bounding copies' disk use"},
     {"template", cmd_template, "template create|ls|rm: make and manage checkpointed templates"},
     {"version", cmd_version, "print the version"},
     {"help", cmd_help, "show this overview"},

@@ -110,6 +110,7 @@ template_options_init(struct template_options *opt)
 	opt->db_port = -1;
 	opt->memory_bytes = -1;
 	opt->pids_limit = -1;
+	opt->disk_bytes = -1;
 	opt->cpus = -1;
 }
 
@@ -484,6 +485,10 @@ template_resolve(const struct template_options *opt, const struct podman_image *
 		      opt->caps != NULL ? opt->caps : TEMPLATE_DEFAULT_CAPS, err, errlen) == -1 ||
 	    split_caps(m->caps, NULL, err, errlen) == -1)
 		return -1;
+	m->disk_bytes = opt->disk_bytes >= 0 ? opt->disk_bytes : TEMPLATE_DEFAULT_DISK;
+	/* btrfs refuses a qgroup limit below what the container already uses */
+	if (m->disk_bytes > 0 && m->disk_bytes < 16LL * 1024 * 1024)
+		return errf(err, errlen, "--disk below 16 MB leaves a copy no room to run");
 	if (m->memory_bytes > 0 && m->memory_bytes < 6LL * 1024 * 1024)
 		return errf(err, errlen, "--memory below 6 MB cannot run a container");
 	if (m->cpus > 1024)
@@ -592,6 +597,7 @@ template_cold_start_spec(const struct template_meta *m, const char *name, int ap
 	out->memory_bytes = m->memory_bytes;
 	out->pids_limit = m->pids_limit;
 	out->cpus = m->cpus;
+	out->disk_bytes = m->disk_bytes;
 	return 0;
 }
 
@@ -646,6 +652,7 @@ template_meta_to_json(const struct template_meta *m, char **json, char *err, siz
 	json_object_set_new(o, "memory_bytes", json_integer(m->memory_bytes));
 	json_object_set_new(o, "pids_limit", json_integer(m->pids_limit));
 	json_object_set_new(o, "cpus", json_real(m->cpus));
+	json_object_set_new(o, "disk_bytes", json_integer(m->disk_bytes));
 	text = json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_REAL_PRECISION(12));
 	json_decref(o);
 	if (text == NULL)
@@ -770,6 +777,7 @@ template_meta_from_json(const char *json, struct template_meta *m, char *err, si
 	m->memory_bytes = (long long)get_num(o, "memory_bytes");
 	m->pids_limit = (long long)get_num(o, "pids_limit");
 	m->cpus = get_num(o, "cpus");
+	m->disk_bytes = (long long)get_num(o, "disk_bytes");
 	ret = 0;
 out:
 	json_decref(o);

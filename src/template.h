@@ -36,6 +36,7 @@
 #define TEMPLATE_DEFAULT_CAPS "CHOWN,DAC_OVERRIDE,FOWNER,NET_BIND_SERVICE,SETGID,SETUID"
 #define TEMPLATE_MAX_CAPS 16
 #define TEMPLATE_DEFAULT_PIDS 256
+#define TEMPLATE_DEFAULT_DISK (1024LL * 1024 * 1024)
 #define TEMPLATE_DEFAULT_TIMEOUT_S 300
 #define TEMPLATE_DEFAULT_DB_SOCKET "/run/mysqld/mysqld.sock"
 
@@ -79,6 +80,7 @@ struct template_meta {
 	long long pids_limit;
 	double cpus;
 	char caps[TEMPLATE_STR]; /* capabilities kept, comma-separated */
+	long long disk_bytes;	 /* bound on each copy's writes (storage.h); 0 = none */
 };
 
 /* What the user asked for; NULL / -1 = take it from the image or the profile. */
@@ -102,6 +104,7 @@ struct template_options {
 	long long memory_bytes;
 	long long pids_limit;
 	double cpus;
+	long long disk_bytes;
 	bool compress;
 	const char *caps;    /* --caps, comma-separated; NULL = TEMPLATE_DEFAULT_CAPS */
 	const char *network; /* Podman network to run the template on (made by the caller) */

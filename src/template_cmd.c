@@ -38,6 +38,7 @@ enum {
 	OPT_MEMORY,
 	OPT_PIDS,
 	OPT_CPUS,
+	OPT_DISK,
 	OPT_LABEL,
 	OPT_ENV,
 	OPT_DOMAIN,
@@ -66,6 +67,7 @@ static const struct option long_options[] = {
     {"memory", required_argument, NULL, OPT_MEMORY},
     {"pids", required_argument, NULL, OPT_PIDS},
     {"cpus", required_argument, NULL, OPT_CPUS},
+    {"disk", required_argument, NULL, OPT_DISK},
     {"label", required_argument, NULL, OPT_LABEL},
     {"env", required_argument, NULL, OPT_ENV},
     {"domain", required_argument, NULL, OPT_DOMAIN},
@@ -102,6 +104,9 @@ usage(FILE *out)
 	    "                      256, a quarter of its CPUs within 0.25..1; 0 = no limit)\n"
 	    "  --caps LIST         capabilities kept inside copies, all others dropped, no new\n"
 	    "                      privileges (default " TEMPLATE_DEFAULT_CAPS ")\n"
+	    "  --disk SIZE         bound on what each copy writes to its file system\n"
+	    "                      (default 1g; needs demux's store: demux storage setup;\n"
+	    "                      0 = no bound)\n"
 	    "  --label K=V --env K=V             extra labels / environment (repeatable)\n"
 	    "  --db-name, --db-user, --db-password   database credentials (demux.db_*)\n"
 	    "  --compress none|zstd              archive compression (default none)\n"
@@ -153,7 +158,7 @@ static int
 cmd_ls(const char *state_dir)
 {
 	struct template_meta *list = NULL;
-	char err[1024], size[32], when[32];
+	char err[1024], size[32], disk[32], when[32];
 	int n = 0;
 
 	if (template_list(state_dir, &list, &n, err, sizeof(err)) == -1) {
@@ -166,18 +171,22 @@ cmd_ls(const char *state_dir)
 		free(list);
 		return 0;
 	}
-	printf("%-20s %-40s %-10s %-10s %10s %10s  %s\n", "NAME", "IMAGE", "PROFILE", "ARCHIVE",
-	       "SIZE", "CHECKPOINT", "CREATED");
+	printf("%-20s %-40s %-10s %-10s %10s %10s %10s  %s\n", "NAME", "IMAGE", "PROFILE",
+	       "ARCHIVE", "SIZE", "CHECKPOINT", "DISK", "CREATED");
 	for (int i = 0; i < n; i++) {
 		time_t t = (time_t)list[i].created_at;
 		struct tm tm;
 
 		format_bytes(list[i].archive_bytes, size, sizeof(size));
+		if (list[i].disk_bytes > 0)
+			format_bytes(list[i].disk_bytes, disk, sizeof(disk));
+		else
+			snprintf(disk, sizeof(disk), "unbounded");
 		gmtime_r(&t, &tm);
 		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%SZ", &tm);
-		printf("%-20s %-40s %-10s %-10s %10s %7.0f ms  %s\n", list[i].name, list[i].image,
-		       list[i].profile, list[i].compressed ? "tar.zst" : "tar", size,
-		       list[i].checkpoint.wall_ms, when);
+		printf("%-20s %-40s %-10s %-10s %10s %7.0f ms %10s  %s\n", list[i].name,
+		       list[i].image, list[i].profile, list[i].compressed ? "tar.zst" : "tar", size,
+		       list[i].checkpoint.wall_ms, disk, when);
 	}
 	free(list);
 	return 0;
@@ -288,6 +297,13 @@ value_option(struct args *a, int ch, const char *v)
 		if (template_parse_bytes(v, &opt->memory_bytes) == -1) {
 			fprintf(stderr, "demux: template: --memory '%s' is not a size (512m, 1g)\n",
 				v);
+			return -1;
+		}
+		return 0;
+	case OPT_DISK:
+		if (template_parse_bytes(v, &opt->disk_bytes) == -1) {
+			fprintf(stderr,
+				"demux: template: --disk '%s' is not a size (1g, 512m, 0)\n", v);
 			return -1;
 		}
 		return 0;

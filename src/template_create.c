@@ -26,6 +26,7 @@
 #include "http_probe.h"
 #include "log.h"
 #include "mstime.h"
+#include "storage.h"
 #include "xmalloc.h"
 
 #define TCP_QUIET_WAIT_MS 10000
@@ -319,6 +320,31 @@ wait_tcp_quiet(struct create *c, char *err, size_t errlen)
 	return -1;
 }
 
+/* A disk bound needs a store that enforces it; without one Podman would
+ * refuse it with a message about XFS, or (btrfs without quotas) turn on
+ * quotas that count the shared image against every copy. */
+static int
+check_disk_bound(struct create *c, char *err, size_t errlen)
+{
+	struct podman_store store;
+	enum storage_quota quota = STORAGE_QUOTA_NONE;
+	char warn[512];
+
+	if (c->m.disk_bytes <= 0)
+		return 0;
+	if (podman_store_info(c->p, &store, err, errlen) == -1)
+		return -1;
+	if (strcmp(store.driver, "btrfs") == 0 &&
+	    storage_quota_mode(store.graph_root, &quota, err, errlen) == -1)
+		return -1;
+	if (storage_limit_supported(store.driver, store.graph_root, quota, warn, sizeof(warn), err,
+				    errlen) == -1)
+		return -1;
+	if (warn[0] != '\0')
+		log_warnx("template: %s", warn);
+	return 0;
+}
+
 static int
 create_template(struct create *c, const struct template_options *opt, char *err, size_t errlen)
 {
@@ -330,7 +356,8 @@ create_template(struct create *c, const struct template_options *opt, char *err,
 	bool made_dir = false;
 
 	if (podman_image_inspect(c->p, opt->image, img, err, errlen) == -1 ||
-	    template_resolve(opt, img, &c->m, err, errlen) == -1)
+	    template_resolve(opt, img, &c->m, err, errlen) == -1 ||
+	    check_disk_bound(c, err, errlen) == -1)
 		goto out;
 	snprintf(c->container, sizeof(c->container), "%s%s", TEMPLATE_CONTAINER_PREFIX, c->m.name);
 	if (template_dir_claim(c->state_dir, c->m.name, c->dir, sizeof(c->dir), &lock, err,

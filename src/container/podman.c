@@ -652,6 +652,45 @@ podman_image_label(const struct podman_image *img, const char *key)
 }
 
 int
+podman_parse_store(const char *json, struct podman_store *out, char *err, size_t errlen)
+{
+	json_error_t jerr;
+	json_t *root = json_loads(json, 0, &jerr), *store;
+	int ret = -1;
+
+	memset(out, 0, sizeof(*out));
+	store = json_object_get(root, "store");
+	if (!json_is_object(store)) {
+		snprintf(err, errlen, "Podman's /info answer has no store object");
+		goto out;
+	}
+	copy_json_string(out->driver, sizeof(out->driver),
+			 json_object_get(store, "graphDriverName"));
+	copy_json_string(out->graph_root, sizeof(out->graph_root),
+			 json_object_get(store, "graphRoot"));
+	ret = 0;
+out:
+	json_decref(root);
+	return ret;
+}
+
+int
+podman_store_info(struct podman *p, struct podman_store *out, char *err, size_t errlen)
+{
+	struct request req = {.method = "GET", .path = "/info"};
+	struct response resp;
+	int ret = -1;
+
+	response_init(&resp);
+	if (perform_ok(p, &req, &resp, err, errlen) == -1)
+		goto out;
+	ret = podman_parse_store(buf_str(&resp.body), out, err, errlen);
+out:
+	buf_free(&resp.body);
+	return ret;
+}
+
+int
 podman_image_inspect(struct podman *p, const char *image, struct podman_image *out, char *err,
 		     size_t errlen)
 {

@@ -50,8 +50,17 @@ struct podman *podman_open(const char *socket_path, int timeout_ms);
 void podman_close(struct podman *p);
 const char *podman_socket_path(const struct podman *p);
 
+/* Where the service keeps containers: its graph driver and graphroot. */
+struct podman_store {
+	char driver[32]; /* "overlay", "btrfs", ... */
+	char graph_root[1024];
+};
+
 /* 0 when the service answers /_ping. */
 int podman_ping(struct podman *p, char *err, size_t errlen);
+
+/* Fills out from the service's /info. */
+int podman_store_info(struct podman *p, struct podman_store *out, char *err, size_t errlen);
 
 /* Creates and starts spec; on any failure removes what was created. */
 int podman_create_start(struct podman *p, const struct container_spec *spec, char *err,
@@ -142,5 +151,6 @@ int podman_parse_inspect(const char *json, struct container_info *out, int *pid,
 int podman_parse_list(const char *json, struct container_info **out, int *n, char *err,
 		      size_t errlen);
 int podman_parse_image(const char *json, struct podman_image *out, char *err, size_t errlen);
+int podman_parse_store(const char *json, struct podman_store *out, char *err, size_t errlen);
 
 #endif

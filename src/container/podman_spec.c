@@ -144,6 +144,12 @@ podman_spec_json(const struct container_spec *spec, char **json, char *err, size
 					      (json_int_t)100000));
 	if (json_object_size(limits) > 0)
 		json_object_set(o, "resource_limits", limits);
+	if (spec->disk_bytes > 0) {
+		char size[32];
+
+		snprintf(size, sizeof(size), "%lld", spec->disk_bytes);
+		json_object_set_new(o, "storage_opts", json_pack("{s:s}", "size", size));
+	}
 	*json = json_dumps(o, JSON_COMPACT);
 	if (*json == NULL)
 		fatalx("json_dumps: out of memory");

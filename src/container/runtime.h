@@ -42,6 +42,10 @@ struct container_spec {
 	long long memory_bytes; /* 0 = no limit */
 	long long pids_limit;	/* 0 = no limit */
 	double cpus;		/* 0 = no limit */
+	/* Bound on what the container writes to its root file system (Podman's
+	 * storage_opts "size"; needs a store that can enforce it, storage.h).
+	 * Restored copies inherit it from the checkpoint. 0 = no bound. */
+	long long disk_bytes;
 };
 
 /* Restore of a checkpoint archive under a new name with new published ports. */

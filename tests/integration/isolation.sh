@@ -228,6 +228,35 @@ t_check "demux serve puts the firewall back within 7 s" wait_for "firewall" 7 nf
 must_block "after that, A still cannot reach B" "$A" "$IP_B" 80
 t_match "the daemon says so in its log" "$(cat "$T_DIR/serve.log")" 'firewall tables were missing'
 
+# --- disk: a copy's writes are bounded (docs/STORAGE.md) ---------------------
+# The template was made with the default --disk 1g on demux's btrfs store
+# (tests/run sets it up); every copy inherits the bound from the checkpoint.
+# Root inside A writes 1.5 GB: the write stops at about 1 GiB with "Disk
+# quota exceeded" (or "No space left"), while B, the pool and the API go on.
+t_match "the template records its disk bound" \
+	"$(cat "$T_DIR/state/templates/$TEMPLATE/template.json")" '"disk_bytes": 1073741824'
+t_match "the copies run on demux's btrfs store" \
+	"$(podman info --format '{{.Store.GraphDriverName}} {{.Store.GraphRoot}}')" '^btrfs /'
+out=$(timeout 180 podman exec "demux-$A" dd if=/dev/zero of=/var/tmp/fill bs=1M count=1500 2>&1)
+t_match "inside A, writing 1.5 GB fails at the bound" "$out" 'Disk quota exceeded|No space left on device'
+written=$(printf '%s\n' "$out" | sed -nE 's/^([0-9]+) bytes.*/\1/p' | tail -1)
+if [ -n "$written" ] && [ "$written" -le $((1024 * 1024 * 1024)) ] &&
+	[ "$written" -ge $((512 * 1024 * 1024)) ]; then
+	t_ok "A wrote $((written / 1048576)) MiB before it stopped (bound: 1024 MiB)"
+else
+	t_fail "A wrote between 512 MiB and 1 GiB before it stopped" "$out"
+fi
+code=$(curl -s -m 20 -o /dev/null -w '%{http_code}' -H "Host: $B.$BD:$PROXY_PORT" "http://127.0.0.1:$PROXY_PORT/")
+t_eq "with A full, demo $B still answers 200 through the proxy" "$code" 200
+out=$(timeout 60 podman exec "demux-$B" dd if=/dev/zero of=/var/tmp/fill bs=1M count=64 2>&1)
+t_match "with A full, B can still write 64 MB" "$out" '^67108864 bytes|[[:space:]]67108864 bytes'
+code=$(curl -s -m 20 -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOKEN" \
+	-H "Host: $BD:$PROXY_PORT" "http://127.0.0.1:$PROXY_PORT/api/v1/demos/$B")
+t_eq "with A full, the API still answers for B" "$code" 200
+podman exec "demux-$A" rm -f /var/tmp/fill
+code=$(curl -s -m 20 -o /dev/null -w '%{http_code}' -H "Host: $A.$BD:$PROXY_PORT" "http://127.0.0.1:$PROXY_PORT/")
+t_eq "once the file is gone, demo $A answers 200 again" "$code" 200
+
 kill -TERM "$SERVE_PID"
 wait "$SERVE_PID"
 t_done

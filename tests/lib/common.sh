@@ -8,6 +8,8 @@
 DEMUX_ROOT=${DEMUX_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 DEMUX_BIN=${DEMUX_BIN:-$DEMUX_ROOT/demux}
 export PODMAN_IGNORE_CGROUPSV1_WARNING=1
+# shellcheck source=scripts/storage-env.sh
+. "$DEMUX_ROOT/scripts/storage-env.sh"
 
 _t_n=0
 _t_failed=0
@@ -17,6 +19,10 @@ _t_cleanups=()
 t_init() {
 	T_DIR=$(mktemp -d /tmp/demux-t.XXXXXX)
 	trap t_cleanup EXIT
+	# A test run alone (not by tests/run) uses demux's container store too.
+	if [ -z "${CONTAINERS_STORAGE_CONF:-}" ] && [ -x "$DEMUX_BIN" ]; then
+		demux_storage_env "$DEMUX_BIN" >/dev/null 2>&1 || true
+	fi
 }
 
 t_cleanup() {

@@ -89,6 +89,7 @@ test_flashlight_spec(void **state)
 	assert_string_equal(m.warm[0], "/");
 	assert_int_equal(m.memory_bytes, template_default_memory());
 	assert_int_equal(m.pids_limit, TEMPLATE_DEFAULT_PIDS);
+	assert_int_equal(m.disk_bytes, TEMPLATE_DEFAULT_DISK);
 
 	assert_int_equal(template_cold_start_spec(&m, "demux-template-ps", 20001, 20002, &spec, &sb,
 						  err, sizeof(err)),
@@ -167,6 +168,19 @@ test_flashlight_spec(void **state)
 	assert_string_equal(json_string_value(json_array_get(json_object_get(root, "cap_add"), 3)),
 			    "NET_BIND_SERVICE");
 	assert_true(json_is_true(json_object_get(root, "no_new_privileges")));
+	/* The disk bound: Podman's storage_opts, a size in bytes as a string. */
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(root, "storage_opts"), "size")),
+	    "1073741824");
+	json_decref(root);
+	free(json);
+
+	/* No bound: no storage_opts at all (Podman's overlay on ext4 refuses any). */
+	spec.disk_bytes = 0;
+	assert_int_equal(podman_spec_json(&spec, &json, err, sizeof(err)), 0);
+	root = json_loads(json, 0, &jerr);
+	assert_non_null(root);
+	assert_null(json_object_get(root, "storage_opts"));
 	json_decref(root);
 	free(json);
 }
@@ -204,6 +218,7 @@ test_labelled_image_and_cold_start(void **state)
 	opt.memory_bytes = 256LL * 1024 * 1024;
 	opt.pids_limit = 200;
 	opt.cpus = 0.5;
+	opt.disk_bytes = 512LL * 1024 * 1024;
 	opt.warm[opt.nwarm++] = "/product/1";
 	opt.env[opt.nenv++] = "APP_ENV=demo";
 	assert_int_equal(template_resolve(&opt, &img, &m, err, sizeof(err)), 0);
@@ -228,6 +243,7 @@ test_labelled_image_and_cold_start(void **state)
 	assert_int_equal(spec.memory_bytes, 256LL * 1024 * 1024);
 	assert_int_equal(spec.pids_limit, 200);
 	assert_true(spec.cpus > 0.49 && spec.cpus < 0.51);
+	assert_int_equal(spec.disk_bytes, 512LL * 1024 * 1024);
 
 	assert_int_equal(template_cold_start_spec(&m, "demux-k3f9x2", 21000, 21001, &cold, &sb2,
 						  err, sizeof(err)),
@@ -241,6 +257,7 @@ test_labelled_image_and_cold_start(void **state)
 	assert_true(has(cold.labels, "demux.template=shop"));
 	assert_true(has(cold.labels, "demux.managed=1"));
 	assert_int_equal(cold.memory_bytes, spec.memory_bytes);
+	assert_int_equal(cold.disk_bytes, 512LL * 1024 * 1024);
 	/* db_host_port 0: the database is not published. */
 	assert_int_equal(
 	    template_cold_start_spec(&m, "demux-x", 21000, 0, &cold, &sb2, err, sizeof(err)), 0);
@@ -362,6 +379,13 @@ test_resolve_rejects_bad_input(void **state)
 	assert_int_equal(template_resolve(&opt, &img, &m, err, sizeof(err)), 0);
 	assert_string_equal(m.caps, "NET_BIND_SERVICE");
 	opt.caps = NULL;
+	opt.disk_bytes = 1024 * 1024;
+	assert_int_equal(template_resolve(&opt, &img, &m, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "--disk"));
+	opt.disk_bytes = 0; /* no bound is allowed */
+	assert_int_equal(template_resolve(&opt, &img, &m, err, sizeof(err)), 0);
+	assert_int_equal(m.disk_bytes, 0);
+	opt.disk_bytes = -1;
 	opt.name = "../etc";
 	assert_int_equal(template_resolve(&opt, &img, &m, err, sizeof(err)), -1);
 	opt.name = "t";
@@ -410,6 +434,7 @@ fill_meta(struct template_meta *m)
 	m->memory_bytes = 512LL * 1024 * 1024;
 	m->pids_limit = 300;
 	m->cpus = 1.5;
+	m->disk_bytes = 768LL * 1024 * 1024;
 }
 
 static void
@@ -456,6 +481,7 @@ test_meta_round_trip(void **state)
 	assert_int_equal(back.memory_bytes, 512LL * 1024 * 1024);
 	assert_int_equal(back.pids_limit, 300);
 	assert_true(back.cpus == 1.5);
+	assert_int_equal(back.disk_bytes, 768LL * 1024 * 1024);
 
 	assert_int_equal(template_list(dir, &list, &n, err, sizeof(err)), 0);
 	assert_int_equal(n, 1);
