@@ -48,7 +48,7 @@ isolation_setup(const struct config *cfg, struct podman *p, struct isolation *ou
 		snprintf(err, errlen, "firewall: %s", e);
 		return -1;
 	}
-	log_info("isolation ready network=%s interface=%s subnet=%s egress_network=%s "
+	log_debug("isolation ready network=%s interface=%s subnet=%s egress_network=%s "
 		 "egress_interface=%s egress_subnet=%s",
 		 out->closed.name, out->closed.interface, out->closed.subnet, out->open.name,
 		 out->open.interface, out->open.subnet);

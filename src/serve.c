@@ -397,6 +397,10 @@ open_dependencies(struct daemon *d)
 		fprintf(stderr, "demux: isolation of demo copies: %s\n", err);
 		return -1;
 	}
+	log_info("copies isolated network=%s interface=%s subnet=%s egress_network=%s "
+		 "egress_subnet=%s firewall=nftables",
+		 d->iso.closed.name, d->iso.closed.interface, d->iso.closed.subnet,
+		 d->iso.open.name, d->iso.open.subnet);
 	if (proxy_open(&d->proxy, d->cfg, err, sizeof(err)) == -1) {
 		fprintf(stderr, "demux: proxy: %s\n", err);
 		return -1;

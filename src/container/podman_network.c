@@ -128,7 +128,7 @@ network_create(struct podman *p, const char *name, const char *interface, const 
 		podman_error_message(status, buf_str(&body), err, errlen);
 		goto out;
 	}
-	log_info("network created name=%s interface=%s subnet=%s", name, interface,
+	log_debug("network created name=%s interface=%s subnet=%s", name, interface,
 		 subnet != NULL && subnet[0] != '\0' ? subnet : "(Podman's choice)");
 	ret = 0;
 out:

@@ -1159,7 +1159,7 @@ static int
 usage(void)
 {
 	fprintf(stderr,
-		"usage: integ_app_db hook PROFILE DOMAIN PREFIX DB_PORT DB_USER DB_NAME\n"
+		"usage: integ_app_db hook PROFILE DOMAIN PREFIX DB_PORT|DB_SOCKET DB_USER DB_NAME\n"
 		"  (password in DEMUX_HOOK_DB_PASSWORD, visitors' port in DEMUX_HOOK_PORT,\n"
 		"  the copy's own admin password for login DEMUX_HOOK_ADMIN_USER in\n"
 		"  DEMUX_HOOK_ADMIN_PASSWORD; prints the hook's duration)\n");
@@ -1182,8 +1182,12 @@ run_hook(int argc, char **argv)
 	inst.scheme = "http";
 	inst.port = getenv("DEMUX_HOOK_PORT") != NULL ? atoi(getenv("DEMUX_HOOK_PORT")) : 0;
 	inst.prefix = argv[4];
+	/* A path is the copy's unix socket (as demux reaches it), else a port. */
 	inst.db.host = "127.0.0.1";
-	inst.db.port = (int)strtol(argv[5], NULL, 10);
+	if (argv[5][0] == '/')
+		inst.db.unix_socket = argv[5];
+	else
+		inst.db.port = (int)strtol(argv[5], NULL, 10);
 	inst.db.user = argv[6];
 	inst.db.password = getenv("DEMUX_HOOK_DB_PASSWORD");
 	inst.db.name = argv[7];

@@ -41,12 +41,21 @@ established() {
 	nsenter -t "$pid" -n ss -Htn state established 2>/dev/null | grep -c . || true
 }
 
-# start_template IMAGE NAME: runs the template; sets TP (app) and TQ (db) ports.
+# db_socket NAME: the container's MariaDB socket as the host reaches it. The
+# database listens on the container's 127.0.0.1 only and has no published
+# port; demux's hook connects the same way.
+db_socket() {
+	local pid
+	pid=$(podman inspect --format '{{.State.Pid}}' "$1") || return 1
+	echo "/proc/$pid/root/run/mysqld/mysqld.sock"
+}
+
+# start_template IMAGE NAME: runs the template; sets TP (app port) and TQ
+# (database socket).
 start_template() {
 	TP=$(free_port)
-	TQ=$(free_port)
-	run_container "$2" --label demux.test=app_e2e \
-		-p "127.0.0.1:$TP:80" -p "127.0.0.1:$TQ:3306" "$1"
+	run_container "$2" --label demux.test=app_e2e -p "127.0.0.1:$TP:80" "$1" &&
+		TQ=$(db_socket "$2")
 }
 
 # checkpoint NAME FILE: waits until no TCP connection is established, then
@@ -76,15 +85,14 @@ archive_missing() {
 	comm -23 <(echo "$want") <(echo "$have") | tr '\n' ' ' | sed 's/ *$//'
 }
 
-# restore FILE NAME: sets RP and RQ, the copy's app and db ports.
+# restore FILE NAME: sets RP and RQ, the copy's app port and database socket.
 restore() {
 	RP=$(free_port)
-	RQ=$(free_port)
 	podman container restore --import "$1" --name "$2" --file-locks \
-		-p "127.0.0.1:$RP:80" -p "127.0.0.1:$RQ:3306" >/dev/null
+		-p "127.0.0.1:$RP:80" >/dev/null && RQ=$(db_socket "$2")
 }
 
-# hook PROFILE DOMAIN PREFIX DB_PORT USER SCHEMA PASSWORD: runs after_restore.
+# hook PROFILE DOMAIN PREFIX DB_SOCKET USER SCHEMA PASSWORD: runs after_restore.
 # With ADMIN_USER and ADMIN_PASSWORD set, the copy gets that admin password.
 hook() {
 	DEMUX_HOOK_DB_PASSWORD=$7 DEMUX_HOOK_ADMIN_USER=${ADMIN_USER:-} \
@@ -191,7 +199,7 @@ shop_test() {
 	# Copy 2: the domain rewritten but the cache left alone (what the seed did
 	# when its TRUNCATE failed silently) still shows the template's links.
 	restore "$T_DIR/shop.tar" "app-e2e-shop2-$tag" || { t_fail "restore shop copy 2"; return; }
-	MYSQL_PWD=$dbpass mariadb --no-defaults -h 127.0.0.1 -P "$RQ" -u "$dbuser" "$dbname" -e "
+	MYSQL_PWD=$dbpass mariadb --no-defaults --protocol=socket -S "$RQ" -u "$dbuser" "$dbname" -e "
 		UPDATE ${prefix}shop_url SET domain = '$d2', domain_ssl = '$d2' WHERE id_shop = 1 AND main = 1;
 		UPDATE ${prefix}configuration SET value = '$d2' WHERE name IN ('PS_SHOP_DOMAIN', 'PS_SHOP_DOMAIN_SSL');"
 	out=$(http_get "$d2" "$RP" /)

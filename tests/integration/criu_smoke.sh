@@ -108,8 +108,12 @@ wait_no_tcp() {
 	return 1
 }
 
-sql() { # sql PORT QUERY
-	MYSQL_PWD=$DB_PASSWORD mariadb --protocol=tcp -h 127.0.0.1 -P "$1" -u "$DB_USER" -N -B "$DB_NAME" -e "$2"
+sql() { # sql CONTAINER QUERY: through the copy's own socket, as demux does
+	# (MariaDB listens on the copy's 127.0.0.1 only; no port is published)
+	local pid
+	pid=$(podman inspect --format '{{.State.Pid}}' "$1") || return 1
+	MYSQL_PWD=$DB_PASSWORD mariadb --protocol=socket -S "/proc/$pid/root/run/mysqld/mysqld.sock" \
+		-u "$DB_USER" -N -B "$DB_NAME" -e "$2"
 }
 
 if [ "$(id -u)" -ne 0 ]; then
@@ -138,7 +142,7 @@ if [ "$(label demux.profile)" != prestashop ] || [ -z "$DOMAIN" ] || [ -z "$DB_P
 fi
 ok "image carries the demux.* labels (domain $DOMAIN)"
 
-read -r P0 P1 P2 D1 D2 <<<"$(free_ports 5)"
+read -r P0 P1 P2 <<<"$(free_ports 3)"
 
 # 2. the template
 t0=$(now)
@@ -186,29 +190,29 @@ fi
 ok "checkpoint --export in $(since "$t0") s, archive $(du -k "$WORK/template.tar.zst" | cut -f1) KiB"
 
 # 4. two restored copies
-restore() { # restore NAME APP_PORT DB_PORT
+restore() { # restore NAME APP_PORT
 	local t
 	t=$(now)
 	if podman container restore --import "$WORK/template.tar.zst" --name "$1" --file-locks \
-		-p "127.0.0.1:$2:80" -p "127.0.0.1:$3:3306" >/dev/null 2>"$WORK/restore-$1.err"; then
+		-p "127.0.0.1:$2:80" >/dev/null 2>"$WORK/restore-$1.err"; then
 		ok "restore --import --name $1 in $(since "$t") s"
 	else
 		diag "$(cat "$WORK/restore-$1.err")"
 		bail "restore --import --name $1"
 	fi
 }
-restore "$C1" "$P1" "$D1"
-restore "$C2" "$P2" "$D2"
+restore "$C1" "$P1"
+restore "$C2" "$P2"
 
 check "copy 1: / for $DOMAIN answers 200" status_is 200 "$P1" "$DOMAIN" /
 check "copy 2: / for $DOMAIN answers 200" status_is 200 "$P2" "$DOMAIN" /
 check "copy 2: still answers 302 for another host" eval '[ "$(http "$P2" other.localhost /)" = "302 http://$DOMAIN/" ]'
 
 if command -v mariadb >/dev/null; then
-	check "copy 1: MariaDB answers on the published port with the label credentials" \
-		eval '[ "$(sql "$D1" "SELECT COUNT(*) FROM ps_product" 2>"$WORK/sql.err")" = 5 ] || { diag "$(cat "$WORK/sql.err")"; false; }'
+	check "copy 1: MariaDB answers on its socket with the label credentials" \
+		eval '[ "$(sql "$C1" "SELECT COUNT(*) FROM ps_product" 2>"$WORK/sql.err")" = 5 ] || { diag "$(cat "$WORK/sql.err")"; false; }'
 else
-	ok "copy 1: MariaDB on the published port # SKIP no mariadb client"
+	ok "copy 1: MariaDB on its socket # SKIP no mariadb client"
 fi
 
 # 5. isolation: a product added in copy 1 is absent from copy 2
@@ -223,13 +227,13 @@ check "copy 2: does not list it (isolated)" eval 'status_is 200 "$P2" "$DOMAIN" 
 # ps_smarty_cache is cleared.
 if command -v mariadb >/dev/null; then
 	new=copy2.smoke.localhost
-	if sql "$D2" "UPDATE ps_shop_url SET domain='$new', domain_ssl='$new' WHERE main=1 AND id_shop=1;
+	if sql "$C2" "UPDATE ps_shop_url SET domain='$new', domain_ssl='$new' WHERE main=1 AND id_shop=1;
 		UPDATE ps_configuration SET value='$new' WHERE name IN ('PS_SHOP_DOMAIN','PS_SHOP_DOMAIN_SSL')" 2>"$WORK/sql.err"; then
 		check "copy 2: re-pointed, the new host answers 200 with the stale cached links" \
 			eval 'status_is 200 "$P2" "$new" / && body_has "http://$DOMAIN/product/1" && grep -qi "^X-Shop-Cache: hit" "$WORK/headers"'
 		check "copy 2: the old host now answers 302 to the new domain" \
 			eval '[ "$(http "$P2" "$DOMAIN" /)" = "302 http://$new/" ]'
-		sql "$D2" "DELETE FROM ps_smarty_cache; DELETE FROM ps_smarty_lazy_cache" 2>>"$WORK/sql.err"
+		sql "$C2" "DELETE FROM ps_smarty_cache; DELETE FROM ps_smarty_lazy_cache" 2>>"$WORK/sql.err"
 		check "copy 2: after clearing the caches, links point to the new domain" \
 			eval 'status_is 200 "$P2" "$new" / && body_has "http://$new/product/1" && ! body_has "http://$DOMAIN/"'
 		check "copy 1: still on the template domain" eval 'status_is 200 "$P1" "$DOMAIN" /'
