@@ -220,7 +220,7 @@ api_find_template(const struct api *a, const char *name, struct api_template *ou
 }
 
 enum claim_result
-api_claim(const struct api *a, const char *template_name, const char *owner_ip,
+api_claim(const struct api *a, const char *template_name, const char *owner_ip, bool unlimited,
 	  struct instance *out, struct api_template *tmpl, int *retry_ms, bool *unknown_template,
 	  char *err, size_t errlen)
 {
@@ -234,7 +234,8 @@ api_claim(const struct api *a, const char *template_name, const char *owner_ip,
 			snprintf(err, errlen, "no template is configured");
 		return CLAIM_ERROR;
 	}
-	return a->backend.ops->claim(a->backend.ctx, tmpl->name, owner_ip, out, retry_ms, err,
+	return a->backend.ops->claim(a->backend.ctx, tmpl->name, owner_ip,
+				     unlimited ? 0 : a->max_active_per_client, out, retry_ms, err,
 				     errlen);
 }
 
@@ -295,6 +296,11 @@ instance_json(const struct api *a, const struct instance *in, const struct api_t
 	if (tmpl != NULL && in->claimed_at > 0)
 		json_object_set_new(v, "max_expires_at_unix",
 				    json_integer(in->claimed_at + tmpl->max_ttl_s));
+	if (in->state == INSTANCE_CLAIMED) {
+		json_object_set_new(v, "extends", json_integer(in->extends));
+		if (tmpl != NULL)
+			json_object_set_new(v, "max_extends", json_integer(tmpl->max_extends));
+	}
 	if (admin) {
 		json_object_set_new(v, "app_port", json_integer(in->app_port));
 		json_object_set_new(v, "owner_ip", json_string(in->owner_ip));
@@ -473,7 +479,8 @@ handle_claim(const struct api *a, const struct api_request *req, struct api_resp
 		}
 		json_decref(body);
 	}
-	cr = api_claim(a, tname, req->client_ip, &in, &tmpl, &retry_ms, &unknown, err, sizeof(err));
+	cr = api_claim(a, tname, req->client_ip, api_is_admin(a, req), &in, &tmpl, &retry_ms,
+		       &unknown, err, sizeof(err));
 	switch (cr) {
 	case CLAIM_OK:
 		v = instance_json(a, &in, &tmpl, false);
@@ -493,6 +500,17 @@ handle_claim(const struct api *a, const struct api_request *req, struct api_resp
 		error_with(resp, 503, "capacity",
 			   "all demos are in use, try again in a few minutes");
 		return;
+	case CLAIM_CLIENT_LIMIT: {
+		char msg[256];
+
+		snprintf(msg, sizeof(msg),
+			 "your address already has %d demos running, the most allowed; end one "
+			 "(DELETE /api/v1/demos/ID) or wait for one to expire",
+			 a->max_active_per_client);
+		resp->retry_after = 60;
+		error_with(resp, 429, "client_limit", msg);
+		return;
+	}
 	case CLAIM_ERROR:
 		if (unknown) {
 			api_error(resp, 400, "template: %s", err);
@@ -541,6 +559,7 @@ handle_extend(const struct api *a, const struct api_request *req, struct api_res
 	json_t *body, *m;
 	long long minutes;
 	bool admin;
+	int r;
 
 	if (body_empty(req)) {
 		api_error(resp, 400, "minutes: required (body {\"minutes\": N})");
@@ -571,8 +590,18 @@ handle_extend(const struct api *a, const struct api_request *req, struct api_res
 		api_error(resp, 409, "demo %s is %s, not claimed", id, api_state_name(in.state));
 		return;
 	}
-	if (a->backend.ops->extend(a->backend.ctx, id, (int)minutes, &out, err, sizeof(err)) ==
-	    -1) {
+	r = a->backend.ops->extend(a->backend.ctx, id, (int)minutes, &out, err, sizeof(err));
+	if (r == EXTEND_LIMIT_REACHED) {
+		char msg[256];
+
+		snprintf(msg, sizeof(msg),
+			 "demo %s was already extended %d times, the most allowed; it cannot be "
+			 "extended again",
+			 id, in.extends);
+		error_with(resp, 409, "extend_limit", msg);
+		return;
+	}
+	if (r == -1) {
 		struct instance again;
 
 		if (a->backend.ops->get(a->backend.ctx, id, &again, err, sizeof(err)) ==

@@ -79,6 +79,7 @@ static const struct key keys[] = {
     C_STR("server", "admin_token_file", admin_token_file),
     C_INT("server", "max_body_bytes", max_body_bytes, 64, 1048576),
     C_INT("server", "claims_per_ip_per_minute", claims_per_ip_per_minute, 0, 100000),
+    C_INT("server", "max_active_per_client", max_active_per_client, 0, 10000),
     C_BOOL("server", "trust_forwarded_for", trust_forwarded_for),
     C_STR("podman", "socket", podman_socket),
     C_INT("podman", "timeout_ms", podman_timeout_ms, 100, 3600000),
@@ -106,6 +107,7 @@ static const struct key keys[] = {
     P_INT("provision_concurrency", provision_concurrency, 1, 64),
     P_DUR("ttl", ttl_s, 10, 7 * 24 * 3600),
     P_DUR("max_ttl", max_ttl_s, 10, 30 * 24 * 3600),
+    P_INT("max_extends", max_extends, 0, 10000),
     P_DUR("idle_timeout", idle_timeout_s, 0, 7 * 24 * 3600),
     P_INT("port_min", port_min, 1024, 65535),
     P_INT("port_max", port_max, 1024, 65535),
@@ -128,6 +130,7 @@ config_pool_defaults(struct pool_config *pool, const char *name)
 	pool->provision_concurrency = 1;
 	pool->ttl_s = 30 * 60;
 	pool->max_ttl_s = 2 * 3600;
+	pool->max_extends = 6;
 	pool->idle_timeout_s = 0;
 	pool->port_min = 20000;
 	pool->port_max = 29999;
@@ -146,6 +149,7 @@ config_defaults(struct config *cfg)
 	snprintf(cfg->public_scheme, sizeof(cfg->public_scheme), "http");
 	cfg->max_body_bytes = 16384;
 	cfg->claims_per_ip_per_minute = 10;
+	cfg->max_active_per_client = 3;
 	snprintf(cfg->podman_socket, sizeof(cfg->podman_socket), "/run/podman/podman.sock");
 	cfg->podman_timeout_ms = 120000;
 	cfg->proxy_backend = PROXY_CADDY;

@@ -33,6 +33,7 @@ struct pool_config {
 	int provision_concurrency;
 	int ttl_s;
 	int max_ttl_s;
+	int max_extends;    /* extends per claimed demo */
 	int idle_timeout_s; /* 0 = off */
 	int port_min;
 	int port_max;
@@ -56,6 +57,7 @@ struct config {
 	char admin_token_file[CONFIG_STR];
 	int max_body_bytes;
 	int claims_per_ip_per_minute;
+	int max_active_per_client; /* claimed demos one address may hold, 0 = no limit */
 	bool trust_forwarded_for;
 	/* [podman] */
 	char podman_socket[CONFIG_STR];

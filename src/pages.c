@@ -405,6 +405,21 @@ page_unavailable(struct api_response *r, const char *tmpl)
 }
 
 static void
+page_client_limit(const struct api *a, struct api_response *r)
+{
+	page_begin(r, 429, "Too many demos", NULL, 0);
+	r->retry_after = 60;
+	buf_printf(&r->body,
+		   "<h1>You already have %d demos running</h1>\n"
+		   "<p>That is the most one visitor can have at a time. End one of them "
+		   "(&ldquo;End now&rdquo; on its page) or wait for one to expire, then start "
+		   "a new one.</p>\n"
+		   "<a class=\"btn sec\" href=\"/\">Back to the start</a>\n",
+		   a->max_active_per_client);
+	page_end(r);
+}
+
+static void
 format_left(long long s, char *out, size_t outlen)
 {
 	if (s < 0)
@@ -430,7 +445,9 @@ page_ready(const struct api *a, struct api_response *r, const struct instance *i
 	char url[512], admin_url[768], left[32], until[32];
 	long long now = api_now(a), secs = in->expires_at - now;
 	bool have_t = api_find_template(a, in->template_name, &t) == 0;
-	bool can_extend = !have_t || in->expires_at < in->claimed_at + t.max_ttl_s;
+	bool at_max_ttl = have_t && in->expires_at >= in->claimed_at + t.max_ttl_s;
+	bool out_of_extends = have_t && in->extends >= t.max_extends;
+	bool can_extend = !at_max_ttl && !out_of_extends;
 	struct buf *b = &r->body;
 
 	if (secs < 0)
@@ -483,9 +500,12 @@ page_ready(const struct api *a, struct api_response *r, const struct instance *i
 		   "'End your demo now? Everything in it will be deleted.')\">"
 		   "<button class=\"btn bad\" type=\"submit\">End now</button></form></div>\n",
 		   in->id);
-	if (!can_extend)
+	if (at_max_ttl)
 		buf_appends(b, "<p class=\"mut\">This demo has reached its longest allowed "
 			       "time.</p>\n");
+	else if (out_of_extends)
+		buf_appends(b, "<p class=\"mut\">This demo was extended as often as "
+			       "allowed.</p>\n");
 	buf_appends(b, "<script>(function(){var u=document.getElementById('until');"
 		       "u.textContent=new Date(1000*u.getAttribute('datetime'))"
 		       ".toLocaleTimeString([],{hour:'2-digit',minute:'2-digit'});"
@@ -532,7 +552,7 @@ do_claim(const struct api *a, const struct api_request *req, struct api_response
 	bool unknown;
 	int retry_ms;
 
-	switch (api_claim(a, tmpl_name, req->client_ip, &in, &t, &retry_ms, &unknown, err,
+	switch (api_claim(a, tmpl_name, req->client_ip, false, &in, &t, &retry_ms, &unknown, err,
 			  sizeof(err))) {
 	case CLAIM_OK:
 		set_owner_cookie(a, r, &in, t.max_ttl_s > 0 ? t.max_ttl_s : 86400);
@@ -550,6 +570,9 @@ do_claim(const struct api *a, const struct api_request *req, struct api_response
 		return;
 	case CLAIM_AT_CAPACITY:
 		page_capacity(r, t.name);
+		return;
+	case CLAIM_CLIENT_LIMIT:
+		page_client_limit(a, r);
 		return;
 	case CLAIM_ERROR:
 		if (unknown) {
@@ -620,6 +643,7 @@ action_extend(const struct api *a, const struct api_request *req, struct api_res
 	char mins[16] = "", err[256], url[160];
 	long minutes = EXTEND_MINUTES;
 	char *end;
+	int rc;
 
 	if (form_get(req->body, req->body_len, "minutes", mins, sizeof(mins)) == 0) {
 		minutes = strtol(mins, &end, 10);
@@ -641,8 +665,14 @@ action_extend(const struct api *a, const struct api_request *req, struct api_res
 		page_unavailable(r, NULL);
 		return;
 	}
-	if (a->backend.ops->extend(a->backend.ctx, id, (int)minutes, &out, err, sizeof(err)) ==
-	    -1) {
+	rc = a->backend.ops->extend(a->backend.ctx, id, (int)minutes, &out, err, sizeof(err));
+	if (rc == EXTEND_LIMIT_REACHED) {
+		pages_error(r, 409, "No more extensions",
+			    "This demo was extended as often as allowed. It ends at the time "
+			    "shown on its page.");
+		return;
+	}
+	if (rc == -1) {
 		log_warnx("page extend failed id=%s error=\"%s\"", id, err);
 		page_unavailable(r, NULL);
 		return;

@@ -81,14 +81,15 @@ be_pools(void *ctx, struct api_pool_info *out, int max)
 		t->max_instances = pc->max_instances;
 		t->ttl_s = pc->ttl_s;
 		t->max_ttl_s = pc->max_ttl_s;
+		t->max_extends = pc->max_extends;
 		pool_get_stats(d->pools[i], &out[i].stats);
 	}
 	return n;
 }
 
 static enum claim_result
-be_claim(void *ctx, const char *template_name, const char *owner_ip, struct instance *out,
-	 int *retry_ms, char *err, size_t errlen)
+be_claim(void *ctx, const char *template_name, const char *owner_ip, int max_owned,
+	 struct instance *out, int *retry_ms, char *err, size_t errlen)
 {
 	struct pool *p = pool_named(ctx, template_name);
 
@@ -96,7 +97,7 @@ be_claim(void *ctx, const char *template_name, const char *owner_ip, struct inst
 		snprintf(err, errlen, "no pool for template %s", template_name);
 		return CLAIM_ERROR;
 	}
-	return pool_claim(p, owner_ip, out, retry_ms, err, errlen);
+	return pool_claim(p, owner_ip, max_owned, out, retry_ms, err, errlen);
 }
 
 static int
@@ -400,6 +401,7 @@ cmd_serve(int argc, char **argv)
 	api.public_scheme = d.cfg->public_scheme;
 	api.public_port = d.cfg->public_port;
 	api.admin_token = token;
+	api.max_active_per_client = d.cfg->max_active_per_client;
 	memset(&sopt, 0, sizeof(sopt));
 	sopt.listen = d.cfg->listen;
 	sopt.max_body_bytes = (size_t)d.cfg->max_body_bytes;

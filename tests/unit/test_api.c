@@ -283,6 +283,55 @@ test_extend_moves_expiry_and_validates(void **state)
 	assert_string_equal(last.allow, "POST");
 }
 
+/* One address holds at most max_active_per_client claimed demos; a 429 with
+ * reason "client_limit" hands out nothing; the admin is not held to it. */
+static void
+test_claims_limited_per_client(void **state)
+{
+	char id[ID_SIZE], tok[INSTANCE_TOKEN_SIZE];
+
+	(void)state;
+	fake.pools[0].tmpl.max_instances = 10;
+	for (int i = 0; i < 6; i++)
+		fake_api_add(&fake, "shop", INSTANCE_READY);
+	for (int i = 0; i < 3; i++)
+		claim(id, tok);
+	assert_int_equal(fake.last_claim_max_owned, 3);
+	assert_int_equal(call("POST", "/api/v1/demos", NULL, NULL), 429);
+	assert_string_equal(str("reason"), "client_limit");
+	assert_error_contains("already has 3 demos running");
+	assert_false(last.claimed);
+	assert_true(last.retry_after > 0);
+	assert_null(json_object_get(body, "owner_token"));
+	/* The admin (e.g. demux claim) is not limited. */
+	assert_int_equal(call("POST", "/api/v1/demos", NULL, FAKE_ADMIN_TOKEN), 201);
+	assert_int_equal(fake.last_claim_max_owned, 0);
+	/* Off when configured 0. */
+	api.max_active_per_client = 0;
+	assert_int_equal(call("POST", "/api/v1/demos", NULL, NULL), 201);
+}
+
+/* Extends are counted; past max_extends: 409 with reason "extend_limit". */
+static void
+test_extend_limit_is_409(void **state)
+{
+	char id[ID_SIZE], tok[INSTANCE_TOKEN_SIZE], path[80];
+
+	(void)state;
+	fake.pools[0].tmpl.max_extends = 2;
+	fake_api_add(&fake, "shop", INSTANCE_READY);
+	claim(id, tok);
+	assert_int_equal(json_integer_value(json_object_get(body, "extends")), 0);
+	assert_int_equal(json_integer_value(json_object_get(body, "max_extends")), 2);
+	snprintf(path, sizeof(path), "/api/v1/demos/%s/extend", id);
+	assert_int_equal(call("POST", path, "{\"minutes\": 1}", tok), 200);
+	assert_int_equal(call("POST", path, "{\"minutes\": 1}", tok), 200);
+	assert_int_equal(json_integer_value(json_object_get(body, "extends")), 2);
+	assert_int_equal(call("POST", path, "{\"minutes\": 1}", tok), 409);
+	assert_string_equal(str("reason"), "extend_limit");
+	assert_error_contains("extended 2 times, the most allowed");
+}
+
 static void
 test_extend_of_unclaimed_is_409(void **state)
 {
@@ -463,6 +512,8 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_claims_limited_per_client, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_extend_limit_is_409, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_claim_returns_everything_a_visitor_needs, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_claim_without_body_uses_default_template, setup,

@@ -260,6 +260,53 @@ test_capacity_page(void **state)
 	assert_lacks("/secret/socket");
 }
 
+/* A visitor holding max_active_per_client demos gets a readable 429 page and
+ * no demo; a visitor from another address still gets one. */
+static void
+test_client_limit_page(void **state)
+{
+	char id[ID_SIZE];
+
+	(void)state;
+	fake.pools[0].tmpl.max_instances = 10;
+	for (int i = 0; i < 5; i++)
+		fake_api_add(&fake, "shop", INSTANCE_READY);
+	for (int i = 0; i < 3; i++)
+		start_demo(id);
+	assert_int_equal(browse("POST", "/start", ""), 429);
+	assert_self_contained();
+	assert_has("You already have 3 demos running");
+	assert_has("End one of them");
+	assert_false(last.claimed);
+	assert_string_equal(last.set_cookie, "");
+	assert_int_equal(fake.pools[0].stats.claims, 3);
+	assert_int_equal(fake.last_claim_max_owned, 3);
+}
+
+/* Past max_extends the button goes and a forged post gets a 409 page. */
+static void
+test_extend_limit_on_the_page(void **state)
+{
+	char id[ID_SIZE], path[64];
+	struct instance *in;
+
+	(void)state;
+	fake.pools[0].tmpl.max_extends = 1;
+	fake_api_add(&fake, "shop", INSTANCE_READY);
+	start_demo(id);
+	in = fake_api_find(&fake, id);
+	snprintf(path, sizeof(path), "/demos/%s/extend", id);
+	assert_int_equal(browse("POST", path, "minutes=5"), 303);
+	snprintf(path, sizeof(path), "/demo/%s", id);
+	assert_int_equal(browse("GET", path, NULL), 200);
+	assert_lacks("/extend\"");
+	assert_has("extended as often as allowed");
+	snprintf(path, sizeof(path), "/demos/%s/extend", id);
+	assert_int_equal(browse("POST", path, "minutes=5"), 409);
+	assert_has("No more extensions");
+	assert_int_equal(in->expires_at, 1800000000 + 1800 + 300);
+}
+
 static void
 test_extend_and_end_from_the_page(void **state)
 {
@@ -404,6 +451,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_waiting_page_refreshes_until_ready, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_capacity_page, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_client_limit_page, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_extend_limit_on_the_page, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_extend_and_end_from_the_page, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_values_are_escaped, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_input_and_unknown_pages, setup, teardown),

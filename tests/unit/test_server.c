@@ -39,7 +39,12 @@ static struct fixture *
 start(int limit, bool trust)
 {
 	struct fixture *fx = calloc(1, sizeof(*fx));
-	struct server_options opt = {"127.0.0.1:0", 4096, limit, trust, bounds, 2};
+	struct server_options opt = {.listen = "127.0.0.1:0",
+				     .max_body_bytes = 4096,
+				     .claims_per_ip_per_minute = limit,
+				     .trust_forwarded_for = trust,
+				     .hist_bounds = bounds,
+				     .nbounds = 2};
 	char err[256];
 
 	fake_api_init(&fx->fake, &fx->api);
@@ -415,7 +420,8 @@ test_stop_lets_requests_in_flight_finish(void **state)
 	/* The port is free again. */
 	{
 		char listen[32];
-		struct server_options opt = {listen, 4096, 0, false, bounds, 2};
+		struct server_options opt = {
+		    .listen = listen, .max_body_bytes = 4096, .hist_bounds = bounds, .nbounds = 2};
 
 		snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
 		fx->srv = server_start(&fx->api, &opt, err, sizeof(err));
