@@ -19,6 +19,8 @@
 #include "xmalloc.h"
 
 #define EXTEND_MINUTES 30
+#define WAIT_SUBMIT_MS 2000 /* the waiting page's script claims again after this */
+#define WAIT_REFRESH_S 5    /* without JavaScript it reloads itself after this */
 
 static const char css[] =
     ":root{color-scheme:light dark;--fg:#1d2430;--bg:#f4f5f7;--card:#fff;--acc:#2457d6;"
@@ -80,7 +82,8 @@ html_escape(struct buf *b, const char *s)
 }
 
 /* Starts a page; refresh_url (already safe: built from validated parts) adds
- * a meta refresh after refresh_s seconds. */
+ * a meta refresh after refresh_s seconds for browsers without JavaScript
+ * (the page's script does better when it runs). */
 static void
 page_begin(struct api_response *r, int status, const char *title, const char *refresh_url,
 	   int refresh_s)
@@ -94,9 +97,10 @@ page_begin(struct api_response *r, int status, const char *title, const char *re
 		       "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
 		       "<meta name=\"referrer\" content=\"same-origin\">");
 	if (refresh_url != NULL) {
-		buf_printf(b, "<meta http-equiv=\"refresh\" content=\"%d;url=", refresh_s);
+		buf_printf(b,
+			   "<noscript><meta http-equiv=\"refresh\" content=\"%d;url=", refresh_s);
 		html_escape(b, refresh_url);
-		buf_appends(b, "\">");
+		buf_appends(b, "\"></noscript>");
 	}
 	buf_appends(b, "<title>");
 	html_escape(b, title);
@@ -343,31 +347,52 @@ page_landing(const struct api *a, const struct api_request *req, struct api_resp
 	free(pools);
 }
 
+/*
+ * The waiting page. It never claims (a GET must not: any site could make
+ * its readers' browsers claim demos with an <img>); the claim is the POST
+ * of its form to /wait. Its script submits the form every few seconds,
+ * which is what the visitor sees happen by itself. Without JavaScript the
+ * page refreshes itself by GET and, once a demo is ready, asks for one
+ * press of its button.
+ */
 static void
-page_waiting(struct api_response *r, const char *tmpl, long long since, int retry_ms)
+page_waiting(const struct api *a, struct api_response *r, const char *tmpl, long long since)
 {
+	struct api_pool_info *pools = xcalloc(API_MAX_TEMPLATES, sizeof(*pools));
 	char url[192];
-	int secs = retry_ms <= 0 ? 2 : (retry_ms + 999) / 1000;
+	bool ready = false;
+	int n = a->backend.ops->pools(a->backend.ctx, pools, API_MAX_TEMPLATES);
 
-	if (secs > 5)
-		secs = 5;
+	for (int i = 0; i < n; i++)
+		if ((tmpl[0] == '\0' && i == 0) || strcmp(pools[i].tmpl.name, tmpl) == 0)
+			ready = pools[i].stats.ready > 0;
+	free(pools);
 	snprintf(url, sizeof(url), "/wait?template=%s&since=%lld", tmpl, since);
-	page_begin(r, 200, "Preparing your demo", url, secs);
+	page_begin(r, 200, "Preparing your demo", url, WAIT_REFRESH_S);
+	if (ready)
+		buf_appends(&r->body, "<h1>Your demo is ready to open</h1>\n");
+	else
+		buf_appends(&r->body, "<h1>Preparing your demo&hellip;</h1>"
+				      "<div class=\"spin\"></div>\n");
 	buf_appends(&r->body,
-		    "<h1>Preparing your demo&hellip;</h1><div class=\"spin\"></div>\n"
 		    "<p>Your private copy is being set up. This usually takes a few seconds; "
 		    "this page moves on by itself.</p>\n"
-		    "<p class=\"mut\" id=\"el\" aria-live=\"polite\"></p>\n");
+		    "<p class=\"mut\" id=\"el\" aria-live=\"polite\"></p>\n"
+		    "<form id=\"claim\" method=\"post\" action=\"/wait\">"
+		    "<input type=\"hidden\" name=\"template\" value=\"");
+	html_escape(&r->body, tmpl);
 	buf_printf(&r->body,
-		   "<noscript><p class=\"mut\">If nothing happens, <a href=\"%s\">check "
-		   "again</a>.</p></noscript>\n",
-		   url);
-	buf_appends(
+		   "\"><input type=\"hidden\" name=\"since\" value=\"%lld\">"
+		   "<button class=\"btn%s\" type=\"submit\">%s</button></form>\n",
+		   since, ready ? "" : " sec", ready ? "Open your demo" : "Check now");
+	buf_printf(
 	    &r->body,
 	    "<script>(function(){var k='demux_wait',t=+(sessionStorage.getItem(k)||Date.now());"
 	    "sessionStorage.setItem(k,t);var e=document.getElementById('el');"
 	    "function f(){e.textContent='Waiting for '+Math.round((Date.now()-t)/1000)+' s';}"
-	    "f();setInterval(f,1000);})();</script>\n");
+	    "f();setInterval(f,1000);setTimeout(function(){"
+	    "document.getElementById('claim').submit();},%d);})();</script>\n",
+	    ready ? 0 : WAIT_SUBMIT_MS);
 	page_end(r);
 }
 
@@ -561,12 +586,9 @@ do_claim(const struct api *a, const struct api_request *req, struct api_response
 		redirect(r, url);
 		return;
 	case CLAIM_PROVISIONING:
-		if (strcmp(req->method, "POST") == 0) {
-			snprintf(url, sizeof(url), "/wait?template=%s&since=%lld", t.name, since);
-			redirect(r, url);
-		} else {
-			page_waiting(r, t.name, since, retry_ms);
-		}
+		/* Post/redirect/get: reloading the waiting page never posts again. */
+		snprintf(url, sizeof(url), "/wait?template=%s&since=%lld", t.name, since);
+		redirect(r, url);
 		return;
 	case CLAIM_AT_CAPACITY:
 		page_capacity(r, t.name);
@@ -600,38 +622,74 @@ action_start(const struct api *a, const struct api_request *req, struct api_resp
 	do_claim(a, req, r, tmpl, api_now(a));
 }
 
-static void
-action_wait(const struct api *a, const struct api_request *req, struct api_response *r)
+/* since as a browser sent it back: a unix time not in the future, else now. */
+static long long
+parse_since(const struct api *a, const char *since_s)
 {
-	const char *tmpl = api_arg(req, "template"), *since_s = api_arg(req, "since");
-	char cid[ID_SIZE], tok[INSTANCE_TOKEN_SIZE + 8], url[160], *end;
-	long long since = api_now(a);
+	long long now = api_now(a), v;
+	char *end;
+
+	if (since_s == NULL)
+		return now;
+	v = strtoll(since_s, &end, 10);
+	return end != since_s && *end == '\0' && v > 0 && v <= now ? v : now;
+}
+
+/* A wait after this wait's claim went through (a reload, a second tab) must
+ * not claim a second demo: the browser already owns one that was claimed
+ * after the visitor pressed "start". True after answering with it. */
+static bool
+already_claimed(const struct api *a, const struct api_request *req, struct api_response *r,
+		const char *tmpl, long long since)
+{
+	char cid[ID_SIZE], tok[INSTANCE_TOKEN_SIZE + 8], url[160];
 	struct instance in;
 
-	if (tmpl != NULL && tmpl[0] != '\0' && validate_name(tmpl, NULL, 0) == -1) {
+	if (owner_cookie(req, cid, tok, sizeof(tok)) == -1 ||
+	    check_owner(a, req, cid, &in) != OWNED || in.claimed_at < since ||
+	    (tmpl[0] != '\0' && strcmp(tmpl, in.template_name) != 0))
+		return false;
+	snprintf(url, sizeof(url), "/demo/%s", cid);
+	redirect(r, url);
+	return true;
+}
+
+/* GET /wait: the waiting page; never claims. */
+static void
+show_wait(const struct api *a, const struct api_request *req, struct api_response *r)
+{
+	const char *tmpl = api_arg(req, "template");
+	long long since = parse_since(a, api_arg(req, "since"));
+
+	if (tmpl == NULL)
+		tmpl = "";
+	if (tmpl[0] != '\0' && validate_name(tmpl, NULL, 0) == -1) {
 		pages_error(r, 400, "Bad request", "Invalid template name.");
 		return;
 	}
-	if (since_s != NULL) {
-		long long v = strtoll(since_s, &end, 10);
+	if (already_claimed(a, req, r, tmpl, since))
+		return;
+	page_waiting(a, r, tmpl, since);
+}
 
-		if (end != since_s && *end == '\0' && v > 0 && v <= since)
-			since = v;
-	}
-	/* A refresh after this wait's claim went through (a reload, a second
-	 * tab) must not claim a second demo: the browser already owns one that
-	 * was claimed after the visitor pressed "start". */
-	if (owner_cookie(req, cid, tok, sizeof(tok)) == 0 &&
-	    check_owner(a, req, cid, &in) == OWNED && in.claimed_at >= since &&
-	    (tmpl == NULL || tmpl[0] == '\0' || strcmp(tmpl, in.template_name) == 0)) {
-		snprintf(url, sizeof(url), "/demo/%s", cid);
-		redirect(r, url);
+/* POST /wait (form: template, since): claims again. */
+static void
+action_wait(const struct api *a, const struct api_request *req, struct api_response *r)
+{
+	char tmpl[64] = "", since_s[24] = "";
+	long long since;
+
+	if ((strstr(req->body, "template=") != NULL &&
+	     form_get(req->body, req->body_len, "template", tmpl, sizeof(tmpl)) == -1) ||
+	    (tmpl[0] != '\0' && validate_name(tmpl, NULL, 0) == -1)) {
+		pages_error(r, 400, "Bad request", "The form sent an invalid template name.");
 		return;
 	}
-	if (strcmp(req->method, "HEAD") == 0) {
-		page_waiting(r, tmpl != NULL ? tmpl : "", since, 2000);
+	since = parse_since(
+	    a, form_get(req->body, req->body_len, "since", since_s, sizeof(since_s)) == 0 ? since_s
+											  : NULL);
+	if (already_claimed(a, req, r, tmpl, since))
 		return;
-	}
 	do_claim(a, req, r, tmpl, since);
 }
 
@@ -797,8 +855,8 @@ origin_ok(const struct api *a, const char *origin)
 bool
 pages_is_claim(const struct api_request *req)
 {
-	return (strcmp(req->method, "POST") == 0 && strcmp(req->path, "/start") == 0) ||
-	       (strcmp(req->method, "GET") == 0 && strcmp(req->path, "/wait") == 0);
+	return strcmp(req->method, "POST") == 0 &&
+	       (strcmp(req->path, "/start") == 0 || strcmp(req->path, "/wait") == 0);
 }
 
 void
@@ -824,6 +882,8 @@ pages_handle(const struct api *a, const struct api_request *req, struct api_resp
 	} else if (strcmp(req->path, "/start") == 0 && post) {
 		action_start(a, req, r);
 	} else if (strcmp(req->path, "/wait") == 0 && get) {
+		show_wait(a, req, r);
+	} else if (strcmp(req->path, "/wait") == 0 && post) {
 		action_wait(a, req, r);
 	} else if ((rest = path_id(req->path, "/demo/", id)) != NULL && *rest == '\0' && get) {
 		show_demo(a, req, r, id);
@@ -840,7 +900,9 @@ pages_handle(const struct api *a, const struct api_request *req, struct api_resp
 	} else if (strcmp(req->path, "/start") == 0 || strcmp(req->path, "/") == 0 ||
 		   strcmp(req->path, "/wait") == 0) {
 		snprintf(r->allow, sizeof(r->allow), "%s",
-			 strcmp(req->path, "/start") == 0 ? "POST" : "GET, HEAD");
+			 strcmp(req->path, "/start") == 0  ? "POST"
+			 : strcmp(req->path, "/wait") == 0 ? "GET, HEAD, POST"
+							   : "GET, HEAD");
 		pages_error(r, 405, "Method not allowed", "This page does not accept that method.");
 	} else {
 		pages_error(r, 404, "Page not found", "There is nothing at this address.");

@@ -10,7 +10,9 @@
  * Routes (everything that is not /api/, /healthz or /metrics):
  *   GET  /                    landing page
  *   POST /start               claim (form field template, optional)
- *   GET  /wait?template=T     claim again; the waiting page refreshes itself here
+ *   GET  /wait?template=T     the waiting page; never claims
+ *   POST /wait                claim again (form fields template, since): the
+ *                             waiting page's form, submitted by its script
  *   GET  /demo/ID             the ready page (owner cookie required)
  *   POST /demos/ID/extend     form field minutes (default 30)
  *   POST /demos/ID/end        release now
@@ -29,7 +31,8 @@
 
 #define PAGES_COOKIE "demux_owner"
 
-/* True for requests that may hand out an instance (POST /start, GET /wait). */
+/* True for requests that may hand out an instance (POST /start, POST /wait).
+ * Only POSTs claim: a GET can be sent by any page a visitor reads. */
 bool pages_is_claim(const struct api_request *req);
 void pages_handle(const struct api *a, const struct api_request *req, struct api_response *resp);
 /* Replaces the response with a small HTML page (title and one paragraph). */

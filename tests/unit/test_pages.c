@@ -213,9 +213,10 @@ test_ready_page_needs_the_owner_cookie(void **state)
 }
 
 static void
-test_waiting_page_refreshes_until_ready(void **state)
+test_waiting_page_claims_only_by_post(void **state)
 {
-	char loc[sizeof(last.location)];
+	char loc[sizeof(last.location)], form[96];
+	const char *since;
 
 	(void)state;
 	fake.retry_ms = 1200;
@@ -223,25 +224,72 @@ test_waiting_page_refreshes_until_ready(void **state)
 	assert_true(strncmp(last.location, "/wait?template=shop&since=", 26) == 0);
 	assert_false(last.claimed);
 	snprintf(loc, sizeof(loc), "%s", last.location);
+	since = strstr(loc, "since=") + 6;
+	snprintf(form, sizeof(form), "template=shop&since=%s", since);
 
 	assert_int_equal(browse("GET", loc, NULL), 200);
 	assert_self_contained();
 	assert_has("Preparing your demo");
-	assert_has("<meta http-equiv=\"refresh\" content=\"2;url=/wait?template=shop&amp;since=");
-	assert_has("<noscript>");
+	assert_has("<form id=\"claim\" method=\"post\" action=\"/wait\">");
+	assert_has("<input type=\"hidden\" name=\"template\" value=\"shop\">");
+	assert_has("Check now");
+	assert_has(".submit();},2000)");
+	/* Without JavaScript the page reloads itself (by GET). */
+	assert_has("<noscript><meta http-equiv=\"refresh\" content=\"5;url=/wait?template=shop"
+		   "&amp;since=");
 
-	/* An instance becomes ready: the next refresh claims it. */
+	/* An instance becomes ready: a GET still claims nothing, it offers the
+	 * button (pressed at once by the script). */
 	fake_api_add(&fake, "shop", INSTANCE_READY);
-	assert_int_equal(browse("GET", loc, NULL), 303);
+	fake.claims = 0;
+	assert_int_equal(browse("GET", loc, NULL), 200);
+	assert_has("Your demo is ready to open");
+	assert_has("Open your demo");
+	assert_has(".submit();},0)");
+	assert_false(last.claimed);
+	assert_int_equal(fake.claims, 0);
+	assert_int_equal(browse("HEAD", loc, NULL), 200);
+	assert_int_equal(fake.claims, 0);
+
+	/* The form's POST claims it. */
+	assert_int_equal(browse("POST", "/wait", form), 303);
 	assert_true(strncmp(last.location, "/demo/", 6) == 0);
 	assert_true(last.claimed);
 	assert_int_equal(fake.pools[0].stats.claims, 1);
 
-	/* A late refresh of the waiting page does not claim a second demo. */
+	/* A late post or reload of the waiting page does not claim a second demo. */
 	fake_api_add(&fake, "shop", INSTANCE_READY);
-	assert_int_equal(browse("GET", loc, NULL), 303);
+	assert_int_equal(browse("POST", "/wait", form), 303);
 	assert_false(last.claimed);
+	assert_int_equal(browse("GET", loc, NULL), 303);
+	assert_true(strncmp(last.location, "/demo/", 6) == 0);
 	assert_int_equal(fake.pools[0].stats.claims, 1);
+
+	/* While nothing is ready, the POST sends the browser back to the page
+	 * (post/redirect/get). */
+	cookie[0] = '\0';
+	fake.force = CLAIM_PROVISIONING;
+	assert_int_equal(browse("POST", "/wait", form), 303);
+	assert_true(strncmp(last.location, "/wait?template=shop&since=", 26) == 0);
+	assert_false(last.claimed);
+}
+
+/* What a hostile page's <img src=".../wait?..."> makes a browser send. */
+static void
+test_get_wait_never_claims(void **state)
+{
+	(void)state;
+	fake_api_add(&fake, "shop", INSTANCE_READY);
+	assert_int_equal(browse("GET", "/wait?template=shop", NULL), 200);
+	assert_int_equal(browse("GET", "/wait", NULL), 200);
+	assert_int_equal(browse("GET", "/wait?template=shop&since=1", NULL), 200);
+	assert_int_equal(fake.claims, 0);
+	assert_string_equal(cookie, "");
+	assert_int_equal(browse("GET", "/wait?template=../x", NULL), 400);
+	assert_int_equal(browse("POST", "/wait", "template=../x"), 400);
+	assert_int_equal(fake.claims, 0);
+	assert_int_equal(browse("PUT", "/wait", NULL), 405);
+	assert_string_equal(last.allow, "GET, HEAD, POST");
 }
 
 static void
@@ -448,8 +496,8 @@ main(void)
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_ready_page_needs_the_owner_cookie, setup,
 					    teardown),
-	    cmocka_unit_test_setup_teardown(test_waiting_page_refreshes_until_ready, setup,
-					    teardown),
+	    cmocka_unit_test_setup_teardown(test_waiting_page_claims_only_by_post, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_get_wait_never_claims, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_capacity_page, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_client_limit_page, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_extend_limit_on_the_page, setup, teardown),
