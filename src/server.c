@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -170,6 +171,20 @@ ip_literal(const char *s)
 	struct in_addr a4;
 
 	return inet_pton(AF_INET, s, &a4) == 1 || inet_pton(AF_INET6, s, &a6) == 1;
+}
+
+/* Keeps the value of the last X-Forwarded-For line: libmicrohttpd keeps
+ * each line apart, and its lookup answers the first, which is the one a
+ * client can forge. */
+static enum MHD_Result
+last_xff(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	const char **last = cls;
+
+	(void)kind;
+	if (key != NULL && strcasecmp(key, "X-Forwarded-For") == 0)
+		*last = value != NULL ? value : "";
+	return MHD_YES;
 }
 
 void
@@ -375,6 +390,7 @@ dispatch(struct server *s, struct MHD_Connection *c, const char *url, const char
 {
 	struct api_request req;
 	char peer[RL_IP_MAX], ip[RL_IP_MAX];
+	const char *xff = NULL;
 	bool is_api = api_owns_path(url), claim;
 	long long t;
 
@@ -385,8 +401,8 @@ dispatch(struct server *s, struct MHD_Connection *c, const char *url, const char
 	req.body = buf_str(&st->body);
 	req.body_len = st->body.len;
 	peer_address(c, peer, sizeof(peer));
-	server_client_ip(peer, MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Forwarded-For"),
-			 s->opt.trust_forwarded_for, ip, sizeof(ip));
+	MHD_get_connection_values(c, MHD_HEADER_KIND, last_xff, &xff);
+	server_client_ip(peer, xff, s->opt.trust_forwarded_for, ip, sizeof(ip));
 	req.client_ip = ip;
 	req.authorization =
 	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);

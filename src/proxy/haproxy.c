@@ -150,7 +150,6 @@ haproxy_config_text(const struct config *cfg, struct buf *out, char *err, size_t
 			cfg->haproxy_socket);
 	r |= buf_appends(out, "defaults\n"
 			      "\tmode http\n"
-			      "\toption forwardfor\n"
 			      "\ttimeout connect 5s\n"
 			      "\ttimeout client 60s\n"
 			      "\ttimeout server 120s\n"
@@ -160,6 +159,9 @@ haproxy_config_text(const struct config *cfg, struct buf *out, char *err, size_t
 	    out,
 	    "frontend demux\n"
 	    "\tbind %s\n"
+	    "\t# The client's address, replacing whatever X-Forwarded-For it sent\n"
+	    "\t# (option forwardfor would add a second line after the client's own)\n"
+	    "\thttp-request set-header X-Forwarded-For %%[src]\n"
 	    "\t# Host without its port, lower-cased, looked up in the route map\n"
 	    "\thttp-request set-var(txn.host) req.hdr(host),field(1,:),lower\n"
 	    "\tacl front_door var(txn.host) -m str %s\n"

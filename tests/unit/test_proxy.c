@@ -183,6 +183,9 @@ test_haproxy_config_text(void **state)
 	assert_non_null(strstr(t, "http-request set-dst-port var(txn.dst),field(2,:)"));
 	assert_non_null(strstr(t, "server instance 0.0.0.0:0\n"));
 	assert_non_null(strstr(t, "\tserver demo.localhost 127.0.0.1:8085\n"));
+	/* One X-Forwarded-For, written by HAProxy: demux believes its last entry. */
+	assert_non_null(strstr(t, "\thttp-request set-header X-Forwarded-For %[src]\n"));
+	assert_null(strstr(t, "\toption forwardfor"));
 	/* Anything that would break the config or a runtime command is refused. */
 	buf_reset(&out);
 	snprintf(cfg.haproxy_map, sizeof(cfg.haproxy_map), "/var/lib/x/my hosts.map");

@@ -328,6 +328,40 @@ test_forwarded_for_when_trusted(void **state)
 	stop(fx);
 }
 
+/* A client's own X-Forwarded-For line comes first and the proxy's (HAProxy's
+ * option forwardfor adds one) last: the first line must not win. */
+static void
+test_forwarded_for_last_line_wins(void **state)
+{
+	struct fixture *fx = start(0, true);
+	struct reply r;
+	const char *two[] = {"X-Forwarded-For: 203.0.113.66", "X-Forwarded-For: 198.51.100.9",
+			     NULL};
+	const char *three[] = {"X-Forwarded-For: 198.51.100.9",
+			       "x-forwarded-for: 203.0.113.1, 203.0.113.2",
+			       "X-Forwarded-For: 203.0.113.77", NULL};
+	const char *bad_last[] = {"X-Forwarded-For: 203.0.113.66", "X-Forwarded-For: junk", NULL};
+
+	(void)state;
+	for (int i = 0; i < 6; i++)
+		fake_api_add(&fx->fake, "shop", INSTANCE_READY);
+	fx->fake.pools[0].tmpl.max_instances = 10;
+	http(fx, "POST", "/api/v1/demos", "{}", 0, two, &r);
+	assert_int_equal(r.status, 201);
+	assert_string_equal(fx->fake.last_claim_ip, "198.51.100.9");
+	reply_free(&r);
+	http(fx, "POST", "/api/v1/demos", "{}", 0, three, &r);
+	assert_int_equal(r.status, 201);
+	assert_string_equal(fx->fake.last_claim_ip, "203.0.113.77");
+	reply_free(&r);
+	/* A bad right-most entry means the peer, not the forged line before it. */
+	http(fx, "POST", "/api/v1/demos", "{}", 0, bad_last, &r);
+	assert_int_equal(r.status, 201);
+	assert_string_equal(fx->fake.last_claim_ip, "127.0.0.1");
+	reply_free(&r);
+	stop(fx);
+}
+
 static void
 test_waiting_claims_do_not_use_up_the_limit(void **state)
 {
@@ -510,6 +544,7 @@ main(void)
 	    cmocka_unit_test(test_huge_announced_body_is_413_at_once),
 	    cmocka_unit_test(test_claims_rate_limited_per_address),
 	    cmocka_unit_test(test_forwarded_for_when_trusted),
+	    cmocka_unit_test(test_forwarded_for_last_line_wins),
 	    cmocka_unit_test(test_waiting_claims_do_not_use_up_the_limit),
 	    cmocka_unit_test(test_owner_cookie_round_trip),
 	    cmocka_unit_test(test_stop_lets_requests_in_flight_finish),
