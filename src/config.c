@@ -81,6 +81,10 @@ static const struct key keys[] = {
     C_INT("server", "claims_per_ip_per_minute", claims_per_ip_per_minute, 0, 100000),
     C_INT("server", "max_active_per_client", max_active_per_client, 0, 10000),
     C_BOOL("server", "trust_forwarded_for", trust_forwarded_for),
+    C_INT("server", "max_connections", max_connections, 16, 1000000),
+    C_INT("server", "max_connections_per_ip", max_connections_per_ip, 0, 1000000),
+    {"server", "request_timeout", K_DURATION, offsetof(struct config, request_timeout_s), 0, 1, 600,
+     NULL},
     C_STR("podman", "socket", podman_socket),
     C_INT("podman", "timeout_ms", podman_timeout_ms, 100, 3600000),
     C_ENUM("proxy", "backend", proxy_backend, proxy_choices),
@@ -150,6 +154,9 @@ config_defaults(struct config *cfg)
 	cfg->max_body_bytes = 16384;
 	cfg->claims_per_ip_per_minute = 10;
 	cfg->max_active_per_client = 3;
+	cfg->max_connections = 4096;
+	cfg->max_connections_per_ip = 0;
+	cfg->request_timeout_s = 10;
 	snprintf(cfg->podman_socket, sizeof(cfg->podman_socket), "/run/podman/podman.sock");
 	cfg->podman_timeout_ms = 120000;
 	cfg->proxy_backend = PROXY_CADDY;

@@ -59,6 +59,9 @@ struct config {
 	int claims_per_ip_per_minute;
 	int max_active_per_client; /* claimed demos one address may hold, 0 = no limit */
 	bool trust_forwarded_for;
+	int max_connections;	    /* open connections to demux's listener */
+	int max_connections_per_ip; /* 0 = no limit (the right value behind a proxy) */
+	int request_timeout_s;	    /* idle connection, and the longest body upload */
 	/* [podman] */
 	char podman_socket[CONFIG_STR];
 	int podman_timeout_ms;

@@ -407,6 +407,9 @@ cmd_serve(int argc, char **argv)
 	sopt.max_body_bytes = (size_t)d.cfg->max_body_bytes;
 	sopt.claims_per_ip_per_minute = d.cfg->claims_per_ip_per_minute;
 	sopt.trust_forwarded_for = d.cfg->trust_forwarded_for;
+	sopt.max_connections = d.cfg->max_connections;
+	sopt.max_connections_per_ip = d.cfg->max_connections_per_ip;
+	sopt.request_timeout_s = d.cfg->request_timeout_s;
 	sopt.hist_bounds = pool_hist_bounds;
 	sopt.nbounds = POOL_HIST_BUCKETS;
 	srv = server_start(&api, &sopt, err, sizeof(err));

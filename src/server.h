@@ -32,6 +32,9 @@ struct server_options {
 	bool trust_forwarded_for;
 	const double *hist_bounds; /* provision histogram bounds for /metrics */
 	int nbounds;
+	int max_connections;	    /* 0 = SERVER_CONNECTIONS; lowered to fit the fd limit */
+	int max_connections_per_ip; /* 0 = no limit */
+	int request_timeout_s;	    /* 0 = SERVER_TIMEOUT_S */
 };
 
 struct server;

@@ -52,6 +52,9 @@ test_defaults_are_valid(void **state)
 	assert_string_equal(cfg.store_path, "/var/lib/demux/demux.db");
 	/* The abuse limits are on out of the box. */
 	assert_int_equal(cfg.max_active_per_client, 3);
+	assert_int_equal(cfg.max_connections, 4096);
+	assert_int_equal(cfg.max_connections_per_ip, 0);
+	assert_int_equal(cfg.request_timeout_s, 10);
 }
 
 static void
@@ -122,15 +125,21 @@ test_abuse_limits(void **state)
 
 	(void)state;
 	assert_int_equal(load(&cfg,
-			      "[server]\nmax_active_per_client = 0\n"
+			      "[server]\nmax_active_per_client = 0\nmax_connections = 10000\n"
+			      "max_connections_per_ip = 50\nrequest_timeout = 30s\n"
 			      "[pool shop]\nmax_extends = 2\n[pool blog]\nport_min = 30000\n"
 			      "port_max = 30099\n",
 			      err, sizeof(err)),
 			 0);
 	assert_int_equal(cfg.max_active_per_client, 0);
+	assert_int_equal(cfg.max_connections, 10000);
+	assert_int_equal(cfg.max_connections_per_ip, 50);
+	assert_int_equal(cfg.request_timeout_s, 30);
 	assert_int_equal(config_pool(&cfg, "shop")->max_extends, 2);
 	assert_int_equal(config_pool(&cfg, "blog")->max_extends, 6);
 	expect_error("[server]\nmax_active_per_client = -1\n", "[server] max_active_per_client");
+	expect_error("[server]\nmax_connections = 8\n", "outside 16..1000000");
+	expect_error("[server]\nrequest_timeout = 0\n", "[server] request_timeout");
 	expect_error("[pool a]\nmax_extends = many\n", "[pool a] max_extends");
 }
 
