@@ -718,8 +718,11 @@ handle_pool(const struct api *a, const struct api_request *req, struct api_respo
 	respond_json(resp, 200, json_pack("{s:o}", "pools", arr));
 }
 
+/* Which dependency failed and why is for the admin: to anyone else it maps
+ * demux's insides (socket paths, addresses, error texts), so they get the
+ * status code and {"status": "ok"|"degraded"} only. */
 static void
-handle_healthz(const struct api *a, struct api_response *resp)
+handle_healthz(const struct api *a, const struct api_request *req, struct api_response *resp)
 {
 	struct api_health h[API_MAX_HEALTH];
 	json_t *checks = json_object();
@@ -736,6 +739,12 @@ handle_healthz(const struct api *a, struct api_response *resp)
 			json_object_set_new(c, "error", json_string(h[i].detail));
 		}
 		json_object_set_new(checks, h[i].name, c);
+	}
+	if (!api_is_admin(a, req)) {
+		json_decref(checks);
+		respond_json(resp, all ? 200 : 503,
+			     json_pack("{s:s}", "status", all ? "ok" : "degraded"));
+		return;
 	}
 	respond_json(resp, all ? 200 : 503,
 		     json_pack("{s:s,s:s,s:o}", "status", all ? "ok" : "degraded", "version",
@@ -755,7 +764,7 @@ api_handle(const struct api *a, const struct api_request *req, struct api_respon
 
 	if (strcmp(req->path, "/healthz") == 0) {
 		if (is_get(req))
-			handle_healthz(a, resp);
+			handle_healthz(a, req, resp);
 		else
 			method_not_allowed(resp, "GET, HEAD");
 		return;

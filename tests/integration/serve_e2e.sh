@@ -156,6 +156,8 @@ if ! start_serve; then
 fi
 api GET /healthz
 t_eq "healthz through the proxy" "$CODE $(jf status)" "200 ok"
+t_eq "healthz without the admin token: no details" "$RESP" '{"status":"ok"}'
+api GET /healthz "" "$TOKEN"
 t_eq "healthz checks store, podman and proxy" \
 	"$(jf checks.store.ok) $(jf checks.podman.ok) $(jf checks.proxy.ok)" "True True True"
 api POST /api/v1/demos

@@ -435,15 +435,35 @@ test_healthz_reports_dependencies(void **state)
 	json_t *checks;
 
 	(void)state;
-	assert_int_equal(call("GET", "/healthz", NULL, NULL), 200);
+	assert_int_equal(call("GET", "/healthz", NULL, FAKE_ADMIN_TOKEN), 200);
 	assert_string_equal(str("status"), "ok");
 	fake.podman_down = true;
-	assert_int_equal(call("GET", "/healthz", NULL, NULL), 503);
+	assert_int_equal(call("GET", "/healthz", NULL, FAKE_ADMIN_TOKEN), 503);
 	assert_string_equal(str("status"), "degraded");
 	checks = json_object_get(body, "checks");
 	assert_true(json_is_false(json_object_get(json_object_get(checks, "podman"), "ok")));
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(checks, "podman"), "error")),
+	    "fake: podman socket refused");
 	assert_true(json_is_true(json_object_get(json_object_get(checks, "store"), "ok")));
 	assert_int_equal(call("POST", "/healthz", NULL, NULL), 405);
+}
+
+/* Without the admin token: the status code and one word, nothing about what
+ * failed or why. */
+static void
+test_healthz_details_only_for_the_admin(void **state)
+{
+	const char *bad[] = {NULL, "not-the-admin-token"};
+
+	(void)state;
+	assert_int_equal(call("GET", "/healthz", NULL, NULL), 200);
+	assert_string_equal(buf_str(&last.body), "{\"status\":\"ok\"}\n");
+	fake.podman_down = true;
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(call("GET", "/healthz", NULL, bad[i]), 503);
+		assert_string_equal(buf_str(&last.body), "{\"status\":\"degraded\"}\n");
+	}
 }
 
 static void
@@ -534,6 +554,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_store_down_is_503, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_list_and_pool_need_admin, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_healthz_reports_dependencies, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_healthz_details_only_for_the_admin, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_unknown_endpoints, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_token_equal, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bearer_parsing, setup, teardown),
