@@ -195,19 +195,36 @@ form_get(const char *body, size_t len, const char *key, char *out, size_t outlen
 	return -1;
 }
 
-/* The demo id and owner token from the demux_owner cookie: 0, or -1. */
-static int
-owner_cookie(const struct api_request *req, char id[ID_SIZE], char *token, size_t toklen)
+static bool
+https(const struct api *a)
 {
-	const char *c = req->cookie, *v, *end, *dot;
-	size_t n = strlen(PAGES_COOKIE);
+	return a->public_scheme != NULL && strcmp(a->public_scheme, "https") == 0;
+}
+
+/* Over https the cookie is __Host-: the browser then only accepts it set by
+ * our own host, Secure, Path=/ and without Domain, so a demo's page on a
+ * sibling subdomain cannot plant one. Over http browsers refuse __Host-
+ * (it needs Secure), so the plain name stays. */
+static const char *
+cookie_name(const struct api *a)
+{
+	return https(a) ? PAGES_COOKIE_HOST : PAGES_COOKIE;
+}
+
+/* The demo id and owner token from the owner cookie: 0, or -1. */
+static int
+owner_cookie(const struct api *a, const struct api_request *req, char id[ID_SIZE], char *token,
+	     size_t toklen)
+{
+	const char *c = req->cookie, *v, *end, *dot, *name = cookie_name(a);
+	size_t n = strlen(name);
 
 	if (c == NULL)
 		return -1;
 	while (*c != '\0') {
 		while (*c == ' ' || *c == ';')
 			c++;
-		if (strncmp(c, PAGES_COOKIE, n) == 0 && c[n] == '=') {
+		if (strncmp(c, name, n) == 0 && c[n] == '=') {
 			v = c + n + 1;
 			end = strchr(v, ';');
 			if (end == NULL)
@@ -246,7 +263,7 @@ check_owner(const struct api *a, const struct api_request *req, const char *id, 
 	}
 	if (r == STORE_NOT_FOUND || in->state == INSTANCE_RELEASING)
 		return GONE;
-	if (owner_cookie(req, cid, tok, sizeof(tok)) == -1 || strcmp(cid, id) != 0)
+	if (owner_cookie(a, req, cid, tok, sizeof(tok)) == -1 || strcmp(cid, id) != 0)
 		return NOT_OWNER;
 	if (in->state != INSTANCE_CLAIMED || in->owner_token[0] == '\0' ||
 	    !api_token_equal(tok, in->owner_token))
@@ -258,18 +275,17 @@ static void
 set_owner_cookie(const struct api *a, struct api_response *r, const struct instance *in,
 		 int max_age)
 {
-	bool secure = a->public_scheme != NULL && strcmp(a->public_scheme, "https") == 0;
-
 	snprintf(r->set_cookie, sizeof(r->set_cookie),
-		 "%s=%s.%s; Path=/; Max-Age=%d; HttpOnly; SameSite=Strict%s", PAGES_COOKIE, in->id,
-		 in->owner_token, max_age, secure ? "; Secure" : "");
+		 "%s=%s.%s; Path=/; Max-Age=%d; HttpOnly; SameSite=Strict%s", cookie_name(a),
+		 in->id, in->owner_token, max_age, https(a) ? "; Secure" : "");
 }
 
 static void
-clear_owner_cookie(struct api_response *r)
+clear_owner_cookie(const struct api *a, struct api_response *r)
 {
 	snprintf(r->set_cookie, sizeof(r->set_cookie),
-		 "%s=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict", PAGES_COOKIE);
+		 "%s=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict%s", cookie_name(a),
+		 https(a) ? "; Secure" : "");
 }
 
 static void
@@ -307,7 +323,8 @@ page_landing(const struct api *a, const struct api_request *req, struct api_resp
 	int n;
 
 	n = a->backend.ops->pools(a->backend.ctx, pools, API_MAX_TEMPLATES);
-	if (owner_cookie(req, cid, tok, sizeof(tok)) == 0 && check_owner(a, req, cid, &in) == OWNED)
+	if (owner_cookie(a, req, cid, tok, sizeof(tok)) == 0 &&
+	    check_owner(a, req, cid, &in) == OWNED)
 		live = true;
 	page_begin(r, 200, "Try the demo", NULL, 0);
 	if (ended != NULL)
@@ -645,7 +662,7 @@ already_claimed(const struct api *a, const struct api_request *req, struct api_r
 	char cid[ID_SIZE], tok[INSTANCE_TOKEN_SIZE + 8], url[160];
 	struct instance in;
 
-	if (owner_cookie(req, cid, tok, sizeof(tok)) == -1 ||
+	if (owner_cookie(a, req, cid, tok, sizeof(tok)) == -1 ||
 	    check_owner(a, req, cid, &in) != OWNED || in.claimed_at < since ||
 	    (tmpl[0] != '\0' && strcmp(tmpl, in.template_name) != 0))
 		return false;
@@ -750,7 +767,7 @@ action_end(const struct api *a, const struct api_request *req, struct api_respon
 	case OWNED:
 		break;
 	case GONE:
-		clear_owner_cookie(r);
+		clear_owner_cookie(a, r);
 		redirect(r, "/?ended=1");
 		return;
 	case NOT_OWNER:
@@ -765,7 +782,7 @@ action_end(const struct api *a, const struct api_request *req, struct api_respon
 		page_unavailable(r, NULL);
 		return;
 	}
-	clear_owner_cookie(r);
+	clear_owner_cookie(a, r);
 	redirect(r, "/?ended=1");
 }
 

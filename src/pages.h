@@ -19,7 +19,9 @@
  *
  * The owner of a demo is the browser holding its owner token in the cookie
  * demux_owner ("<id>.<token>", HttpOnly, SameSite=Strict, host-only so the
- * demo's own subdomain never sees it), set when the claim succeeds.
+ * demo's own subdomain never sees it), set when the claim succeeds. With
+ * https it is __Host-demux_owner (Secure, Path=/, no Domain), which a page
+ * on a sibling subdomain cannot set: only that name is read then.
  * SameSite=Strict is what makes the two POST forms safe from other sites.
  */
 #ifndef DEMUX_PAGES_H
@@ -30,6 +32,7 @@
 #include "api.h"
 
 #define PAGES_COOKIE "demux_owner"
+#define PAGES_COOKIE_HOST "__Host-demux_owner" /* its name when public_scheme is https */
 
 /* True for requests that may hand out an instance (POST /start, POST /wait).
  * Only POSTs claim: a GET can be sent by any page a visitor reads. */

@@ -79,7 +79,7 @@ browse(const char *method, const char *path_and_query, const char *form)
 		size_t n = strcspn(last.set_cookie, ";");
 
 		snprintf(cookie, sizeof(cookie), "%.*s", (int)n, last.set_cookie);
-		if (strcmp(cookie, PAGES_COOKIE "=") == 0)
+		if (cookie[strlen(cookie) - 1] == '=') /* cleared */
 			cookie[0] = '\0';
 	}
 	return last.status;
@@ -186,6 +186,41 @@ test_start_sets_owner_cookie_and_shows_ready_page(void **state)
 	assert_has("already have a demo");
 	snprintf(want, sizeof(want), "href=\"/demo/%s\"", id);
 	assert_has(want);
+}
+
+/* Over https the cookie is __Host-: Secure, Path=/, no Domain; a plain
+ * demux_owner cookie (which a page on a sibling subdomain could plant) is
+ * not read. */
+static void
+test_https_owner_cookie_is_host_prefixed(void **state)
+{
+	struct instance *in;
+	char id[ID_SIZE], path[64], want[256], plain[256];
+
+	(void)state;
+	api.public_scheme = "https";
+	in = fake_api_add(&fake, "shop", INSTANCE_READY);
+	start_demo(id);
+	assert_true(strncmp(last.set_cookie, "__Host-demux_owner=", 19) == 0);
+	assert_non_null(strstr(last.set_cookie, "; Path=/;"));
+	assert_non_null(strstr(last.set_cookie, "; Secure"));
+	assert_null(strstr(last.set_cookie, "Domain"));
+	snprintf(want, sizeof(want), "__Host-demux_owner=%s.%s", in->id, in->owner_token);
+	assert_string_equal(cookie, want);
+	snprintf(path, sizeof(path), "/demo/%s", id);
+	assert_int_equal(browse("GET", path, NULL), 200);
+	/* The same value under the plain name does not open it. */
+	snprintf(plain, sizeof(plain), "demux_owner=%s.%s", in->id, in->owner_token);
+	snprintf(cookie, sizeof(cookie), "%s", plain);
+	assert_int_equal(browse("GET", path, NULL), 403);
+	assert_lacks("demo-pass-123");
+	/* Ending it clears the __Host- cookie, Secure again. */
+	snprintf(cookie, sizeof(cookie), "%s", want);
+	snprintf(path, sizeof(path), "/demos/%s/end", id);
+	assert_int_equal(browse("POST", path, ""), 303);
+	assert_true(strncmp(last.set_cookie, "__Host-demux_owner=;", 20) == 0);
+	assert_non_null(strstr(last.set_cookie, "Max-Age=0"));
+	assert_non_null(strstr(last.set_cookie, "; Secure"));
 }
 
 static void
@@ -494,6 +529,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_landing_has_start_button, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_start_sets_owner_cookie_and_shows_ready_page,
 					    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_https_owner_cookie_is_host_prefixed, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_ready_page_needs_the_owner_cookie, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_waiting_page_claims_only_by_post, setup, teardown),
