@@ -23,6 +23,10 @@
 #include "version.h"
 #include "xmalloc.h"
 
+/* The one answer for an id that does not exist, cannot exist, or is not the
+ * token's. */
+#define NO_SUCH_DEMO "no such demo"
+
 void
 api_response_init(struct api_response *r)
 {
@@ -408,7 +412,7 @@ authorize_instance(const struct api *a, const struct api_request *req, struct ap
 		return -1;
 	}
 	if (r == STORE_NOT_FOUND) {
-		api_error(resp, 404, "no demo with id %s", id);
+		api_error(resp, 404, NO_SUCH_DEMO);
 		return -1;
 	}
 	if (*admin)
@@ -420,7 +424,9 @@ authorize_instance(const struct api *a, const struct api_request *req, struct ap
 		api_error(resp, 404, "demo %s has ended", id);
 		return -1;
 	}
-	api_error(resp, 403, "this token does not own demo %s", id);
+	/* Not this token's: answered like an id that does not exist, so that
+	 * nobody learns which ids do. */
+	api_error(resp, 404, NO_SUCH_DEMO);
 	return -1;
 }
 
@@ -606,7 +612,7 @@ handle_extend(const struct api *a, const struct api_request *req, struct api_res
 
 		if (a->backend.ops->get(a->backend.ctx, id, &again, err, sizeof(err)) ==
 		    STORE_NOT_FOUND) {
-			api_error(resp, 404, "no demo with id %s", id);
+			api_error(resp, 404, NO_SUCH_DEMO);
 			return;
 		}
 		log_warnx("extend failed id=%s error=\"%s\"", id, err);
@@ -796,13 +802,13 @@ api_handle(const struct api *a, const struct api_request *req, struct api_respon
 		char id[ID_SIZE];
 
 		if (len != ID_LEN) {
-			api_error(resp, 404, "no such demo");
+			api_error(resp, 404, NO_SUCH_DEMO);
 			return;
 		}
 		memcpy(id, seg, ID_LEN);
 		id[ID_LEN] = '\0';
 		if (!id_valid(id)) {
-			api_error(resp, 404, "no such demo");
+			api_error(resp, 404, NO_SUCH_DEMO);
 			return;
 		}
 		if (slash == NULL) {

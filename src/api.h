@@ -12,6 +12,8 @@
  * Errors are always JSON {"error": "..."}. An id that id_valid() refuses
  * (e.g. "../x") answers 404, like an id that does not exist: an id that cannot
  * exist is simply not found, and a prober learns nothing from the difference.
+ * A token that does not own an existing demo gets that same 404, so ids
+ * cannot be probed with made-up tokens either.
  *
  * Authorisation: "Authorization: Bearer TOKEN" where TOKEN is the admin token
  * or the owner token handed out at claim. Both are compared in constant time.

@@ -246,9 +246,10 @@ owner_cookie(const struct api *a, const struct api_request *req, char id[ID_SIZE
 	return -1;
 }
 
-/* Loads id and checks the cookie owns it: 0 owner, 1 not the owner, STORE_NOT_FOUND
- * (2 here) gone, -1 store error. */
-enum ownership { OWNED, NOT_OWNER, GONE, STORE_DOWN };
+/* Loads id and checks the cookie owns it. A demo that does not exist (or
+ * is being taken down) and one that is not this browser's are one answer,
+ * NO_DEMO, so that nobody can probe which ids exist. */
+enum ownership { OWNED, NO_DEMO, STORE_DOWN };
 
 static enum ownership
 check_owner(const struct api *a, const struct api_request *req, const char *id, struct instance *in)
@@ -261,13 +262,11 @@ check_owner(const struct api *a, const struct api_request *req, const char *id, 
 		log_warnx("page get failed id=%s error=\"%s\"", id, err);
 		return STORE_DOWN;
 	}
-	if (r == STORE_NOT_FOUND || in->state == INSTANCE_RELEASING)
-		return GONE;
-	if (owner_cookie(a, req, cid, tok, sizeof(tok)) == -1 || strcmp(cid, id) != 0)
-		return NOT_OWNER;
-	if (in->state != INSTANCE_CLAIMED || in->owner_token[0] == '\0' ||
+	if (r == STORE_NOT_FOUND || in->state != INSTANCE_CLAIMED || in->owner_token[0] == '\0')
+		return NO_DEMO;
+	if (owner_cookie(a, req, cid, tok, sizeof(tok)) == -1 || strcmp(cid, id) != 0 ||
 	    !api_token_equal(tok, in->owner_token))
-		return NOT_OWNER;
+		return NO_DEMO;
 	return OWNED;
 }
 
@@ -560,24 +559,18 @@ page_ready(const struct api *a, struct api_response *r, const struct instance *i
 	page_end(r);
 }
 
+/* The one answer for a demo that has ended, never existed, or belongs to
+ * another browser (see check_owner). */
 static void
-page_gone(struct api_response *r)
+page_no_demo(struct api_response *r)
 {
-	page_message(r, 404, "This demo has ended",
-		     "<h1>This demo has ended</h1>\n"
-		     "<p>Its time is up or it was ended, and everything in it was "
-		     "deleted. You can start a fresh one.</p>\n",
+	page_message(r, 404, "This demo is not available",
+		     "<h1>This demo is not available</h1>\n"
+		     "<p>It has ended (its time is up or it was ended, and everything in it "
+		     "was deleted), or it was started in another browser: a demo can only "
+		     "be opened from the browser that started it. You can start a fresh "
+		     "one.</p>\n",
 		     0, NULL, "Start a new demo", "");
-}
-
-static void
-page_not_owner(struct api_response *r)
-{
-	page_message(r, 403, "Not your demo",
-		     "<h1>This demo belongs to another browser</h1>\n"
-		     "<p>A demo can only be managed from the browser that started it. You "
-		     "can start your own.</p>\n",
-		     0, NULL, "Start your demo", "");
 }
 
 /* --- actions ------------------------------------------------------------- */
@@ -730,11 +723,8 @@ action_extend(const struct api *a, const struct api_request *req, struct api_res
 	switch (check_owner(a, req, id, &in)) {
 	case OWNED:
 		break;
-	case GONE:
-		page_gone(r);
-		return;
-	case NOT_OWNER:
-		page_not_owner(r);
+	case NO_DEMO:
+		page_no_demo(r);
 		return;
 	case STORE_DOWN:
 		page_unavailable(r, NULL);
@@ -766,13 +756,16 @@ action_end(const struct api *a, const struct api_request *req, struct api_respon
 	switch (check_owner(a, req, id, &in)) {
 	case OWNED:
 		break;
-	case GONE:
-		clear_owner_cookie(a, r);
-		redirect(r, "/?ended=1");
+	case NO_DEMO: {
+		char cid[ID_SIZE], tok[INSTANCE_TOKEN_SIZE + 8];
+
+		/* A cookie for this id is of no use any more; whether the demo
+		 * ended or never was this browser's is not told apart. */
+		page_no_demo(r);
+		if (owner_cookie(a, req, cid, tok, sizeof(tok)) == 0 && strcmp(cid, id) == 0)
+			clear_owner_cookie(a, r);
 		return;
-	case NOT_OWNER:
-		page_not_owner(r);
-		return;
+	}
 	case STORE_DOWN:
 		page_unavailable(r, NULL);
 		return;
@@ -796,11 +789,8 @@ show_demo(const struct api *a, const struct api_request *req, struct api_respons
 	case OWNED:
 		page_ready(a, r, &in);
 		return;
-	case GONE:
-		page_gone(r);
-		return;
-	case NOT_OWNER:
-		page_not_owner(r);
+	case NO_DEMO:
+		page_no_demo(r);
 		return;
 	case STORE_DOWN:
 		page_unavailable(r, NULL);
@@ -885,7 +875,7 @@ pages_handle(const struct api *a, const struct api_request *req, struct api_resp
 	char id[ID_SIZE];
 
 	if (host_is_demo(a, req->host)) {
-		page_gone(r);
+		page_no_demo(r);
 		return;
 	}
 	if (post && !origin_ok(a, req->origin)) {

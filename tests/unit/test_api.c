@@ -198,7 +198,7 @@ test_get_needs_owner_or_admin(void **state)
 
 	assert_int_equal(call("GET", path, NULL, NULL), 401);
 	assert_true(last.www_authenticate);
-	assert_int_equal(call("GET", path, NULL, "not-the-token-at-all"), 403);
+	assert_int_equal(call("GET", path, NULL, "not-the-token-at-all"), 404);
 	assert_int_equal(call("GET", path, NULL, tok), 200);
 	assert_string_equal(str("id"), id);
 	assert_null(json_object_get(body, "owner_token"));
@@ -211,8 +211,33 @@ test_get_needs_owner_or_admin(void **state)
 
 		fake_api_add(&fake, "shop", INSTANCE_READY);
 		claim(id2, tok2);
-		assert_int_equal(call("GET", path, NULL, tok2), 403);
+		assert_int_equal(call("GET", path, NULL, tok2), 404);
 	}
+}
+
+/* A wrong token and an unknown id get the same answer, byte for byte, on
+ * every route: ids cannot be probed. */
+static void
+test_wrong_token_answers_like_an_unknown_id(void **state)
+{
+	static const char *const routes[][3] = {
+	    {"GET", "", NULL}, {"POST", "/extend", "{\"minutes\": 5}"}, {"DELETE", "", NULL}};
+	char id[ID_SIZE], tok[INSTANCE_TOKEN_SIZE], path[96], mine[512];
+
+	(void)state;
+	fake_api_add(&fake, "shop", INSTANCE_READY);
+	claim(id, tok);
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		snprintf(path, sizeof(path), "/api/v1/demos/%s%s", id, routes[i][1]);
+		assert_int_equal(call(routes[i][0], path, routes[i][2], "guessed-token"), 404);
+		snprintf(mine, sizeof(mine), "%s", buf_str(&last.body));
+		snprintf(path, sizeof(path), "/api/v1/demos/aaaaaaaaaaaaaaaa%s", routes[i][1]);
+		assert_int_equal(call(routes[i][0], path, routes[i][2], "guessed-token"), 404);
+		assert_string_equal(buf_str(&last.body), mine);
+		assert_string_equal(mine, "{\"error\":\"no such demo\"}\n");
+	}
+	assert_int_equal(fake.extends, 0);
+	assert_int_equal(fake.releases, 0);
 }
 
 static void
@@ -272,7 +297,7 @@ test_extend_moves_expiry_and_validates(void **state)
 	assert_int_equal(call("POST", path, "{\"minutes\": 5, \"hours\": 1}", tok), 400);
 	assert_error_contains("unknown field \"hours\"");
 	assert_int_equal(call("POST", path, "{\"minutes\": 5}", NULL), 401);
-	assert_int_equal(call("POST", path, "{\"minutes\": 5}", "wrong-token"), 403);
+	assert_int_equal(call("POST", path, "{\"minutes\": 5}", "wrong-token"), 404);
 	assert_int_equal(fake.extends, 1);
 
 	/* Clamped at max_ttl by the backend. */
@@ -353,7 +378,7 @@ test_release_by_owner_then_gone(void **state)
 	fake_api_add(&fake, "shop", INSTANCE_READY);
 	claim(id, tok);
 	snprintf(path, sizeof(path), "/api/v1/demos/%s", id);
-	assert_int_equal(call("DELETE", path, NULL, "wrong-token"), 403);
+	assert_int_equal(call("DELETE", path, NULL, "wrong-token"), 404);
 	assert_int_equal(fake.releases, 0);
 	assert_int_equal(call("DELETE", path, NULL, tok), 200);
 	assert_true(json_is_true(json_object_get(body, "released")));
@@ -374,7 +399,7 @@ test_owner_of_a_demo_being_released_gets_404(void **state)
 	snprintf(path, sizeof(path), "/api/v1/demos/%s", id);
 	assert_int_equal(call("GET", path, NULL, tok), 404);
 	assert_error_contains("has ended");
-	assert_int_equal(call("GET", path, NULL, "someone-else"), 403);
+	assert_int_equal(call("GET", path, NULL, "someone-else"), 404);
 	assert_int_equal(call("GET", path, NULL, FAKE_ADMIN_TOKEN), 200);
 	assert_string_equal(str("state"), "releasing");
 }
@@ -534,6 +559,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_claims_limited_per_client, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_extend_limit_is_409, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_wrong_token_answers_like_an_unknown_id, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_claim_returns_everything_a_visitor_needs, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_claim_without_body_uses_default_template, setup,

@@ -212,7 +212,7 @@ test_https_owner_cookie_is_host_prefixed(void **state)
 	/* The same value under the plain name does not open it. */
 	snprintf(plain, sizeof(plain), "demux_owner=%s.%s", in->id, in->owner_token);
 	snprintf(cookie, sizeof(cookie), "%s", plain);
-	assert_int_equal(browse("GET", path, NULL), 403);
+	assert_int_equal(browse("GET", path, NULL), 404);
 	assert_lacks("demo-pass-123");
 	/* Ending it clears the __Host- cookie, Secure again. */
 	snprintf(cookie, sizeof(cookie), "%s", want);
@@ -233,18 +233,46 @@ test_ready_page_needs_the_owner_cookie(void **state)
 	start_demo(id);
 	snprintf(path, sizeof(path), "/demo/%s", id);
 	cookie[0] = '\0';
-	assert_int_equal(browse("GET", path, NULL), 403);
+	assert_int_equal(browse("GET", path, NULL), 404);
 	assert_lacks("demo-pass-123");
 	snprintf(cookie, sizeof(cookie), "demux_owner=%s.forgedtokenforgedtokenforgedtokenforged12",
 		 id);
-	assert_int_equal(browse("GET", path, NULL), 403);
+	assert_int_equal(browse("GET", path, NULL), 404);
 	assert_lacks("demo-pass-123");
 	snprintf(path, sizeof(path), "/demos/%s/end", id);
-	assert_int_equal(browse("POST", path, ""), 403);
+	assert_int_equal(browse("POST", path, ""), 404);
 	assert_int_equal(fake.releases, 0);
 	snprintf(path, sizeof(path), "/demos/%s/extend", id);
-	assert_int_equal(browse("POST", path, "minutes=30"), 403);
+	assert_int_equal(browse("POST", path, "minutes=30"), 404);
 	assert_int_equal(fake.extends, 0);
+}
+
+/* The page of a demo that never existed and of one that is another
+ * browser's are the same, byte for byte; so are their end and extend posts. */
+static void
+test_not_yours_looks_like_unknown(void **state)
+{
+	static const char *const routes[][4] = {{"GET", "/demo/", "", NULL},
+						{"POST", "/demos/", "/extend", "minutes=30"},
+						{"POST", "/demos/", "/end", ""}};
+	char id[ID_SIZE], path[64], mine[8192];
+
+	(void)state;
+	fake_api_add(&fake, "shop", INSTANCE_READY);
+	start_demo(id);
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		snprintf(cookie, sizeof(cookie), "demux_owner=%s.guessedtoken", id);
+		snprintf(path, sizeof(path), "%s%s%s", routes[i][1], id, routes[i][2]);
+		assert_int_equal(browse(routes[i][0], path, routes[i][3]), 404);
+		snprintf(mine, sizeof(mine), "%s", html());
+		snprintf(cookie, sizeof(cookie), "demux_owner=aaaaaaaaaaaaaaaa.guessedtoken");
+		snprintf(path, sizeof(path), "%saaaaaaaaaaaaaaaa%s", routes[i][1], routes[i][2]);
+		assert_int_equal(browse(routes[i][0], path, routes[i][3]), 404);
+		assert_string_equal(html(), mine);
+	}
+	assert_int_equal(fake.extends, 0);
+	assert_int_equal(fake.releases, 0);
+	assert_non_null(fake_api_find(&fake, id));
 }
 
 static void
@@ -422,7 +450,7 @@ test_extend_and_end_from_the_page(void **state)
 	assert_has("Your demo has ended");
 	snprintf(path, sizeof(path), "/demo/%s", id);
 	assert_int_equal(browse("GET", path, NULL), 404);
-	assert_has("This demo has ended");
+	assert_has("This demo is not available");
 }
 
 static void
@@ -519,7 +547,7 @@ test_host_of_a_gone_demo(void **state)
 	req.host = "aaaaaaaaaaaaaaaa.demo.test:8088";
 	pages_handle(&api, &req, &last);
 	assert_int_equal(last.status, 404);
-	assert_has("This demo has ended");
+	assert_has("This demo is not available");
 }
 
 int
@@ -533,6 +561,7 @@ main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_ready_page_needs_the_owner_cookie, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_not_yours_looks_like_unknown, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_waiting_page_claims_only_by_post, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_get_wait_never_claims, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_capacity_page, setup, teardown),

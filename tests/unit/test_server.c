@@ -492,7 +492,7 @@ test_owner_cookie_round_trip(void **state)
 	assert_contains(&r.body, "Your demo is ready");
 	reply_free(&r);
 	http(fx, "GET", path, NULL, 0, NULL, &r);
-	assert_int_equal(r.status, 403);
+	assert_int_equal(r.status, 404);
 	reply_free(&r);
 	stop(fx);
 }
