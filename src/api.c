@@ -23,6 +23,10 @@
 #include "version.h"
 #include "xmalloc.h"
 
+/* The one answer for an id that does not exist, cannot exist, or is not the
+ * token's. */
+#define NO_SUCH_DEMO "no such demo"
+
 void
 api_response_init(struct api_response *r)
 {
@@ -220,7 +224,7 @@ api_find_template(const struct api *a, const char *name, struct api_template *ou
 }
 
 enum claim_result
-api_claim(const struct api *a, const char *template_name, const char *owner_ip,
+api_claim(const struct api *a, const char *template_name, const char *owner_ip, bool unlimited,
 	  struct instance *out, struct api_template *tmpl, int *retry_ms, bool *unknown_template,
 	  char *err, size_t errlen)
 {
@@ -234,7 +238,8 @@ api_claim(const struct api *a, const char *template_name, const char *owner_ip,
 			snprintf(err, errlen, "no template is configured");
 		return CLAIM_ERROR;
 	}
-	return a->backend.ops->claim(a->backend.ctx, tmpl->name, owner_ip, out, retry_ms, err,
+	return a->backend.ops->claim(a->backend.ctx, tmpl->name, owner_ip,
+				     unlimited ? 0 : a->max_active_per_client, out, retry_ms, err,
 				     errlen);
 }
 
@@ -308,6 +313,11 @@ instance_json(const struct api *a, const struct instance *in, const struct api_t
 	if (tmpl != NULL && in->claimed_at > 0)
 		json_object_set_new(v, "max_expires_at_unix",
 				    json_integer(in->claimed_at + tmpl->max_ttl_s));
+	if (in->state == INSTANCE_CLAIMED) {
+		json_object_set_new(v, "extends", json_integer(in->extends));
+		if (tmpl != NULL)
+			json_object_set_new(v, "max_extends", json_integer(tmpl->max_extends));
+	}
 	if (admin) {
 		json_object_set_new(v, "app_port", json_integer(in->app_port));
 		json_object_set_new(v, "owner_ip", json_string(in->owner_ip));
@@ -415,7 +425,7 @@ authorize_instance(const struct api *a, const struct api_request *req, struct ap
 		return -1;
 	}
 	if (r == STORE_NOT_FOUND) {
-		api_error(resp, 404, "no demo with id %s", id);
+		api_error(resp, 404, NO_SUCH_DEMO);
 		return -1;
 	}
 	if (*admin)
@@ -427,7 +437,9 @@ authorize_instance(const struct api *a, const struct api_request *req, struct ap
 		api_error(resp, 404, "demo %s has ended", id);
 		return -1;
 	}
-	api_error(resp, 403, "this token does not own demo %s", id);
+	/* Not this token's: answered like an id that does not exist, so that
+	 * nobody learns which ids do. */
+	api_error(resp, 404, NO_SUCH_DEMO);
 	return -1;
 }
 
@@ -486,7 +498,8 @@ handle_claim(const struct api *a, const struct api_request *req, struct api_resp
 		}
 		json_decref(body);
 	}
-	cr = api_claim(a, tname, req->client_ip, &in, &tmpl, &retry_ms, &unknown, err, sizeof(err));
+	cr = api_claim(a, tname, req->client_ip, api_is_admin(a, req), &in, &tmpl, &retry_ms,
+		       &unknown, err, sizeof(err));
 	switch (cr) {
 	case CLAIM_OK:
 		v = instance_json(a, &in, &tmpl, false);
@@ -506,6 +519,17 @@ handle_claim(const struct api *a, const struct api_request *req, struct api_resp
 		error_with(resp, 503, "capacity",
 			   "all demos are in use, try again in a few minutes");
 		return;
+	case CLAIM_CLIENT_LIMIT: {
+		char msg[256];
+
+		snprintf(msg, sizeof(msg),
+			 "your address already has %d demos running, the most allowed; end one "
+			 "(DELETE /api/v1/demos/ID) or wait for one to expire",
+			 a->max_active_per_client);
+		resp->retry_after = 60;
+		error_with(resp, 429, "client_limit", msg);
+		return;
+	}
 	case CLAIM_ERROR:
 		if (unknown) {
 			api_error(resp, 400, "template: %s", err);
@@ -554,6 +578,7 @@ handle_extend(const struct api *a, const struct api_request *req, struct api_res
 	json_t *body, *m;
 	long long minutes;
 	bool admin;
+	int r;
 
 	if (body_empty(req)) {
 		api_error(resp, 400, "minutes: required (body {\"minutes\": N})");
@@ -584,13 +609,23 @@ handle_extend(const struct api *a, const struct api_request *req, struct api_res
 		api_error(resp, 409, "demo %s is %s, not claimed", id, api_state_name(in.state));
 		return;
 	}
-	if (a->backend.ops->extend(a->backend.ctx, id, (int)minutes, &out, err, sizeof(err)) ==
-	    -1) {
+	r = a->backend.ops->extend(a->backend.ctx, id, (int)minutes, &out, err, sizeof(err));
+	if (r == EXTEND_LIMIT_REACHED) {
+		char msg[256];
+
+		snprintf(msg, sizeof(msg),
+			 "demo %s was already extended %d times, the most allowed; it cannot be "
+			 "extended again",
+			 id, in.extends);
+		error_with(resp, 409, "extend_limit", msg);
+		return;
+	}
+	if (r == -1) {
 		struct instance again;
 
 		if (a->backend.ops->get(a->backend.ctx, id, &again, err, sizeof(err)) ==
 		    STORE_NOT_FOUND) {
-			api_error(resp, 404, "no demo with id %s", id);
+			api_error(resp, 404, NO_SUCH_DEMO);
 			return;
 		}
 		log_warnx("extend failed id=%s error=\"%s\"", id, err);
@@ -702,8 +737,11 @@ handle_pool(const struct api *a, const struct api_request *req, struct api_respo
 	respond_json(resp, 200, json_pack("{s:o}", "pools", arr));
 }
 
+/* Which dependency failed and why is for the admin: to anyone else it maps
+ * demux's insides (socket paths, addresses, error texts), so they get the
+ * status code and {"status": "ok"|"degraded"} only. */
 static void
-handle_healthz(const struct api *a, struct api_response *resp)
+handle_healthz(const struct api *a, const struct api_request *req, struct api_response *resp)
 {
 	struct api_health h[API_MAX_HEALTH];
 	json_t *checks = json_object();
@@ -720,6 +758,12 @@ handle_healthz(const struct api *a, struct api_response *resp)
 			json_object_set_new(c, "error", json_string(h[i].detail));
 		}
 		json_object_set_new(checks, h[i].name, c);
+	}
+	if (!api_is_admin(a, req)) {
+		json_decref(checks);
+		respond_json(resp, all ? 200 : 503,
+			     json_pack("{s:s}", "status", all ? "ok" : "degraded"));
+		return;
 	}
 	respond_json(resp, all ? 200 : 503,
 		     json_pack("{s:s,s:s,s:o}", "status", all ? "ok" : "degraded", "version",
@@ -739,7 +783,7 @@ api_handle(const struct api *a, const struct api_request *req, struct api_respon
 
 	if (strcmp(req->path, "/healthz") == 0) {
 		if (is_get(req))
-			handle_healthz(a, resp);
+			handle_healthz(a, req, resp);
 		else
 			method_not_allowed(resp, "GET, HEAD");
 		return;
@@ -771,13 +815,13 @@ api_handle(const struct api *a, const struct api_request *req, struct api_respon
 		char id[ID_SIZE];
 
 		if (len != ID_LEN) {
-			api_error(resp, 404, "no such demo");
+			api_error(resp, 404, NO_SUCH_DEMO);
 			return;
 		}
 		memcpy(id, seg, ID_LEN);
 		id[ID_LEN] = '\0';
 		if (!id_valid(id)) {
-			api_error(resp, 404, "no such demo");
+			api_error(resp, 404, NO_SUCH_DEMO);
 			return;
 		}
 		if (slash == NULL) {

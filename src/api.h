@@ -12,6 +12,8 @@
  * Errors are always JSON {"error": "..."}. An id that id_valid() refuses
  * (e.g. "../x") answers 404, like an id that does not exist: an id that cannot
  * exist is simply not found, and a prober learns nothing from the difference.
+ * A token that does not own an existing demo gets that same 404, so ids
+ * cannot be probed with made-up tokens either.
  *
  * Authorisation: "Authorization: Bearer TOKEN" where TOKEN is the admin token
  * or the owner token handed out at claim. Both are compared in constant time.
@@ -41,6 +43,7 @@ struct api_template {
 	char admin_password[128];
 	int min_ready, max_instances;
 	int ttl_s, max_ttl_s;
+	int max_extends;
 };
 
 struct api_pool_info {
@@ -63,9 +66,13 @@ struct api_health {
 struct api_backend_ops {
 	/* Every template served, the default first; returns how many (<= max). */
 	int (*pools)(void *ctx, struct api_pool_info *out, int max);
+	/* max_owned > 0: CLAIM_CLIENT_LIMIT when owner_ip already holds that
+	 * many claimed demos. */
 	enum claim_result (*claim)(void *ctx, const char *template_name, const char *owner_ip,
-				   struct instance *out, int *retry_ms, char *err, size_t errlen);
+				   int max_owned, struct instance *out, int *retry_ms, char *err,
+				   size_t errlen);
 	int (*get)(void *ctx, const char *id, struct instance *out, char *err, size_t errlen);
+	/* 0, -1, or EXTEND_LIMIT_REACHED (pool_view.h) with the reason in err. */
 	int (*extend)(void *ctx, const char *id, int minutes, struct instance *out, char *err,
 		      size_t errlen);
 	int (*release)(void *ctx, const char *id, char *err, size_t errlen);
@@ -87,6 +94,7 @@ struct api {
 	const char *public_scheme; /* "http" or "https" */
 	int public_port;	   /* 0 = the scheme's default */
 	const char *admin_token;   /* >= 16 characters; never logged */
+	int max_active_per_client; /* claimed demos per client address; 0 = no limit */
 	long long (*now)(void);	   /* unix seconds; NULL = time() */
 };
 
@@ -158,12 +166,13 @@ const char *api_admin_password(const struct instance *in, const struct api_templ
 /* Template by name (NULL or "" = the default): 0, or -1 when there is none. */
 int api_find_template(const struct api *a, const char *name, struct api_template *out);
 /*
- * Claims an instance of template (NULL = default) for owner_ip. On CLAIM_OK
- * fills out and tmpl; on CLAIM_PROVISIONING *retry_ms; on CLAIM_ERROR err. An
- * unknown template is CLAIM_ERROR with *unknown_template set.
+ * Claims an instance of template (NULL = default) for owner_ip, holding it
+ * to max_active_per_client unless `unlimited` (the admin). On CLAIM_OK
+ * fills out and tmpl; on CLAIM_PROVISIONING *retry_ms; on CLAIM_ERROR err.
+ * An unknown template is CLAIM_ERROR with *unknown_template set.
  */
 enum claim_result api_claim(const struct api *a, const char *template_name, const char *owner_ip,
-			    struct instance *out, struct api_template *tmpl, int *retry_ms,
-			    bool *unknown_template, char *err, size_t errlen);
+			    bool unlimited, struct instance *out, struct api_template *tmpl,
+			    int *retry_ms, bool *unknown_template, char *err, size_t errlen);
 
 #endif

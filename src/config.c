@@ -82,7 +82,12 @@ static const struct key keys[] = {
     C_STR("server", "admin_token_file", admin_token_file),
     C_INT("server", "max_body_bytes", max_body_bytes, 64, 1048576),
     C_INT("server", "claims_per_ip_per_minute", claims_per_ip_per_minute, 0, 100000),
+    C_INT("server", "max_active_per_client", max_active_per_client, 0, 10000),
     C_BOOL("server", "trust_forwarded_for", trust_forwarded_for),
+    C_INT("server", "max_connections", max_connections, 16, 1000000),
+    C_INT("server", "max_connections_per_ip", max_connections_per_ip, 0, 1000000),
+    {"server", "request_timeout", K_DURATION, offsetof(struct config, request_timeout_s), 0, 1, 600,
+     NULL},
     C_STR("podman", "socket", podman_socket),
     C_INT("podman", "timeout_ms", podman_timeout_ms, 100, 3600000),
     C_STR("network", "name", net_name),
@@ -115,6 +120,7 @@ static const struct key keys[] = {
     P_INT("provision_concurrency", provision_concurrency, 1, 64),
     P_DUR("ttl", ttl_s, 10, 7 * 24 * 3600),
     P_DUR("max_ttl", max_ttl_s, 10, 30 * 24 * 3600),
+    P_INT("max_extends", max_extends, 0, 10000),
     P_DUR("idle_timeout", idle_timeout_s, 0, 7 * 24 * 3600),
     P_INT("port_min", port_min, 1024, 65535),
     P_INT("port_max", port_max, 1024, 65535),
@@ -140,6 +146,7 @@ config_pool_defaults(struct pool_config *pool, const char *name)
 	pool->provision_concurrency = 1;
 	pool->ttl_s = 30 * 60;
 	pool->max_ttl_s = 2 * 3600;
+	pool->max_extends = 6;
 	pool->idle_timeout_s = 0;
 	pool->port_min = 20000;
 	pool->port_max = 29999;
@@ -158,6 +165,10 @@ config_defaults(struct config *cfg)
 	snprintf(cfg->public_scheme, sizeof(cfg->public_scheme), "http");
 	cfg->max_body_bytes = 16384;
 	cfg->claims_per_ip_per_minute = 10;
+	cfg->max_active_per_client = 3;
+	cfg->max_connections = 4096;
+	cfg->max_connections_per_ip = 0;
+	cfg->request_timeout_s = 10;
 	snprintf(cfg->podman_socket, sizeof(cfg->podman_socket), "/run/podman/podman.sock");
 	cfg->podman_timeout_ms = 120000;
 	snprintf(cfg->net_name, sizeof(cfg->net_name), "demux");

@@ -34,6 +34,7 @@ struct pool_config {
 	int provision_concurrency;
 	int ttl_s;
 	int max_ttl_s;
+	int max_extends;    /* extends per claimed demo */
 	int idle_timeout_s; /* 0 = off */
 	int port_min;
 	int port_max;
@@ -61,7 +62,11 @@ struct config {
 	char admin_token_file[CONFIG_STR];
 	int max_body_bytes;
 	int claims_per_ip_per_minute;
+	int max_active_per_client; /* claimed demos one address may hold, 0 = no limit */
 	bool trust_forwarded_for;
+	int max_connections;	    /* open connections to demux's listener */
+	int max_connections_per_ip; /* 0 = no limit (the right value behind a proxy) */
+	int request_timeout_s;	    /* idle connection, and the longest body upload */
 	/* [podman] */
 	char podman_socket[CONFIG_STR];
 	int podman_timeout_ms;

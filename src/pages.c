@@ -20,6 +20,8 @@
 #include "xmalloc.h"
 
 #define EXTEND_MINUTES 30
+#define WAIT_SUBMIT_MS 2000 /* the waiting page's script claims again after this */
+#define WAIT_REFRESH_S 5    /* without JavaScript it reloads itself after this */
 
 static const char css[] =
     ":root{color-scheme:light dark;--fg:#1d2430;--bg:#f4f5f7;--card:#fff;--acc:#2457d6;"
@@ -81,7 +83,8 @@ html_escape(struct buf *b, const char *s)
 }
 
 /* Starts a page; refresh_url (already safe: built from validated parts) adds
- * a meta refresh after refresh_s seconds. */
+ * a meta refresh after refresh_s seconds for browsers without JavaScript
+ * (the page's script does better when it runs). */
 static void
 page_begin(struct api_response *r, int status, const char *title, const char *refresh_url,
 	   int refresh_s)
@@ -95,9 +98,10 @@ page_begin(struct api_response *r, int status, const char *title, const char *re
 		       "<meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">"
 		       "<meta name=\"referrer\" content=\"same-origin\">");
 	if (refresh_url != NULL) {
-		buf_printf(b, "<meta http-equiv=\"refresh\" content=\"%d;url=", refresh_s);
+		buf_printf(b,
+			   "<noscript><meta http-equiv=\"refresh\" content=\"%d;url=", refresh_s);
 		html_escape(b, refresh_url);
-		buf_appends(b, "\">");
+		buf_appends(b, "\"></noscript>");
 	}
 	buf_appends(b, "<title>");
 	html_escape(b, title);
@@ -192,19 +196,36 @@ form_get(const char *body, size_t len, const char *key, char *out, size_t outlen
 	return -1;
 }
 
-/* The demo id and owner token from the demux_owner cookie: 0, or -1. */
-static int
-owner_cookie(const struct api_request *req, char id[ID_SIZE], char *token, size_t toklen)
+static bool
+https(const struct api *a)
 {
-	const char *c = req->cookie, *v, *end, *dot;
-	size_t n = strlen(PAGES_COOKIE);
+	return a->public_scheme != NULL && strcmp(a->public_scheme, "https") == 0;
+}
+
+/* Over https the cookie is __Host-: the browser then only accepts it set by
+ * our own host, Secure, Path=/ and without Domain, so a demo's page on a
+ * sibling subdomain cannot plant one. Over http browsers refuse __Host-
+ * (it needs Secure), so the plain name stays. */
+static const char *
+cookie_name(const struct api *a)
+{
+	return https(a) ? PAGES_COOKIE_HOST : PAGES_COOKIE;
+}
+
+/* The demo id and owner token from the owner cookie: 0, or -1. */
+static int
+owner_cookie(const struct api *a, const struct api_request *req, char id[ID_SIZE], char *token,
+	     size_t toklen)
+{
+	const char *c = req->cookie, *v, *end, *dot, *name = cookie_name(a);
+	size_t n = strlen(name);
 
 	if (c == NULL)
 		return -1;
 	while (*c != '\0') {
 		while (*c == ' ' || *c == ';')
 			c++;
-		if (strncmp(c, PAGES_COOKIE, n) == 0 && c[n] == '=') {
+		if (strncmp(c, name, n) == 0 && c[n] == '=') {
 			v = c + n + 1;
 			end = strchr(v, ';');
 			if (end == NULL)
@@ -226,9 +247,10 @@ owner_cookie(const struct api_request *req, char id[ID_SIZE], char *token, size_
 	return -1;
 }
 
-/* Loads id and checks the cookie owns it: 0 owner, 1 not the owner, STORE_NOT_FOUND
- * (2 here) gone, -1 store error. */
-enum ownership { OWNED, NOT_OWNER, GONE, STORE_DOWN };
+/* Loads id and checks the cookie owns it. A demo that does not exist (or
+ * is being taken down) and one that is not this browser's are one answer,
+ * NO_DEMO, so that nobody can probe which ids exist. */
+enum ownership { OWNED, NO_DEMO, STORE_DOWN };
 
 static enum ownership
 check_owner(const struct api *a, const struct api_request *req, const char *id, struct instance *in)
@@ -241,13 +263,11 @@ check_owner(const struct api *a, const struct api_request *req, const char *id, 
 		log_warnx("page get failed id=%s error=\"%s\"", id, err);
 		return STORE_DOWN;
 	}
-	if (r == STORE_NOT_FOUND || in->state == INSTANCE_RELEASING)
-		return GONE;
-	if (owner_cookie(req, cid, tok, sizeof(tok)) == -1 || strcmp(cid, id) != 0)
-		return NOT_OWNER;
-	if (in->state != INSTANCE_CLAIMED || in->owner_token[0] == '\0' ||
+	if (r == STORE_NOT_FOUND || in->state != INSTANCE_CLAIMED || in->owner_token[0] == '\0')
+		return NO_DEMO;
+	if (owner_cookie(a, req, cid, tok, sizeof(tok)) == -1 || strcmp(cid, id) != 0 ||
 	    !api_token_equal(tok, in->owner_token))
-		return NOT_OWNER;
+		return NO_DEMO;
 	return OWNED;
 }
 
@@ -255,18 +275,17 @@ static void
 set_owner_cookie(const struct api *a, struct api_response *r, const struct instance *in,
 		 int max_age)
 {
-	bool secure = a->public_scheme != NULL && strcmp(a->public_scheme, "https") == 0;
-
 	snprintf(r->set_cookie, sizeof(r->set_cookie),
-		 "%s=%s.%s; Path=/; Max-Age=%d; HttpOnly; SameSite=Strict%s", PAGES_COOKIE, in->id,
-		 in->owner_token, max_age, secure ? "; Secure" : "");
+		 "%s=%s.%s; Path=/; Max-Age=%d; HttpOnly; SameSite=Strict%s", cookie_name(a),
+		 in->id, in->owner_token, max_age, https(a) ? "; Secure" : "");
 }
 
 static void
-clear_owner_cookie(struct api_response *r)
+clear_owner_cookie(const struct api *a, struct api_response *r)
 {
 	snprintf(r->set_cookie, sizeof(r->set_cookie),
-		 "%s=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict", PAGES_COOKIE);
+		 "%s=; Path=/; Max-Age=0; HttpOnly; SameSite=Strict%s", cookie_name(a),
+		 https(a) ? "; Secure" : "");
 }
 
 static void
@@ -304,7 +323,8 @@ page_landing(const struct api *a, const struct api_request *req, struct api_resp
 	int n;
 
 	n = a->backend.ops->pools(a->backend.ctx, pools, API_MAX_TEMPLATES);
-	if (owner_cookie(req, cid, tok, sizeof(tok)) == 0 && check_owner(a, req, cid, &in) == OWNED)
+	if (owner_cookie(a, req, cid, tok, sizeof(tok)) == 0 &&
+	    check_owner(a, req, cid, &in) == OWNED)
 		live = true;
 	page_begin(r, 200, "Try the demo", NULL, 0);
 	if (ended != NULL)
@@ -344,31 +364,52 @@ page_landing(const struct api *a, const struct api_request *req, struct api_resp
 	free(pools);
 }
 
+/*
+ * The waiting page. It never claims (a GET must not: any site could make
+ * its readers' browsers claim demos with an <img>); the claim is the POST
+ * of its form to /wait. Its script submits the form every few seconds,
+ * which is what the visitor sees happen by itself. Without JavaScript the
+ * page refreshes itself by GET and, once a demo is ready, asks for one
+ * press of its button.
+ */
 static void
-page_waiting(struct api_response *r, const char *tmpl, long long since, int retry_ms)
+page_waiting(const struct api *a, struct api_response *r, const char *tmpl, long long since)
 {
+	struct api_pool_info *pools = xcalloc(API_MAX_TEMPLATES, sizeof(*pools));
 	char url[192];
-	int secs = retry_ms <= 0 ? 2 : (retry_ms + 999) / 1000;
+	bool ready = false;
+	int n = a->backend.ops->pools(a->backend.ctx, pools, API_MAX_TEMPLATES);
 
-	if (secs > 5)
-		secs = 5;
+	for (int i = 0; i < n; i++)
+		if ((tmpl[0] == '\0' && i == 0) || strcmp(pools[i].tmpl.name, tmpl) == 0)
+			ready = pools[i].stats.ready > 0;
+	free(pools);
 	snprintf(url, sizeof(url), "/wait?template=%s&since=%lld", tmpl, since);
-	page_begin(r, 200, "Preparing your demo", url, secs);
+	page_begin(r, 200, "Preparing your demo", url, WAIT_REFRESH_S);
+	if (ready)
+		buf_appends(&r->body, "<h1>Your demo is ready to open</h1>\n");
+	else
+		buf_appends(&r->body, "<h1>Preparing your demo&hellip;</h1>"
+				      "<div class=\"spin\"></div>\n");
 	buf_appends(&r->body,
-		    "<h1>Preparing your demo&hellip;</h1><div class=\"spin\"></div>\n"
 		    "<p>Your private copy is being set up. This usually takes a few seconds; "
 		    "this page moves on by itself.</p>\n"
-		    "<p class=\"mut\" id=\"el\" aria-live=\"polite\"></p>\n");
+		    "<p class=\"mut\" id=\"el\" aria-live=\"polite\"></p>\n"
+		    "<form id=\"claim\" method=\"post\" action=\"/wait\">"
+		    "<input type=\"hidden\" name=\"template\" value=\"");
+	html_escape(&r->body, tmpl);
 	buf_printf(&r->body,
-		   "<noscript><p class=\"mut\">If nothing happens, <a href=\"%s\">check "
-		   "again</a>.</p></noscript>\n",
-		   url);
-	buf_appends(
+		   "\"><input type=\"hidden\" name=\"since\" value=\"%lld\">"
+		   "<button class=\"btn%s\" type=\"submit\">%s</button></form>\n",
+		   since, ready ? "" : " sec", ready ? "Open your demo" : "Check now");
+	buf_printf(
 	    &r->body,
 	    "<script>(function(){var k='demux_wait',t=+(sessionStorage.getItem(k)||Date.now());"
 	    "sessionStorage.setItem(k,t);var e=document.getElementById('el');"
 	    "function f(){e.textContent='Waiting for '+Math.round((Date.now()-t)/1000)+' s';}"
-	    "f();setInterval(f,1000);})();</script>\n");
+	    "f();setInterval(f,1000);setTimeout(function(){"
+	    "document.getElementById('claim').submit();},%d);})();</script>\n",
+	    ready ? 0 : WAIT_SUBMIT_MS);
 	page_end(r);
 }
 
@@ -406,6 +447,21 @@ page_unavailable(struct api_response *r, const char *tmpl)
 }
 
 static void
+page_client_limit(const struct api *a, struct api_response *r)
+{
+	page_begin(r, 429, "Too many demos", NULL, 0);
+	r->retry_after = 60;
+	buf_printf(&r->body,
+		   "<h1>You already have %d demos running</h1>\n"
+		   "<p>That is the most one visitor can have at a time. End one of them "
+		   "(&ldquo;End now&rdquo; on its page) or wait for one to expire, then start "
+		   "a new one.</p>\n"
+		   "<a class=\"btn sec\" href=\"/\">Back to the start</a>\n",
+		   a->max_active_per_client);
+	page_end(r);
+}
+
+static void
 format_left(long long s, char *out, size_t outlen)
 {
 	if (s < 0)
@@ -431,7 +487,9 @@ page_ready(const struct api *a, struct api_response *r, const struct instance *i
 	char url[512], admin_url[768], left[32], until[32];
 	long long now = api_now(a), secs = in->expires_at - now;
 	bool have_t = api_find_template(a, in->template_name, &t) == 0;
-	bool can_extend = !have_t || in->expires_at < in->claimed_at + t.max_ttl_s;
+	bool at_max_ttl = have_t && in->expires_at >= in->claimed_at + t.max_ttl_s;
+	bool out_of_extends = have_t && in->extends >= t.max_extends;
+	bool can_extend = !at_max_ttl && !out_of_extends;
 	struct buf *b = &r->body;
 
 	if (secs < 0)
@@ -484,9 +542,12 @@ page_ready(const struct api *a, struct api_response *r, const struct instance *i
 		   "'End your demo now? Everything in it will be deleted.')\">"
 		   "<button class=\"btn bad\" type=\"submit\">End now</button></form></div>\n",
 		   in->id);
-	if (!can_extend)
+	if (at_max_ttl)
 		buf_appends(b, "<p class=\"mut\">This demo has reached its longest allowed "
 			       "time.</p>\n");
+	else if (out_of_extends)
+		buf_appends(b, "<p class=\"mut\">This demo was extended as often as "
+			       "allowed.</p>\n");
 	buf_appends(b, "<script>(function(){var u=document.getElementById('until');"
 		       "u.textContent=new Date(1000*u.getAttribute('datetime'))"
 		       ".toLocaleTimeString([],{hour:'2-digit',minute:'2-digit'});"
@@ -499,24 +560,18 @@ page_ready(const struct api *a, struct api_response *r, const struct instance *i
 	page_end(r);
 }
 
+/* The one answer for a demo that has ended, never existed, or belongs to
+ * another browser (see check_owner). */
 static void
-page_gone(struct api_response *r)
+page_no_demo(struct api_response *r)
 {
-	page_message(r, 404, "This demo has ended",
-		     "<h1>This demo has ended</h1>\n"
-		     "<p>Its time is up or it was ended, and everything in it was "
-		     "deleted. You can start a fresh one.</p>\n",
+	page_message(r, 404, "This demo is not available",
+		     "<h1>This demo is not available</h1>\n"
+		     "<p>It has ended (its time is up or it was ended, and everything in it "
+		     "was deleted), or it was started in another browser: a demo can only "
+		     "be opened from the browser that started it. You can start a fresh "
+		     "one.</p>\n",
 		     0, NULL, "Start a new demo", "");
-}
-
-static void
-page_not_owner(struct api_response *r)
-{
-	page_message(r, 403, "Not your demo",
-		     "<h1>This demo belongs to another browser</h1>\n"
-		     "<p>A demo can only be managed from the browser that started it. You "
-		     "can start your own.</p>\n",
-		     0, NULL, "Start your demo", "");
 }
 
 /* --- actions ------------------------------------------------------------- */
@@ -533,7 +588,7 @@ do_claim(const struct api *a, const struct api_request *req, struct api_response
 	bool unknown;
 	int retry_ms;
 
-	switch (api_claim(a, tmpl_name, req->client_ip, &in, &t, &retry_ms, &unknown, err,
+	switch (api_claim(a, tmpl_name, req->client_ip, false, &in, &t, &retry_ms, &unknown, err,
 			  sizeof(err))) {
 	case CLAIM_OK:
 		set_owner_cookie(a, r, &in, t.max_ttl_s > 0 ? t.max_ttl_s : 86400);
@@ -542,15 +597,15 @@ do_claim(const struct api *a, const struct api_request *req, struct api_response
 		redirect(r, url);
 		return;
 	case CLAIM_PROVISIONING:
-		if (strcmp(req->method, "POST") == 0) {
-			snprintf(url, sizeof(url), "/wait?template=%s&since=%lld", t.name, since);
-			redirect(r, url);
-		} else {
-			page_waiting(r, t.name, since, retry_ms);
-		}
+		/* Post/redirect/get: reloading the waiting page never posts again. */
+		snprintf(url, sizeof(url), "/wait?template=%s&since=%lld", t.name, since);
+		redirect(r, url);
 		return;
 	case CLAIM_AT_CAPACITY:
 		page_capacity(r, t.name);
+		return;
+	case CLAIM_CLIENT_LIMIT:
+		page_client_limit(a, r);
 		return;
 	case CLAIM_ERROR:
 		if (unknown) {
@@ -578,38 +633,74 @@ action_start(const struct api *a, const struct api_request *req, struct api_resp
 	do_claim(a, req, r, tmpl, api_now(a));
 }
 
-static void
-action_wait(const struct api *a, const struct api_request *req, struct api_response *r)
+/* since as a browser sent it back: a unix time not in the future, else now. */
+static long long
+parse_since(const struct api *a, const char *since_s)
 {
-	const char *tmpl = api_arg(req, "template"), *since_s = api_arg(req, "since");
-	char cid[ID_SIZE], tok[INSTANCE_TOKEN_SIZE + 8], url[160], *end;
-	long long since = api_now(a);
+	long long now = api_now(a), v;
+	char *end;
+
+	if (since_s == NULL)
+		return now;
+	v = strtoll(since_s, &end, 10);
+	return end != since_s && *end == '\0' && v > 0 && v <= now ? v : now;
+}
+
+/* A wait after this wait's claim went through (a reload, a second tab) must
+ * not claim a second demo: the browser already owns one that was claimed
+ * after the visitor pressed "start". True after answering with it. */
+static bool
+already_claimed(const struct api *a, const struct api_request *req, struct api_response *r,
+		const char *tmpl, long long since)
+{
+	char cid[ID_SIZE], tok[INSTANCE_TOKEN_SIZE + 8], url[160];
 	struct instance in;
 
-	if (tmpl != NULL && tmpl[0] != '\0' && validate_name(tmpl, NULL, 0) == -1) {
+	if (owner_cookie(a, req, cid, tok, sizeof(tok)) == -1 ||
+	    check_owner(a, req, cid, &in) != OWNED || in.claimed_at < since ||
+	    (tmpl[0] != '\0' && strcmp(tmpl, in.template_name) != 0))
+		return false;
+	snprintf(url, sizeof(url), "/demo/%s", cid);
+	redirect(r, url);
+	return true;
+}
+
+/* GET /wait: the waiting page; never claims. */
+static void
+show_wait(const struct api *a, const struct api_request *req, struct api_response *r)
+{
+	const char *tmpl = api_arg(req, "template");
+	long long since = parse_since(a, api_arg(req, "since"));
+
+	if (tmpl == NULL)
+		tmpl = "";
+	if (tmpl[0] != '\0' && validate_name(tmpl, NULL, 0) == -1) {
 		pages_error(r, 400, "Bad request", "Invalid template name.");
 		return;
 	}
-	if (since_s != NULL) {
-		long long v = strtoll(since_s, &end, 10);
+	if (already_claimed(a, req, r, tmpl, since))
+		return;
+	page_waiting(a, r, tmpl, since);
+}
 
-		if (end != since_s && *end == '\0' && v > 0 && v <= since)
-			since = v;
-	}
-	/* A refresh after this wait's claim went through (a reload, a second
-	 * tab) must not claim a second demo: the browser already owns one that
-	 * was claimed after the visitor pressed "start". */
-	if (owner_cookie(req, cid, tok, sizeof(tok)) == 0 &&
-	    check_owner(a, req, cid, &in) == OWNED && in.claimed_at >= since &&
-	    (tmpl == NULL || tmpl[0] == '\0' || strcmp(tmpl, in.template_name) == 0)) {
-		snprintf(url, sizeof(url), "/demo/%s", cid);
-		redirect(r, url);
+/* POST /wait (form: template, since): claims again. */
+static void
+action_wait(const struct api *a, const struct api_request *req, struct api_response *r)
+{
+	char tmpl[64] = "", since_s[24] = "";
+	long long since;
+
+	if ((strstr(req->body, "template=") != NULL &&
+	     form_get(req->body, req->body_len, "template", tmpl, sizeof(tmpl)) == -1) ||
+	    (tmpl[0] != '\0' && validate_name(tmpl, NULL, 0) == -1)) {
+		pages_error(r, 400, "Bad request", "The form sent an invalid template name.");
 		return;
 	}
-	if (strcmp(req->method, "HEAD") == 0) {
-		page_waiting(r, tmpl != NULL ? tmpl : "", since, 2000);
+	since = parse_since(
+	    a, form_get(req->body, req->body_len, "since", since_s, sizeof(since_s)) == 0 ? since_s
+											  : NULL);
+	if (already_claimed(a, req, r, tmpl, since))
 		return;
-	}
 	do_claim(a, req, r, tmpl, since);
 }
 
@@ -621,6 +712,7 @@ action_extend(const struct api *a, const struct api_request *req, struct api_res
 	char mins[16] = "", err[256], url[160];
 	long minutes = EXTEND_MINUTES;
 	char *end;
+	int rc;
 
 	if (form_get(req->body, req->body_len, "minutes", mins, sizeof(mins)) == 0) {
 		minutes = strtol(mins, &end, 10);
@@ -632,18 +724,21 @@ action_extend(const struct api *a, const struct api_request *req, struct api_res
 	switch (check_owner(a, req, id, &in)) {
 	case OWNED:
 		break;
-	case GONE:
-		page_gone(r);
-		return;
-	case NOT_OWNER:
-		page_not_owner(r);
+	case NO_DEMO:
+		page_no_demo(r);
 		return;
 	case STORE_DOWN:
 		page_unavailable(r, NULL);
 		return;
 	}
-	if (a->backend.ops->extend(a->backend.ctx, id, (int)minutes, &out, err, sizeof(err)) ==
-	    -1) {
+	rc = a->backend.ops->extend(a->backend.ctx, id, (int)minutes, &out, err, sizeof(err));
+	if (rc == EXTEND_LIMIT_REACHED) {
+		pages_error(r, 409, "No more extensions",
+			    "This demo was extended as often as allowed. It ends at the time "
+			    "shown on its page.");
+		return;
+	}
+	if (rc == -1) {
 		log_warnx("page extend failed id=%s error=\"%s\"", id, err);
 		page_unavailable(r, NULL);
 		return;
@@ -662,13 +757,16 @@ action_end(const struct api *a, const struct api_request *req, struct api_respon
 	switch (check_owner(a, req, id, &in)) {
 	case OWNED:
 		break;
-	case GONE:
-		clear_owner_cookie(r);
-		redirect(r, "/?ended=1");
+	case NO_DEMO: {
+		char cid[ID_SIZE], tok[INSTANCE_TOKEN_SIZE + 8];
+
+		/* A cookie for this id is of no use any more; whether the demo
+		 * ended or never was this browser's is not told apart. */
+		page_no_demo(r);
+		if (owner_cookie(a, req, cid, tok, sizeof(tok)) == 0 && strcmp(cid, id) == 0)
+			clear_owner_cookie(a, r);
 		return;
-	case NOT_OWNER:
-		page_not_owner(r);
-		return;
+	}
 	case STORE_DOWN:
 		page_unavailable(r, NULL);
 		return;
@@ -678,7 +776,7 @@ action_end(const struct api *a, const struct api_request *req, struct api_respon
 		page_unavailable(r, NULL);
 		return;
 	}
-	clear_owner_cookie(r);
+	clear_owner_cookie(a, r);
 	redirect(r, "/?ended=1");
 }
 
@@ -692,11 +790,8 @@ show_demo(const struct api *a, const struct api_request *req, struct api_respons
 	case OWNED:
 		page_ready(a, r, &in);
 		return;
-	case GONE:
-		page_gone(r);
-		return;
-	case NOT_OWNER:
-		page_not_owner(r);
+	case NO_DEMO:
+		page_no_demo(r);
 		return;
 	case STORE_DOWN:
 		page_unavailable(r, NULL);
@@ -772,8 +867,8 @@ origin_ok(const struct api *a, const char *origin)
 bool
 pages_is_claim(const struct api_request *req)
 {
-	return (strcmp(req->method, "POST") == 0 && strcmp(req->path, "/start") == 0) ||
-	       (strcmp(req->method, "GET") == 0 && strcmp(req->path, "/wait") == 0);
+	return strcmp(req->method, "POST") == 0 &&
+	       (strcmp(req->path, "/start") == 0 || strcmp(req->path, "/wait") == 0);
 }
 
 void
@@ -785,7 +880,7 @@ pages_handle(const struct api *a, const struct api_request *req, struct api_resp
 	char id[ID_SIZE];
 
 	if (host_is_demo(a, req->host)) {
-		page_gone(r);
+		page_no_demo(r);
 		return;
 	}
 	if (post && !origin_ok(a, req->origin)) {
@@ -799,6 +894,8 @@ pages_handle(const struct api *a, const struct api_request *req, struct api_resp
 	} else if (strcmp(req->path, "/start") == 0 && post) {
 		action_start(a, req, r);
 	} else if (strcmp(req->path, "/wait") == 0 && get) {
+		show_wait(a, req, r);
+	} else if (strcmp(req->path, "/wait") == 0 && post) {
 		action_wait(a, req, r);
 	} else if ((rest = path_id(req->path, "/demo/", id)) != NULL && *rest == '\0' && get) {
 		show_demo(a, req, r, id);
@@ -815,7 +912,9 @@ pages_handle(const struct api *a, const struct api_request *req, struct api_resp
 	} else if (strcmp(req->path, "/start") == 0 || strcmp(req->path, "/") == 0 ||
 		   strcmp(req->path, "/wait") == 0) {
 		snprintf(r->allow, sizeof(r->allow), "%s",
-			 strcmp(req->path, "/start") == 0 ? "POST" : "GET, HEAD");
+			 strcmp(req->path, "/start") == 0  ? "POST"
+			 : strcmp(req->path, "/wait") == 0 ? "GET, HEAD, POST"
+							   : "GET, HEAD");
 		pages_error(r, 405, "Method not allowed", "This page does not accept that method.");
 	} else {
 		pages_error(r, 404, "Page not found", "There is nothing at this address.");

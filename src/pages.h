@@ -10,14 +10,18 @@
  * Routes (everything that is not /api/, /healthz or /metrics):
  *   GET  /                    landing page
  *   POST /start               claim (form field template, optional)
- *   GET  /wait?template=T     claim again; the waiting page refreshes itself here
+ *   GET  /wait?template=T     the waiting page; never claims
+ *   POST /wait                claim again (form fields template, since): the
+ *                             waiting page's form, submitted by its script
  *   GET  /demo/ID             the ready page (owner cookie required)
  *   POST /demos/ID/extend     form field minutes (default 30)
  *   POST /demos/ID/end        release now
  *
  * The owner of a demo is the browser holding its owner token in the cookie
  * demux_owner ("<id>.<token>", HttpOnly, SameSite=Strict, host-only so the
- * demo's own subdomain never sees it), set when the claim succeeds.
+ * demo's own subdomain never sees it), set when the claim succeeds. With
+ * https it is __Host-demux_owner (Secure, Path=/, no Domain), which a page
+ * on a sibling subdomain cannot set: only that name is read then.
  * SameSite=Strict is what makes the two POST forms safe from other sites.
  */
 #ifndef DEMUX_PAGES_H
@@ -28,8 +32,10 @@
 #include "api.h"
 
 #define PAGES_COOKIE "demux_owner"
+#define PAGES_COOKIE_HOST "__Host-demux_owner" /* its name when public_scheme is https */
 
-/* True for requests that may hand out an instance (POST /start, GET /wait). */
+/* True for requests that may hand out an instance (POST /start, POST /wait).
+ * Only POSTs claim: a GET can be sent by any page a visitor reads. */
 bool pages_is_claim(const struct api_request *req);
 void pages_handle(const struct api *a, const struct api_request *req, struct api_response *resp);
 /* Replaces the response with a small HTML page (title and one paragraph). */

@@ -699,8 +699,8 @@ owner_token(char out[INSTANCE_TOKEN_SIZE])
 }
 
 enum claim_result
-pool_claim(struct pool *p, const char *owner_ip, struct instance *out, int *retry_ms, char *err,
-	   size_t errlen)
+pool_claim(struct pool *p, const char *owner_ip, int max_owned, struct instance *out, int *retry_ms,
+	   char *err, size_t errlen)
 {
 	struct instance want;
 	struct counts c;
@@ -715,7 +715,10 @@ pool_claim(struct pool *p, const char *owner_ip, struct instance *out, int *retr
 	snprintf(want.owner_ip, sizeof(want.owner_ip), "%s", owner_ip != NULL ? owner_ip : "");
 	want.claimed_at = now;
 	want.expires_at = now + p->env.pcfg->ttl_s;
-	r = p->env.store->ops->claim(p->env.store->ctx, pool_template(p), &want, out, err, errlen);
+	r = p->env.store->ops->claim(p->env.store->ctx, pool_template(p), &want, max_owned, out,
+				     err, errlen);
+	if (r == STORE_LIMIT)
+		return CLAIM_CLIENT_LIMIT; /* not the pool's business: no demand, no count */
 	pthread_mutex_lock(&p->mu);
 	if (r == 0) {
 		p->stats.claims++;
@@ -789,16 +792,23 @@ pool_extend(struct pool *p, const char *id, int minutes, struct instance *out, c
 	}
 	if (r == -1)
 		goto out;
+	if (in.extends >= p->env.pcfg->max_extends) {
+		snprintf(err, errlen, "demo %s was extended %d times, the most allowed", id,
+			 in.extends);
+		rc = EXTEND_LIMIT_REACHED;
+		goto out;
+	}
 	limit = in.claimed_at + p->env.pcfg->max_ttl_s;
 	want = (in.expires_at > now ? in.expires_at : now) + (long long)minutes * 60;
 	in.expires_at = want < limit ? want : limit;
 	in.last_seen_at = now;
+	in.extends++;
 	if (p->env.store->ops->put(p->env.store->ctx, &in, err, errlen) == -1)
 		goto out;
 	*out = in;
 	rc = 0;
-	log_info("instance extended template=%s id=%s expires_at=%lld", pool_template(p), id,
-		 in.expires_at);
+	log_info("instance extended template=%s id=%s expires_at=%lld extends=%d", pool_template(p),
+		 id, in.expires_at, in.extends);
 out:
 	pthread_mutex_unlock(&p->mu);
 	return rc;

@@ -63,10 +63,14 @@ void pool_free(struct pool *p);
 const char *pool_template(const struct pool *p);
 
 /* Hands out a READY instance to a visitor; fills out (with a fresh owner
- * token) on CLAIM_OK, *retry_ms on CLAIM_PROVISIONING. */
-enum claim_result pool_claim(struct pool *p, const char *owner_ip, struct instance *out,
-			     int *retry_ms, char *err, size_t errlen);
-/* Moves expires_at by minutes, never past claimed_at + max_ttl. */
+ * token) on CLAIM_OK, *retry_ms on CLAIM_PROVISIONING. max_owned > 0:
+ * CLAIM_CLIENT_LIMIT when owner_ip already holds that many claimed demos
+ * (of any pool sharing the store). */
+enum claim_result pool_claim(struct pool *p, const char *owner_ip, int max_owned,
+			     struct instance *out, int *retry_ms, char *err, size_t errlen);
+/* Moves expires_at by minutes, never past claimed_at + max_ttl, and counts
+ * the extend: 0, EXTEND_LIMIT_REACHED once max_extends were made (nothing
+ * changed, the reason in err), or -1. */
 int pool_extend(struct pool *p, const char *id, int minutes, struct instance *out, char *err,
 		size_t errlen);
 /* Takes an instance down; a missing instance is not an error. */

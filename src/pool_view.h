@@ -12,8 +12,12 @@ enum claim_result {
 	CLAIM_OK,
 	CLAIM_PROVISIONING, /* nothing ready yet; retry after retry_ms */
 	CLAIM_AT_CAPACITY,  /* max_instances claimed */
-	CLAIM_ERROR	    /* a dependency failed; err says which */
+	CLAIM_ERROR,	    /* a dependency failed; err says which */
+	CLAIM_CLIENT_LIMIT  /* the client address already has its most claimed demos */
 };
+
+/* extend's answer, beyond 0 and -1: the demo was extended max_extends times. */
+#define EXTEND_LIMIT_REACHED 2
 
 #define POOL_HIST_BUCKETS 12
 

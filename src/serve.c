@@ -86,14 +86,15 @@ be_pools(void *ctx, struct api_pool_info *out, int max)
 		t->max_instances = pc->max_instances;
 		t->ttl_s = pc->ttl_s;
 		t->max_ttl_s = pc->max_ttl_s;
+		t->max_extends = pc->max_extends;
 		pool_get_stats(d->pools[i], &out[i].stats);
 	}
 	return n;
 }
 
 static enum claim_result
-be_claim(void *ctx, const char *template_name, const char *owner_ip, struct instance *out,
-	 int *retry_ms, char *err, size_t errlen)
+be_claim(void *ctx, const char *template_name, const char *owner_ip, int max_owned,
+	 struct instance *out, int *retry_ms, char *err, size_t errlen)
 {
 	struct pool *p = pool_named(ctx, template_name);
 
@@ -101,7 +102,7 @@ be_claim(void *ctx, const char *template_name, const char *owner_ip, struct inst
 		snprintf(err, errlen, "no pool for template %s", template_name);
 		return CLAIM_ERROR;
 	}
-	return pool_claim(p, owner_ip, out, retry_ms, err, errlen);
+	return pool_claim(p, owner_ip, max_owned, out, retry_ms, err, errlen);
 }
 
 static int
@@ -472,11 +473,15 @@ cmd_serve(int argc, char **argv)
 	api.public_scheme = d.cfg->public_scheme;
 	api.public_port = d.cfg->public_port;
 	api.admin_token = token;
+	api.max_active_per_client = d.cfg->max_active_per_client;
 	memset(&sopt, 0, sizeof(sopt));
 	sopt.listen = d.cfg->listen;
 	sopt.max_body_bytes = (size_t)d.cfg->max_body_bytes;
 	sopt.claims_per_ip_per_minute = d.cfg->claims_per_ip_per_minute;
 	sopt.trust_forwarded_for = d.cfg->trust_forwarded_for;
+	sopt.max_connections = d.cfg->max_connections;
+	sopt.max_connections_per_ip = d.cfg->max_connections_per_ip;
+	sopt.request_timeout_s = d.cfg->request_timeout_s;
 	sopt.hist_bounds = pool_hist_bounds;
 	sopt.nbounds = POOL_HIST_BUCKETS;
 	srv = server_start(&api, &sopt, err, sizeof(err));

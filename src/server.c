@@ -10,6 +10,17 @@
  * read and thrown away before the 413: closing a connection whose input has
  * not been read makes the kernel send a reset, and a reverse proxy that is
  * still forwarding the body then answers its client 502 instead of our 413.
+ * A body without Content-Length (chunked) is held to the same limits: stored
+ * up to max_body_bytes, discarded up to BODY_DISCARD_MAX, and the connection
+ * closed beyond that.
+ *
+ * Slow clients: a connection idle for request_timeout is closed, and so is
+ * one whose body is still arriving request_timeout after its headers (a body
+ * trickled a byte at a time keeps a connection from ever being idle).
+ * Handlers block (a release tears a container down, /healthz asks Podman),
+ * so each connection keeps its own thread: a thread pool would let a few
+ * slow handlers stall every connection sharing their thread. Threads are
+ * cheap next to the fd limit, which bounds max_connections.
  */
 #include "server.h"
 
@@ -22,6 +33,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -41,6 +54,11 @@
 /* Bodies over the limit but announced at most this large are read and
  * discarded (never stored) so that their 413 reaches the client. */
 #define BODY_DISCARD_MAX ((unsigned long long)8 << 20)
+#define SERVER_CONNECTIONS 4096
+#define SERVER_TIMEOUT_S 10
+/* Descriptors left for everything but the listener's connections: the
+ * store, Podman and proxy clients, logs. */
+#define FD_RESERVE 256
 
 /* --- rate limiter -------------------------------------------------------- */
 
@@ -173,6 +191,20 @@ ip_literal(const char *s)
 	return inet_pton(AF_INET, s, &a4) == 1 || inet_pton(AF_INET6, s, &a6) == 1;
 }
 
+/* Keeps the value of the last X-Forwarded-For line: libmicrohttpd keeps
+ * each line apart, and its lookup answers the first, which is the one a
+ * client can forge. */
+static enum MHD_Result
+last_xff(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	const char **last = cls;
+
+	(void)kind;
+	if (key != NULL && strcasecmp(key, "X-Forwarded-For") == 0)
+		*last = value != NULL ? value : "";
+	return MHD_YES;
+}
+
 void
 server_client_ip(const char *peer, const char *xff, bool trust, char *out, size_t outlen)
 {
@@ -205,6 +237,7 @@ struct server {
 	struct MHD_Daemon *d;
 	struct server_ratelimit *rl;
 	int port;
+	int timeout_s;
 	long long active; /* requests between their first call and completion */
 	struct metrics_server counters;
 };
@@ -212,7 +245,8 @@ struct server {
 struct conn_state {
 	struct buf body;
 	bool too_large;
-	double start; /* mstime_now() at the first call */
+	unsigned long long received; /* body bytes, stored or not */
+	double start;		     /* mstime_now() at the first call */
 };
 
 static long long
@@ -367,6 +401,7 @@ dispatch(struct server *s, struct MHD_Connection *c, const char *url, const char
 {
 	struct api_request req;
 	char peer[RL_IP_MAX], ip[RL_IP_MAX];
+	const char *xff = NULL;
 	bool is_api = api_owns_path(url), claim;
 	long long t;
 
@@ -377,8 +412,8 @@ dispatch(struct server *s, struct MHD_Connection *c, const char *url, const char
 	req.body = buf_str(&st->body);
 	req.body_len = st->body.len;
 	peer_address(c, peer, sizeof(peer));
-	server_client_ip(peer, MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Forwarded-For"),
-			 s->opt.trust_forwarded_for, ip, sizeof(ip));
+	MHD_get_connection_values(c, MHD_HEADER_KIND, last_xff, &xff);
+	server_client_ip(peer, xff, s->opt.trust_forwarded_for, ip, sizeof(ip));
 	req.client_ip = ip;
 	req.authorization =
 	    MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
@@ -456,11 +491,23 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 		return MHD_YES;
 	}
 	if (*upload_data_size > 0) {
+		st->received += *upload_data_size;
 		if (!st->too_large && buf_append(&st->body, upload_data, *upload_data_size) == -1) {
 			st->too_large = true;
 			buf_free(&st->body);
 		}
 		*upload_data_size = 0;
+		if (st->received > BODY_DISCARD_MAX) {
+			__atomic_fetch_add(&s->counters.body_too_large, 1, __ATOMIC_RELAXED);
+			log_warnx("request body beyond %llu bytes, connection closed",
+				  BODY_DISCARD_MAX);
+			return MHD_NO;
+		}
+		if (mstime_now() - st->start > 1000.0 * s->timeout_s) {
+			log_warnx("request body still arriving after %d s, connection closed",
+				  s->timeout_s);
+			return MHD_NO;
+		}
 		return MHD_YES;
 	}
 	api_response_init(&r);
@@ -553,12 +600,38 @@ out:
 	return fd;
 }
 
+/* max_connections, lowered when the process may not open that many
+ * descriptors (after raising the soft limit as far as the hard one allows). */
+static unsigned int
+connection_limit(int wanted)
+{
+	struct rlimit rl;
+	rlim_t need = (rlim_t)wanted + FD_RESERVE;
+	unsigned int n = (unsigned int)wanted;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return n;
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
+		rl.rlim_cur =
+		    rl.rlim_max == RLIM_INFINITY || rl.rlim_max > need ? need : rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+		(void)getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
+		n = rl.rlim_cur > FD_RESERVE + 16 ? (unsigned int)(rl.rlim_cur - FD_RESERVE) : 16;
+		log_warnx("max_connections lowered from %d to %u: the open file limit is %llu "
+			  "(raise LimitNOFILE)",
+			  wanted, n, (unsigned long long)rl.rlim_cur);
+	}
+	return n;
+}
+
 struct server *
 server_start(const struct api *a, const struct server_options *opt, char *err, size_t errlen)
 {
 	struct server *s;
 	const union MHD_DaemonInfo *di;
-	unsigned int flags;
+	unsigned int flags, conns;
 	int fd, family = AF_INET;
 
 	fd = open_listener(opt->listen, &family, err, errlen);
@@ -567,6 +640,9 @@ server_start(const struct api *a, const struct server_options *opt, char *err, s
 	s = xcalloc(1, sizeof(*s));
 	s->api = a;
 	s->opt = *opt;
+	s->timeout_s = opt->request_timeout_s > 0 ? opt->request_timeout_s : SERVER_TIMEOUT_S;
+	conns =
+	    connection_limit(opt->max_connections > 0 ? opt->max_connections : SERVER_CONNECTIONS);
 	if (opt->claims_per_ip_per_minute > 0)
 		s->rl = server_ratelimit_new(opt->claims_per_ip_per_minute);
 	flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_AUTO |
@@ -576,8 +652,9 @@ server_start(const struct api *a, const struct server_options *opt, char *err, s
 	s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER,
 				mhd_log, NULL, MHD_OPTION_LISTEN_SOCKET, fd,
 				MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-				MHD_OPTION_CONNECTION_LIMIT, (unsigned int)512,
-				MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)30, MHD_OPTION_END);
+				MHD_OPTION_CONNECTION_LIMIT, conns, MHD_OPTION_CONNECTION_TIMEOUT,
+				(unsigned int)s->timeout_s, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+				(unsigned int)opt->max_connections_per_ip, MHD_OPTION_END);
 	if (s->d == NULL) {
 		snprintf(err, errlen, "listen %s: libmicrohttpd could not start", opt->listen);
 		close(fd);
@@ -588,9 +665,11 @@ server_start(const struct api *a, const struct server_options *opt, char *err, s
 	di = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
 	s->port = di != NULL ? di->port : 0;
 	log_info("http server listening listen=%s port=%d max_body_bytes=%zu "
-		 "claims_per_ip_per_minute=%d trust_forwarded_for=%s",
+		 "claims_per_ip_per_minute=%d trust_forwarded_for=%s max_connections=%u "
+		 "max_connections_per_ip=%d request_timeout_s=%d",
 		 opt->listen, s->port, opt->max_body_bytes, opt->claims_per_ip_per_minute,
-		 opt->trust_forwarded_for ? "true" : "false");
+		 opt->trust_forwarded_for ? "true" : "false", conns, opt->max_connections_per_ip,
+		 s->timeout_s);
 	return s;
 }
 

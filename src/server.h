@@ -12,8 +12,10 @@
  * counts of the current and previous minute; the sliding-minute estimate is
  * prev * (unelapsed part of the minute) + cur. Only claims that hand out a
  * demo count (a visitor waiting for one is not punished for retrying). The
- * address is the connection's peer, or with trust_forwarded_for the last
- * entry of X-Forwarded-For — the one the proxy in front of demux added.
+ * address is the connection's peer, or with trust_forwarded_for the
+ * right-most entry of X-Forwarded-For over all its header lines (that is,
+ * the last entry of the last line) — the one the proxy in front of demux
+ * wrote. Entries to its left come from the client and are never believed.
  */
 #ifndef DEMUX_SERVER_H
 #define DEMUX_SERVER_H
@@ -30,6 +32,9 @@ struct server_options {
 	bool trust_forwarded_for;
 	const double *hist_bounds; /* provision histogram bounds for /metrics */
 	int nbounds;
+	int max_connections;	    /* 0 = SERVER_CONNECTIONS; lowered to fit the fd limit */
+	int max_connections_per_ip; /* 0 = no limit */
+	int request_timeout_s;	    /* 0 = SERVER_TIMEOUT_S */
 };
 
 struct server;
@@ -55,8 +60,10 @@ bool server_ratelimit_take(struct server_ratelimit *rl, const char *ip, long lon
 /* Gives back a claim counted by take that handed out nothing. */
 void server_ratelimit_refund(struct server_ratelimit *rl, const char *ip, long long now_ms);
 
-/* The address a request is accounted to: the last valid entry of xff when
- * trusted, else peer. */
+/* The address a request is accounted to: with trust, the right-most entry
+ * of xff (the last X-Forwarded-For line) when it is an IP address, else
+ * peer. An invalid right-most entry falls back to peer, never to an entry
+ * further left. */
 void server_client_ip(const char *peer, const char *xff, bool trust, char *out, size_t outlen);
 
 #endif

@@ -118,13 +118,23 @@ caddy_route_json(const char *host, const char *upstream)
 	return s;
 }
 
+/* Slow clients: headers must arrive within CADDY_READ_HEADER_TIMEOUT and a
+ * whole request within CADDY_READ_TIMEOUT (also a demo's own uploads). */
+#define CADDY_READ_HEADER_TIMEOUT "10s"
+#define CADDY_READ_TIMEOUT "1m"
+
 static json_t *
 server_object(const char *listen, const char *base_domain, const char *front_upstream)
 {
 	return must(json_pack(
-	    "{s:[s], s:{s:b}, s:[o, o]}", "listen", listen, "automatic_https", "disable", 1,
+	    "{s:[s], s:{s:b}, s:s, s:s, s:[o, o]}", "listen", listen, "automatic_https", "disable",
+	    1, "read_header_timeout", CADDY_READ_HEADER_TIMEOUT, "read_timeout", CADDY_READ_TIMEOUT,
 	    "routes", proxy_route(CADDY_FRONT_ID, base_domain, front_upstream), fallback_route()));
 }
+
+/* The server's members that ensure_front sets (besides the routes). */
+static const char *const server_keys[] = {"listen", "automatic_https", "read_header_timeout",
+					  "read_timeout"};
 
 char *
 caddy_server_json(const char *listen, const char *base_domain, const char *front_upstream)
@@ -370,14 +380,15 @@ server_current(json_t *srv, json_t *want)
 	json_t *wroutes = json_object_get(want, "routes");
 	size_t n = json_array_size(routes);
 
-	return json_equal(json_object_get(srv, "listen"), json_object_get(want, "listen")) &&
-	       json_equal(json_object_get(srv, "automatic_https"),
-			  json_object_get(want, "automatic_https")) &&
-	       n >= 2 && json_equal(json_array_get(routes, n - 2), json_array_get(wroutes, 0)) &&
+	for (size_t i = 0; i < sizeof(server_keys) / sizeof(server_keys[0]); i++)
+		if (!json_equal(json_object_get(srv, server_keys[i]),
+				json_object_get(want, server_keys[i])))
+			return false;
+	return n >= 2 && json_equal(json_array_get(routes, n - 2), json_array_get(wroutes, 0)) &&
 	       json_equal(json_array_get(routes, n - 1), json_array_get(wroutes, 1));
 }
 
-/* srv with listen and automatic_https as wanted and the routes demux does
+/* srv with server_keys as wanted and the routes demux does
  * not own kept in order, ahead of a fresh front door and 404. */
 static json_t *
 server_fixed(json_t *srv, json_t *want)
@@ -396,8 +407,8 @@ server_fixed(json_t *srv, json_t *want)
 		json_array_append(routes, r);
 	}
 	json_array_extend(routes, json_object_get(want, "routes"));
-	json_object_set(fixed, "listen", json_object_get(want, "listen"));
-	json_object_set(fixed, "automatic_https", json_object_get(want, "automatic_https"));
+	for (size_t k = 0; k < sizeof(server_keys) / sizeof(server_keys[0]); k++)
+		json_object_set(fixed, server_keys[k], json_object_get(want, server_keys[k]));
 	json_object_set_new(fixed, "routes", routes);
 	return fixed;
 }

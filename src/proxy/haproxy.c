@@ -49,6 +49,10 @@
 #include "version.h"
 #include "xmalloc.h"
 
+/* Connections one visitor address may hold open at the proxy at once: a
+ * browser opens about six per host, so this leaves room for a demo, its admin
+ * and a few people behind one NAT, and stops one client from holding them all. */
+#define HAPROXY_CONN_PER_IP 100
 #define HAPROXY_CMD_MAX (2 * CONFIG_STR + ROUTE_HOST_MAX + ROUTE_UPSTREAM_MAX)
 #define HAPROXY_MAP_HEADER                                                                         \
 	"# demux routes: <host> <ip:port>. Owned by demux, which rewrites this file\n"             \
@@ -139,16 +143,24 @@ haproxy_config_text(const struct config *cfg, struct buf *out, char *err, size_t
 			cfg->haproxy_socket);
 	r |= buf_appends(out, "defaults\n"
 			      "\tmode http\n"
-			      "\toption forwardfor\n"
 			      "\ttimeout connect 5s\n"
 			      "\ttimeout client 60s\n"
 			      "\ttimeout server 120s\n"
+			      "\t# headers (and, for demux, bodies) within 10 s\n"
 			      "\ttimeout http-request 10s\n"
 			      "\ttimeout http-keep-alive 10s\n\n");
 	r |= buf_printf(
 	    out,
 	    "frontend demux\n"
 	    "\tbind %s\n"
+	    "\t# At most %d connections at once from one address: only here is\n"
+	    "\t# the visitor's address the peer (demux sees this proxy's)\n"
+	    "\tstick-table type ip size 100k expire 1m store conn_cur\n"
+	    "\ttcp-request connection track-sc0 src\n"
+	    "\ttcp-request connection reject if { sc0_conn_cur gt %d }\n"
+	    "\t# The client's address, replacing whatever X-Forwarded-For it sent\n"
+	    "\t# (option forwardfor would add a second line after the client's own)\n"
+	    "\thttp-request set-header X-Forwarded-For %%[src]\n"
 	    "\t# Host without its port, lower-cased, looked up in the route map\n"
 	    "\thttp-request set-var(txn.host) req.hdr(host),field(1,:),lower\n"
 	    "\tacl front_door var(txn.host) -m str %s\n"
@@ -159,12 +171,16 @@ haproxy_config_text(const struct config *cfg, struct buf *out, char *err, size_t
 	    "\thttp-request set-dst-port var(txn.dst),field(2,:) if !front_door\n"
 	    "\tuse_backend %s if front_door\n"
 	    "\tdefault_backend instances\n\n",
-	    cfg->proxy_listen, bd, m, HAPROXY_FRONT_BACKEND);
+	    cfg->proxy_listen, HAPROXY_CONN_PER_IP, HAPROXY_CONN_PER_IP, bd, m,
+	    HAPROXY_FRONT_BACKEND);
 	r |= buf_appends(out, "backend instances\n"
 			      "\t# 0.0.0.0:0 = the address and port set-dst chose\n"
 			      "\tserver instance 0.0.0.0:0\n\n");
 	r |= buf_printf(out,
 			"backend %s\n"
+			"\t# The whole request (body included) within timeout http-request\n"
+			"\t# before demux sees it: slow senders wait here, not in demux\n"
+			"\toption http-buffer-request\n"
 			"\t# named after the base domain: demux checks name and address at start\n"
 			"\tserver %s %s\n",
 			HAPROXY_FRONT_BACKEND, bd, front);

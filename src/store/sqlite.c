@@ -7,6 +7,7 @@
  */
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,12 +35,15 @@ static const char *const migrations[] = {
     /* version 2: each copy's own admin password; "" for copies made before,
      * which keep the template's */
     "ALTER TABLE instances ADD COLUMN admin_password TEXT NOT NULL DEFAULT '';",
+    /* version 3: extends counted per claim; claims counted per owner address */
+    "ALTER TABLE instances ADD COLUMN extends INTEGER NOT NULL DEFAULT 0;"
+    "CREATE INDEX instances_by_owner_state ON instances(owner_ip, state);",
 };
 
 #define COLUMNS                                                                                    \
 	"id, template, state, container, app_port, db_port, prefix, method, owner_token, "         \
 	"owner_ip, node, created_at, ready_at, claimed_at, expires_at, last_seen_at, restore_ms, " \
-	"hook_ms, health_ms, route_ms, provision_ms, admin_password"
+	"hook_ms, health_ms, route_ms, provision_ms, admin_password, extends"
 
 static const char *const state_names[] = {"provisioning", "ready", "claimed", "releasing"};
 
@@ -101,6 +105,7 @@ row_to_instance(sqlite3_stmt *st, struct instance *in)
 	in->route_ms = sqlite3_column_double(st, 19);
 	in->provision_ms = sqlite3_column_double(st, 20);
 	copy_text(in->admin_password, sizeof(in->admin_password), st, 21);
+	in->extends = sqlite3_column_int(st, 22);
 }
 
 static int
@@ -113,7 +118,7 @@ sqlite_put(void *ctx, const struct instance *in, char *err, size_t errlen)
 	pthread_mutex_lock(&s->mu);
 	if (sqlite3_prepare_v2(s->db,
 			       "INSERT OR REPLACE INTO instances (" COLUMNS ") VALUES "
-			       "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+			       "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 			       -1, &st, NULL) != SQLITE_OK) {
 		db_fail(s, "put", err, errlen);
 		goto out;
@@ -140,6 +145,7 @@ sqlite_put(void *ctx, const struct instance *in, char *err, size_t errlen)
 	sqlite3_bind_double(st, 20, in->route_ms);
 	sqlite3_bind_double(st, 21, in->provision_ms);
 	sqlite3_bind_text(st, 22, in->admin_password, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 23, in->extends);
 	if (sqlite3_step(st) != SQLITE_DONE) {
 		db_fail(s, "put", err, errlen);
 		goto out;
@@ -285,19 +291,63 @@ out:
 	return rc;
 }
 
+/* CLAIMED instances owned by ip, of every template. Called with mu held. */
 static int
-sqlite_claim(void *ctx, const char *template_name, const struct instance *claim,
+count_owned(struct sqlite_store *s, const char *ip, int *n, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	if (sqlite3_prepare_v2(s->db,
+			       "SELECT COUNT(*) FROM instances WHERE owner_ip = ? AND state = ?",
+			       -1, &st, NULL) != SQLITE_OK) {
+		db_fail(s, "claim", err, errlen);
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, ip, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, INSTANCE_CLAIMED);
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		db_fail(s, "claim", err, errlen);
+		goto out;
+	}
+	*n = sqlite3_column_int(st, 0);
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int
+sqlite_claim(void *ctx, const char *template_name, const struct instance *claim, int max_per_owner,
 	     struct instance *out, char *err, size_t errlen)
 {
 	struct sqlite_store *s = ctx;
 	sqlite3_stmt *st = NULL;
-	int rc = -1, step;
+	int rc = -1, step, owned = 0;
+	bool txn = false;
 
 	pthread_mutex_lock(&s->mu);
+	/* IMMEDIATE: the count and the claim see the same rows, even with
+	 * another process claiming from the same file. */
+	if (max_per_owner > 0) {
+		if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+			db_fail(s, "claim", err, errlen);
+			goto out;
+		}
+		txn = true;
+		if (count_owned(s, claim->owner_ip, &owned, err, errlen) == -1)
+			goto out;
+		if (owned >= max_per_owner) {
+			snprintf(err, errlen, "%d demos are already claimed from %s", owned,
+				 claim->owner_ip);
+			rc = STORE_LIMIT;
+			goto out;
+		}
+	}
 	if (sqlite3_prepare_v2(
 		s->db,
 		"UPDATE instances SET state = ?1, owner_token = ?2, owner_ip = ?3,"
-		" claimed_at = ?4, expires_at = ?5, last_seen_at = ?4"
+		" claimed_at = ?4, expires_at = ?5, last_seen_at = ?4, extends = 0"
 		" WHERE id = (SELECT id FROM instances WHERE template = ?6 AND state = ?7"
 		" ORDER BY ready_at, id LIMIT 1) AND state = ?7 RETURNING " COLUMNS,
 		-1, &st, NULL) != SQLITE_OK) {
@@ -324,6 +374,13 @@ sqlite_claim(void *ctx, const char *template_name, const struct instance *claim,
 	}
 out:
 	sqlite3_finalize(st);
+	if (txn &&
+	    sqlite3_exec(s->db, rc == -1 ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL) != SQLITE_OK &&
+	    rc != -1) {
+		db_fail(s, "claim commit", err, errlen);
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+		rc = -1;
+	}
 	pthread_mutex_unlock(&s->mu);
 	return rc;
 }

@@ -45,6 +45,7 @@ struct instance {
 	long long claimed_at;
 	long long expires_at; /* 0 until claimed */
 	long long last_seen_at;
+	int extends;	   /* extends since the claim */
 	double restore_ms; /* step durations of provisioning */
 	double hook_ms;
 	double health_ms;
@@ -54,6 +55,7 @@ struct instance {
 
 /* Return values of get/cas/claim beyond 0 and -1. */
 #define STORE_NOT_FOUND 1
+#define STORE_LIMIT 2 /* claim: the owner address already has max_per_owner */
 
 struct store_ops {
 	/* Inserts or replaces the record with in->id. */
@@ -70,10 +72,15 @@ struct store_ops {
 	int (*cas_state)(void *ctx, const char *id, enum instance_state from,
 			 enum instance_state to, char *err, size_t errlen);
 	/* Atomically picks the oldest READY instance of template, marks it
-	 * CLAIMED with owner fields and expires_at from `claim`, and returns it
-	 * in *out: 0 done, STORE_NOT_FOUND when none is ready, -1 error. */
+	 * CLAIMED with owner fields and expires_at from `claim` (extends 0), and
+	 * returns it in *out: 0 done, STORE_NOT_FOUND when none is ready, -1
+	 * error. With max_per_owner > 0 it first counts the CLAIMED instances
+	 * of every template whose owner_ip is claim->owner_ip, in the same
+	 * transaction, and answers STORE_LIMIT (nothing claimed) when there are
+	 * already max_per_owner: two concurrent claims from one address cannot
+	 * both slip under the limit. */
 	int (*claim)(void *ctx, const char *template_name, const struct instance *claim,
-		     struct instance *out, char *err, size_t errlen);
+		     int max_per_owner, struct instance *out, char *err, size_t errlen);
 	/* A cheap read of the instance records, for /healthz: 0 when the store
 	 * answers, -1 with the reason (unreachable, file or table gone, I/O). */
 	int (*ping)(void *ctx, char *err, size_t errlen);

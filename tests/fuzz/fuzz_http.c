@@ -1,7 +1,7 @@
 /*
  * libFuzzer target for demux's HTTP request parsing: the input is split into
  * a body, a cookie, a query value and a path, and sent through the JSON API
- * (claim, extend) and the visitor pages (start form, extend form, wait,
+ * (claim, extend) and the visitor pages (start form, extend form, wait form,
  * ready page), against the fake backend.
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Isrc -Itests/unit \
@@ -101,6 +101,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	run("POST", "/start", body, strlen(body), cookie, NULL, query, false);
 	run("POST", demo_path, body, strlen(body), cookie, NULL, query, false);
 	run("GET", "/wait", "", 0, cookie, NULL, query, false);
+	run("POST", "/wait", body, strlen(body), cookie, NULL, query, false);
 	run("GET", path, "", 0, cookie, NULL, query, false);
 	run("GET", "/", "", 0, cookie, NULL, query, false);
 	pthread_mutex_destroy(&fake.mu);

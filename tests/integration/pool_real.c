@@ -219,7 +219,7 @@ claim_thread(void *arg)
 	struct claimer *c = arg;
 	int retry;
 
-	c->r = pool_claim(c->pool, "127.0.0.1", &c->got, &retry, c->err, sizeof(c->err));
+	c->r = pool_claim(c->pool, "127.0.0.1", 0, &c->got, &retry, c->err, sizeof(c->err));
 	return NULL;
 }
 
@@ -273,10 +273,10 @@ test_fill_claim_refill_capacity(void **state)
 	/* Refill up to max_instances (4): one more. */
 	fill(p);
 	assert_int_equal(count_records(INSTANCE_READY), 1);
-	assert_int_equal(pool_claim(p, "127.0.0.1", &extra, &retry, err, sizeof(err)), CLAIM_OK);
+	assert_int_equal(pool_claim(p, "127.0.0.1", 0, &extra, &retry, err, sizeof(err)), CLAIM_OK);
 	fill(p);
 	assert_int_equal(count_records(-1), 4);
-	assert_int_equal(pool_claim(p, "127.0.0.1", &extra, &retry, err, sizeof(err)),
+	assert_int_equal(pool_claim(p, "127.0.0.1", 0, &extra, &retry, err, sizeof(err)),
 			 CLAIM_AT_CAPACITY);
 	release_all(p);
 	pool_free(p);
@@ -344,7 +344,7 @@ pool_with_claimed(struct pool_config *pc, struct instance *a, char *host)
 	pc->min_ready = 1;
 	p = pool_create(&env);
 	fill(p);
-	assert_int_equal(pool_claim(p, "127.0.0.1", a, &retry, err, sizeof(err)), CLAIM_OK);
+	assert_int_equal(pool_claim(p, "127.0.0.1", 0, a, &retry, err, sizeof(err)), CLAIM_OK);
 	domain_of(a, host, 320);
 	return p;
 }
@@ -521,8 +521,8 @@ test_kill_and_reconcile(void **state)
 	env = make_env(&pc);
 	p = pool_create(&env);
 	fill(p);
-	assert_int_equal(pool_claim(p, "127.0.0.1", &a, &retry, err, sizeof(err)), CLAIM_OK);
-	assert_int_equal(pool_claim(p, "127.0.0.1", &b2, &retry, err, sizeof(err)), CLAIM_OK);
+	assert_int_equal(pool_claim(p, "127.0.0.1", 0, &a, &retry, err, sizeof(err)), CLAIM_OK);
+	assert_int_equal(pool_claim(p, "127.0.0.1", 0, &b2, &retry, err, sizeof(err)), CLAIM_OK);
 	pool_free(p);
 	/* killed while provisioning */
 	pc.min_ready = 3;

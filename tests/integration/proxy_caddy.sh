@@ -57,6 +57,8 @@ before=$(curl -s "$CADDY_ADMIN/config/")
 t_check "front again" dx front
 t_eq "front is idempotent: config unchanged" "$(curl -s "$CADDY_ADMIN/config/")" "$before"
 t_eq "front door reaches demux's listener" "$(via $BD)" "front host=$BD"
+# demux takes the right-most X-Forwarded-For entry as the client.
+t_forwarded_for_is_the_peer "$PROXY_PORT" "$BD"
 t_eq "unknown host gets 404" "$(code zz.$BD)" 404
 
 # --- routing ------------------------------------------------------------------------------

@@ -62,6 +62,8 @@ t_check "front door checked through the runtime socket" dx front
 
 # --- routing ------------------------------------------------------------------------
 t_eq "front door reaches demux's listener" "$(via $BD)" "front host=$BD"
+# demux takes the right-most X-Forwarded-For entry as the client.
+t_forwarded_for_is_the_peer "$PROXY_PORT" "$BD"
 t_eq "unknown host gets 404" "$(code zz.$BD)" 404
 t_check "add a" dx add a.$BD 127.0.0.1:$UP1
 t_check "add b" dx add b.$BD 127.0.0.1:$UP2

@@ -5,14 +5,18 @@
 # API, headless Chromium for the pages (screenshots in
 # $DEMUX_TEST_OUT/serve_e2e/).
 #
-# Phase A (min_ready = 0, nothing is ever ready): landing page, waiting page,
-# 202 + Retry-After, SIGTERM exits 0.
+# Phase A (min_ready = 0, nothing is ever ready): landing page, waiting page
+# (its script claims by POST once a demo is ready), 202 + Retry-After,
+# SIGTERM exits 0.
 # Phase B (min_ready = 5): 5 concurrent claims give 5 distinct demos, each
 # served on its own domain by its own copy (a product added in one is absent
 # from the others); extend moves expires_at; end-now and expiry remove the
 # route and the container; the ready page's extend and end buttons; malformed
-# requests get the right 4xx; the CLI; capacity (API and page); /metrics
-# counts what happened.
+# requests get the right 4xx; the CLI; capacity (API and page); a 4th
+# claimed demo from one address is refused (429) while other addresses get
+# theirs; a GET of the waiting page never claims; /metrics counts what
+# happened. Visitors' addresses are loopback aliases (curl --interface
+# 127.0.0.N), which Caddy passes on in X-Forwarded-For.
 set -uo pipefail
 . "$(dirname "$0")/../lib/common.sh"
 t_init
@@ -156,6 +160,8 @@ if ! start_serve; then
 fi
 api GET /healthz
 t_eq "healthz through the proxy" "$CODE $(jf status)" "200 ok"
+t_eq "healthz without the admin token: no details" "$RESP" '{"status":"ok"}'
+api GET /healthz "" "$TOKEN"
 t_eq "healthz checks store, podman and proxy" \
 	"$(jf checks.store.ok) $(jf checks.podman.ok) $(jf checks.proxy.ok)" "True True True"
 api POST /api/v1/demos
@@ -170,9 +176,18 @@ if wait_for "an on-demand instance" 60 claim_201; then
 else
 	t_fail "min_ready = 0: a later claim gets the instance the first one asked for" "$CODE $RESP"
 fi
-# The pool is empty again: the visitor's claim waits for the next one.
+# The pool is empty again: the visitor's claim waits for the next one, and
+# the waiting page's script claims it by POST once it is ready.
 browser "landing and waiting pages" goto "$SITE/" expect "Start your demo" shot 01-landing \
-	click "form[action='/start'] button" expect "Preparing your demo" shot 02-waiting
+	click "form[action='/start'] button" expect "Preparing your demo" shot 02-waiting \
+	waitfor "Your demo is ready"
+api GET "/api/v1/demos" "" "$TOKEN"
+t_eq "the waiting page's POST got the visitor exactly one demo" \
+	"$(python3 -c 'import json,sys; print(sum(d["state"] == "claimed" for d in json.loads(sys.argv[1])["demos"]))' "$RESP")" \
+	"$([ -n "$CHROMIUM_BIN" ] && echo 1 || echo 0)"
+for id in $(python3 -c 'import json,sys; print(" ".join(d["id"] for d in json.loads(sys.argv[1])["demos"] if d["state"] == "claimed"))' "$RESP"); do
+	api DELETE "/api/v1/demos/$id" "" "$TOKEN"
+done
 stop_serve "phase A"
 
 # --- phase B: a warm pool ----------------------------------------------------------
@@ -181,10 +196,13 @@ if ! start_serve; then
 	t_fail "demux serve starts again" "$(tail -5 "$T_DIR/serve.log")"
 	t_done
 fi
-ready_5() {
+# ready_at_least N: the pool has N ready instances.
+ready_at_least() {
 	api GET /api/v1/pool "" "$TOKEN"
-	[ "$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["pools"][0]["ready"])' "$RESP")" -ge 5 ]
+	[ "$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["pools"][0]["ready"])' "$RESP")" -ge "$1" ]
 }
+ready_5() { ready_at_least 5; }
+ready_1() { ready_at_least 1; }
 if wait_for "5 ready instances" 180 ready_5; then
 	t_ok "the pool warms up to 5 ready instances"
 else
@@ -192,9 +210,22 @@ else
 	t_done
 fi
 
-# Five visitors at once.
+# A GET of the waiting page, as a hostile page's <img> would make a reader's
+# browser send, never claims, even with demos ready.
+before=$(metric "demux_claims_total{template=\"$TEMPLATE\"}")
+for i in 1 2 3; do
+	curl -s -m 10 -o "$T_DIR/wait$i" -D "$T_DIR/wait$i.h" -H "Host: $BD" \
+		"http://127.0.0.1:$PROXY_PORT/wait?template=$TEMPLATE"
+done
+t_eq "GET /wait claims nothing" "$(metric "demux_claims_total{template=\"$TEMPLATE\"}")" "$before"
+t_check "GET /wait sets no owner cookie" bash -c "! grep -qi '^set-cookie' '$T_DIR/wait3.h'"
+t_check "GET /wait offers the form that claims by POST" \
+	grep -q 'form id="claim" method="post" action="/wait"' "$T_DIR/wait3"
+
+# Five visitors at once: three from one address, two from others.
+src_of() { case $1 in 1 | 2 | 3) echo 127.0.0.11 ;; *) echo "127.0.0.1$1" ;; esac; }
 for i in 1 2 3 4 5; do
-	curl -s -m 60 -o "$T_DIR/claim$i" -w '%{http_code}' -X POST -H "Host: $BD" \
+	curl -s -m 60 --interface "$(src_of "$i")" -o "$T_DIR/claim$i" -w '%{http_code}' -X POST -H "Host: $BD" \
 		-H 'Content-Type: application/json' --data-binary "{\"template\":\"$TEMPLATE\"}" \
 		"http://127.0.0.1:$PROXY_PORT/api/v1/demos" >"$T_DIR/claim$i.code" &
 done
@@ -210,6 +241,29 @@ for i in 1 2 3 4 5; do
 done
 t_eq "5 concurrent claims: 5 x 201" "$codes" "201 201 201 201 201 "
 t_eq "5 distinct demos" "$(printf '%s\n' "${IDS[@]}" | grep -c . | tr -d ' ')/$(printf '%s\n' "${IDS[@]}" | sort -u | grep -c .)" "5/5"
+
+# max_active_per_client = 3: a 4th claimed demo from 127.0.0.11 is refused
+# and nothing is handed out; another address still gets one.
+claim_from() {
+	CODE=$(curl -s -m 60 --interface "$1" -o "$T_DIR/resp" -D "$T_DIR/hdrs" -w '%{http_code}' \
+		-X POST -H "Host: $BD" "http://127.0.0.1:$PROXY_PORT/api/v1/demos")
+	RESP=$(cat "$T_DIR/resp")
+	HDRS=$(cat "$T_DIR/hdrs")
+}
+claimed_now() { metric "demux_instances{template=\"$TEMPLATE\",state=\"claimed\"}"; }
+before=$(claimed_now)
+claim_from 127.0.0.11
+t_eq "a 4th claim from one address: 429 client_limit" "$CODE $(jf reason)" "429 client_limit"
+t_match "the 429 says why" "$(jf error)" "already has 3 demos running"
+t_eq "the refused claim handed out nothing" "$(claimed_now)" "$before"
+curl -s -m 30 --interface 127.0.0.11 -o "$T_DIR/page429" -w '%{http_code}' -X POST \
+	-H "Host: $BD" -H "Origin: http://$BD:$PROXY_PORT" "http://127.0.0.1:$PROXY_PORT/start" >"$T_DIR/page429.code"
+t_eq "the visitor's page says so too (429)" "$(cat "$T_DIR/page429.code")" 429
+t_check "... readably" grep -q "You already have 3 demos running" "$T_DIR/page429"
+claim_from 127.0.0.16
+t_eq "another address still gets a demo" "$CODE" 201
+api DELETE "/api/v1/demos/$(jf id)" "" "$(jf owner_token)"
+t_eq "... which it ends" "$CODE" 200
 
 # Extend them all at once (ttl is 15 s); the first one checks the arithmetic.
 before=$(jf expires_at_unix "$(cat "$T_DIR/claim1")")
@@ -249,7 +303,7 @@ api GET "/api/v1/demos/${IDS[0]}" "" "${TOKS[0]}"
 t_eq "the owner reads its demo" "$CODE $(jf id)" "200 ${IDS[0]}"
 t_match "the demo's url is on the public port" "$(jf url)" "^http://${IDS[0]}\.$BD:$PROXY_PORT/$"
 api GET "/api/v1/demos/${IDS[0]}" "" "${TOKS[1]}"
-t_eq "another demo's owner token: 403" "$CODE" 403
+t_eq "another demo's owner token: 404, like an unknown id" "$CODE $RESP" '404 {"error":"no such demo"}'
 api GET "/api/v1/demos/${IDS[0]}"
 t_eq "no token: 401" "$CODE" 401
 api GET "/api/v1/demos/${IDS[0]}" "" "$TOKEN"
@@ -329,16 +383,25 @@ out=$("$DEMUX_BIN" status 2>&1)
 t_match "demux status shows health and the pool" "$out" "store +ok.*pool $TEMPLATE: [0-9]+ ready, 4 claimed"
 out=$("$DEMUX_BIN" release aaaaaaaaaaaaaaaa 2>&1)
 rc=$?
-t_eq "demux release of an unknown id fails with the API's message" "$rc $out" "1 demux: no demo with id aaaaaaaaaaaaaaaa (HTTP 404)"
+t_eq "demux release of an unknown id fails with the API's message" "$rc $out" "1 demux: no such demo (HTTP 404)"
+# The CLI's demos are owned by its address (127.0.0.1, the visitors' pages
+# below come from there too): two of them, and two visitors' from elsewhere.
 n_cli=0
-for i in 1 2 3 4; do
+for i in 1 2; do
 	if "$DEMUX_BIN" claim --wait 120 --json >"$T_DIR/cli$i" 2>>"$T_DIR/cli.err"; then
 		n_cli=$((n_cli + 1))
 	fi
 done
-t_eq "demux claim x4 fills the pool to max_instances (8)" "$n_cli" 4
+t_eq "demux claim x2" "$n_cli" 2
 t_match "demux claim --json prints the demo" "$(jf url "$(cat "$T_DIR/cli1")")" "^http://[a-z2-7]{16}\.$BD:$PROXY_PORT/$"
 unset DEMUX_API DEMUX_ADMIN_TOKEN
+n_vis=0
+for src in 127.0.0.18 127.0.0.19; do
+	wait_for "a ready demo" 120 ready_1
+	claim_from "$src"
+	[ "$CODE" = 201 ] && n_vis=$((n_vis + 1))
+done
+t_eq "two more visitors fill the pool to max_instances (8)" "$n_vis" 2
 
 # At capacity.
 api POST /api/v1/demos
@@ -347,16 +410,17 @@ t_match "capacity answer carries Retry-After" "$HDRS" $'[Rr]etry-[Aa]fter: [0-9]
 browser "capacity page" goto "$SITE/" click "form[action='/start'] button" \
 	expect "All demos are in use" expect "try again in a few minutes" shot 05-capacity
 
-# Metrics: 5 + 1 (expiring) + 1 (browser) + 4 (CLI) claims; capacity refusals:
-# one API, one page (none when Chromium is missing); 3 releases: end now (API),
-# end now (page, when Chromium ran) and the expiry.
+# Metrics: 5 + 1 (another address) + 1 (expiring) + 1 (browser) + 2 (CLI)
+# + 2 (visitors) claims; capacity refusals: one API, one page (none when Chromium is
+# missing); 4 releases: end now (API, twice), end now (page, when Chromium
+# ran) and the expiry.
 page=0
 [ -n "$CHROMIUM_BIN" ] && page=1
-t_eq "metrics: claims" "$(metric "demux_claims_total{template=\"$TEMPLATE\"}")" $((10 + page))
+t_eq "metrics: claims" "$(metric "demux_claims_total{template=\"$TEMPLATE\"}")" $((11 + page))
 t_eq "metrics: claim failures at capacity" \
 	"$(metric "demux_claim_failures_total{template=\"$TEMPLATE\",reason=\"capacity\"}")" $((1 + page))
 t_eq "metrics: expirations" "$(metric "demux_expirations_total{template=\"$TEMPLATE\"}")" 1
-t_eq "metrics: releases" "$(metric "demux_releases_total{template=\"$TEMPLATE\"}")" $((2 + page))
+t_eq "metrics: releases" "$(metric "demux_releases_total{template=\"$TEMPLATE\"}")" $((3 + page))
 t_eq "metrics: claimed instances" "$(metric "demux_instances{template=\"$TEMPLATE\",state=\"claimed\"}")" 8
 t_match "metrics: restore duration histogram" \
 	"$(metric "demux_provision_duration_seconds_count{template=\"$TEMPLATE\",method=\"criu_restore\"}")" "^[1-9][0-9]*$"

@@ -216,7 +216,8 @@ t_remove_containers_at_exit() {
 
 # --- route managers (proxy_*.sh) ------------------------------------------------
 # start_http_echo NAME: an HTTP/1.1 keep-alive server on a free loopback port
-# that answers every GET with "NAME host=<Host header>"; sets ECHO_PORT.
+# that answers every GET with "NAME host=<Host header>", and GET /xff with
+# "xff=<every X-Forwarded-For line, joined by |>"; sets ECHO_PORT.
 start_http_echo() {
 	local name=$1 port
 	port=$(free_port)
@@ -226,7 +227,10 @@ name, port = sys.argv[1], int(sys.argv[2])
 class H(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     def do_GET(self):
-        body = ("%s host=%s\n" % (name, self.headers.get("Host"))).encode()
+        if self.path == "/xff":
+            body = ("xff=%s\n" % "|".join(self.headers.get_all("X-Forwarded-For") or [])).encode()
+        else:
+            body = ("%s host=%s\n" % (name, self.headers.get("Host"))).encode()
         self.send_response(200)
         self.send_header("Content-Type", "text/plain")
         self.send_header("Content-Length", str(len(body)))
@@ -239,6 +243,18 @@ http.server.ThreadingHTTPServer(("127.0.0.1", port), H).serve_forever()
 	_t_pids+=("$!")
 	ECHO_PORT=$port
 	wait_for "echo server $name" 10 tcp_open "$port"
+}
+
+# t_forwarded_for_is_the_peer PROXY_PORT HOST: through the proxy to an echo
+# server at HOST, X-Forwarded-For arrives as one line holding the peer's
+# address, whatever the client sent: the entry demux believes is the proxy's.
+t_forwarded_for_is_the_peer() {
+	local url="http://127.0.0.1:$1/xff"
+	t_eq "a forged X-Forwarded-For is replaced by the peer's address" \
+		"$(curl -s -m 5 -H "Host: $2" -H 'X-Forwarded-For: 203.0.113.66' \
+			-H 'X-Forwarded-For: 203.0.113.67, 203.0.113.68' "$url")" "xff=127.0.0.1"
+	t_eq "without one, the proxy adds the peer's address" \
+		"$(curl -s -m 5 -H "Host: $2" "$url")" "xff=127.0.0.1"
 }
 
 # restart_caddy: starts caddy again on the admin address of $CADDY_ADMIN with

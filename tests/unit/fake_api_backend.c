@@ -93,18 +93,27 @@ make_token(char *out, size_t outlen)
 }
 
 static enum claim_result
-fake_claim(void *ctx, const char *tmpl, const char *ip, struct instance *out, int *retry_ms,
-	   char *err, size_t errlen)
+fake_claim(void *ctx, const char *tmpl, const char *ip, int max_owned, struct instance *out,
+	   int *retry_ms, char *err, size_t errlen)
 {
 	struct fake_api *f = ctx;
 	struct api_pool_info *p = NULL;
 	enum claim_result rc = CLAIM_PROVISIONING;
-	int claimed = 0;
+	int claimed = 0, owned = 0;
 
 	pthread_mutex_lock(&f->mu);
 	f->claims++;
+	f->last_claim_max_owned = max_owned;
 	snprintf(f->last_claim_ip, sizeof(f->last_claim_ip), "%s", ip);
 	snprintf(f->last_claim_template, sizeof(f->last_claim_template), "%s", tmpl);
+	for (int i = 0; i < f->ninst; i++)
+		if (f->inst[i].state == INSTANCE_CLAIMED && strcmp(f->inst[i].owner_ip, ip) == 0)
+			owned++;
+	if (max_owned > 0 && owned >= max_owned) {
+		snprintf(err, errlen, "fake: %s owns %d demos", ip, owned);
+		rc = CLAIM_CLIENT_LIMIT;
+		goto out;
+	}
 	for (int i = 0; i < f->npools; i++)
 		if (strcmp(f->pools[i].tmpl.name, tmpl) == 0)
 			p = &f->pools[i];
@@ -196,6 +205,12 @@ fake_extend(void *ctx, const char *id, int minutes, struct instance *out, char *
 		goto out;
 	}
 	p = find_pool(f, in->template_name);
+	if (p != NULL && in->extends >= p->tmpl.max_extends) {
+		snprintf(err, errlen, "fake: demo %s extended %d times", id, in->extends);
+		rc = EXTEND_LIMIT_REACHED;
+		goto out;
+	}
+	in->extends++;
 	limit = in->claimed_at + (p != NULL ? p->tmpl.max_ttl_s : 7200);
 	want = (in->expires_at > fake_api_now() ? in->expires_at : fake_api_now()) +
 	       (long long)minutes * 60;
@@ -291,6 +306,7 @@ fake_api_add_pool(struct fake_api *f, const char *name)
 	p->tmpl.max_instances = 3;
 	p->tmpl.ttl_s = 1800;
 	p->tmpl.max_ttl_s = 7200;
+	p->tmpl.max_extends = 6;
 	return p;
 }
 
@@ -330,5 +346,6 @@ fake_api_init(struct fake_api *f, struct api *a)
 	a->public_scheme = "http";
 	a->public_port = 8088;
 	a->admin_token = FAKE_ADMIN_TOKEN;
+	a->max_active_per_client = 3;
 	a->now = fake_api_now;
 }

@@ -29,6 +29,7 @@ struct fake_api {
 	int release_delay_ms;
 	int claims, extends, releases;
 	char last_claim_ip[64];
+	int last_claim_max_owned;
 	char last_claim_template[64];
 };
 
@@ -37,7 +38,9 @@ extern long long fake_api_clock;
 long long fake_api_now(void);
 
 /* One pool "shop" (admin_path /admin-dev/, user demo@example.com), base
- * domain demo.test, public port 8088, admin token "admin-token-0123456789". */
+ * domain demo.test, public port 8088, admin token "admin-token-0123456789",
+ * max_active_per_client 3. Claims honour the limit they are given the way
+ * the store does (claimed demos whose owner_ip is the claimer's). */
 void fake_api_init(struct fake_api *f, struct api *a);
 /* Adds a pool; returns its info to adjust. */
 struct api_pool_info *fake_api_add_pool(struct fake_api *f, const char *name);

@@ -198,7 +198,7 @@ test_get_needs_owner_or_admin(void **state)
 
 	assert_int_equal(call("GET", path, NULL, NULL), 401);
 	assert_true(last.www_authenticate);
-	assert_int_equal(call("GET", path, NULL, "not-the-token-at-all"), 403);
+	assert_int_equal(call("GET", path, NULL, "not-the-token-at-all"), 404);
 	assert_int_equal(call("GET", path, NULL, tok), 200);
 	assert_string_equal(str("id"), id);
 	assert_null(json_object_get(body, "owner_token"));
@@ -211,8 +211,33 @@ test_get_needs_owner_or_admin(void **state)
 
 		fake_api_add(&fake, "shop", INSTANCE_READY);
 		claim(id2, tok2);
-		assert_int_equal(call("GET", path, NULL, tok2), 403);
+		assert_int_equal(call("GET", path, NULL, tok2), 404);
 	}
+}
+
+/* A wrong token and an unknown id get the same answer, byte for byte, on
+ * every route: ids cannot be probed. */
+static void
+test_wrong_token_answers_like_an_unknown_id(void **state)
+{
+	static const char *const routes[][3] = {
+	    {"GET", "", NULL}, {"POST", "/extend", "{\"minutes\": 5}"}, {"DELETE", "", NULL}};
+	char id[ID_SIZE], tok[INSTANCE_TOKEN_SIZE], path[96], mine[512];
+
+	(void)state;
+	fake_api_add(&fake, "shop", INSTANCE_READY);
+	claim(id, tok);
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		snprintf(path, sizeof(path), "/api/v1/demos/%s%s", id, routes[i][1]);
+		assert_int_equal(call(routes[i][0], path, routes[i][2], "guessed-token"), 404);
+		snprintf(mine, sizeof(mine), "%s", buf_str(&last.body));
+		snprintf(path, sizeof(path), "/api/v1/demos/aaaaaaaaaaaaaaaa%s", routes[i][1]);
+		assert_int_equal(call(routes[i][0], path, routes[i][2], "guessed-token"), 404);
+		assert_string_equal(buf_str(&last.body), mine);
+		assert_string_equal(mine, "{\"error\":\"no such demo\"}\n");
+	}
+	assert_int_equal(fake.extends, 0);
+	assert_int_equal(fake.releases, 0);
 }
 
 static void
@@ -272,7 +297,7 @@ test_extend_moves_expiry_and_validates(void **state)
 	assert_int_equal(call("POST", path, "{\"minutes\": 5, \"hours\": 1}", tok), 400);
 	assert_error_contains("unknown field \"hours\"");
 	assert_int_equal(call("POST", path, "{\"minutes\": 5}", NULL), 401);
-	assert_int_equal(call("POST", path, "{\"minutes\": 5}", "wrong-token"), 403);
+	assert_int_equal(call("POST", path, "{\"minutes\": 5}", "wrong-token"), 404);
 	assert_int_equal(fake.extends, 1);
 
 	/* Clamped at max_ttl by the backend. */
@@ -281,6 +306,55 @@ test_extend_moves_expiry_and_validates(void **state)
 			 1800000000 + 7200);
 	assert_int_equal(call("GET", path, NULL, tok), 405);
 	assert_string_equal(last.allow, "POST");
+}
+
+/* One address holds at most max_active_per_client claimed demos; a 429 with
+ * reason "client_limit" hands out nothing; the admin is not held to it. */
+static void
+test_claims_limited_per_client(void **state)
+{
+	char id[ID_SIZE], tok[INSTANCE_TOKEN_SIZE];
+
+	(void)state;
+	fake.pools[0].tmpl.max_instances = 10;
+	for (int i = 0; i < 6; i++)
+		fake_api_add(&fake, "shop", INSTANCE_READY);
+	for (int i = 0; i < 3; i++)
+		claim(id, tok);
+	assert_int_equal(fake.last_claim_max_owned, 3);
+	assert_int_equal(call("POST", "/api/v1/demos", NULL, NULL), 429);
+	assert_string_equal(str("reason"), "client_limit");
+	assert_error_contains("already has 3 demos running");
+	assert_false(last.claimed);
+	assert_true(last.retry_after > 0);
+	assert_null(json_object_get(body, "owner_token"));
+	/* The admin (e.g. demux claim) is not limited. */
+	assert_int_equal(call("POST", "/api/v1/demos", NULL, FAKE_ADMIN_TOKEN), 201);
+	assert_int_equal(fake.last_claim_max_owned, 0);
+	/* Off when configured 0. */
+	api.max_active_per_client = 0;
+	assert_int_equal(call("POST", "/api/v1/demos", NULL, NULL), 201);
+}
+
+/* Extends are counted; past max_extends: 409 with reason "extend_limit". */
+static void
+test_extend_limit_is_409(void **state)
+{
+	char id[ID_SIZE], tok[INSTANCE_TOKEN_SIZE], path[80];
+
+	(void)state;
+	fake.pools[0].tmpl.max_extends = 2;
+	fake_api_add(&fake, "shop", INSTANCE_READY);
+	claim(id, tok);
+	assert_int_equal(json_integer_value(json_object_get(body, "extends")), 0);
+	assert_int_equal(json_integer_value(json_object_get(body, "max_extends")), 2);
+	snprintf(path, sizeof(path), "/api/v1/demos/%s/extend", id);
+	assert_int_equal(call("POST", path, "{\"minutes\": 1}", tok), 200);
+	assert_int_equal(call("POST", path, "{\"minutes\": 1}", tok), 200);
+	assert_int_equal(json_integer_value(json_object_get(body, "extends")), 2);
+	assert_int_equal(call("POST", path, "{\"minutes\": 1}", tok), 409);
+	assert_string_equal(str("reason"), "extend_limit");
+	assert_error_contains("extended 2 times, the most allowed");
 }
 
 static void
@@ -304,7 +378,7 @@ test_release_by_owner_then_gone(void **state)
 	fake_api_add(&fake, "shop", INSTANCE_READY);
 	claim(id, tok);
 	snprintf(path, sizeof(path), "/api/v1/demos/%s", id);
-	assert_int_equal(call("DELETE", path, NULL, "wrong-token"), 403);
+	assert_int_equal(call("DELETE", path, NULL, "wrong-token"), 404);
 	assert_int_equal(fake.releases, 0);
 	assert_int_equal(call("DELETE", path, NULL, tok), 200);
 	assert_true(json_is_true(json_object_get(body, "released")));
@@ -325,7 +399,7 @@ test_owner_of_a_demo_being_released_gets_404(void **state)
 	snprintf(path, sizeof(path), "/api/v1/demos/%s", id);
 	assert_int_equal(call("GET", path, NULL, tok), 404);
 	assert_error_contains("has ended");
-	assert_int_equal(call("GET", path, NULL, "someone-else"), 403);
+	assert_int_equal(call("GET", path, NULL, "someone-else"), 404);
 	assert_int_equal(call("GET", path, NULL, FAKE_ADMIN_TOKEN), 200);
 	assert_string_equal(str("state"), "releasing");
 }
@@ -386,15 +460,35 @@ test_healthz_reports_dependencies(void **state)
 	json_t *checks;
 
 	(void)state;
-	assert_int_equal(call("GET", "/healthz", NULL, NULL), 200);
+	assert_int_equal(call("GET", "/healthz", NULL, FAKE_ADMIN_TOKEN), 200);
 	assert_string_equal(str("status"), "ok");
 	fake.podman_down = true;
-	assert_int_equal(call("GET", "/healthz", NULL, NULL), 503);
+	assert_int_equal(call("GET", "/healthz", NULL, FAKE_ADMIN_TOKEN), 503);
 	assert_string_equal(str("status"), "degraded");
 	checks = json_object_get(body, "checks");
 	assert_true(json_is_false(json_object_get(json_object_get(checks, "podman"), "ok")));
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(checks, "podman"), "error")),
+	    "fake: podman socket refused");
 	assert_true(json_is_true(json_object_get(json_object_get(checks, "store"), "ok")));
 	assert_int_equal(call("POST", "/healthz", NULL, NULL), 405);
+}
+
+/* Without the admin token: the status code and one word, nothing about what
+ * failed or why. */
+static void
+test_healthz_details_only_for_the_admin(void **state)
+{
+	const char *bad[] = {NULL, "not-the-admin-token"};
+
+	(void)state;
+	assert_int_equal(call("GET", "/healthz", NULL, NULL), 200);
+	assert_string_equal(buf_str(&last.body), "{\"status\":\"ok\"}\n");
+	fake.podman_down = true;
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(call("GET", "/healthz", NULL, bad[i]), 503);
+		assert_string_equal(buf_str(&last.body), "{\"status\":\"degraded\"}\n");
+	}
 }
 
 static void
@@ -493,7 +587,7 @@ test_own_admin_password_only_for_its_owner(void **state)
 	assert_string_equal(
 	    json_string_value(json_object_get(json_object_get(body, "credentials"), "password")),
 	    "Xk7mPq2rSt9vWy3z");
-	assert_int_equal(call("GET", path, NULL, tokb), 403);
+	assert_int_equal(call("GET", path, NULL, tokb), 404); /* as for an unknown id */
 	assert_null(strstr(buf_str(&last.body), "Xk7mPq2rSt9vWy3z"));
 	assert_int_equal(call("GET", path, NULL, FAKE_ADMIN_TOKEN), 200);
 	cred = json_object_get(body, "credentials");
@@ -510,6 +604,10 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_claims_limited_per_client, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_extend_limit_is_409, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_wrong_token_answers_like_an_unknown_id, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_claim_returns_everything_a_visitor_needs, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_own_admin_password_only_for_its_owner, setup,
@@ -532,6 +630,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_store_down_is_503, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_list_and_pool_need_admin, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_healthz_reports_dependencies, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_healthz_details_only_for_the_admin, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_unknown_endpoints, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_token_equal, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bearer_parsing, setup, teardown),

@@ -50,6 +50,11 @@ test_defaults_are_valid(void **state)
 	assert_int_equal(config_load(&cfg, NULL, err, sizeof(err)), 0);
 	assert_string_equal(cfg.listen, "127.0.0.1:8080");
 	assert_string_equal(cfg.store_path, "/var/lib/demux/demux.db");
+	/* The abuse limits are on out of the box. */
+	assert_int_equal(cfg.max_active_per_client, 3);
+	assert_int_equal(cfg.max_connections, 4096);
+	assert_int_equal(cfg.max_connections_per_ip, 0);
+	assert_int_equal(cfg.request_timeout_s, 10);
 }
 
 static void
@@ -110,6 +115,32 @@ test_errors_name_file_line_key(void **state)
 	expect_error("[server]\nadmin_token = short\n", "shorter than 16");
 	expect_error("[server]\nthis line has no equals\n", ":2: syntax error");
 	expect_error("[pool a]\nttl = 3h\n", "ttl is longer than max_ttl");
+}
+
+static void
+test_abuse_limits(void **state)
+{
+	static struct config cfg;
+	char err[512];
+
+	(void)state;
+	assert_int_equal(load(&cfg,
+			      "[server]\nmax_active_per_client = 0\nmax_connections = 10000\n"
+			      "max_connections_per_ip = 50\nrequest_timeout = 30s\n"
+			      "[pool shop]\nmax_extends = 2\n[pool blog]\nport_min = 30000\n"
+			      "port_max = 30099\n",
+			      err, sizeof(err)),
+			 0);
+	assert_int_equal(cfg.max_active_per_client, 0);
+	assert_int_equal(cfg.max_connections, 10000);
+	assert_int_equal(cfg.max_connections_per_ip, 50);
+	assert_int_equal(cfg.request_timeout_s, 30);
+	assert_int_equal(config_pool(&cfg, "shop")->max_extends, 2);
+	assert_int_equal(config_pool(&cfg, "blog")->max_extends, 6);
+	expect_error("[server]\nmax_active_per_client = -1\n", "[server] max_active_per_client");
+	expect_error("[server]\nmax_connections = 8\n", "outside 16..1000000");
+	expect_error("[server]\nrequest_timeout = 0\n", "[server] request_timeout");
+	expect_error("[pool a]\nmax_extends = many\n", "[pool a] max_extends");
 }
 
 static void
@@ -252,6 +283,7 @@ main(void)
 	    cmocka_unit_test(test_defaults_are_valid),
 	    cmocka_unit_test(test_full_file),
 	    cmocka_unit_test(test_errors_name_file_line_key),
+	    cmocka_unit_test(test_abuse_limits),
 	    cmocka_unit_test(test_environment_overrides),
 	    cmocka_unit_test(test_durations),
 	    cmocka_unit_test(test_parse_listen),

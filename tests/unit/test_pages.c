@@ -79,7 +79,7 @@ browse(const char *method, const char *path_and_query, const char *form)
 		size_t n = strcspn(last.set_cookie, ";");
 
 		snprintf(cookie, sizeof(cookie), "%.*s", (int)n, last.set_cookie);
-		if (strcmp(cookie, PAGES_COOKIE "=") == 0)
+		if (cookie[strlen(cookie) - 1] == '=') /* cleared */
 			cookie[0] = '\0';
 	}
 	return last.status;
@@ -188,6 +188,41 @@ test_start_sets_owner_cookie_and_shows_ready_page(void **state)
 	assert_has(want);
 }
 
+/* Over https the cookie is __Host-: Secure, Path=/, no Domain; a plain
+ * demux_owner cookie (which a page on a sibling subdomain could plant) is
+ * not read. */
+static void
+test_https_owner_cookie_is_host_prefixed(void **state)
+{
+	struct instance *in;
+	char id[ID_SIZE], path[64], want[256], plain[256];
+
+	(void)state;
+	api.public_scheme = "https";
+	in = fake_api_add(&fake, "shop", INSTANCE_READY);
+	start_demo(id);
+	assert_true(strncmp(last.set_cookie, "__Host-demux_owner=", 19) == 0);
+	assert_non_null(strstr(last.set_cookie, "; Path=/;"));
+	assert_non_null(strstr(last.set_cookie, "; Secure"));
+	assert_null(strstr(last.set_cookie, "Domain"));
+	snprintf(want, sizeof(want), "__Host-demux_owner=%s.%s", in->id, in->owner_token);
+	assert_string_equal(cookie, want);
+	snprintf(path, sizeof(path), "/demo/%s", id);
+	assert_int_equal(browse("GET", path, NULL), 200);
+	/* The same value under the plain name does not open it. */
+	snprintf(plain, sizeof(plain), "demux_owner=%s.%s", in->id, in->owner_token);
+	snprintf(cookie, sizeof(cookie), "%s", plain);
+	assert_int_equal(browse("GET", path, NULL), 404);
+	assert_lacks("demo-pass-123");
+	/* Ending it clears the __Host- cookie, Secure again. */
+	snprintf(cookie, sizeof(cookie), "%s", want);
+	snprintf(path, sizeof(path), "/demos/%s/end", id);
+	assert_int_equal(browse("POST", path, ""), 303);
+	assert_true(strncmp(last.set_cookie, "__Host-demux_owner=;", 20) == 0);
+	assert_non_null(strstr(last.set_cookie, "Max-Age=0"));
+	assert_non_null(strstr(last.set_cookie, "; Secure"));
+}
+
 static void
 test_ready_page_needs_the_owner_cookie(void **state)
 {
@@ -198,17 +233,17 @@ test_ready_page_needs_the_owner_cookie(void **state)
 	start_demo(id);
 	snprintf(path, sizeof(path), "/demo/%s", id);
 	cookie[0] = '\0';
-	assert_int_equal(browse("GET", path, NULL), 403);
+	assert_int_equal(browse("GET", path, NULL), 404);
 	assert_lacks("demo-pass-123");
 	snprintf(cookie, sizeof(cookie), "demux_owner=%s.forgedtokenforgedtokenforgedtokenforged12",
 		 id);
-	assert_int_equal(browse("GET", path, NULL), 403);
+	assert_int_equal(browse("GET", path, NULL), 404);
 	assert_lacks("demo-pass-123");
 	snprintf(path, sizeof(path), "/demos/%s/end", id);
-	assert_int_equal(browse("POST", path, ""), 403);
+	assert_int_equal(browse("POST", path, ""), 404);
 	assert_int_equal(fake.releases, 0);
 	snprintf(path, sizeof(path), "/demos/%s/extend", id);
-	assert_int_equal(browse("POST", path, "minutes=30"), 403);
+	assert_int_equal(browse("POST", path, "minutes=30"), 404);
 	assert_int_equal(fake.extends, 0);
 }
 
@@ -231,7 +266,7 @@ test_ready_page_shows_the_copys_own_password(void **state)
 	assert_lacks("demo-pass-123");
 	snprintf(mine, sizeof(mine), "%s", cookie);
 	cookie[0] = '\0';
-	assert_int_equal(browse("GET", path, NULL), 403);
+	assert_int_equal(browse("GET", path, NULL), 404); /* as for an unknown id */
 	assert_lacks("Xk7mPq2rSt9vWy3z");
 	/* Another visitor's own demo page does not show it either. */
 	in = fake_api_add(&fake, "shop", INSTANCE_READY);
@@ -244,10 +279,39 @@ test_ready_page_shows_the_copys_own_password(void **state)
 	assert_true(strcmp(mine, cookie) != 0);
 }
 
+/* The page of a demo that never existed and of one that is another
+ * browser's are the same, byte for byte; so are their end and extend posts. */
 static void
-test_waiting_page_refreshes_until_ready(void **state)
+test_not_yours_looks_like_unknown(void **state)
 {
-	char loc[sizeof(last.location)];
+	static const char *const routes[][4] = {{"GET", "/demo/", "", NULL},
+						{"POST", "/demos/", "/extend", "minutes=30"},
+						{"POST", "/demos/", "/end", ""}};
+	char id[ID_SIZE], path[64], mine[8192];
+
+	(void)state;
+	fake_api_add(&fake, "shop", INSTANCE_READY);
+	start_demo(id);
+	for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		snprintf(cookie, sizeof(cookie), "demux_owner=%s.guessedtoken", id);
+		snprintf(path, sizeof(path), "%s%s%s", routes[i][1], id, routes[i][2]);
+		assert_int_equal(browse(routes[i][0], path, routes[i][3]), 404);
+		snprintf(mine, sizeof(mine), "%s", html());
+		snprintf(cookie, sizeof(cookie), "demux_owner=aaaaaaaaaaaaaaaa.guessedtoken");
+		snprintf(path, sizeof(path), "%saaaaaaaaaaaaaaaa%s", routes[i][1], routes[i][2]);
+		assert_int_equal(browse(routes[i][0], path, routes[i][3]), 404);
+		assert_string_equal(html(), mine);
+	}
+	assert_int_equal(fake.extends, 0);
+	assert_int_equal(fake.releases, 0);
+	assert_non_null(fake_api_find(&fake, id));
+}
+
+static void
+test_waiting_page_claims_only_by_post(void **state)
+{
+	char loc[sizeof(last.location)], form[96];
+	const char *since;
 
 	(void)state;
 	fake.retry_ms = 1200;
@@ -255,25 +319,72 @@ test_waiting_page_refreshes_until_ready(void **state)
 	assert_true(strncmp(last.location, "/wait?template=shop&since=", 26) == 0);
 	assert_false(last.claimed);
 	snprintf(loc, sizeof(loc), "%s", last.location);
+	since = strstr(loc, "since=") + 6;
+	snprintf(form, sizeof(form), "template=shop&since=%s", since);
 
 	assert_int_equal(browse("GET", loc, NULL), 200);
 	assert_self_contained();
 	assert_has("Preparing your demo");
-	assert_has("<meta http-equiv=\"refresh\" content=\"2;url=/wait?template=shop&amp;since=");
-	assert_has("<noscript>");
+	assert_has("<form id=\"claim\" method=\"post\" action=\"/wait\">");
+	assert_has("<input type=\"hidden\" name=\"template\" value=\"shop\">");
+	assert_has("Check now");
+	assert_has(".submit();},2000)");
+	/* Without JavaScript the page reloads itself (by GET). */
+	assert_has("<noscript><meta http-equiv=\"refresh\" content=\"5;url=/wait?template=shop"
+		   "&amp;since=");
 
-	/* An instance becomes ready: the next refresh claims it. */
+	/* An instance becomes ready: a GET still claims nothing, it offers the
+	 * button (pressed at once by the script). */
 	fake_api_add(&fake, "shop", INSTANCE_READY);
-	assert_int_equal(browse("GET", loc, NULL), 303);
+	fake.claims = 0;
+	assert_int_equal(browse("GET", loc, NULL), 200);
+	assert_has("Your demo is ready to open");
+	assert_has("Open your demo");
+	assert_has(".submit();},0)");
+	assert_false(last.claimed);
+	assert_int_equal(fake.claims, 0);
+	assert_int_equal(browse("HEAD", loc, NULL), 200);
+	assert_int_equal(fake.claims, 0);
+
+	/* The form's POST claims it. */
+	assert_int_equal(browse("POST", "/wait", form), 303);
 	assert_true(strncmp(last.location, "/demo/", 6) == 0);
 	assert_true(last.claimed);
 	assert_int_equal(fake.pools[0].stats.claims, 1);
 
-	/* A late refresh of the waiting page does not claim a second demo. */
+	/* A late post or reload of the waiting page does not claim a second demo. */
 	fake_api_add(&fake, "shop", INSTANCE_READY);
-	assert_int_equal(browse("GET", loc, NULL), 303);
+	assert_int_equal(browse("POST", "/wait", form), 303);
 	assert_false(last.claimed);
+	assert_int_equal(browse("GET", loc, NULL), 303);
+	assert_true(strncmp(last.location, "/demo/", 6) == 0);
 	assert_int_equal(fake.pools[0].stats.claims, 1);
+
+	/* While nothing is ready, the POST sends the browser back to the page
+	 * (post/redirect/get). */
+	cookie[0] = '\0';
+	fake.force = CLAIM_PROVISIONING;
+	assert_int_equal(browse("POST", "/wait", form), 303);
+	assert_true(strncmp(last.location, "/wait?template=shop&since=", 26) == 0);
+	assert_false(last.claimed);
+}
+
+/* What a hostile page's <img src=".../wait?..."> makes a browser send. */
+static void
+test_get_wait_never_claims(void **state)
+{
+	(void)state;
+	fake_api_add(&fake, "shop", INSTANCE_READY);
+	assert_int_equal(browse("GET", "/wait?template=shop", NULL), 200);
+	assert_int_equal(browse("GET", "/wait", NULL), 200);
+	assert_int_equal(browse("GET", "/wait?template=shop&since=1", NULL), 200);
+	assert_int_equal(fake.claims, 0);
+	assert_string_equal(cookie, "");
+	assert_int_equal(browse("GET", "/wait?template=../x", NULL), 400);
+	assert_int_equal(browse("POST", "/wait", "template=../x"), 400);
+	assert_int_equal(fake.claims, 0);
+	assert_int_equal(browse("PUT", "/wait", NULL), 405);
+	assert_string_equal(last.allow, "GET, HEAD, POST");
 }
 
 static void
@@ -290,6 +401,53 @@ test_capacity_page(void **state)
 	fake.force = CLAIM_ERROR;
 	assert_int_equal(browse("POST", "/start", ""), 503);
 	assert_lacks("/secret/socket");
+}
+
+/* A visitor holding max_active_per_client demos gets a readable 429 page and
+ * no demo; a visitor from another address still gets one. */
+static void
+test_client_limit_page(void **state)
+{
+	char id[ID_SIZE];
+
+	(void)state;
+	fake.pools[0].tmpl.max_instances = 10;
+	for (int i = 0; i < 5; i++)
+		fake_api_add(&fake, "shop", INSTANCE_READY);
+	for (int i = 0; i < 3; i++)
+		start_demo(id);
+	assert_int_equal(browse("POST", "/start", ""), 429);
+	assert_self_contained();
+	assert_has("You already have 3 demos running");
+	assert_has("End one of them");
+	assert_false(last.claimed);
+	assert_string_equal(last.set_cookie, "");
+	assert_int_equal(fake.pools[0].stats.claims, 3);
+	assert_int_equal(fake.last_claim_max_owned, 3);
+}
+
+/* Past max_extends the button goes and a forged post gets a 409 page. */
+static void
+test_extend_limit_on_the_page(void **state)
+{
+	char id[ID_SIZE], path[64];
+	struct instance *in;
+
+	(void)state;
+	fake.pools[0].tmpl.max_extends = 1;
+	fake_api_add(&fake, "shop", INSTANCE_READY);
+	start_demo(id);
+	in = fake_api_find(&fake, id);
+	snprintf(path, sizeof(path), "/demos/%s/extend", id);
+	assert_int_equal(browse("POST", path, "minutes=5"), 303);
+	snprintf(path, sizeof(path), "/demo/%s", id);
+	assert_int_equal(browse("GET", path, NULL), 200);
+	assert_lacks("/extend\"");
+	assert_has("extended as often as allowed");
+	snprintf(path, sizeof(path), "/demos/%s/extend", id);
+	assert_int_equal(browse("POST", path, "minutes=5"), 409);
+	assert_has("No more extensions");
+	assert_int_equal(in->expires_at, 1800000000 + 1800 + 300);
 }
 
 static void
@@ -324,7 +482,7 @@ test_extend_and_end_from_the_page(void **state)
 	assert_has("Your demo has ended");
 	snprintf(path, sizeof(path), "/demo/%s", id);
 	assert_int_equal(browse("GET", path, NULL), 404);
-	assert_has("This demo has ended");
+	assert_has("This demo is not available");
 }
 
 static void
@@ -421,7 +579,7 @@ test_host_of_a_gone_demo(void **state)
 	req.host = "aaaaaaaaaaaaaaaa.demo.test:8088";
 	pages_handle(&api, &req, &last);
 	assert_int_equal(last.status, 404);
-	assert_has("This demo has ended");
+	assert_has("This demo is not available");
 }
 
 int
@@ -433,11 +591,16 @@ main(void)
 					    setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_ready_page_shows_the_copys_own_password, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_https_owner_cookie_is_host_prefixed, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_ready_page_needs_the_owner_cookie, setup,
 					    teardown),
-	    cmocka_unit_test_setup_teardown(test_waiting_page_refreshes_until_ready, setup,
-					    teardown),
+	    cmocka_unit_test_setup_teardown(test_not_yours_looks_like_unknown, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_waiting_page_claims_only_by_post, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_get_wait_never_claims, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_capacity_page, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_client_limit_page, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_extend_limit_on_the_page, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_extend_and_end_from_the_page, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_values_are_escaped, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bad_input_and_unknown_pages, setup, teardown),

@@ -78,21 +78,24 @@ test_claims_distinct_and_refill(void **state)
 	int retry = 0;
 
 	pool_fixture_fill(f);
-	assert_int_equal(pool_claim(f->pool, "192.0.2.1", &a, &retry, err, sizeof(err)), CLAIM_OK);
-	assert_int_equal(pool_claim(f->pool, "192.0.2.2", &b, &retry, err, sizeof(err)), CLAIM_OK);
+	assert_int_equal(pool_claim(f->pool, "192.0.2.1", 0, &a, &retry, err, sizeof(err)),
+			 CLAIM_OK);
+	assert_int_equal(pool_claim(f->pool, "192.0.2.2", 0, &b, &retry, err, sizeof(err)),
+			 CLAIM_OK);
 	assert_string_not_equal(a.id, b.id);
 	assert_string_not_equal(a.owner_token, b.owner_token);
 	assert_true(strlen(a.owner_token) >= 43);
 	assert_int_equal(a.expires_at, fake_clock + 600);
 	/* Nothing ready: the caller is told to retry. */
-	assert_int_equal(pool_claim(f->pool, "192.0.2.3", &c, &retry, err, sizeof(err)),
+	assert_int_equal(pool_claim(f->pool, "192.0.2.3", 0, &c, &retry, err, sizeof(err)),
 			 CLAIM_PROVISIONING);
 	assert_true(retry >= 250);
 	/* Refill: max_instances 4 allows 2 more. */
 	pool_fixture_fill(f);
 	assert_int_equal(pool_fixture_count(f, INSTANCE_READY), 2);
 	assert_int_equal(pool_fixture_count(f, INSTANCE_CLAIMED), 2);
-	assert_int_equal(pool_claim(f->pool, "192.0.2.3", &c, &retry, err, sizeof(err)), CLAIM_OK);
+	assert_int_equal(pool_claim(f->pool, "192.0.2.3", 0, &c, &retry, err, sizeof(err)),
+			 CLAIM_OK);
 	assert_string_not_equal(c.id, a.id);
 	assert_string_not_equal(c.id, b.id);
 }
@@ -107,12 +110,12 @@ test_max_instances_respected(void **state)
 
 	for (int i = 0; i < 4; i++) {
 		pool_fixture_fill(f);
-		assert_int_equal(pool_claim(f->pool, "ip", &in, &retry, err, sizeof(err)),
+		assert_int_equal(pool_claim(f->pool, "ip", 0, &in, &retry, err, sizeof(err)),
 				 CLAIM_OK);
 	}
 	pool_fixture_fill(f);
 	assert_int_equal(pool_fixture_count(f, -1), 4);
-	assert_int_equal(pool_claim(f->pool, "ip", &in, &retry, err, sizeof(err)),
+	assert_int_equal(pool_claim(f->pool, "ip", 0, &in, &retry, err, sizeof(err)),
 			 CLAIM_AT_CAPACITY);
 	assert_non_null(strstr(err, "in use"));
 }
@@ -130,11 +133,12 @@ test_min_ready_zero_provisions_on_demand(void **state)
 	f->pcfg.min_ready = 0;
 	pool_fixture_fill(f);
 	assert_int_equal(pool_fixture_count(f, -1), 0);
-	assert_int_equal(pool_claim(f->pool, "192.0.2.1", &a, &retry, err, sizeof(err)),
+	assert_int_equal(pool_claim(f->pool, "192.0.2.1", 0, &a, &retry, err, sizeof(err)),
 			 CLAIM_PROVISIONING);
 	pool_fixture_fill(f);
 	assert_int_equal(pool_fixture_count(f, INSTANCE_READY), 1); /* one, not more */
-	assert_int_equal(pool_claim(f->pool, "192.0.2.1", &a, &retry, err, sizeof(err)), CLAIM_OK);
+	assert_int_equal(pool_claim(f->pool, "192.0.2.1", 0, &a, &retry, err, sizeof(err)),
+			 CLAIM_OK);
 	pool_fixture_fill(f);
 	assert_int_equal(pool_fixture_count(f, INSTANCE_READY), 0); /* no demand left */
 
@@ -142,14 +146,15 @@ test_min_ready_zero_provisions_on_demand(void **state)
 	 * next worker round tries again for it. */
 	f->rt.fail_restore = true;
 	f->pcfg.cold_start_fallback = false;
-	assert_int_equal(pool_claim(f->pool, "192.0.2.2", &b, &retry, err, sizeof(err)),
+	assert_int_equal(pool_claim(f->pool, "192.0.2.2", 0, &b, &retry, err, sizeof(err)),
 			 CLAIM_PROVISIONING);
 	assert_int_equal(pool_provision_one(f->pool, err, sizeof(err)), -1);
-	assert_int_equal(pool_claim(f->pool, "192.0.2.2", &b, &retry, err, sizeof(err)),
+	assert_int_equal(pool_claim(f->pool, "192.0.2.2", 0, &b, &retry, err, sizeof(err)),
 			 CLAIM_ERROR);
 	f->rt.fail_restore = false;
 	assert_int_equal(pool_provision_one(f->pool, err, sizeof(err)), 1);
-	assert_int_equal(pool_claim(f->pool, "192.0.2.2", &b, &retry, err, sizeof(err)), CLAIM_OK);
+	assert_int_equal(pool_claim(f->pool, "192.0.2.2", 0, &b, &retry, err, sizeof(err)),
+			 CLAIM_OK);
 	assert_string_not_equal(a.id, b.id);
 }
 
@@ -193,7 +198,7 @@ test_restore_failure_without_fallback(void **state)
 	assert_non_null(strstr(err, "corrupt archive"));
 	assert_int_equal(f->rt.runs, 0);
 	assert_nothing_left(f);
-	assert_int_equal(pool_claim(f->pool, "ip", &in, &retry, err, sizeof(err)), CLAIM_ERROR);
+	assert_int_equal(pool_claim(f->pool, "ip", 0, &in, &retry, err, sizeof(err)), CLAIM_ERROR);
 	assert_non_null(strstr(err, "corrupt archive"));
 }
 
@@ -246,8 +251,8 @@ test_expiry_and_extend(void **state)
 	struct pool_stats st;
 
 	pool_fixture_fill(f);
-	assert_int_equal(pool_claim(f->pool, "ip", &a, &retry, err, sizeof(err)), CLAIM_OK);
-	assert_int_equal(pool_claim(f->pool, "ip", &b, &retry, err, sizeof(err)), CLAIM_OK);
+	assert_int_equal(pool_claim(f->pool, "ip", 0, &a, &retry, err, sizeof(err)), CLAIM_OK);
+	assert_int_equal(pool_claim(f->pool, "ip", 0, &b, &retry, err, sizeof(err)), CLAIM_OK);
 	/* extend moves expires_at, bounded by claimed_at + max_ttl */
 	assert_int_equal(pool_extend(f->pool, b.id, 10, &ext, err, sizeof(err)), 0);
 	assert_int_equal(ext.expires_at, b.expires_at + 600);
@@ -288,8 +293,8 @@ test_idle_by_traffic(void **state)
 	pool_free(f->pool);
 	f->pool = pool_create(&f->env);
 	pool_fixture_fill(f);
-	assert_int_equal(pool_claim(f->pool, "ip", &a, &retry, err, sizeof(err)), CLAIM_OK);
-	assert_int_equal(pool_claim(f->pool, "ip", &b, &retry, err, sizeof(err)), CLAIM_OK);
+	assert_int_equal(pool_claim(f->pool, "ip", 0, &a, &retry, err, sizeof(err)), CLAIM_OK);
+	assert_int_equal(pool_claim(f->pool, "ip", 0, &b, &retry, err, sizeof(err)), CLAIM_OK);
 	snprintf(fake_rx_ids[0], ID_SIZE, "%s", a.id);
 	snprintf(fake_rx_ids[1], ID_SIZE, "%s", b.id);
 	fake_rx[0] = fake_rx[1] = 5000;
@@ -334,7 +339,7 @@ test_lost_instances_released(void **state)
 	int retry, n;
 
 	pool_fixture_fill(f);
-	assert_int_equal(pool_claim(f->pool, "ip", &a, &retry, err, sizeof(err)), CLAIM_OK);
+	assert_int_equal(pool_claim(f->pool, "ip", 0, &a, &retry, err, sizeof(err)), CLAIM_OK);
 	pool_reap(f->pool); /* sweeps: everything runs */
 	assert_int_equal(pool_fixture_count(f, -1), 2);
 	assert_int_equal(
@@ -370,7 +375,7 @@ test_release_idempotent_and_retried(void **state)
 	int retry;
 
 	pool_fixture_fill(f);
-	assert_int_equal(pool_claim(f->pool, "ip", &a, &retry, err, sizeof(err)), CLAIM_OK);
+	assert_int_equal(pool_claim(f->pool, "ip", 0, &a, &retry, err, sizeof(err)), CLAIM_OK);
 	f->rt.fail_remove = true;
 	assert_int_equal(pool_release(f->pool, a.id, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "container"));
@@ -396,7 +401,7 @@ test_shared_mode_prefix_and_release(void **state)
 
 	f->pcfg.db_mode = DB_MODE_SHARED;
 	pool_fixture_fill(f);
-	assert_int_equal(pool_claim(f->pool, "ip", &a, &retry, err, sizeof(err)), CLAIM_OK);
+	assert_int_equal(pool_claim(f->pool, "ip", 0, &a, &retry, err, sizeof(err)), CLAIM_OK);
 	assert_int_equal(strlen(a.prefix), 18);
 	assert_int_equal(a.prefix[0], 'd');
 	assert_int_equal(a.prefix[17], '_');
@@ -417,7 +422,7 @@ claim_thread(void *arg)
 	char err[256];
 	int retry;
 
-	c->r = pool_claim(c->pool, "ip", &c->got, &retry, err, sizeof(err));
+	c->r = pool_claim(c->pool, "ip", 0, &c->got, &retry, err, sizeof(err));
 	return NULL;
 }
 
@@ -447,6 +452,64 @@ test_concurrent_claims_distinct(void **state)
 				assert_string_not_equal(c[i].got.id, c[j].got.id);
 	}
 	assert_int_equal(ok, 4);
+}
+
+/* A client address at its limit is refused without the pool counting a
+ * failure or asking for more instances; other addresses are served. */
+static void
+test_claims_limited_per_client(void **state)
+{
+	struct pool_fixture *f = *state;
+	struct instance a, b;
+	struct pool_stats before, after;
+	char err[256];
+	int retry = 0;
+
+	pool_fixture_fill(f);
+	assert_int_equal(pool_claim(f->pool, "192.0.2.1", 1, &a, &retry, err, sizeof(err)),
+			 CLAIM_OK);
+	pool_get_stats(f->pool, &before);
+	assert_int_equal(pool_claim(f->pool, "192.0.2.1", 1, &b, &retry, err, sizeof(err)),
+			 CLAIM_CLIENT_LIMIT);
+	assert_non_null(strstr(err, "192.0.2.1"));
+	pool_get_stats(f->pool, &after);
+	assert_int_equal(after.claims, before.claims);
+	assert_int_equal(
+	    after.claim_fail_provisioning + after.claim_fail_capacity + after.claim_fail_error,
+	    before.claim_fail_provisioning + before.claim_fail_capacity + before.claim_fail_error);
+	assert_int_equal(pool_claim(f->pool, "192.0.2.2", 1, &b, &retry, err, sizeof(err)),
+			 CLAIM_OK);
+	/* Once its demo is released, the first address may claim again. */
+	assert_int_equal(pool_release(f->pool, a.id, err, sizeof(err)), 0);
+	pool_fixture_fill(f);
+	assert_int_equal(pool_claim(f->pool, "192.0.2.1", 1, &a, &retry, err, sizeof(err)),
+			 CLAIM_OK);
+}
+
+/* Extends are counted per claim and refused past max_extends. */
+static void
+test_extends_counted(void **state)
+{
+	struct pool_fixture *f = *state;
+	struct instance a, ext;
+	char err[256];
+	int retry = 0;
+
+	f->pcfg.max_extends = 2;
+	pool_fixture_fill(f);
+	assert_int_equal(pool_claim(f->pool, "ip", 0, &a, &retry, err, sizeof(err)), CLAIM_OK);
+	assert_int_equal(a.extends, 0);
+	assert_int_equal(pool_extend(f->pool, a.id, 1, &ext, err, sizeof(err)), 0);
+	assert_int_equal(ext.extends, 1);
+	assert_int_equal(pool_extend(f->pool, a.id, 1, &ext, err, sizeof(err)), 0);
+	assert_int_equal(ext.extends, 2);
+	err[0] = '\0';
+	assert_int_equal(pool_extend(f->pool, a.id, 1, &ext, err, sizeof(err)),
+			 EXTEND_LIMIT_REACHED);
+	assert_non_null(strstr(err, "extended 2 times"));
+	assert_int_equal(f->store.ops->get(f->store.ctx, a.id, &ext, err, sizeof(err)), 0);
+	assert_int_equal(ext.extends, 2);
+	assert_int_equal(ext.expires_at, a.expires_at + 120);
 }
 
 /* A test on a fresh pool_fixture. */
@@ -520,6 +583,8 @@ main(void)
 	    POOL_TEST(test_release_idempotent_and_retried),
 	    POOL_TEST(test_shared_mode_prefix_and_release),
 	    POOL_TEST(test_concurrent_claims_distinct),
+	    POOL_TEST(test_claims_limited_per_client),
+	    POOL_TEST(test_extends_counted),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

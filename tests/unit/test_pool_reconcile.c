@@ -24,8 +24,8 @@ test_reconcile(void **state)
 	int retry;
 
 	pool_fixture_fill(f);
-	assert_int_equal(pool_claim(f->pool, "ip", &a, &retry, err, sizeof(err)), CLAIM_OK);
-	assert_int_equal(pool_claim(f->pool, "ip", &b, &retry, err, sizeof(err)), CLAIM_OK);
+	assert_int_equal(pool_claim(f->pool, "ip", 0, &a, &retry, err, sizeof(err)), CLAIM_OK);
+	assert_int_equal(pool_claim(f->pool, "ip", 0, &b, &retry, err, sizeof(err)), CLAIM_OK);
 	/* a: route lost (proxy restarted without it) -> re-added and adopted */
 	snprintf(host, sizeof(host), "%s.demo.localhost", a.id);
 	pool_free(f->pool);

@@ -108,6 +108,8 @@ test_caddy_config_text(void **state)
 	    "edge");
 	assert_non_null(srv);
 	assert_non_null(strstr(buf_str(&out), "\"dial\": \"127.0.0.1:8081\""));
+	assert_non_null(strstr(buf_str(&out), "\"read_header_timeout\": \"10s\""));
+	assert_non_null(strstr(buf_str(&out), "\"read_timeout\": \"1m\""));
 	json_decref(root);
 	buf_reset(&out);
 	snprintf(cfg.caddy_admin, sizeof(cfg.caddy_admin), "https://127.0.0.1:2019");
@@ -183,6 +185,13 @@ test_haproxy_config_text(void **state)
 	assert_non_null(strstr(t, "http-request set-dst-port var(txn.dst),field(2,:)"));
 	assert_non_null(strstr(t, "server instance 0.0.0.0:0\n"));
 	assert_non_null(strstr(t, "\tserver demo.localhost 127.0.0.1:8085\n"));
+	/* One X-Forwarded-For, written by HAProxy: demux believes its last entry. */
+	assert_non_null(strstr(t, "\thttp-request set-header X-Forwarded-For %[src]\n"));
+	assert_null(strstr(t, "\toption forwardfor"));
+	/* Slow requests wait at the proxy; one address cannot hold every connection. */
+	assert_non_null(strstr(t, "\ttimeout http-request 10s\n"));
+	assert_non_null(strstr(t, "\toption http-buffer-request\n\t# named after"));
+	assert_non_null(strstr(t, "\ttcp-request connection reject if { sc0_conn_cur gt 100 }\n"));
 	/* Anything that would break the config or a runtime command is refused. */
 	buf_reset(&out);
 	snprintf(cfg.haproxy_map, sizeof(cfg.haproxy_map), "/var/lib/x/my hosts.map");

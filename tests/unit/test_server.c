@@ -37,18 +37,30 @@ struct reply {
 };
 
 static struct fixture *
-start(int limit, bool trust)
+start_with(struct server_options *opt)
 {
 	struct fixture *fx = calloc(1, sizeof(*fx));
-	struct server_options opt = {"127.0.0.1:0", 4096, limit, trust, bounds, 2};
 	char err[256];
 
+	opt->listen = "127.0.0.1:0";
+	opt->max_body_bytes = 4096;
+	opt->hist_bounds = bounds;
+	opt->nbounds = 2;
 	fake_api_init(&fx->fake, &fx->api);
-	fx->srv = server_start(&fx->api, &opt, err, sizeof(err));
+	fx->srv = server_start(&fx->api, opt, err, sizeof(err));
 	if (fx->srv == NULL)
 		fail_msg("server_start: %s", err);
 	assert_true(server_port(fx->srv) > 0);
 	return fx;
+}
+
+static struct fixture *
+start(int limit, bool trust)
+{
+	struct server_options opt = {.claims_per_ip_per_minute = limit,
+				     .trust_forwarded_for = trust};
+
+	return start_with(&opt);
 }
 
 static void
@@ -271,6 +283,85 @@ test_huge_announced_body_is_413_at_once(void **state)
 	stop(fx);
 }
 
+/* A chunked body announces nothing: past what demux reads and discards
+ * (8 MiB) the connection is closed, without a claim. */
+static void
+test_endless_chunked_body_is_cut_off(void **state)
+{
+	struct fixture *fx = start(0, false);
+	struct reply r;
+
+	(void)state;
+	http(fx, "POST", "/api/v1/demos", NULL, (size_t)9 << 20, NULL, &r);
+	assert_int_not_equal(r.status, 201);
+	assert_int_not_equal(r.status, 200);
+	reply_free(&r);
+	assert_int_equal(fx->fake.claims, 0);
+	http(fx, "GET", "/metrics", NULL, 0, NULL, &r);
+	assert_int_equal(r.status, 200);
+	assert_contains(&r.body, "demux_http_body_too_large_total 1");
+	reply_free(&r);
+	stop(fx);
+}
+
+struct trickle {
+	int port, n;
+	int fds[32];
+	volatile bool stop;
+};
+
+/* Opens n connections that announce a body and send it a byte every 200 ms:
+ * never idle, never done. */
+static void *
+trickle_run(void *arg)
+{
+	struct trickle *t = arg;
+	static const char head[] = "POST /start HTTP/1.1\r\nHost: demo.test\r\n"
+				   "Content-Type: application/x-www-form-urlencoded\r\n"
+				   "Content-Length: 1000\r\n\r\n";
+
+	for (int i = 0; i < t->n; i++) {
+		struct sockaddr_in a = {.sin_family = AF_INET};
+
+		t->fds[i] = socket(AF_INET, SOCK_STREAM, 0);
+		a.sin_port = htons((uint16_t)t->port);
+		a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		if (connect(t->fds[i], (struct sockaddr *)&a, sizeof(a)) == 0)
+			(void)send(t->fds[i], head, sizeof(head) - 1, MSG_NOSIGNAL);
+	}
+	while (!t->stop) {
+		for (int i = 0; i < t->n; i++)
+			(void)send(t->fds[i], "a", 1, MSG_NOSIGNAL);
+		usleep(200 * 1000);
+	}
+	for (int i = 0; i < t->n; i++)
+		close(t->fds[i]);
+	return NULL;
+}
+
+/* More slow bodies than max_connections: they are closed request_timeout
+ * after their headers, and the server answers others again. */
+static void
+test_slow_bodies_do_not_lock_out_others(void **state)
+{
+	struct server_options opt = {.max_connections = 16, .request_timeout_s = 1};
+	struct fixture *fx = start_with(&opt);
+	struct trickle t = {.port = server_port(fx->srv), .n = 24};
+	struct reply r;
+	pthread_t th;
+
+	(void)state;
+	pthread_create(&th, NULL, trickle_run, &t);
+	sleep(3); /* still trickling: without the body deadline all 16 places stay taken */
+	http(fx, "GET", "/healthz", NULL, 0, NULL, &r);
+	assert_int_equal(r.status, 200);
+	reply_free(&r);
+	t.stop = true;
+	pthread_join(th, NULL);
+	assert_int_equal(fx->fake.claims, 0);
+	stop(fx);
+}
+
 static void
 test_claims_rate_limited_per_address(void **state)
 {
@@ -324,6 +415,40 @@ test_forwarded_for_when_trusted(void **state)
 	stop(fx);
 }
 
+/* A client's own X-Forwarded-For line comes first and the proxy's (HAProxy's
+ * option forwardfor adds one) last: the first line must not win. */
+static void
+test_forwarded_for_last_line_wins(void **state)
+{
+	struct fixture *fx = start(0, true);
+	struct reply r;
+	const char *two[] = {"X-Forwarded-For: 203.0.113.66", "X-Forwarded-For: 198.51.100.9",
+			     NULL};
+	const char *three[] = {"X-Forwarded-For: 198.51.100.9",
+			       "x-forwarded-for: 203.0.113.1, 203.0.113.2",
+			       "X-Forwarded-For: 203.0.113.77", NULL};
+	const char *bad_last[] = {"X-Forwarded-For: 203.0.113.66", "X-Forwarded-For: junk", NULL};
+
+	(void)state;
+	for (int i = 0; i < 6; i++)
+		fake_api_add(&fx->fake, "shop", INSTANCE_READY);
+	fx->fake.pools[0].tmpl.max_instances = 10;
+	http(fx, "POST", "/api/v1/demos", "{}", 0, two, &r);
+	assert_int_equal(r.status, 201);
+	assert_string_equal(fx->fake.last_claim_ip, "198.51.100.9");
+	reply_free(&r);
+	http(fx, "POST", "/api/v1/demos", "{}", 0, three, &r);
+	assert_int_equal(r.status, 201);
+	assert_string_equal(fx->fake.last_claim_ip, "203.0.113.77");
+	reply_free(&r);
+	/* A bad right-most entry means the peer, not the forged line before it. */
+	http(fx, "POST", "/api/v1/demos", "{}", 0, bad_last, &r);
+	assert_int_equal(r.status, 201);
+	assert_string_equal(fx->fake.last_claim_ip, "127.0.0.1");
+	reply_free(&r);
+	stop(fx);
+}
+
 static void
 test_waiting_claims_do_not_use_up_the_limit(void **state)
 {
@@ -368,7 +493,7 @@ test_owner_cookie_round_trip(void **state)
 	assert_contains(&r.body, "Your demo is ready");
 	reply_free(&r);
 	http(fx, "GET", path, NULL, 0, NULL, &r);
-	assert_int_equal(r.status, 403);
+	assert_int_equal(r.status, 404);
 	reply_free(&r);
 	stop(fx);
 }
@@ -416,7 +541,8 @@ test_stop_lets_requests_in_flight_finish(void **state)
 	/* The port is free again. */
 	{
 		char listen[32];
-		struct server_options opt = {listen, 4096, 0, false, bounds, 2};
+		struct server_options opt = {
+		    .listen = listen, .max_body_bytes = 4096, .hist_bounds = bounds, .nbounds = 2};
 
 		snprintf(listen, sizeof(listen), "127.0.0.1:%d", port);
 		fx->srv = server_start(&fx->api, &opt, err, sizeof(err));
@@ -503,8 +629,11 @@ main(void)
 	    cmocka_unit_test(test_healthz_and_common_headers),
 	    cmocka_unit_test(test_body_over_limit_is_413),
 	    cmocka_unit_test(test_huge_announced_body_is_413_at_once),
+	    cmocka_unit_test(test_endless_chunked_body_is_cut_off),
+	    cmocka_unit_test(test_slow_bodies_do_not_lock_out_others),
 	    cmocka_unit_test(test_claims_rate_limited_per_address),
 	    cmocka_unit_test(test_forwarded_for_when_trusted),
+	    cmocka_unit_test(test_forwarded_for_last_line_wins),
 	    cmocka_unit_test(test_waiting_claims_do_not_use_up_the_limit),
 	    cmocka_unit_test(test_owner_cookie_round_trip),
 	    cmocka_unit_test(test_stop_lets_requests_in_flight_finish),

@@ -131,17 +131,131 @@ test_claim_oldest_ready(void **state)
 	snprintf(want.owner_token, sizeof(want.owner_token), "tok");
 	want.claimed_at = 100;
 	want.expires_at = 700;
-	assert_int_equal(st.ops->claim(st.ctx, "shop", &want, &got, err, sizeof(err)), 0);
+	assert_int_equal(st.ops->claim(st.ctx, "shop", &want, 0, &got, err, sizeof(err)), 0);
 	assert_string_equal(got.id, b.id);
 	assert_int_equal(got.state, INSTANCE_CLAIMED);
 	assert_int_equal(got.expires_at, 700);
 	assert_string_equal(got.owner_token, "tok");
-	assert_int_equal(st.ops->claim(st.ctx, "shop", &want, &got, err, sizeof(err)), 0);
+	assert_int_equal(st.ops->claim(st.ctx, "shop", &want, 0, &got, err, sizeof(err)), 0);
 	assert_string_equal(got.id, a.id);
-	assert_int_equal(st.ops->claim(st.ctx, "shop", &want, &got, err, sizeof(err)),
+	assert_int_equal(st.ops->claim(st.ctx, "shop", &want, 0, &got, err, sizeof(err)),
 			 STORE_NOT_FOUND);
-	assert_int_equal(st.ops->claim(st.ctx, "other", &want, &got, err, sizeof(err)),
+	assert_int_equal(st.ops->claim(st.ctx, "other", &want, 0, &got, err, sizeof(err)),
 			 STORE_NOT_FOUND);
+	st.ops->close(st.ctx);
+}
+
+/* Claims count per owner address across templates; other addresses are not
+ * held back; a demo that is not claimed any more does not count. */
+static void
+test_claim_limited_per_owner(void **state)
+{
+	struct store st;
+	struct instance want, got, other;
+	char err[256], id[ID_SIZE];
+
+	(void)state;
+	assert_int_equal(store_sqlite_open(&st, path, err, sizeof(err)), 0);
+	for (int i = 0; i < 6; i++) {
+		struct instance in;
+
+		snprintf(id, sizeof(id), "a%015d", i);
+		in = make(id, INSTANCE_READY, i);
+		if (i == 5)
+			snprintf(in.template_name, sizeof(in.template_name), "blog");
+		assert_int_equal(st.ops->put(st.ctx, &in, err, sizeof(err)), 0);
+	}
+	memset(&want, 0, sizeof(want));
+	snprintf(want.owner_ip, sizeof(want.owner_ip), "192.0.2.1");
+	assert_int_equal(st.ops->claim(st.ctx, "shop", &want, 2, &got, err, sizeof(err)), 0);
+	assert_int_equal(st.ops->claim(st.ctx, "shop", &want, 2, &got, err, sizeof(err)), 0);
+	assert_string_equal(got.owner_ip, "192.0.2.1");
+	/* The limit is per address, over every template. */
+	assert_int_equal(st.ops->claim(st.ctx, "shop", &want, 2, &got, err, sizeof(err)),
+			 STORE_LIMIT);
+	assert_non_null(strstr(err, "192.0.2.1"));
+	assert_int_equal(st.ops->claim(st.ctx, "blog", &want, 2, &got, err, sizeof(err)),
+			 STORE_LIMIT);
+	/* Nothing was taken by the refused claims. */
+	assert_int_equal(st.ops->get(st.ctx, "a000000000000002", &other, err, sizeof(err)), 0);
+	assert_int_equal(other.state, INSTANCE_READY);
+	/* Another address still gets one. */
+	memset(&other, 0, sizeof(other));
+	snprintf(other.owner_ip, sizeof(other.owner_ip), "192.0.2.2");
+	assert_int_equal(st.ops->claim(st.ctx, "shop", &other, 2, &got, err, sizeof(err)), 0);
+	/* A higher limit, or none, lets the first address claim again. */
+	assert_int_equal(st.ops->claim(st.ctx, "blog", &want, 3, &got, err, sizeof(err)), 0);
+	assert_int_equal(st.ops->claim(st.ctx, "shop", &want, 0, &got, err, sizeof(err)), 0);
+	/* Releasing one of its demos frees a place. */
+	assert_int_equal(st.ops->claim(st.ctx, "shop", &want, 4, &got, err, sizeof(err)),
+			 STORE_LIMIT);
+	assert_int_equal(st.ops->cas_state(st.ctx, got.id, INSTANCE_CLAIMED, INSTANCE_RELEASING,
+					   err, sizeof(err)),
+			 0);
+	snprintf(id, sizeof(id), "b%015d", 0);
+	other = make(id, INSTANCE_READY, 99);
+	assert_int_equal(st.ops->put(st.ctx, &other, err, sizeof(err)), 0);
+	assert_int_equal(st.ops->claim(st.ctx, "shop", &want, 4, &got, err, sizeof(err)), 0);
+	st.ops->close(st.ctx);
+}
+
+/* extends is stored, and a claim starts it at zero. */
+static void
+test_extends_round_trip(void **state)
+{
+	struct store st;
+	struct instance a = make("aaaaaaaaaaaaaaaa", INSTANCE_READY, 1), got, want;
+	char err[256];
+
+	(void)state;
+	a.extends = 4; /* left over from a previous life of the record */
+	assert_int_equal(store_sqlite_open(&st, path, err, sizeof(err)), 0);
+	assert_int_equal(st.ops->put(st.ctx, &a, err, sizeof(err)), 0);
+	assert_int_equal(st.ops->get(st.ctx, a.id, &got, err, sizeof(err)), 0);
+	assert_int_equal(got.extends, 4);
+	memset(&want, 0, sizeof(want));
+	assert_int_equal(st.ops->claim(st.ctx, "shop", &want, 0, &got, err, sizeof(err)), 0);
+	assert_int_equal(got.extends, 0);
+	got.extends = 2;
+	assert_int_equal(st.ops->put(st.ctx, &got, err, sizeof(err)), 0);
+	assert_int_equal(st.ops->get(st.ctx, a.id, &got, err, sizeof(err)), 0);
+	assert_int_equal(got.extends, 2);
+	st.ops->close(st.ctx);
+}
+
+/* A version 1 file (before extends) is migrated and keeps its records. */
+static void
+test_migrates_version_1_extends(void **state)
+{
+	struct store st;
+	struct instance got;
+	sqlite3 *db;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_exec(
+		db,
+		"CREATE TABLE instances ("
+		" id TEXT PRIMARY KEY, template TEXT NOT NULL, state INTEGER NOT NULL,"
+		" container TEXT NOT NULL, app_port INTEGER NOT NULL, db_port INTEGER NOT NULL,"
+		" prefix TEXT NOT NULL, method TEXT NOT NULL, owner_token TEXT NOT NULL,"
+		" owner_ip TEXT NOT NULL, node TEXT NOT NULL, created_at INTEGER NOT NULL,"
+		" ready_at INTEGER NOT NULL, claimed_at INTEGER NOT NULL,"
+		" expires_at INTEGER NOT NULL, last_seen_at INTEGER NOT NULL,"
+		" restore_ms REAL NOT NULL, hook_ms REAL NOT NULL, health_ms REAL NOT NULL,"
+		" route_ms REAL NOT NULL, provision_ms REAL NOT NULL);"
+		"INSERT INTO instances VALUES ('aaaaaaaaaaaaaaaa', 'shop', 2, 'demux-a', 20000, 0,"
+		" '', 'criu_restore', 'tok', '192.0.2.1', 'node1', 1, 2, 3, 4, 3, 0, 0, 0, 0, 0);"
+		"PRAGMA user_version = 1;",
+		NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(store_sqlite_open(&st, path, err, sizeof(err)), 0);
+	assert_int_equal(st.ops->get(st.ctx, "aaaaaaaaaaaaaaaa", &got, err, sizeof(err)), 0);
+	assert_string_equal(got.owner_ip, "192.0.2.1");
+	assert_int_equal(got.extends, 0);
 	st.ops->close(st.ctx);
 }
 
@@ -159,7 +273,7 @@ claim_all(void *arg)
 	char err[256];
 
 	memset(&want, 0, sizeof(want));
-	while (c->st->ops->claim(c->st->ctx, "shop", &want, &got, err, sizeof(err)) == 0)
+	while (c->st->ops->claim(c->st->ctx, "shop", &want, 0, &got, err, sizeof(err)) == 0)
 		snprintf(c->ids[c->n++], ID_SIZE, "%s", got.id);
 	return NULL;
 }
@@ -218,7 +332,7 @@ test_admin_password_round_trip(void **state)
 	free(v);
 	memset(&want, 0, sizeof(want));
 	snprintf(want.owner_token, sizeof(want.owner_token), "tok");
-	assert_int_equal(st.ops->claim(st.ctx, "shop", &want, &got, err, sizeof(err)), 0);
+	assert_int_equal(st.ops->claim(st.ctx, "shop", &want, 0, &got, err, sizeof(err)), 0);
 	assert_string_equal(got.admin_password, "Xk7mPq2rSt9vWy3z");
 	st.ops->close(st.ctx);
 }
@@ -268,7 +382,7 @@ test_migrates_version_1(void **state)
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
-	assert_int_equal(sqlite3_column_int(q, 0), 2);
+	assert_int_equal(sqlite3_column_int(q, 0), 3); /* the latest: passwords, then extends */
 	sqlite3_finalize(q);
 	sqlite3_close(db);
 }
@@ -331,7 +445,10 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_claim_oldest_ready, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_claim_atomic_across_connections, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_admin_password_round_trip, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_claim_limited_per_owner, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_extends_round_trip, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_migrates_version_1, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_migrates_version_1_extends, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_ping, setup, teardown),
 	    cmocka_unit_test(test_state_names),
