@@ -221,6 +221,15 @@ t_eq "A's password opens A's back office" "$(admin "$A" "$PW_A")" 200
 t_eq "A's password does not open B's" "$(admin "$B" "$PW_A")" 401
 t_eq "the template's password opens neither" "$(admin "$A" "$TPL_PW")$(admin "$B" "$TPL_PW")" 401401
 
+# One client address holds at most max_active_per_client (3) demos: A and B
+# came from this address through the proxy; a third is handed out, a fourth
+# is refused with 429 and hands out nothing.
+claim 3
+t_eq "a third demo for this address: 201" "$(cat "$T_DIR/code")" 201
+claim 4
+t_eq "a fourth active demo for this address: 429" "$(cat "$T_DIR/code")" 429
+t_match "... saying why" "$(cat "$T_DIR/claim")" 'client_limit'
+
 # The firewall is demux's to keep: status, and put back after a flush.
 t_check "demux firewall status: in place" "$DEMUX_BIN" firewall status
 nft delete table inet demux
