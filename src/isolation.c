@@ -49,9 +49,9 @@ isolation_setup(const struct config *cfg, struct podman *p, struct isolation *ou
 		return -1;
 	}
 	log_debug("isolation ready network=%s interface=%s subnet=%s egress_network=%s "
-		 "egress_interface=%s egress_subnet=%s",
-		 out->closed.name, out->closed.interface, out->closed.subnet, out->open.name,
-		 out->open.interface, out->open.subnet);
+		  "egress_interface=%s egress_subnet=%s",
+		  out->closed.name, out->closed.interface, out->closed.subnet, out->open.name,
+		  out->open.interface, out->open.subnet);
 	return 0;
 }
 

@@ -129,7 +129,7 @@ network_create(struct podman *p, const char *name, const char *interface, const 
 		goto out;
 	}
 	log_debug("network created name=%s interface=%s subnet=%s", name, interface,
-		 subnet != NULL && subnet[0] != '\0' ? subnet : "(Podman's choice)");
+		  subnet != NULL && subnet[0] != '\0' ? subnet : "(Podman's choice)");
 	ret = 0;
 out:
 	free(json);
