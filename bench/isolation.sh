@@ -14,6 +14,8 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export PODMAN_IGNORE_CGROUPSV1_WARNING=1
+# shellcheck source=scripts/storage-env.sh
+. scripts/storage-env.sh
 IMAGE=${DEMUX_BENCH_IMAGE:-localhost/demux/shop-fixture:latest}
 LIVE=${DEMUX_BENCH_LIVE:-100}
 LABEL=demux.bench=isolation
