@@ -24,6 +24,7 @@ PORT0=${DEMUX_BENCH_PORT0:-46000}
 CAPS=CHOWN,DAC_OVERRIDE,FOWNER,NET_BIND_SERVICE,SETGID,SETUID
 
 [ -x "$DEMUX" ] || { echo "isolation: build first (make)"; exit 1; }
+demux_storage_env "$DEMUX" || { echo "isolation: cannot set up demux's container store"; exit 1; }
 podman image exists "$IMAGE" || { echo "isolation: image $IMAGE missing (make images); skipped"; exit 0; }
 tmp=$(mktemp -d /tmp/demux-bench.XXXXXX)
 cleanup() {
