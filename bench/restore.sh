@@ -4,7 +4,8 @@
 #   - restore time split into podman / runtime (runc) / CRIU, for both archives,
 #     through demux's C module (REST API) and through the podman CLI;
 #   - time until a restored copy answers HTTP 200, and 3 restores at once.
-# Printed side by side with the baseline probe of /work/shared/ENVIRONMENT.md.
+# Printed side by side with the baseline of a first probe on these machines
+# (the "# baseline" lines below).
 #
 #   bench/restore.sh            (or: make bench, which runs every bench/*.sh)
 # Environment: DEMUX_BENCH_IMAGE (default localhost/demux/shop-fixture:latest),
