@@ -35,14 +35,8 @@ trap cleanup EXIT
 
 domain=$(podman image inspect --format '{{index .Labels "demux.domain"}}' "$IMAGE")
 now_ms() { date +%s%3N; }
-# stats NAME VALUES...: median, p90, min, max
-stats() {
-	local name=$1
-	shift
-	printf '%s\n' "$@" | sort -n | awk -v n="$name" '{v[NR]=$1} END {
-		if (NR == 0) exit; printf "  %-34s n=%-3d median=%6.0f  p90=%6.0f  min=%6.0f  max=%6.0f ms\n",
-		n, NR, v[int((NR + 1) / 2)], v[int(NR * 0.9 + 0.5)], v[1], v[NR] }'
-}
+# shellcheck source=bench/common.bash
+. bench/common.bash
 
 # variant NAME RUN-FLAGS...: template, checkpoint, LIVE restores kept alive.
 variant() {

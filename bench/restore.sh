@@ -48,14 +48,8 @@ app_port=$(label demux.app_port)
 db_port=$(label demux.db_port)
 domain=${domain:-template.localhost} app_port=${app_port:-80} db_port=${db_port:-0}
 
-# stats NAME VALUES...: median, min, max of numbers
-stats() {
-	local name=$1
-	shift
-	printf '%s\n' "$@" | sort -n | awk -v n="$name" '{v[NR]=$1} END {
-		if (NR == 0) exit; printf "  %-28s n=%-3d median=%8.1f  min=%8.1f  max=%8.1f ms\n",
-		n, NR, v[int((NR + 1) / 2)], v[1], v[NR] }'
-}
+# shellcheck source=bench/common.bash
+. bench/common.bash
 
 echo "# $(date -u +%FT%TZ) $(uname -r), $(nproc) cores; podman $(podman version --format '{{.Client.Version}}'), $(criu --version | head -1), runc $(runc --version | head -1 | awk '{print $3}')"
 echo "# image $IMAGE ($(podman image inspect --format '{{.Size}}' "$IMAGE" | awk '{printf "%.0f MB", $1/1048576}'))"

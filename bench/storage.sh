@@ -56,13 +56,8 @@ label() { podman image inspect --format "{{index .Labels \"$1\"}}" "$IMAGE"; }
 domain=$(label demux.domain) app_port=$(label demux.app_port)
 domain=${domain:-template.localhost} app_port=${app_port:-80}
 
-stats() {
-	local name=$1
-	shift
-	printf '%s\n' "$@" | sort -n | awk -v n="$name" '{v[NR]=$1} END {
-		if (NR == 0) exit; printf "  %-34s n=%-3d median=%8.1f  min=%8.1f  max=%8.1f ms\n",
-		n, NR, v[int((NR + 1) / 2)], v[1], v[NR] }'
-}
+# shellcheck source=bench/common.bash
+. bench/common.bash
 
 echo "# $(date -u +%FT%TZ) $(uname -r), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); podman $(podman version --format '{{.Client.Version}}')"
 for s in overlay btrfs; do
