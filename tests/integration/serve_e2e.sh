@@ -39,30 +39,13 @@ if ! bash "$DEMUX_ROOT/scripts/build-image" shop-fixture >"$T_DIR/build-image.lo
 fi
 start_caddy || { t_fail "caddy starts" "$(tail -5 "$T_DIR/caddy/caddy.log")"; t_done; }
 
-PROXY_PORT=$(free_port)
-API_PORT=$(free_port)
-TOKEN=$(head -c 32 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 32)
-printf '%s\n' "$TOKEN" >"$T_DIR/admin-token"
-chmod 600 "$T_DIR/admin-token"
+serve_setup
 
 # write_conf MIN_READY
 write_conf() {
-	cat >"$T_DIR/demux.conf" <<CONF
-[demux]
-state_dir = $T_DIR/state
-[server]
-listen = 127.0.0.1:$API_PORT
-base_domain = $BD
-public_port = $PROXY_PORT
-admin_token_file = $T_DIR/admin-token
-trust_forwarded_for = true
-claims_per_ip_per_minute = 100
-[podman]
-socket = $DEMUX_TEST_PODMAN_SOCKET
-[proxy]
-backend = caddy
-caddy_admin = $CADDY_ADMIN
-listen = 127.0.0.1:$PROXY_PORT
+	{
+		serve_conf_head
+		cat <<CONF
 [pool $TEMPLATE]
 min_ready = $1
 max_instances = 8
@@ -72,6 +55,7 @@ max_ttl = 1h
 port_min = 44000
 port_max = 44099
 CONF
+	} >"$T_DIR/demux.conf"
 }
 
 write_conf 0

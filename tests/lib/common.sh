@@ -103,6 +103,38 @@ wait_for() {
 
 tcp_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# --- demux serve behind the test's Caddy ---------------------------------------
+# serve_setup: picks PROXY_PORT and API_PORT, writes a random admin token to
+# $T_DIR/admin-token (also in TOKEN). Needs start_caddy first.
+serve_setup() {
+	PROXY_PORT=$(free_port)
+	API_PORT=$(free_port)
+	TOKEN=$(head -c 32 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 32)
+	printf '%s\n' "$TOKEN" >"$T_DIR/admin-token"
+	chmod 600 "$T_DIR/admin-token"
+}
+# serve_conf_head: the [demux], [server], [podman] and [proxy] sections of
+# such a demux serve (base domain $BD), on stdout; a test adds its [pool].
+serve_conf_head() {
+	cat <<CONF
+[demux]
+state_dir = $T_DIR/state
+[server]
+listen = 127.0.0.1:$API_PORT
+base_domain = $BD
+public_port = $PROXY_PORT
+admin_token_file = $T_DIR/admin-token
+trust_forwarded_for = true
+claims_per_ip_per_minute = 100
+[podman]
+socket = $DEMUX_TEST_PODMAN_SOCKET
+[proxy]
+backend = caddy
+caddy_admin = $CADDY_ADMIN
+listen = 127.0.0.1:$PROXY_PORT
+CONF
+}
+
 # --- Podman's REST service -------------------------------------------------
 # tests/run starts one for the whole run; a test run alone starts its own.
 start_podman_service() {
