@@ -12,7 +12,6 @@
 #include <ftw.h>
 #include <linux/btrfs.h>
 #include <linux/magic.h>
-#include <spawn.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,22 +20,20 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "errf.h"
 #include "log.h"
 #include "mkpath.h"
+#include "program.h"
 #include "xmalloc.h"
 
-extern char **environ;
 
 /* linux/btrfs.h of older kernels lacks it; the ioctl knows it since 6.7. */
 #ifndef BTRFS_QUOTA_CTL_ENABLE_SIMPLE_QUOTA
 #define BTRFS_QUOTA_CTL_ENABLE_SIMPLE_QUOTA 4
 #endif
 
-#define CMD_OUTPUT_MAX 2048
 
 const char *
 storage_quota_name(enum storage_quota q)
@@ -107,73 +104,6 @@ storage_conf_text(const struct storage_paths *sp, char **text)
 		 "graphroot = \"%s\"\n"
 		 "runroot = \"%s\"\n",
 		 sp->graph, sp->runroot);
-}
-
-/* Runs argv (looked up in PATH) with its output collected; on failure err
- * gets the command, its status and the last line it printed. */
-static int
-run_program(char *const argv[], char *err, size_t errlen)
-{
-	posix_spawn_file_actions_t fa;
-	char out[CMD_OUTPUT_MAX], *last;
-	size_t used = 0;
-	ssize_t r;
-	int fds[2], rc, status, ret = -1;
-	pid_t pid;
-
-	if (pipe2(fds, O_CLOEXEC) == -1)
-		return errf(err, errlen, "pipe: %s", strerror(errno));
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO);
-	posix_spawn_file_actions_adddup2(&fa, fds[1], STDERR_FILENO);
-	rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	close(fds[1]);
-	if (rc != 0) {
-		close(fds[0]);
-		return errf(err, errlen, "cannot run %s: %s", argv[0], strerror(rc));
-	}
-	for (;;) {
-		char chunk[512];
-
-		r = read(fds[0], chunk, sizeof(chunk));
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		/* keep the end: the reason of a failure is on the last lines */
-		if (used + (size_t)r >= sizeof(out)) {
-			size_t drop = used + (size_t)r - (sizeof(out) - 1);
-
-			if (drop > used)
-				drop = used;
-			memmove(out, out + drop, used - drop);
-			used -= drop;
-		}
-		if ((size_t)r > sizeof(out) - 1 - used)
-			r = (ssize_t)(sizeof(out) - 1 - used);
-		memcpy(out + used, chunk, (size_t)r);
-		used += (size_t)r;
-	}
-	close(fds[0]);
-	out[used] = '\0';
-	while (waitpid(pid, &status, 0) == -1)
-		if (errno != EINTR)
-			return errf(err, errlen, "waiting for %s: %s", argv[0], strerror(errno));
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-		ret = 0;
-	} else {
-		while (used > 0 && (out[used - 1] == '\n' || out[used - 1] == ' '))
-			out[--used] = '\0';
-		last = strrchr(out, '\n');
-		last = last != NULL ? last + 1 : out;
-		errf(err, errlen, "%s failed (%s %d)%s%s", argv[0],
-		     WIFEXITED(status) ? "exit status" : "signal",
-		     WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
-		     last[0] != '\0' ? ": " : "", last);
-	}
-	return ret;
 }
 
 /* 1 when path is the root of a mounted btrfs, 2 of something else mounted,
@@ -293,7 +223,7 @@ make_image(const char *image, long long size_bytes, char *err, size_t errlen)
 		return -1;
 	}
 	close(fd);
-	if (run_program(mkfs, err, errlen) == -1) {
+	if (program_run(mkfs, err, errlen) == -1) {
 		unlink(image);
 		return -1;
 	}
@@ -367,7 +297,7 @@ storage_setup(const struct storage_paths *sp, long long size_bytes, enum storage
 		return errf(err, errlen, "%s is a mount point, but not of a btrfs file system",
 			    sp->graph);
 	case 0:
-		if (run_program(mount_cmd, err, errlen) == -1)
+		if (program_run(mount_cmd, err, errlen) == -1)
 			return -1;
 		if (mount_state(sp->graph) != 1)
 			return errf(err, errlen, "mount -o loop %s %s did not mount a btrfs",
