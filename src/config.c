@@ -40,6 +40,7 @@ static const char *const proxy_choices[] = {"caddy", "haproxy", NULL};
 static const char *const store_choices[] = {"sqlite", "redis", NULL};
 static const char *const dbmode_choices[] = {"embedded", "shared", NULL};
 static const char *const egress_choices[] = {"none", "open", NULL};
+static const char *const restore_choices[] = {"prepared", "archive", NULL};
 static const char *const scheme_choices[] = {"http", "https", NULL};
 
 #define C_STR(sec, key, field)                                                                     \
@@ -128,6 +129,8 @@ static const struct key keys[] = {
      0, NULL},
     {"pool", "db_mode", K_ENUM, offsetof(struct pool_config, db_mode), 0, 0, 0, dbmode_choices},
     {"pool", "egress", K_ENUM, offsetof(struct pool_config, egress), 0, 0, 0, egress_choices},
+    {"pool", "restore", K_ENUM, offsetof(struct pool_config, restore_from), 0, 0, 0,
+     restore_choices},
     {"pool", "generic_after_restore", K_STR, offsetof(struct pool_config, generic_after_restore),
      CONFIG_SQL, 0, 0, NULL},
     {"pool", "generic_on_release", K_STR, offsetof(struct pool_config, generic_on_release),

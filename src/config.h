@@ -26,6 +26,8 @@ enum db_mode { DB_MODE_EMBEDDED, DB_MODE_SHARED };
 enum proxy_backend { PROXY_CADDY, PROXY_HAPROXY };
 enum store_backend { STORE_SQLITE, STORE_REDIS };
 enum egress { EGRESS_NONE, EGRESS_OPEN };
+/* Where a copy is restored from (template_restore.h). */
+enum restore_from { RESTORE_PREPARED, RESTORE_ARCHIVE };
 
 struct pool_config {
 	char name[64]; /* template name */
@@ -41,6 +43,7 @@ struct pool_config {
 	bool cold_start_fallback;
 	enum db_mode db_mode;
 	enum egress egress; /* may its copies open connections beyond the machine? */
+	enum restore_from restore_from;
 	char generic_after_restore[CONFIG_SQL]; /* generic profile; ';'-separated */
 	char generic_on_release[CONFIG_SQL];
 	/* generic: stores {password_hash} for {admin_user}; "" = copies keep the

@@ -367,6 +367,13 @@ record_failure(struct pool *p, const char *id, const char *step, const char *rea
 	pthread_mutex_unlock(&p->mu);
 }
 
+static bool
+pool_prepared_restore(const struct pool *p)
+{
+	return p->env.pcfg->restore_from == RESTORE_PREPARED &&
+	       p->env.tmpl->restore_archive_path[0] != '\0';
+}
+
 /* Restore (or cold start) the container of `in`; fills method and
  * restore_ms. */
 static int
@@ -381,17 +388,24 @@ start_container(struct pool *p, struct instance *in, char *err, size_t errlen)
 	double t0 = mstime_now();
 
 	memset(&req, 0, sizeof(req));
-	req.archive_path = t->archive_path;
 	req.name = in->container;
 	req.ports[req.nports++] = (struct container_port){in->app_port, t->app_port};
-	memset(&rs, 0, sizeof(rs));
-	if (p->env.runtime.ops->restore(p->env.runtime.ctx, &req, &rs, e, sizeof(e)) == 0) {
-		snprintf(in->method, sizeof(in->method), "criu_restore");
-		in->restore_ms = mstime_now() - t0;
-		log_debug("restored id=%s podman_ms=%.0f runtime_ms=%.0f criu_ms=%.0f", in->id,
-			  rs.podman_ms, rs.runtime_ms, rs.criu_ms);
-		return 0;
+	/* The prepared restore first (template_restore.h); the full archive
+	 * when there is none or it fails. */
+	if (pool_prepared_restore(p)) {
+		req.archive_path = t->restore_archive_path;
+		memset(&rs, 0, sizeof(rs));
+		if (p->env.runtime.ops->restore(p->env.runtime.ctx, &req, &rs, e, sizeof(e)) == 0)
+			goto restored;
+		log_warnx("prepared restore failed, restoring from the archive template=%s id=%s "
+			  "reason=\"%s\"",
+			  pool_template(p), in->id, e);
+		p->env.runtime.ops->remove(p->env.runtime.ctx, in->container, e, sizeof(e));
 	}
+	req.archive_path = t->archive_path;
+	memset(&rs, 0, sizeof(rs));
+	if (p->env.runtime.ops->restore(p->env.runtime.ctx, &req, &rs, e, sizeof(e)) == 0)
+		goto restored;
 	if (!p->env.pcfg->cold_start_fallback) {
 		snprintf(err, errlen, "restore: %.900s", e);
 		return -1;
@@ -412,6 +426,12 @@ start_container(struct pool *p, struct instance *in, char *err, size_t errlen)
 	}
 	snprintf(in->method, sizeof(in->method), "cold_start");
 	in->restore_ms = mstime_now() - t0;
+	return 0;
+restored:
+	snprintf(in->method, sizeof(in->method), "criu_restore");
+	in->restore_ms = mstime_now() - t0;
+	log_debug("restored id=%s from=%s podman_ms=%.0f runtime_ms=%.0f criu_ms=%.0f", in->id,
+		  req.archive_path, rs.podman_ms, rs.runtime_ms, rs.criu_ms);
 	return 0;
 }
 

@@ -33,6 +33,7 @@
 #include "server.h"
 #include "store/store.h"
 #include "template.h"
+#include "template_restore.h"
 #include "validate.h"
 #include "xmalloc.h"
 
@@ -229,6 +230,30 @@ check_template_network(const struct config *cfg, const struct pool_config *pc,
 	return 0;
 }
 
+/* Copies restore from the template's prepared restore when it is usable,
+ * else from its full archive (template_restore.h). */
+static void
+choose_restore(struct daemon *d, const struct pool_config *pc, struct template_meta *t)
+{
+	char e[768];
+
+	if (pc->restore_from == RESTORE_ARCHIVE) {
+		t->restore_archive_path[0] = '\0';
+		log_info("pool %s restores from the archive %s ([pool] restore = archive)",
+			 pc->name, t->archive_path);
+		return;
+	}
+	if (template_restore_check(d->podman, t, e, sizeof(e)) == -1) {
+		t->restore_archive_path[0] = '\0';
+		log_warnx("pool %s restores from the archive %s (slower): %s; recreate the "
+			  "template to prepare it",
+			  pc->name, t->archive_path, e);
+		return;
+	}
+	log_info("pool %s restores from the prepared %s (image %s)", pc->name,
+		 t->restore_archive_path, t->restore_image);
+}
+
 static int
 open_pools(struct daemon *d, char *err, size_t errlen)
 {
@@ -254,6 +279,7 @@ open_pools(struct daemon *d, char *err, size_t errlen)
 		d->env[i].tmpl = &d->tmpl[i];
 		if (check_template_network(cfg, pc, &d->tmpl[i], err, errlen) == -1)
 			return -1;
+		choose_restore(d, pc, &d->tmpl[i]);
 		d->env[i].profile = profile_find(d->tmpl[i].profile);
 		if (d->env[i].profile == NULL) {
 			snprintf(err, errlen, "[pool %s]: template has unknown profile '%s'",

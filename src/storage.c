@@ -28,12 +28,10 @@
 #include "program.h"
 #include "xmalloc.h"
 
-
 /* linux/btrfs.h of older kernels lacks it; the ioctl knows it since 6.7. */
 #ifndef BTRFS_QUOTA_CTL_ENABLE_SIMPLE_QUOTA
 #define BTRFS_QUOTA_CTL_ENABLE_SIMPLE_QUOTA 4
 #endif
-
 
 const char *
 storage_quota_name(enum storage_quota q)

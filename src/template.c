@@ -33,6 +33,7 @@
 #include "id.h"
 #include "log.h"
 #include "mkpath.h"
+#include "template_restore.h"
 #include "xmalloc.h"
 
 #define META_FILE "template.json"
@@ -641,6 +642,10 @@ template_meta_to_json(const struct template_meta *m, char **json, char *err, siz
 	json_object_set_new(o, "network", json_string(m->network));
 	json_object_set_new(o, "egress", json_boolean(m->egress));
 	json_object_set_new(o, "archive_path", json_string(m->archive_path));
+	if (m->restore_image[0] != '\0') {
+		json_object_set_new(o, "restore_image", json_string(m->restore_image));
+		json_object_set_new(o, "restore_image_id", json_string(m->restore_image_id));
+	}
 	json_object_set_new(o, "archive_bytes", json_integer(m->archive_bytes));
 	json_object_set_new(o, "compressed", json_boolean(m->compressed));
 	json_object_set_new(o, "checkpoint",
@@ -746,6 +751,10 @@ template_meta_from_json(const char *json, struct template_meta *m, char *err, si
 	    get_str(o, "caps", m->caps, sizeof(m->caps), false, err, errlen) == -1 ||
 	    get_str(o, "archive_path", m->archive_path, sizeof(m->archive_path), true, err,
 		    errlen) == -1 ||
+	    get_str(o, "restore_image", m->restore_image, sizeof(m->restore_image), false, err,
+		    errlen) == -1 ||
+	    get_str(o, "restore_image_id", m->restore_image_id, sizeof(m->restore_image_id), false,
+		    err, errlen) == -1 ||
 	    get_list(o, "labels", m->labels, &m->nlabels, err, errlen) == -1 ||
 	    get_list(o, "env", m->env, &m->nenv, err, errlen) == -1 ||
 	    get_list(o, "warm", m->warm, &m->nwarm, err, errlen) == -1)
@@ -904,6 +913,13 @@ template_load(const char *state_dir, const char *name, struct template_meta *out
 			goto out;
 		}
 	}
+	if (out->restore_image[0] != '\0' &&
+	    snprintf(out->restore_archive_path, sizeof(out->restore_archive_path), "%s/%s",
+		     buf_str(&dir),
+		     TEMPLATE_RESTORE_ARCHIVE) >= (int)sizeof(out->restore_archive_path)) {
+		errf(err, errlen, "%s: restore archive path too long", buf_str(&path));
+		goto out;
+	}
 	ret = 0;
 out:
 	buf_free(&dir);
@@ -1007,6 +1023,8 @@ template_dir_discard(const char *dir, char *err, size_t errlen)
 					    NULL};
 	char path[TEMPLATE_PATH];
 
+	if (template_restore_discard(dir, err, errlen) == -1)
+		return -1;
 	for (size_t i = 0; files[i] != NULL; i++) {
 		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
 		if (unlink(path) == -1 && errno != ENOENT)

@@ -72,6 +72,14 @@ struct template_meta {
 	int nwarm;
 	char warm[TEMPLATE_MAX_LIST][TEMPLATE_STR];
 	char archive_path[TEMPLATE_PATH]; /* absolute path of the checkpoint archive */
+	/* The prepared restore (template_restore.h): the image holding the
+	 * template's file system at the dump, and the small archive a restore
+	 * imports ("" when the template has none: copies then restore from
+	 * archive_path). restore_archive_path is not stored: template_load
+	 * derives it from the template directory. */
+	char restore_image[TEMPLATE_STR + 40];
+	char restore_image_id[72];
+	char restore_archive_path[TEMPLATE_PATH];
 	long long archive_bytes;
 	bool compressed; /* zstd */
 	struct checkpoint_stats checkpoint;

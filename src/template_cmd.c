@@ -19,6 +19,7 @@
 #include "log.h"
 #include "template.h"
 #include "template_create.h"
+#include "template_restore.h"
 #include "validate.h"
 #include "xmalloc.h"
 
@@ -192,17 +193,37 @@ cmd_ls(const char *state_dir)
 	return 0;
 }
 
+/* Removes the template's directory, then the image of its prepared restore
+ * (template_restore.h), which Podman keeps while a copy still runs on it. */
 static int
-cmd_rm(const char *state_dir, const char *name)
+cmd_rm(const struct config *cfg, const char *state_dir, const char *socket, const char *name)
 {
+	struct template_meta *m = xcalloc(1, sizeof(*m));
+	struct podman *p = NULL;
 	char err[2048];
+	bool loaded;
+	int rc = 1;
 
+	loaded = template_load(state_dir, name, m, err, sizeof(err)) == 0;
 	if (template_remove(state_dir, name, err, sizeof(err)) == -1) {
 		fprintf(stderr, "demux: template rm: %s\n", err);
-		return 1;
+		goto out;
 	}
 	printf("template %s removed\n", name);
-	return 0;
+	rc = 0;
+	if (!loaded || m->restore_image[0] == '\0')
+		goto out;
+	p = podman_open(socket, cfg->podman_timeout_ms);
+	if (template_restore_remove_image(p, m, err, sizeof(err)) == -1)
+		fprintf(stderr,
+			"demux: template rm: image %s stays: %s (remove it with \"podman image rm "
+			"%s\" once no copy runs on it)\n",
+			m->restore_image, err, m->restore_image);
+out:
+	podman_close(p);
+	explicit_bzero(m, sizeof(*m));
+	free(m);
+	return rc;
 }
 
 /* What the command line asked for. */
@@ -482,7 +503,7 @@ cmd_template(int argc, char **argv)
 	if (strcmp(a.sub, "ls") == 0)
 		rc = cmd_ls(a.state_dir);
 	else if (strcmp(a.sub, "rm") == 0)
-		rc = cmd_rm(a.state_dir, a.rm_name);
+		rc = cmd_rm(cfg, a.state_dir, a.socket, a.rm_name);
 	else
 		rc = cmd_create(cfg, &a);
 out:

@@ -27,6 +27,7 @@
 #include "log.h"
 #include "mstime.h"
 #include "storage.h"
+#include "template_restore.h"
 #include "xmalloc.h"
 
 #define TCP_QUIET_WAIT_MS 10000
@@ -351,7 +352,7 @@ create_template(struct create *c, const struct template_options *opt, char *err,
 	struct podman_image *img = xcalloc(1, sizeof(*img));
 	struct template_spec_buf *sb = xcalloc(1, sizeof(*sb));
 	struct container_spec spec;
-	char rmerr[256];
+	char rmerr[256], why[768];
 	int lock = -1, ret = -1;
 	bool made_dir = false;
 
@@ -393,12 +394,20 @@ create_template(struct create *c, const struct template_options *opt, char *err,
 		goto out;
 	c->m.archive_bytes = c->m.checkpoint.archive_bytes;
 	c->m.created_at = (long long)time(NULL);
+	progress(c, "demux: preparing the restore of %s\n", c->m.name);
+	if (template_restore_prepare(c->p, &c->m, c->container, why, sizeof(why)) == -1)
+		log_warnx("template: no prepared restore name=%s reason=\"%s\"; copies restore "
+			  "from the full archive (slower)",
+			  c->m.name, why);
 	if (template_save(c->state_dir, &c->m, err, errlen) == -1)
 		goto out;
 	ret = 0;
 out:
 	if (c->created_container && podman_remove(c->p, c->container, rmerr, sizeof(rmerr)) == -1)
 		log_warnx("template: removing container name=%s: %s", c->container, rmerr);
+	if (ret == -1 && c->m.restore_image[0] != '\0' &&
+	    template_restore_remove_image(c->p, &c->m, rmerr, sizeof(rmerr)) == -1)
+		log_warnx("template: removing image=%s: %s", c->m.restore_image, rmerr);
 	if (ret == -1 && made_dir && template_dir_discard(c->dir, rmerr, sizeof(rmerr)) == -1)
 		log_warnx("template: cleaning %s: %s", c->dir, rmerr);
 	if (lock != -1)

@@ -869,6 +869,84 @@ out:
 	return ret;
 }
 
+/* --- images made from containers ------------------------------------------ */
+
+int
+podman_commit(struct podman *p, const char *container, const char *repo, const char *tag,
+	      char *image_id, size_t idlen, char *err, size_t errlen)
+{
+	struct request req = {.method = "POST"};
+	struct response resp;
+	struct buf path;
+	json_t *root = NULL;
+	const char *id;
+	int ret = -1;
+
+	response_init(&resp);
+	buf_init(&path, PATH_MAX_LEN);
+	if (buf_appends(&path, "/commit?pause=false&container=") == -1 ||
+	    url_encode(&path, container) == -1 || buf_appends(&path, "&repo=") == -1 ||
+	    url_encode(&path, repo) == -1 || buf_appends(&path, "&tag=") == -1 ||
+	    url_encode(&path, tag) == -1) {
+		snprintf(err, errlen, "commit %s: request path too long", container);
+		goto out;
+	}
+	req.path = buf_str(&path);
+	if (perform(p, &req, &resp, err, errlen) == -1)
+		goto out;
+	if (resp.status != 200 && resp.status != 201) {
+		char msg[512];
+
+		podman_error_message(resp.status, buf_str(&resp.body), msg, sizeof(msg));
+		snprintf(err, errlen, "commit %s to %s:%s: %s", container, repo, tag, msg);
+		goto out;
+	}
+	root = json_loads(buf_str(&resp.body), 0, NULL);
+	id = json_string_value(json_object_get(root, "Id"));
+	if (id == NULL || id[0] == '\0' || strlen(id) >= idlen) {
+		snprintf(err, errlen, "commit %s: Podman's answer names no image id", container);
+		goto out;
+	}
+	snprintf(image_id, idlen, "%s", id);
+	ret = 0;
+out:
+	json_decref(root);
+	buf_free(&path);
+	buf_free(&resp.body);
+	return ret;
+}
+
+int
+podman_image_remove(struct podman *p, const char *image, char *err, size_t errlen)
+{
+	struct request req = {.method = "DELETE"};
+	struct response resp;
+	struct buf path;
+	int ret = -1;
+
+	response_init(&resp);
+	buf_init(&path, PATH_MAX_LEN);
+	if (buf_appends(&path, "/images/") == -1 || url_encode(&path, image) == -1) {
+		snprintf(err, errlen, "image name too long");
+		goto out;
+	}
+	req.path = buf_str(&path);
+	if (perform(p, &req, &resp, err, errlen) == -1)
+		goto out;
+	if (resp.status != 200 && resp.status != 404) {
+		char msg[512];
+
+		podman_error_message(resp.status, buf_str(&resp.body), msg, sizeof(msg));
+		snprintf(err, errlen, "remove image %s: %s", image, msg);
+		goto out;
+	}
+	ret = 0;
+out:
+	buf_free(&path);
+	buf_free(&resp.body);
+	return ret;
+}
+
 /* --- checkpoint ------------------------------------------------------------ */
 
 static int

@@ -77,6 +77,14 @@ int podman_image_inspect(struct podman *p, const char *image, struct podman_imag
 /* The value of label key, or NULL. */
 const char *podman_image_label(const struct podman_image *img, const char *key);
 
+/* Commits the (stopped) container's file system as image repo:tag, without
+ * pausing it; image_id gets the new image's id. */
+int podman_commit(struct podman *p, const char *container, const char *repo, const char *tag,
+		  char *image_id, size_t idlen, char *err, size_t errlen);
+/* Removes an image that no container uses; one that does not exist is no
+ * error. Podman refuses (and err says so) while a container still uses it. */
+int podman_image_remove(struct podman *p, const char *image, char *err, size_t errlen);
+
 /*
  * Checkpoints container name with CRIU (file locks included) and exports it to
  * archive_path (written to archive_path.part, then renamed). compress_zstd

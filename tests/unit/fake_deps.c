@@ -45,7 +45,9 @@ fake_restore(void *ctx, const struct restore_request *req, struct restore_stats 
 
 	rt->restores++;
 	memset(st, 0, sizeof(*st));
-	if (rt->fail_restore) {
+	snprintf(rt->last_archive, sizeof(rt->last_archive), "%s", req->archive_path);
+	if (rt->fail_restore ||
+	    (rt->fail_restore_from[0] != '\0' && strcmp(req->archive_path, rt->fail_restore_from) == 0)) {
 		snprintf(err, errlen, "fake: restore failed (corrupt archive)");
 		return -1;
 	}

@@ -29,7 +29,9 @@ struct fake_runtime {
 	int n;
 	int restores, runs, removes;
 	bool fail_restore, fail_run, fail_remove;
-	char template_name[64]; /* label of every container, default "shop" */
+	char fail_restore_from[256]; /* restores of this archive fail */
+	char last_archive[256];	     /* the archive of the last restore */
+	char template_name[64];	     /* label of every container, default "shop" */
 };
 
 struct fake_proxy {

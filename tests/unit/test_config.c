@@ -276,11 +276,29 @@ test_networks(void **state)
 	}
 }
 
+/* [pool] restore: the prepared restore by default, the archive on request. */
+static void
+test_restore_from(void **state)
+{
+	static struct config cfg;
+	char err[512];
+
+	(void)state;
+	assert_int_equal(load(&cfg, "[pool shop]\n", err, sizeof(err)), 0);
+	assert_int_equal(cfg.pools[0].restore_from, RESTORE_PREPARED);
+	assert_int_equal(load(&cfg, "[pool shop]\nrestore = archive\n", err, sizeof(err)), 0);
+	assert_int_equal(cfg.pools[0].restore_from, RESTORE_ARCHIVE);
+	assert_int_equal(load(&cfg, "[pool shop]\nrestore = fast\n", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "restore"));
+	assert_non_null(strstr(err, "prepared"));
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_defaults_are_valid),
+	    cmocka_unit_test(test_restore_from),
 	    cmocka_unit_test(test_full_file),
 	    cmocka_unit_test(test_errors_name_file_line_key),
 	    cmocka_unit_test(test_abuse_limits),

@@ -176,6 +176,46 @@ test_cold_start_fallback(void **state)
 	free(v);
 }
 
+/* A template with a prepared restore: copies come from it; when it fails,
+ * from the full archive, and the failed attempt leaves nothing behind. */
+static void
+test_prepared_restore_and_its_fallback(void **state)
+{
+	struct pool_fixture *f = *state;
+	struct instance *v;
+	int n;
+	char err[256];
+
+	snprintf(f->tmpl.archive_path, sizeof(f->tmpl.archive_path), "/t/shop/checkpoint.tar");
+	snprintf(f->tmpl.restore_archive_path, sizeof(f->tmpl.restore_archive_path),
+		 "/t/shop/restore.tar");
+	f->pcfg.min_ready = 1;
+	pool_fixture_fill(f);
+	assert_int_equal(f->rt.restores, 1);
+	assert_string_equal(f->rt.last_archive, "/t/shop/restore.tar");
+
+	snprintf(f->rt.fail_restore_from, sizeof(f->rt.fail_restore_from), "/t/shop/restore.tar");
+	f->pcfg.min_ready = 2;
+	pool_fixture_fill(f);
+	assert_int_equal(f->rt.restores, 3); /* the prepared one, then the archive */
+	assert_string_equal(f->rt.last_archive, "/t/shop/checkpoint.tar");
+	assert_int_equal(f->rt.runs, 0);
+	assert_int_equal(f->rt.n, 2); /* no container of the failed attempt */
+	assert_int_equal(
+	    f->store.ops->list(f->store.ctx, "shop", INSTANCE_READY, &v, &n, err, sizeof(err)), 0);
+	assert_int_equal(n, 2);
+	assert_string_equal(v[0].method, "criu_restore");
+	free(v);
+
+	/* [pool] restore = archive: the prepared restore is not tried. */
+	f->rt.fail_restore_from[0] = '\0';
+	f->pcfg.restore_from = RESTORE_ARCHIVE;
+	f->pcfg.min_ready = 3;
+	pool_fixture_fill(f);
+	assert_int_equal(f->rt.restores, 4);
+	assert_string_equal(f->rt.last_archive, "/t/shop/checkpoint.tar");
+}
+
 static void
 assert_nothing_left(struct pool_fixture *f)
 {
@@ -572,6 +612,7 @@ main(void)
 	    POOL_TEST(test_min_ready_zero_provisions_on_demand),
 	    POOL_TEST(test_claims_distinct_and_refill),
 	    POOL_TEST(test_max_instances_respected),
+	    POOL_TEST(test_prepared_restore_and_its_fallback),
 	    POOL_TEST(test_cold_start_fallback),
 	    POOL_TEST(test_restore_failure_without_fallback),
 	    POOL_TEST(test_hook_failure_destroys),

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "container/podman.h"
+#include "mkpath.h"
 #include "template.h"
 
 static void
@@ -435,6 +436,9 @@ fill_meta(struct template_meta *m)
 	m->pids_limit = 300;
 	m->cpus = 1.5;
 	m->disk_bytes = 768LL * 1024 * 1024;
+	snprintf(m->restore_image, sizeof(m->restore_image),
+		 "localhost/demux-restore/shop:1795692727");
+	snprintf(m->restore_image_id, sizeof(m->restore_image_id), "751a632caf79");
 }
 
 static void
@@ -482,6 +486,32 @@ test_meta_round_trip(void **state)
 	assert_int_equal(back.pids_limit, 300);
 	assert_true(back.cpus == 1.5);
 	assert_int_equal(back.disk_bytes, 768LL * 1024 * 1024);
+	assert_string_equal(back.restore_image, m.restore_image);
+	assert_string_equal(back.restore_image_id, "751a632caf79");
+	/* The small archive is where the template directory is now. */
+	snprintf(path, sizeof(path), "%s/templates/shop/restore.tar", dir);
+	assert_string_equal(back.restore_archive_path, path);
+
+	/* Without a prepared restore (an older template): none is derived. */
+	m.restore_image[0] = m.restore_image_id[0] = '\0';
+	assert_int_equal(template_save(dir, &m, err, sizeof(err)), 0);
+	assert_int_equal(template_load(dir, "shop", &back, err, sizeof(err)), 0);
+	assert_string_equal(back.restore_archive_path, "");
+
+	/* Removal takes the prepared restore's files with the template. */
+	snprintf(path, sizeof(path), "%s/templates/shop/restore/meta", dir);
+	assert_int_equal(mkpath(path, 0700, 0700, err, sizeof(err)), 0);
+	snprintf(path, sizeof(path), "%s/templates/shop/restore/checkpoint", dir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	snprintf(path, sizeof(path), "%s/templates/shop/restore/checkpoint/pages-1.img", dir);
+	f = fopen(path, "w");
+	fputs("x", f);
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/templates/shop/restore/meta/checkpoint", dir);
+	assert_int_equal(symlink("/nonexistent", path), 0);
+	snprintf(path, sizeof(path), "%s/templates/shop/restore.tar", dir);
+	f = fopen(path, "w");
+	fclose(f);
 
 	assert_int_equal(template_list(dir, &list, &n, err, sizeof(err)), 0);
 	assert_int_equal(n, 1);
@@ -489,6 +519,7 @@ test_meta_round_trip(void **state)
 	free(list);
 
 	/* A damaged file is reported with its path. */
+	snprintf(path, sizeof(path), "%s/templates/shop/template.json", dir);
 	f = fopen(path, "w");
 	fputs("{\"name\": \"shop\", ", f);
 	fclose(f);
