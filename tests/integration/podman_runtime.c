@@ -38,6 +38,7 @@
 #include "mstime.h"
 #include "template.h"
 #include "template_create.h"
+#include "template_restore.h"
 
 extern char **environ;
 
@@ -396,6 +397,17 @@ test_template_create(void **state)
 	assert_int_equal(st.st_size, meta.archive_bytes);
 	/* The template container itself is gone. */
 	assert_false(container_exists(TEMPLATE_CONTAINER_PREFIX TEMPLATE));
+	/* Its prepared restore: the file system committed as an image, and a
+	 * small archive in place of the full one. */
+	assert_true(meta.restore_image[0] != '\0');
+	assert_int_equal(stat(meta.restore_archive_path, &st), 0);
+	assert_true(st.st_size < 1024 * 1024);
+	assert_true(st.st_size * 20 < meta.archive_bytes);
+	img = calloc(1, sizeof(*img));
+	assert_int_equal(podman_image_inspect(pm, meta.restore_image, img, err, sizeof(err)), 0);
+	assert_string_equal(img->id, meta.restore_image_id);
+	free(img);
+	assert_int_equal(template_restore_check(pm, &meta, err, sizeof(err)), 0);
 	have_template = true;
 }
 
@@ -488,6 +500,98 @@ test_three_concurrent_restores(void **state)
 		assert_false(container_exists(jobs[i].name));
 		assert_false(tcp_accepts(jobs[i].req.ports[0].host_port));
 	}
+}
+
+/* Copies restored from the prepared restore answer like the others, each on
+ * a file system of its own, and leave the template's images as they were. */
+static void
+test_prepared_restore(void **state)
+{
+	struct restore_job jobs[2];
+	pthread_t th[2];
+	char err[1024], path[800], inventory[1200];
+	int pid[2];
+	struct container_info info;
+	struct stat st;
+	FILE *f;
+
+	(void)state;
+	need_template();
+	memset(jobs, 0, sizeof(jobs));
+	for (int i = 0; i < 2; i++) {
+		new_name(jobs[i].name, sizeof(jobs[i].name));
+		jobs[i].req.archive_path = meta.restore_archive_path;
+		jobs[i].req.name = jobs[i].name;
+		jobs[i].req.ports[0] = (struct container_port){free_port(), meta.app_port};
+		jobs[i].req.nports = 1;
+	}
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, restore_thread, &jobs[i]), 0);
+	for (int i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	for (int i = 0; i < 2; i++) {
+		struct buf body;
+
+		if (jobs[i].rc != 0)
+			fprintf(stderr, "# restore %s: %s\n", jobs[i].name, jobs[i].err);
+		assert_int_equal(jobs[i].rc, 0);
+		printf("# prepared restore %s: wall %.0f ms, podman %.0f ms, runtime %.0f ms, CRIU "
+		       "%.0f ms, %lld pages\n",
+		       jobs[i].name, jobs[i].stats.wall_ms, jobs[i].stats.podman_ms,
+		       jobs[i].stats.runtime_ms, jobs[i].stats.criu_ms,
+		       jobs[i].stats.pages_restored);
+		assert_true(jobs[i].stats.pages_restored > 0);
+		buf_init(&body, 1 << 20);
+		assert_int_equal(http_get(jobs[i].req.ports[0].host_port, meta.domain, &body), 200);
+		assert_non_null(strstr(buf_str(&body), meta.domain));
+		buf_free(&body);
+		assert_true(db_socket_accepts(jobs[i].name));
+		assert_int_equal(podman_inspect(pm, jobs[i].name, &info, &pid[i], err, sizeof(err)),
+				 0);
+		assert_true(pid[i] > 0);
+		assert_string_equal(info.template_name, TEMPLATE);
+	}
+	/* A file written in one copy is not in the other. */
+	snprintf(path, sizeof(path), "/proc/%d/root/tmp/demux-prepared-mark", pid[0]);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("copy 0\n", f);
+	fclose(f);
+	snprintf(path, sizeof(path), "/proc/%d/root/tmp/demux-prepared-mark", pid[1]);
+	assert_int_equal(stat(path, &st), -1);
+	/* CRIU only read the template's images: they are all still there. */
+	snprintf(inventory, sizeof(inventory), "%.*s/restore/checkpoint/inventory.img",
+		 (int)(strrchr(meta.archive_path, '/') - meta.archive_path), meta.archive_path);
+	assert_int_equal(stat(inventory, &st), 0);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(podman_remove(pm, jobs[i].name, err, sizeof(err)), 0);
+		assert_false(container_exists(jobs[i].name));
+	}
+}
+
+/* A prepared restore whose image is gone or was replaced is refused before
+ * a pool uses it (the pool then restores from the full archive). */
+static void
+test_prepared_restore_check(void **state)
+{
+	struct template_meta m = meta;
+	char err[1024];
+
+	(void)state;
+	need_template();
+	memset(m.restore_image_id, '0', 64);
+	m.restore_image_id[64] = '\0';
+	assert_int_equal(template_restore_check(pm, &m, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "not the"));
+	m = meta;
+	snprintf(m.restore_image, sizeof(m.restore_image), "%s/no-such-template:1",
+		 TEMPLATE_RESTORE_REPO);
+	assert_int_equal(template_restore_check(pm, &m, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "gone"));
+	m = meta;
+	m.restore_image[0] = '\0';
+	assert_int_equal(template_restore_check(pm, &m, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "no prepared restore"));
 }
 
 static void
@@ -694,13 +798,31 @@ test_cold_start_checkpoint_zstd(void **state)
 static void
 test_template_rm(void **state)
 {
+	char *argv[] = {(char *)demux_bin(), "template", "rm", TEMPLATE, "--state-dir",
+			state_dir,	     "--socket", sock, NULL};
+	struct podman_image *img = calloc(1, sizeof(*img));
 	char err[1024];
 	struct stat st;
+	struct buf out;
+	int rc;
 
 	(void)state;
-	need_template();
-	assert_int_equal(template_remove(state_dir, TEMPLATE, err, sizeof(err)), 0);
+	if (!have_shop) {
+		free(img);
+		skip();
+	}
+	assert_true(have_template);
+	buf_init(&out, 1 << 16);
+	rc = run(argv, &out);
+	if (rc != 0)
+		fprintf(stderr, "# %s\n", buf_str(&out));
+	assert_int_equal(rc, 0);
+	buf_free(&out);
 	assert_int_equal(stat(meta.archive_path, &st), -1);
+	assert_int_equal(stat(meta.restore_archive_path, &st), -1);
+	/* The committed file system went with it. */
+	assert_int_equal(podman_image_inspect(pm, meta.restore_image, img, err, sizeof(err)), -1);
+	free(img);
 }
 
 int
@@ -710,6 +832,8 @@ main(void)
 	    cmocka_unit_test(test_podman_not_running),
 	    cmocka_unit_test(test_template_create),
 	    cmocka_unit_test(test_three_concurrent_restores),
+	    cmocka_unit_test(test_prepared_restore),
+	    cmocka_unit_test(test_prepared_restore_check),
 	    cmocka_unit_test(test_restore_bad_archives),
 	    cmocka_unit_test(test_restore_port_in_use_and_name_taken),
 	    cmocka_unit_test(test_create_start_errors),
