@@ -230,6 +230,17 @@ check_template_network(const struct config *cfg, const struct pool_config *pc,
 	return 0;
 }
 
+static bool
+ksm_running(void)
+{
+	FILE *f = fopen("/sys/kernel/mm/ksm/run", "re");
+	int c = f != NULL ? fgetc(f) : EOF;
+
+	if (f != NULL)
+		fclose(f);
+	return c == '1';
+}
+
 /* Copies restore from the template's prepared restore when it is usable,
  * else from its full archive (template_restore.h). */
 static void
@@ -252,6 +263,10 @@ choose_restore(struct daemon *d, const struct pool_config *pc, struct template_m
 	}
 	log_info("pool %s restores from the prepared %s (image %s)", pc->name,
 		 t->restore_archive_path, t->restore_image);
+	if (t->ksm && !ksm_running())
+		log_warnx("pool %s: template %s is marked for KSM, but the kernel's KSM is off "
+			  "(/sys/kernel/mm/ksm/run is not 1): its copies share no memory",
+			  pc->name, t->name);
 }
 
 static int

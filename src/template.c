@@ -499,6 +499,7 @@ template_resolve(const struct template_options *opt, const struct podman_image *
 	    set_field(m->network, sizeof(m->network), "network", opt->network, err, errlen) == -1)
 		return -1;
 	m->egress = opt->egress;
+	m->ksm = opt->ksm;
 	return 0;
 }
 
@@ -641,6 +642,7 @@ template_meta_to_json(const struct template_meta *m, char **json, char *err, siz
 	json_object_set_new(o, "caps", json_string(m->caps));
 	json_object_set_new(o, "network", json_string(m->network));
 	json_object_set_new(o, "egress", json_boolean(m->egress));
+	json_object_set_new(o, "ksm", json_boolean(m->ksm));
 	json_object_set_new(o, "archive_path", json_string(m->archive_path));
 	if (m->restore_image[0] != '\0') {
 		json_object_set_new(o, "restore_image", json_string(m->restore_image));
@@ -771,6 +773,7 @@ template_meta_from_json(const char *json, struct template_meta *m, char *err, si
 	}
 	m->db_wrapper = json_is_true(json_object_get(o, "db_wrapper"));
 	m->egress = json_is_true(json_object_get(o, "egress"));
+	m->ksm = json_is_true(json_object_get(o, "ksm"));
 	if (m->db_socket[0] == '\0')
 		snprintf(m->db_socket, sizeof(m->db_socket), "%s", TEMPLATE_DEFAULT_DB_SOCKET);
 	m->compressed = json_is_true(json_object_get(o, "compressed"));

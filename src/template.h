@@ -62,8 +62,9 @@ struct template_meta {
 	/* The Podman network the template ran on, which every restored copy
 	 * keeps; "" for a template made before copies were isolated. */
 	char network[64];
-	bool egress;			  /* that network lets copies reach beyond the machine */
-	bool db_wrapper;		  /* entrypoint wrapper starts the image's MariaDB */
+	bool egress;	 /* that network lets copies reach beyond the machine */
+	bool ksm;	 /* the prepared restore's memory is marked mergeable (criu_image.h) */
+	bool db_wrapper; /* entrypoint wrapper starts the image's MariaDB */
 	char start_command[TEMPLATE_STR]; /* what the wrapper execs (the image's own start) */
 	int nlabels;
 	char labels[TEMPLATE_MAX_LIST][TEMPLATE_STR]; /* extra "k=v" from --label */
@@ -117,6 +118,7 @@ struct template_options {
 	const char *caps;    /* --caps, comma-separated; NULL = TEMPLATE_DEFAULT_CAPS */
 	const char *network; /* Podman network to run the template on (made by the caller) */
 	bool egress;	     /* whether that network is the one open to the outside */
+	bool ksm;	     /* mark the checkpoint's private memory mergeable */
 };
 
 /* Storage the strings of a built container_spec point into; keep it alive as

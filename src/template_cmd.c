@@ -48,6 +48,7 @@ enum {
 	OPT_DB_USER,
 	OPT_DB_PASSWORD,
 	OPT_EGRESS,
+	OPT_KSM,
 	OPT_CAPS,
 	OPT_HELP,
 };
@@ -77,6 +78,7 @@ static const struct option long_options[] = {
     {"db-user", required_argument, NULL, OPT_DB_USER},
     {"db-password", required_argument, NULL, OPT_DB_PASSWORD},
     {"egress", required_argument, NULL, OPT_EGRESS},
+    {"ksm", required_argument, NULL, OPT_KSM},
     {"caps", required_argument, NULL, OPT_CAPS},
     {"help", no_argument, NULL, OPT_HELP},
     {NULL, 0, NULL, 0},
@@ -113,6 +115,9 @@ usage(FILE *out)
 	    "  --compress none|zstd              archive compression (default none)\n"
 	    "  --egress none|open  may copies open connections beyond the machine? (default\n"
 	    "                      none; open puts the template on [network] egress_name)\n"
+	    "  --ksm on|off        mark copies' private memory mergeable, so that the kernel's\n"
+	    "                      KSM can share what copies hold alike (default off: merged\n"
+	    "                      pages are a side channel between copies; docs/SECURITY.md)\n"
 	    "common options: --config FILE (or DEMUX_CONFIG), --state-dir DIR, --socket PATH\n");
 }
 
@@ -339,6 +344,13 @@ value_option(struct args *a, int ch, const char *v)
 		}
 		return 0;
 	}
+	case OPT_KSM:
+		if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0) {
+			fprintf(stderr, "demux: template: --ksm must be on or off\n");
+			return -1;
+		}
+		opt->ksm = strcmp(v, "on") == 0;
+		return 0;
 	case OPT_EGRESS:
 		if (strcmp(v, "open") != 0 && strcmp(v, "none") != 0) {
 			fprintf(stderr, "demux: template: --egress must be none or open\n");

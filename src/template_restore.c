@@ -37,6 +37,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "criu_image.h"
 #include "errf.h"
 #include "log.h"
 #include "program.h"
@@ -243,6 +244,19 @@ write_archive(const char *dir, char *err, size_t errlen)
 }
 
 static int
+mark_mergeable(const char *dir, char *err, size_t errlen)
+{
+	char images[TEMPLATE_PATH];
+	int marked = 0;
+
+	if (join(images, sizeof(images), dir, IMAGES_DIR, err, errlen) == -1 ||
+	    criu_images_mark_mergeable(images, &marked, err, errlen) == -1)
+		return -1;
+	log_info("template: %d memory areas marked mergeable in %s", marked, images);
+	return 0;
+}
+
+static int
 template_dir_of(const struct template_meta *m, char *out, size_t outlen, char *err, size_t errlen)
 {
 	const char *slash = strrchr(m->archive_path, '/');
@@ -276,6 +290,7 @@ template_restore_prepare(struct podman *p, struct template_meta *m, const char *
 	committed = true;
 	if (unpack(m, dir, err, errlen) == -1 ||
 	    point_config_at_image(dir, image, id, err, errlen) == -1 ||
+	    (m->ksm && mark_mergeable(dir, err, errlen) == -1) ||
 	    write_archive(dir, err, errlen) == -1)
 		goto out;
 	snprintf(m->restore_image, sizeof(m->restore_image), "%s", image);
@@ -287,6 +302,7 @@ template_restore_prepare(struct podman *p, struct template_meta *m, const char *
 out:
 	if (ret == -1) {
 		m->restore_image[0] = m->restore_image_id[0] = m->restore_archive_path[0] = '\0';
+		m->ksm = false;
 		if (committed && podman_image_remove(p, image, rmerr, sizeof(rmerr)) == -1)
 			log_warnx("template: removing image=%s: %s", image, rmerr);
 		if (template_restore_discard(dir, rmerr, sizeof(rmerr)) == -1)
