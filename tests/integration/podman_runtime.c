@@ -594,6 +594,71 @@ test_prepared_restore_check(void **state)
 	assert_non_null(strstr(err, "no prepared restore"));
 }
 
+/* A template made with --ksm on: its copies restore, answer, and their
+ * private memory is mergeable ("mg" in the kernel's VmFlags). */
+static void
+test_ksm_template(void **state)
+{
+	char *create[] = {
+	    (char *)demux_bin(), "template",	"create",  "--name",   TEMPLATE "ksm", "--image",
+	    SHOP_IMAGE,		 "--state-dir", state_dir, "--socket", sock,	       "--label",
+	    TEST_LABEL,		 "--timeout",	"240s",	   "--ksm",    "on",	       NULL};
+	char *rm[] = {(char *)demux_bin(), "template",	  "rm",
+		      TEMPLATE "ksm",	   "--state-dir", state_dir,
+		      "--socket",	   sock,	  NULL};
+	struct template_meta *m = calloc(1, sizeof(*m));
+	struct restore_job job;
+	struct buf out, body;
+	char err[1024], path[64], line[512];
+	int pid = 0, mergeable = 0, rc;
+	struct container_info info;
+	FILE *f;
+
+	(void)state;
+	if (!have_shop) {
+		free(m);
+		skip();
+	}
+	buf_init(&out, 1 << 20);
+	rc = run(create, &out);
+	if (rc != 0)
+		fprintf(stderr, "# %s\n", buf_str(&out));
+	assert_int_equal(rc, 0);
+	assert_int_equal(template_load(state_dir, TEMPLATE "ksm", m, err, sizeof(err)), 0);
+	assert_true(m->ksm);
+	assert_true(m->restore_archive_path[0] != '\0');
+	memset(&job, 0, sizeof(job));
+	new_name(job.name, sizeof(job.name));
+	job.req.archive_path = m->restore_archive_path;
+	job.req.name = job.name;
+	job.req.ports[0] = (struct container_port){free_port(), m->app_port};
+	job.req.nports = 1;
+	restore_thread(&job);
+	if (job.rc != 0)
+		fprintf(stderr, "# restore %s: %s\n", job.name, job.err);
+	assert_int_equal(job.rc, 0);
+	buf_init(&body, 1 << 20);
+	assert_int_equal(http_get(job.req.ports[0].host_port, m->domain, &body), 200);
+	buf_free(&body);
+	assert_int_equal(podman_inspect(pm, job.name, &info, &pid, err, sizeof(err)), 0);
+	/* The container's first process (the entry point) was restored with
+	 * its areas marked. */
+	snprintf(path, sizeof(path), "/proc/%d/smaps", pid);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, "VmFlags:", 8) == 0 && strstr(line, " mg") != NULL)
+			mergeable++;
+	fclose(f);
+	printf("# ksm: %d mergeable areas in the restored entry point\n", mergeable);
+	assert_true(mergeable > 0);
+	assert_int_equal(podman_remove(pm, job.name, err, sizeof(err)), 0);
+	buf_reset(&out);
+	assert_int_equal(run(rm, &out), 0);
+	buf_free(&out);
+	free(m);
+}
+
 static void
 test_restore_bad_archives(void **state)
 {
@@ -834,6 +899,7 @@ main(void)
 	    cmocka_unit_test(test_three_concurrent_restores),
 	    cmocka_unit_test(test_prepared_restore),
 	    cmocka_unit_test(test_prepared_restore_check),
+	    cmocka_unit_test(test_ksm_template),
 	    cmocka_unit_test(test_restore_bad_archives),
 	    cmocka_unit_test(test_restore_port_in_use_and_name_taken),
 	    cmocka_unit_test(test_create_start_errors),
