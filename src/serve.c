@@ -24,6 +24,7 @@
 #include "app/profile.h"
 #include "commands.h"
 #include "container/podman.h"
+#include "criu_kdat.h"
 #include "hostport.h"
 #include "isolation.h"
 #include "log.h"
@@ -439,6 +440,8 @@ open_dependencies(struct daemon *d)
 		fprintf(stderr, "demux: isolation of demo copies: %s\n", err);
 		return -1;
 	}
+	if (criu_kdat_ensure(err, sizeof(err)) == -1)
+		log_warnx("criu: %s", err);
 	log_info("copies isolated network=%s interface=%s subnet=%s egress_network=%s "
 		 "egress_subnet=%s firewall=nftables",
 		 d->iso.closed.name, d->iso.closed.interface, d->iso.closed.subnet,

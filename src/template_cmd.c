@@ -15,6 +15,7 @@
 #include "app/profile.h"
 #include "commands.h"
 #include "config.h"
+#include "criu_kdat.h"
 #include "isolation.h"
 #include "log.h"
 #include "template.h"
@@ -457,6 +458,8 @@ cmd_create(const struct config *cfg, const struct args *a)
 		fprintf(stderr, "demux: template create: %s\n", err);
 		goto out;
 	}
+	if (criu_kdat_ensure(err, sizeof(err)) == -1)
+		log_warnx("criu: %s", err);
 	opt_net.network = isolation_network_name(cfg, opt->egress);
 	m = xcalloc(1, sizeof(*m));
 	if (template_create(p, opt, a->state_dir, a->host_port, a->timeout_s, m, err,
