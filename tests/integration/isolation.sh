@@ -12,6 +12,10 @@
 # only to this machine's own containers, bridge, addresses and namespaces.
 # Also: MariaDB answers only inside its copy, no database port is published,
 # demux puts its firewall back when it goes, "demux firewall status".
+#
+# Copies are restored the way [pool] restore says: DEMUX_TEST_RESTORE=prepared
+# (the default) or archive; isolation_archive.sh runs this file with the
+# latter, so that the rules are tried on both restore paths.
 set -uo pipefail
 . "$(dirname "$0")/../lib/common.sh"
 t_init
@@ -25,6 +29,7 @@ t_remove_containers_at_exit isolation
 
 TEMPLATE=isoshop
 BD=demo.localhost
+RESTORE=${DEMUX_TEST_RESTORE:-prepared}
 need_podman_service || { t_fail "podman service starts"; t_done; }
 if ! bash "$DEMUX_ROOT/scripts/build-image" shop-fixture >"$T_DIR/build-image.log" 2>&1; then
 	t_fail "build the shop-fixture image" "$(tail -5 "$T_DIR/build-image.log")"
@@ -40,6 +45,7 @@ serve_setup
 min_ready = 1
 max_instances = 4
 provision_concurrency = 1
+restore = $RESTORE
 ttl = 10m
 port_min = 45000
 port_max = 45099
@@ -99,6 +105,11 @@ wait_for "a pooled copy" 90 has_ready ||
 	{ t_fail "the pool refills one ready copy" "$(tail -5 "$T_DIR/serve.log")"; t_done; }
 P=$(ready_id)
 t_ok "two claimed copies and one pooled copy"
+case $RESTORE in
+prepared) t_match "the copies come from the prepared restore" "$(cat "$T_DIR/serve.log")" 'restores from the prepared .*restore.tar' ;;
+archive) t_match "the copies come from the full archive" "$(cat "$T_DIR/serve.log")" 'restores from the archive .*checkpoint.tar' ;;
+esac
+t_match "no copy fell back to another path" "$(grep -c 'restore failed' "$T_DIR/serve.log")" '^0$'
 
 ip_of() { podman inspect "demux-$1" --format '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}'; }
 IP_B=$(ip_of "$B")
