@@ -7,7 +7,8 @@
 #        CRIU), hook, health check and route, plus the claimed copy's first
 #        page through the proxy; for [pool] restore = archive (the full
 #        checkpoint archive, as every copy was restored before the prepared
-#        restore) and = prepared
+#        restore) and = prepared, the latter also without CRIU's
+#        kernel-feature cache and with the CRIU images on tmpfs
 #   B2r  `podman container restore --import` (CLI) of the same archive to its
 #        first 200: the ratio B2 / B2r
 #   B3   cold start of the same image to its first 200: the ratio B3 / B2
@@ -170,11 +171,20 @@ DOMAIN=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["domain
 echo "# template speed: archive $(du -m "$ARCHIVE" | cut -f1) MB, prepared restore.tar $(du -k "$T_DIR/state/templates/speed/restore.tar" | cut -f1) kB, $(grep -o '[0-9]* pages' "$T_DIR/template-speed.log")"
 
 # --- B2: restore-to-ready inside the pool ---------------------------------------
-b2_variant() { # RESTORE
-	local v=$1 id prev line
+b2_variant() { # LABEL RESTORE [nokdat|tmpfs]
+	local v=$1 id prev line images=$T_DIR/state/templates/speed/restore/checkpoint
 	local tot=() rst=() pod=() rt=() criu=() hook=() hl=() rte=() page=()
-	conf "b2-$v" speed "$v" 1 3 1
+	conf "b2-$v" speed "$2" 1 3 1
+	if [ "${3:-}" = tmpfs ]; then
+		# the CRIU images on tmpfs: the link restore.tar names goes on there
+		rm -rf /dev/shm/demux-speed-images
+		mv "$images" /dev/shm/demux-speed-images && ln -s /dev/shm/demux-speed-images "$images"
+	fi
 	serve "b2-$v" || return
+	# without the kernel-feature cache: CRIU probes the kernel at each
+	# restore (demux serve wrote the cache at its start; the next start
+	# writes it again)
+	[ "${3:-}" = nokdat ] && rm -f /run/criu.kdat
 	wait_for "first copy" 120 ready_at_least 1 || { stop_serve; return; }
 	for ((i = 0; i < RUNS; i++)); do
 		prev=$(grep -c 'msg=instance ready' "$T_DIR/b2-$v.log")
@@ -197,6 +207,9 @@ b2_variant() { # RESTORE
 		release "$id"
 	done
 	stop_serve
+	if [ "${3:-}" = tmpfs ]; then
+		rm "$images" && mv /dev/shm/demux-speed-images "$images"
+	fi
 	stats "B2 $v: restore-to-ready (total)" "${tot[@]}"
 	stats "B2 $v:   restore (demux's call)" "${rst[@]}"
 	stats "B2 $v:     Podman" "${pod[@]}"
@@ -211,8 +224,10 @@ b2_variant() { # RESTORE
 declare -A B2_MEDIAN
 if want b2; then
 	echo "== B2: restore-to-ready of one copy in the pool, $RUNS claims each (ms)"
-	b2_variant archive
-	b2_variant prepared
+	b2_variant archive archive
+	b2_variant prepared-nokdat prepared nokdat
+	b2_variant prepared prepared
+	b2_variant prepared-tmpfs prepared tmpfs
 	echo "== B2r: podman container restore --import (CLI) of the same archive, to the first 200 (ms)"
 	cli=() first=()
 	for ((i = 0; i < RUNS; i++)); do
@@ -228,7 +243,7 @@ if want b2; then
 	stats "B2r: CLI restore --import, to 1st 200" "${cli[@]}"
 	stats "B6: a restored copy's 1st page (direct)" "${first[@]}"
 	B2R=$(printf '%s\n' "${cli[@]}" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
-	for v in archive prepared; do
+	for v in archive prepared-nokdat prepared prepared-tmpfs; do
 		[ -n "${B2_MEDIAN[$v]:-}" ] && [ -n "$B2R" ] &&
 			awk -v a="${B2_MEDIAN[$v]}" -v b="$B2R" -v l="$v" 'BEGIN { printf "B2 %s / B2r = %.2f\n", l, a / b }'
 	done
