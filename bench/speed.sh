@@ -173,7 +173,7 @@ echo "# template speed: archive $(du -m "$ARCHIVE" | cut -f1) MB, prepared resto
 # --- B2: restore-to-ready inside the pool ---------------------------------------
 b2_variant() { # LABEL RESTORE [nokdat|tmpfs]
 	local v=$1 id prev line images=$T_DIR/state/templates/speed/restore/checkpoint
-	local tot=() rst=() pod=() rt=() criu=() hook=() hl=() rte=() page=()
+	local tot=() rst=() pod=() rt=() criu=() hook=() hl=() rte=() page=() direct=() port
 	conf "b2-$v" speed "$2" 1 3 1
 	if [ "${3:-}" = tmpfs ]; then
 		# the CRIU images on tmpfs: the link restore.tar names goes on there
@@ -203,6 +203,9 @@ b2_variant() { # LABEL RESTORE [nokdat|tmpfs]
 		pod+=("$(sed -nE 's/.*podman_ms=([0-9.]+).*/\1/p' <<<"$line")")
 		rt+=("$(sed -nE 's/.*runtime_ms=([0-9.]+).*/\1/p' <<<"$line")")
 		criu+=("$(sed -nE 's/.*criu_ms=([0-9.]+).*/\1/p' <<<"$line")")
+		port=$(curl -s -H "Host: $BD" -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PROXY_PORT/api/v1/demos/$id" |
+			python3 -c 'import json,sys; print(json.load(sys.stdin)["app_port"])')
+		direct+=("$(ms "$(curl -s -o /dev/null -w '%{time_total}' -H "Host: $id.$BD:$PROXY_PORT" "http://127.0.0.1:$port/")")")
 		page+=("$(ms "$(curl -s -o /dev/null -w '%{time_total}' -H "Host: $id.$BD:$PROXY_PORT" "http://127.0.0.1:$PROXY_PORT/")")")
 		release "$id"
 	done
@@ -218,7 +221,8 @@ b2_variant() { # LABEL RESTORE [nokdat|tmpfs]
 	stats "B2 $v:   hook" "${hook[@]}"
 	stats "B2 $v:   health check" "${hl[@]}"
 	stats "B2 $v:   route" "${rte[@]}"
-	stats "B2 $v: claimed copy's 1st page, proxy" "${page[@]}"
+	stats "B6 $v: claimed copy's 1st page, direct" "${direct[@]}"
+	stats "B6 $v: its 2nd page, through the proxy" "${page[@]}"
 	B2_MEDIAN[$v]=$(printf '%s\n' "${tot[@]}" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
 }
 declare -A B2_MEDIAN
