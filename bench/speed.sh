@@ -124,33 +124,39 @@ first_200() {
 	done
 	return 1
 }
-# pss_uss PID: PSS and USS in kB of the process tree under PID (a copy's
-# first process: everything of the copy descends from it).
+# pss_uss PID: PSS, USS and the file-backed part of the USS in kB of the
+# process tree under PID (a copy's first process: everything of the copy
+# descends from it). The file-backed private pages are the page cache of the
+# copy's own files: btrfs snapshots do not share it between copies.
 pss_uss() {
-	local pids p a b pss=0 uss=0
+	local pids p a b c pss=0 uss=0 fuss=0
 	pids=$(ps -e -o pid=,ppid= | awk -v root="$1" '
 		{ kids[$2] = kids[$2] " " $1 }
 		END { q[1] = root; n = 1; for (i = 1; i <= n; i++) { print q[i]; m = split(kids[q[i]], k, " "); for (j = 1; j <= m; j++) q[++n] = k[j] } }')
 	for p in $pids; do
-		read -r a b < <(awk '/^Pss:/ { p = $2 } /^Private_Clean:/ { c = $2 } /^Private_Dirty:/ { d = $2 } END { print p + 0, c + d }' "/proc/$p/smaps_rollup" 2>/dev/null)
-		pss=$((pss + ${a:-0})) uss=$((uss + ${b:-0}))
+		read -r a b c < <(awk '
+			/^[0-9a-f]+-[0-9a-f]+ / { file = ($6 != "" && $6 !~ /^\[/) }
+			/^Pss:/ { pss += $2 }
+			/^Private_(Clean|Dirty):/ { uss += $2; if (file) fuss += $2 }
+			END { print pss + 0, uss + 0, fuss + 0 }' "/proc/$p/smaps" 2>/dev/null)
+		pss=$((pss + ${a:-0})) uss=$((uss + ${b:-0})) fuss=$((fuss + ${c:-0}))
 	done
-	echo "$pss $uss"
+	echo "$pss $uss $fuss"
 }
 # density LABEL: mean PSS and USS per READY copy of the running serve (the
 # copies being restored at that moment are left out).
 density() {
-	local n=0 sp=0 su=0 pid a b name
+	local n=0 sp=0 su=0 sf=0 pid a b c name
 	for name in $(curl -s -H "Host: $BD" -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PROXY_PORT/api/v1/demos" |
 		python3 -c 'import json,sys; print("\n".join("demux-" + d["id"] for d in json.load(sys.stdin)["demos"] if d["state"] == "ready"))'); do
 		pid=$(podman inspect -f '{{.State.Pid}}' "$name" 2>/dev/null) || continue
 		[ "$pid" -gt 0 ] 2>/dev/null || continue
-		read -r a b < <(pss_uss "$pid")
-		n=$((n + 1)) sp=$((sp + a)) su=$((su + b))
+		read -r a b c < <(pss_uss "$pid")
+		n=$((n + 1)) sp=$((sp + a)) su=$((su + b)) sf=$((sf + c))
 	done
 	[ "$n" -gt 0 ] || { echo "$1: no copy"; return; }
-	awk -v l="$1" -v n="$n" -v sp="$sp" -v su="$su" \
-		'BEGIN { printf "%-44s copies=%-3d PSS=%6.1f MB  USS=%6.1f MB per copy\n", l, n, sp / n / 1024, su / n / 1024 }'
+	awk -v l="$1" -v n="$n" -v sp="$sp" -v su="$su" -v sf="$sf" \
+		'BEGIN { printf "%-40s copies=%-3d PSS=%5.1f MB  USS=%5.1f MB (file-backed %4.1f) per copy\n", l, n, sp / n / 1024, su / n / 1024, sf / n / 1024 }'
 }
 
 echo "# $(date -u +%FT%TZ) $(uname -r), $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), load $(cut -d' ' -f1-3 /proc/loadavg)"
