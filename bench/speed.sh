@@ -311,6 +311,8 @@ b5_fill() { # TEMPLATE PHASE
 	conf "$2" "$1" prepared "$COPIES" "$((COPIES + 100))" 2
 	serve "$2" || return 1
 	for n in 1 10 "$COPIES"; do
+		[ "$n" -le "$COPIES" ] || continue
+		[ "$n" = 10 ] && [ "$COPIES" = 10 ] && continue
 		wait_for "$n copies" 900 ready_at_least "$n" || return 1
 		sleep 3 # let the last copy settle
 		density "B5 $1 at $n ready"
