@@ -301,9 +301,27 @@ test_corrupt_archive(void **state)
 	assert_non_null(f);
 	fputs("this is not a checkpoint archive\n", f);
 	fclose(f);
+	/* A corrupt prepared restore: the copy comes from the full archive. */
+	snprintf(tmpl.restore_archive_path, sizeof(tmpl.restore_archive_path), "%s", path);
+	pc.min_ready = 1;
+	pc.cold_start_fallback = false;
+	env = make_env(&pc);
+	p = pool_create(&env);
+	fill(p);
+	assert_int_equal(st.ops->list(st.ctx, tmpl.name, INSTANCE_READY, &v, &n, err, sizeof(err)),
+			 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(v[0].method, "criu_restore");
+	domain_of(&v[0], host, sizeof(host));
+	assert_int_equal(http("GET", host, "/", NULL, &b), 200);
+	free(v);
+	v = NULL;
+	release_all(p);
+	pool_free(p);
+	/* Only a corrupt archive: */
+	tmpl.restore_archive_path[0] = '\0';
 	snprintf(tmpl.archive_path, sizeof(tmpl.archive_path), "%s", path);
 	tmpl.compressed = false;
-	pc.min_ready = 1;
 	/* fallback off: an error, nothing left behind */
 	pc.cold_start_fallback = false;
 	env = make_env(&pc);
