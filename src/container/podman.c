@@ -331,6 +331,32 @@ perform_ok(const struct podman *p, const struct request *req, struct response *r
 	return 0;
 }
 
+/* A request whose answer matters only by its status: 0 when it is one of
+ * ok (0-terminated), else -1 with "<what>: <Podman's message>". */
+static int
+call_expect(const struct podman *p, const char *method, const char *path, const long *ok,
+	    const char *what, char *err, size_t errlen)
+{
+	struct request req = {.method = method, .path = path};
+	struct response resp;
+	char msg[512];
+	int ret = -1;
+
+	response_init(&resp);
+	if (perform(p, &req, &resp, err, errlen) == -1)
+		goto out;
+	for (int i = 0; ok[i] != 0; i++)
+		if (resp.status == ok[i]) {
+			ret = 0;
+			goto out;
+		}
+	podman_error_message(resp.status, buf_str(&resp.body), msg, sizeof(msg));
+	snprintf(err, errlen, "%s: %s", what, msg);
+out:
+	buf_free(&resp.body);
+	return ret;
+}
+
 int
 podman_json_call(struct podman *p, const char *method, const char *path, const char *json,
 		 long *status, struct buf *body, char *err, size_t errlen)
@@ -738,31 +764,17 @@ out:
 int
 podman_stop(struct podman *p, const char *name, int timeout_s, char *err, size_t errlen)
 {
-	struct request req = {.method = "POST"};
-	struct response resp;
+	static const long ok[] = {204, 304, 0};
 	struct buf path;
-	char suffix[48];
+	char suffix[48], what[160];
 	int ret = -1;
 
-	response_init(&resp);
 	buf_init(&path, PATH_MAX_LEN);
 	snprintf(suffix, sizeof(suffix), "/stop?timeout=%d", timeout_s < 0 ? 0 : timeout_s);
-	if (container_path(&path, name, suffix, err, errlen) == -1)
-		goto out;
-	req.path = buf_str(&path);
-	if (perform(p, &req, &resp, err, errlen) == -1)
-		goto out;
-	if (resp.status != 204 && resp.status != 304) {
-		char msg[512];
-
-		podman_error_message(resp.status, buf_str(&resp.body), msg, sizeof(msg));
-		snprintf(err, errlen, "stop %s: %s", name, msg);
-		goto out;
-	}
-	ret = 0;
-out:
+	snprintf(what, sizeof(what), "stop %s", name);
+	if (container_path(&path, name, suffix, err, errlen) == 0)
+		ret = call_expect(p, "POST", buf_str(&path), ok, what, err, errlen);
 	buf_free(&path);
-	buf_free(&resp.body);
 	return ret;
 }
 
@@ -919,31 +931,18 @@ out:
 int
 podman_image_remove(struct podman *p, const char *image, char *err, size_t errlen)
 {
-	struct request req = {.method = "DELETE"};
-	struct response resp;
+	static const long ok[] = {200, 404, 0};
 	struct buf path;
+	char what[300];
 	int ret = -1;
 
-	response_init(&resp);
 	buf_init(&path, PATH_MAX_LEN);
-	if (buf_appends(&path, "/images/") == -1 || url_encode(&path, image) == -1) {
+	snprintf(what, sizeof(what), "remove image %s", image);
+	if (buf_appends(&path, "/images/") == -1 || url_encode(&path, image) == -1)
 		snprintf(err, errlen, "image name too long");
-		goto out;
-	}
-	req.path = buf_str(&path);
-	if (perform(p, &req, &resp, err, errlen) == -1)
-		goto out;
-	if (resp.status != 200 && resp.status != 404) {
-		char msg[512];
-
-		podman_error_message(resp.status, buf_str(&resp.body), msg, sizeof(msg));
-		snprintf(err, errlen, "remove image %s: %s", image, msg);
-		goto out;
-	}
-	ret = 0;
-out:
+	else
+		ret = call_expect(p, "DELETE", buf_str(&path), ok, what, err, errlen);
 	buf_free(&path);
-	buf_free(&resp.body);
 	return ret;
 }
 

@@ -282,6 +282,31 @@ test_fill_claim_refill_capacity(void **state)
 	pool_free(p);
 }
 
+/* A pool of pc fills one READY copy made by method, which answers 200 with
+ * its own domain; then it is released. */
+static void
+one_ready_copy(struct pool_config *pc, const char *method)
+{
+	struct pool_env env = make_env(pc);
+	struct pool *p = pool_create(&env);
+	struct instance *v = NULL;
+	struct body b;
+	char host[320], err[1024];
+	int n;
+
+	fill(p);
+	assert_int_equal(st.ops->list(st.ctx, tmpl.name, INSTANCE_READY, &v, &n, err, sizeof(err)),
+			 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(v[0].method, method);
+	domain_of(&v[0], host, sizeof(host));
+	assert_int_equal(http("GET", host, "/", NULL, &b), 200);
+	assert_non_null(strstr(b.data, host));
+	free(v);
+	release_all(p);
+	pool_free(p);
+}
+
 static void
 test_corrupt_archive(void **state)
 {
@@ -289,11 +314,8 @@ test_corrupt_archive(void **state)
 	struct template_meta good = tmpl;
 	struct pool_env env;
 	struct pool *p;
-	struct instance *v = NULL;
-	struct body b;
-	char path[TEMPLATE_PATH], host[320], err[1024];
+	char path[TEMPLATE_PATH], err[1024];
 	FILE *f;
-	int n;
 
 	(void)state;
 	snprintf(path, sizeof(path), "%.1000s.corrupt", tmpl.archive_path);
@@ -305,19 +327,7 @@ test_corrupt_archive(void **state)
 	snprintf(tmpl.restore_archive_path, sizeof(tmpl.restore_archive_path), "%s", path);
 	pc.min_ready = 1;
 	pc.cold_start_fallback = false;
-	env = make_env(&pc);
-	p = pool_create(&env);
-	fill(p);
-	assert_int_equal(st.ops->list(st.ctx, tmpl.name, INSTANCE_READY, &v, &n, err, sizeof(err)),
-			 0);
-	assert_int_equal(n, 1);
-	assert_string_equal(v[0].method, "criu_restore");
-	domain_of(&v[0], host, sizeof(host));
-	assert_int_equal(http("GET", host, "/", NULL, &b), 200);
-	free(v);
-	v = NULL;
-	release_all(p);
-	pool_free(p);
+	one_ready_copy(&pc, "criu_restore");
 	/* Only a corrupt archive: */
 	tmpl.restore_archive_path[0] = '\0';
 	snprintf(tmpl.archive_path, sizeof(tmpl.archive_path), "%s", path);
@@ -332,19 +342,7 @@ test_corrupt_archive(void **state)
 	pool_free(p);
 	/* fallback on: cold start used and recorded */
 	pc.cold_start_fallback = true;
-	env = make_env(&pc);
-	p = pool_create(&env);
-	fill(p);
-	assert_int_equal(st.ops->list(st.ctx, tmpl.name, INSTANCE_READY, &v, &n, err, sizeof(err)),
-			 0);
-	assert_int_equal(n, 1);
-	assert_string_equal(v[0].method, "cold_start");
-	domain_of(&v[0], host, sizeof(host));
-	assert_int_equal(http("GET", host, "/", NULL, &b), 200);
-	assert_non_null(strstr(b.data, host));
-	free(v);
-	release_all(p);
-	pool_free(p);
+	one_ready_copy(&pc, "cold_start");
 	tmpl = good;
 	unlink(path);
 }
