@@ -7,10 +7,13 @@
  * reported apart: wrk reports one latency distribution for all answers.
  *
  *   claim_load [--get] --url http://127.0.0.1:PORT/api/v1/demos
- *              --host demo.localhost --clients N --requests K [--label TEXT]
+ *              --host demo.localhost --clients N --requests K [--warm URL]
+ *              [--label TEXT]
  *
  * --get sends GETs instead (the front page through the same proxy and
- * server is the baseline of a claim).
+ * server is the baseline of a claim). --warm URL: each client first GETs
+ * URL on its connection, before the burst, so that the burst measures
+ * requests on open connections, as a load tool's steady state does.
  *
  * All clients start together (a barrier), then take requests from one
  * counter until K were sent. Prints one line per status:
@@ -37,7 +40,8 @@ struct result {
 
 struct load {
 	const char *url;
-	bool get; /* GET instead of POST: the baseline */
+	const char *warm_url; /* fetched once per client before the burst, or NULL */
+	bool get;	      /* GET instead of POST: the baseline */
 	char host_header[300];
 	int requests;
 	int next;
@@ -70,6 +74,15 @@ client(void *arg)
 	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+	if (l->warm_url != NULL) {
+		/* open the connection before the burst with a GET on it */
+		curl_easy_setopt(c, CURLOPT_URL, l->warm_url);
+		curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+		curl_easy_perform(c);
+		curl_easy_setopt(c, CURLOPT_URL, l->url);
+		if (!l->get)
+			curl_easy_setopt(c, CURLOPT_POSTFIELDS, "{}");
+	}
 	pthread_barrier_wait(&l->start);
 	for (;;) {
 		int i;
@@ -131,6 +144,8 @@ main(int argc, char **argv)
 			clients = (int)strtol(argv[i + 1], NULL, 10);
 		else if (strcmp(argv[i], "--requests") == 0)
 			l.requests = (int)strtol(argv[i + 1], NULL, 10);
+		else if (strcmp(argv[i], "--warm") == 0)
+			l.warm_url = argv[i + 1];
 		else if (strcmp(argv[i], "--label") == 0)
 			label = argv[i + 1];
 	}

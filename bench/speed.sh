@@ -330,6 +330,9 @@ if want b5; then
 				wait_for "$COPIES ready" 900 ready_at_least "$COPIES"
 				"$LOAD" --get --url "$url/" --host "$BD" --clients "$c" --requests "$req" --label "B1 GET / (baseline), $c clients"
 				"$LOAD" --url "$url/api/v1/demos" --host "$BD" --clients "$c" --requests "$req" --label "B1 claim, $c clients"
+				wait_for "$COPIES ready" 900 ready_at_least "$COPIES"
+				"$LOAD" --get --warm "$url/" --url "$url/" --host "$BD" --clients "$c" --requests "$req" --label "B1 GET /, open connections, $c"
+				"$LOAD" --warm "$url/" --url "$url/api/v1/demos" --host "$BD" --clients "$c" --requests "$req" --label "B1 claim, open connections, $c"
 			done
 		fi
 	fi
