@@ -105,6 +105,14 @@ claim() { # prints the claimed id, or nothing
 	curl -s -X POST -H "Host: $BD" "http://127.0.0.1:$PROXY_PORT/api/v1/demos" |
 		python3 -c 'import json,sys; print(json.load(sys.stdin).get("id",""))' 2>/dev/null
 }
+# release_claimed: ends every claimed demo (between B1's rounds).
+release_claimed() {
+	local id
+	for id in $(curl -s -H "Host: $BD" -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PROXY_PORT/api/v1/demos" |
+		python3 -c 'import json,sys; print("\n".join(d["id"] for d in json.load(sys.stdin)["demos"] if d["state"] == "claimed"))'); do
+		release "$id"
+	done
+}
 release() {
 	curl -s -o /dev/null -X DELETE -H "Host: $BD" -H "Authorization: Bearer $TOKEN" \
 		"http://127.0.0.1:$PROXY_PORT/api/v1/demos/$1"
@@ -330,9 +338,11 @@ if want b5; then
 				wait_for "$COPIES ready" 900 ready_at_least "$COPIES"
 				"$LOAD" --get --url "$url/" --host "$BD" --clients "$c" --requests "$req" --label "B1 GET / (baseline), $c clients"
 				"$LOAD" --url "$url/api/v1/demos" --host "$BD" --clients "$c" --requests "$req" --label "B1 claim, $c clients"
+				release_claimed
 				wait_for "$COPIES ready" 900 ready_at_least "$COPIES"
 				"$LOAD" --get --warm "$url/" --url "$url/" --host "$BD" --clients "$c" --requests "$req" --label "B1 GET /, open connections, $c"
 				"$LOAD" --warm "$url/" --url "$url/api/v1/demos" --host "$BD" --clients "$c" --requests "$req" --label "B1 claim, open connections, $c"
+				release_claimed
 			done
 		fi
 	fi
