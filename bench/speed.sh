@@ -45,7 +45,7 @@ IMAGE=localhost/demux/shop-fixture:latest
 LABEL=demux.bench=speed
 BD=demo.localhost
 [ -x "$BIN" ] && [ -x "$LOAD" ] || { echo "speed: build first (make bench)"; exit 0; }
-t_on_exit "podman ps -aq --filter label=$LABEL | xargs -r podman rm -f -t 0"
+t_on_exit "podman ps -aq --filter label=$LABEL | xargs -r podman rm -f -t 0; podman images -q --filter label=$LABEL --filter reference='localhost/demux-restore/*' | xargs -r podman rmi"
 need_podman_service || exit 1
 podman image exists "$IMAGE" || { echo "speed: $IMAGE missing (make images); skipped"; exit 0; }
 start_caddy || exit 1

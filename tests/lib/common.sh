@@ -242,8 +242,11 @@ run_container() {
 }
 
 # Removes every container carrying label demux.test=$1 at cleanup.
+# t_remove_containers_at_exit NAME: at exit, the containers labelled
+# demux.test=NAME, then the images of the prepared restores of the test's
+# templates (committed with the template container's labels).
 t_remove_containers_at_exit() {
-	t_on_exit "podman ps -aq --filter label=demux.test=$1 | xargs -r podman rm -f -t 0"
+	t_on_exit "podman ps -aq --filter label=demux.test=$1 | xargs -r podman rm -f -t 0; podman images -q --filter label=demux.test=$1 --filter reference='localhost/demux-restore/*' | xargs -r podman rmi"
 }
 
 # --- route managers (proxy_*.sh) ------------------------------------------------
