@@ -67,8 +67,10 @@ struct pool {
 	 * even when min_ready is already met (min_ready = 0 means on demand). */
 	bool demand;
 	struct pool_stats stats;
-	/* ids being released right now: the API and the reaper may both try */
-	char releasing[POOL_MAX_WORKERS][ID_SIZE];
+	/* ids being released right now: the API and the reaper may both try;
+	 * grows with the releases under way, so none is ever done twice */
+	char (*releasing)[ID_SIZE];
+	int nreleasing, releasing_cap;
 	/* traffic seen per claimed instance (idle_timeout); reaper thread only */
 	struct traffic *traffic;
 	int ntraffic, traffic_cap;
@@ -88,18 +90,20 @@ struct traffic {
 static bool
 release_begin(struct pool *p, const char *id)
 {
-	int free_slot = -1;
 	bool ok = true;
 
 	pthread_mutex_lock(&p->mu);
-	for (int i = 0; i < POOL_MAX_WORKERS; i++) {
+	for (int i = 0; i < p->nreleasing && ok; i++)
 		if (strcmp(p->releasing[i], id) == 0)
 			ok = false;
-		else if (p->releasing[i][0] == '\0' && free_slot == -1)
-			free_slot = i;
+	if (ok) {
+		if (p->nreleasing == p->releasing_cap) {
+			p->releasing_cap = p->releasing_cap > 0 ? 2 * p->releasing_cap : 16;
+			p->releasing = xrealloc(p->releasing,
+						(size_t)p->releasing_cap * sizeof(*p->releasing));
+		}
+		snprintf(p->releasing[p->nreleasing++], ID_SIZE, "%s", id);
 	}
-	if (ok && free_slot != -1)
-		snprintf(p->releasing[free_slot], ID_SIZE, "%s", id);
 	pthread_mutex_unlock(&p->mu);
 	return ok;
 }
@@ -108,9 +112,11 @@ static void
 release_end(struct pool *p, const char *id)
 {
 	pthread_mutex_lock(&p->mu);
-	for (int i = 0; i < POOL_MAX_WORKERS; i++)
-		if (strcmp(p->releasing[i], id) == 0)
-			p->releasing[i][0] = '\0';
+	for (int i = 0; i < p->nreleasing; i++)
+		if (strcmp(p->releasing[i], id) == 0) {
+			memcpy(p->releasing[i], p->releasing[--p->nreleasing], ID_SIZE);
+			break;
+		}
 	pthread_mutex_unlock(&p->mu);
 }
 
@@ -698,6 +704,29 @@ owner_token(char out[INSTANCE_TOKEN_SIZE])
 	return 0;
 }
 
+/* Whether a copy just taken from the store is known to have stopped (its
+ * container died in the seconds before the lost-instance sweep would see
+ * it). One inspect of one container; a runtime that cannot answer counts as
+ * "running", since the container most likely is. */
+static bool
+claimed_copy_dead(struct pool *p, const struct instance *in)
+{
+	char e[512];
+	int pid = 0;
+
+	if (p->env.runtime.ops->pid == NULL)
+		return false;
+	if (p->env.runtime.ops->pid(p->env.runtime.ctx, in->container, &pid, e, sizeof(e)) == -1) {
+		log_debug("claim check skipped template=%s id=%s: %s", pool_template(p), in->id, e);
+		return false;
+	}
+	return pid <= 0;
+}
+
+/* How many dead copies one claim puts aside before answering "being
+ * prepared". */
+#define CLAIM_DEAD_MAX 8
+
 enum claim_result
 pool_claim(struct pool *p, const char *owner_ip, int max_owned, struct instance *out, int *retry_ms,
 	   char *err, size_t errlen)
@@ -715,8 +744,25 @@ pool_claim(struct pool *p, const char *owner_ip, int max_owned, struct instance 
 	snprintf(want.owner_ip, sizeof(want.owner_ip), "%s", owner_ip != NULL ? owner_ip : "");
 	want.claimed_at = now;
 	want.expires_at = now + p->env.pcfg->ttl_s;
-	r = p->env.store->ops->claim(p->env.store->ctx, pool_template(p), &want, max_owned, out,
-				     err, errlen);
+	for (int dead = 0;; dead++) {
+		r = p->env.store->ops->claim(p->env.store->ctx, pool_template(p), &want, max_owned,
+					     out, err, errlen);
+		if (r != 0 || !claimed_copy_dead(p, out))
+			break;
+		pthread_mutex_lock(&p->mu);
+		if (p->env.store->ops->cas_state(p->env.store->ctx, out->id, INSTANCE_CLAIMED,
+						 INSTANCE_RELEASING, err, errlen) == 0)
+			p->stats.lost++;
+		pthread_cond_broadcast(&p->wake); /* the reaper finishes the release */
+		pthread_mutex_unlock(&p->mu);
+		log_warnx("instance lost template=%s id=%s container=%s (not running at claim); "
+			  "releasing it",
+			  pool_template(p), out->id, out->container);
+		if (dead + 1 == CLAIM_DEAD_MAX) {
+			r = STORE_NOT_FOUND;
+			break;
+		}
+	}
 	if (r == STORE_LIMIT)
 		return CLAIM_CLIENT_LIMIT; /* not the pool's business: no demand, no count */
 	pthread_mutex_lock(&p->mu);
@@ -803,7 +849,10 @@ pool_extend(struct pool *p, const char *id, int minutes, struct instance *out, c
 	in.expires_at = want < limit ? want : limit;
 	in.last_seen_at = now;
 	in.extends++;
-	if (p->env.store->ops->put(p->env.store->ctx, &in, err, errlen) == -1)
+	r = p->env.store->ops->update(p->env.store->ctx, &in, err, errlen);
+	if (r == STORE_NOT_FOUND)
+		snprintf(err, errlen, "demo %s is not active", id);
+	if (r != 0)
 		goto out;
 	*out = in;
 	rc = 0;
@@ -935,10 +984,13 @@ note_traffic(struct pool *p, struct instance *in, long long now)
 		if (p->env.store->ops->get(p->env.store->ctx, in->id, &cur, err, sizeof(err)) ==
 			0 &&
 		    cur.state == INSTANCE_CLAIMED) {
+			int r;
+
 			cur.last_seen_at = now;
-			if (p->env.store->ops->put(p->env.store->ctx, &cur, err, sizeof(err)) == 0)
+			r = p->env.store->ops->update(p->env.store->ctx, &cur, err, sizeof(err));
+			if (r == 0)
 				in->last_seen_at = now;
-			else
+			else if (r == -1)
 				log_warnx("idle check template=%s id=%s: %s", pool_template(p),
 					  in->id, err);
 		}
@@ -1152,6 +1204,7 @@ pool_free(struct pool *p)
 	pthread_cond_destroy(&p->wake);
 	free(p->slots);
 	free(p->traffic);
+	free(p->releasing);
 	free(p);
 }
 

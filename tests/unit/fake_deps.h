@@ -30,6 +30,8 @@ struct fake_runtime {
 	int restores, runs, removes;
 	bool fail_restore, fail_run, fail_remove;
 	char template_name[64]; /* label of every container, default "shop" */
+	/* Called at the start of every remove, before anything changes (may block). */
+	void (*remove_hook)(const char *name);
 };
 
 struct fake_proxy {
