@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 
 #include "log.h"
 #include "store/store.h"
@@ -26,7 +27,12 @@
 struct sqlite_store {
 	sqlite3 *db;
 	pthread_mutex_t mu;
+	char dir[4096]; /* the directory of the file, for the free-space check */
 };
+
+/* Below this much free space on the state disk, ping reports the store as
+ * failing: the next writes (a claim, a new record) may not fit. */
+#define STORE_MIN_FREE_BYTES (1024ULL * 1024)
 
 static const char *const migrations[] = {
     /* version 1 */
@@ -437,10 +443,21 @@ sqlite_ping(void *ctx, char *err, size_t errlen)
 	struct sqlite_store *s = ctx;
 	int rc = 0;
 
+	struct statvfs vfs;
+	unsigned long long avail;
+
 	pthread_mutex_lock(&s->mu);
 	if (sqlite3_exec(s->db, "SELECT 1 FROM instances LIMIT 1", NULL, NULL, NULL) != SQLITE_OK)
 		rc = db_fail(s, "ping", err, errlen);
 	pthread_mutex_unlock(&s->mu);
+	if (rc == 0 && statvfs(s->dir, &vfs) == 0) {
+		avail = (unsigned long long)vfs.f_bavail * vfs.f_frsize;
+		if (avail < STORE_MIN_FREE_BYTES) {
+			snprintf(err, errlen, "store: the state disk is full (%llu KiB free in %s)",
+				 avail / 1024, s->dir);
+			rc = -1;
+		}
+	}
 	return rc;
 }
 
@@ -518,7 +535,15 @@ store_sqlite_open(struct store *out, const char *path, char *err, size_t errlen)
 	struct sqlite_store *s = xcalloc(1, sizeof(*s));
 	char *msg = NULL;
 
+	const char *slash = strrchr(path, '/');
+
 	pthread_mutex_init(&s->mu, NULL);
+	if (slash == NULL)
+		snprintf(s->dir, sizeof(s->dir), ".");
+	else if (slash == path)
+		snprintf(s->dir, sizeof(s->dir), "/");
+	else
+		snprintf(s->dir, sizeof(s->dir), "%.*s", (int)(slash - path), path);
 	if (sqlite3_open_v2(path, &s->db,
 			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
 			    NULL) != SQLITE_OK) {

@@ -784,6 +784,72 @@ test_release_dedup_beyond_64(void **state)
 	assert_int_equal(pool_fixture_count(f, -1), 0);
 }
 
+/* Podman down: the failed provisioning cannot remove its container either.
+ * Its record goes to RELEASING (the reaper retries), not PROVISIONING
+ * forever; claims answer the failure, naming Podman, even once the records
+ * fill max_instances; the pool refills once Podman is back. */
+static void
+test_dependency_down_then_back(void **state)
+{
+	struct pool_fixture *f = *state;
+	struct instance a;
+	struct pool_stats st;
+	char err[256];
+	int retry;
+
+	f->pcfg.cold_start_fallback = false;
+	f->rt.fail_restore = true;
+	f->rt.fail_remove = true;
+	for (int i = 0; i < 6; i++)
+		pool_provision_one(f->pool, err, sizeof(err));
+	assert_int_equal(pool_fixture_count(f, INSTANCE_PROVISIONING), 0);
+	assert_int_equal(pool_fixture_count(f, INSTANCE_RELEASING), 4);
+	assert_int_equal(pool_claim(f->pool, "ip", 0, &a, &retry, err, sizeof(err)), CLAIM_ERROR);
+	assert_non_null(strstr(err, "restore"));
+	pool_get_stats(f->pool, &st);
+	assert_string_equal(st.last_dependency, "podman");
+	assert_true(st.consecutive_failures >= 4);
+	f->rt.fail_restore = false;
+	f->rt.fail_remove = false;
+	pool_reap(f->pool);
+	assert_int_equal(pool_fixture_count(f, -1), 0);
+	pool_fixture_fill(f);
+	assert_int_equal(pool_fixture_count(f, INSTANCE_READY), 2);
+	pool_get_stats(f->pool, &st);
+	assert_int_equal(st.consecutive_failures, 0);
+	assert_int_equal(pool_claim(f->pool, "ip", 0, &a, &retry, err, sizeof(err)), CLAIM_OK);
+}
+
+/* A PROVISIONING record of this node that no worker prepares (its cleanup
+ * failed: the store refused every write, e.g. a full disk) is taken down by
+ * the reaper, so that it does not hold the pool's place forever; another
+ * node's is left alone. */
+static void
+test_abandoned_provisioning_finished(void **state)
+{
+	struct pool_fixture *f = *state;
+	struct instance in;
+	char err[256];
+
+	memset(&in, 0, sizeof(in));
+	snprintf(in.id, sizeof(in.id), "abandoned0000000");
+	snprintf(in.template_name, sizeof(in.template_name), "shop");
+	snprintf(in.container, sizeof(in.container), "demux-%s", in.id);
+	snprintf(in.node, sizeof(in.node), "%s", f->cfg.node_name);
+	in.state = INSTANCE_PROVISIONING;
+	in.app_port = 41000;
+	assert_int_equal(f->store.ops->put(f->store.ctx, &in, err, sizeof(err)), 0);
+	snprintf(in.id, sizeof(in.id), "othernode0000000");
+	snprintf(in.node, sizeof(in.node), "elsewhere");
+	assert_int_equal(f->store.ops->put(f->store.ctx, &in, err, sizeof(err)), 0);
+	pool_reap(f->pool);
+	assert_int_equal(f->store.ops->get(f->store.ctx, "abandoned0000000", &in, err, sizeof(err)),
+			 STORE_NOT_FOUND);
+	assert_int_equal(f->store.ops->get(f->store.ctx, "othernode0000000", &in, err, sizeof(err)),
+			 0);
+	assert_int_equal(in.state, INSTANCE_PROVISIONING);
+}
+
 int
 main(void)
 {
@@ -811,6 +877,8 @@ main(void)
 	    POOL_TEST(test_traffic_never_revives_a_released_copy),
 	    POOL_TEST(test_claim_skips_a_dead_ready_copy),
 	    POOL_TEST(test_release_dedup_beyond_64),
+	    POOL_TEST(test_dependency_down_then_back),
+	    POOL_TEST(test_abandoned_provisioning_finished),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
