@@ -243,6 +243,7 @@ class Run:
         self.st = st
         self.claimed = {}  # id -> {"token", "expires_at"}
         self.handed = set()
+        self.ending = set()  # releases answered 503: demux finishes them
         self.cycles = 0
         self.claims = self.extends = self.releases = self.expiries = 0
         self.faults = {k: 0 for k in KINDS}
@@ -294,8 +295,19 @@ class Run:
             self.releases += 1
             self.cycles += 1
             del self.claimed[i]
+        elif code == 503:
+            # the release began (RELEASING) and demux finishes it later: the
+            # demo is ending, no longer owed a 200
+            self.ending.add(i)
+            del self.claimed[i]
 
     def reap_expired(self):
+        for i in sorted(self.ending):
+            code, _ = self.st.api("GET", "/api/v1/demos/%s" % i, token=self.st.token)
+            if code == 404:
+                self.releases += 1
+                self.cycles += 1
+                self.ending.discard(i)
         now = time.time()
         for i in sorted(self.claimed):
             if self.claimed[i]["expires_at"] + 5 < now:
