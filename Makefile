@@ -36,7 +36,7 @@ INTEG_BINS := $(INTEG_SRCS:tests/integration/%.c=$(BUILD)/tests/integ_%)
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all test unit lint format install bench demo demo-stop images clean deps fuzz
+.PHONY: all test unit lint format install bench demo demo-stop images clean deps fuzz chaos
 
 all: $(BIN)
 
@@ -77,20 +77,34 @@ deps:
 	@bash scripts/install-deps
 
 # libFuzzer targets: request bodies, forms, cookies and paths (fuzz_http);
-# configuration, Podman and kernel text parsers (fuzz_parsers).
+# configuration files and keys, X-Forwarded-For and listen addresses, Podman,
+# Caddy, HAProxy, CRIU, template metadata and kernel text parsers
+# (fuzz_parsers). Each runs FUZZ_RUNS inputs (corpus kept in build/fuzz/).
+FUZZ_RUNS ?= 1000000
 fuzz:
 	@mkdir -p $(BUILD)/fuzz
 	clang -g -O1 -fsanitize=fuzzer,address,undefined $(CSTD) -Isrc -Itests/unit $(PKG_CFLAGS) \
-	  -o $(BUILD)/fuzz/fuzz_http tests/fuzz/fuzz_http.c src/api.c src/pages.c src/buf.c \
-	  src/log.c src/id.c src/validate.c src/xmalloc.c tests/unit/fake_api_backend.c \
-	  -ljansson -lpthread
+	  -o $(BUILD)/fuzz/fuzz_http tests/fuzz/fuzz_http.c $(filter-out src/main.c,$(SRCS)) \
+	  tests/unit/fake_api_backend.c $(PKG_LIBS) -lpthread -lm
 	clang -g -O1 -fsanitize=fuzzer,address,undefined $(CSTD) -Isrc $(PKG_CFLAGS) \
 	  -o $(BUILD)/fuzz/fuzz_parsers tests/fuzz/fuzz_parsers.c $(filter-out src/main.c,$(SRCS)) \
 	  $(PKG_LIBS) -lpthread -lm
-	@echo "run: $(BUILD)/fuzz/fuzz_http -max_total_time=60"
-	@echo "run: $(BUILD)/fuzz/fuzz_parsers -max_total_time=60"
+	@for f in fuzz_parsers fuzz_http; do \
+	  mkdir -p $(BUILD)/fuzz/corpus-$$f; \
+	  $(BUILD)/fuzz/$$f -runs=$(FUZZ_RUNS) -print_final_stats=1 -artifact_prefix=$(BUILD)/fuzz/ \
+	    $(BUILD)/fuzz/corpus-$$f \
+	    >$(BUILD)/fuzz/$$f.log 2>&1 || { tail -40 $(BUILD)/fuzz/$$f.log; exit 1; }; \
+	  echo "$$f: $$(grep -o 'number_of_executed_units: [0-9]*' $(BUILD)/fuzz/$$f.log), no crash"; \
+	done
 
 tests-build: $(BIN) $(UNIT_BINS) $(INTEG_BINS)
+
+# The long chaos run (tests/chaos): faults injected into the real stack while
+# demos are claimed, extended and ended. Starts containers: run it as
+#   flock /tmp/demux-integration.lock make chaos
+# CHAOS_ARGS go to tests/chaos/chaos.py (e.g. --seconds 1800).
+chaos: $(BIN)
+	@bash tests/chaos/run.sh $(CHAOS_ARGS)
 
 # Installs what is missing, builds, runs unit and integration tests and ends
 # with "N passed, N failed, N skipped".
@@ -108,7 +122,7 @@ lint: $(BIN)
 	clang-tidy --quiet $(SRCS) -- $(CSTD) -Isrc $(PKG_CFLAGS)
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 	  --inline-suppr --suppress=missingIncludeSystem -Isrc $(SRCS)
-	bash -n scripts/* tests/run tests/lib/*.sh tests/integration/*.sh
+	bash -n scripts/* tests/run tests/lib/*.sh tests/integration/*.sh tests/chaos/*.sh
 	@# a source or recipe file that .gitignore hides would be missing from a clone
 	@ignored=$$(git ls-files --others --ignored --exclude-standard -- src tests images scripts bench/*.c bench/*.h bench/run 2>/dev/null); \
 	  if [ -n "$$ignored" ]; then echo "lint: ignored by .gitignore but part of the tree:"; echo "$$ignored"; exit 1; fi

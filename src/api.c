@@ -74,6 +74,18 @@ error_with(struct api_response *r, int status, const char *reason, const char *m
 	respond_json(r, status, v);
 }
 
+/* A 503 with reason "dependency" naming the dependency that failed. */
+static void
+error_dependency(struct api_response *r, const char *dependency, const char *msg)
+{
+	json_t *v = json_pack("{s:s,s:s,s:s}", "error", msg, "reason", "dependency", "dependency",
+			      dependency);
+
+	if (v == NULL)
+		fatalx("out of memory building JSON");
+	respond_json(r, 503, v);
+}
+
 void
 api_error(struct api_response *r, int status, const char *fmt, ...)
 {
@@ -462,6 +474,33 @@ require_admin(const struct api *a, const struct api_request *req, struct api_res
 
 /* --- handlers ------------------------------------------------------------ */
 
+/* The dependency behind a failed claim: the first failing health check
+ * (store, podman, proxy), else what the pool's last provisioning failure
+ * points at (a copy's database, its app); "unknown" when neither tells. */
+static void
+failed_dependency(const struct api *a, const char *template_name, char *out, size_t outlen)
+{
+	struct api_health h[API_MAX_HEALTH];
+	struct api_pool_info *pools;
+	int n;
+
+	memset(h, 0, sizeof(h));
+	n = a->backend.ops->health(a->backend.ctx, h, API_MAX_HEALTH);
+	for (int i = 0; i < n; i++)
+		if (!h[i].ok && strcmp(h[i].name, "provisioning") != 0) {
+			snprintf(out, outlen, "%.31s", h[i].name);
+			return;
+		}
+	snprintf(out, outlen, "unknown");
+	pools = xcalloc(API_MAX_TEMPLATES, sizeof(*pools));
+	n = a->backend.ops->pools(a->backend.ctx, pools, API_MAX_TEMPLATES);
+	for (int i = 0; i < n; i++)
+		if (strcmp(pools[i].tmpl.name, template_name) == 0 &&
+		    pools[i].stats.last_dependency[0] != '\0')
+			snprintf(out, outlen, "%.15s", pools[i].stats.last_dependency);
+	free(pools);
+}
+
 static void
 handle_claim(const struct api *a, const struct api_request *req, struct api_response *resp)
 {
@@ -530,24 +569,27 @@ handle_claim(const struct api *a, const struct api_request *req, struct api_resp
 		error_with(resp, 429, "client_limit", msg);
 		return;
 	}
-	case CLAIM_ERROR:
+	case CLAIM_ERROR: {
+		char dep[32], msg[700];
+
 		if (unknown) {
 			api_error(resp, 400, "template: %s", err);
 			return;
 		}
-		log_warnx("claim failed template=%s ip=%s error=\"%s\"", tmpl.name, req->client_ip,
-			  err);
+		failed_dependency(a, tmpl.name, dep, sizeof(dep));
+		log_warnx("claim failed template=%s ip=%s dependency=%s error=\"%s\"", tmpl.name,
+			  req->client_ip, dep, err);
 		resp->retry_after = 30;
-		if (api_is_admin(a, req)) {
-			char msg[640];
-
-			snprintf(msg, sizeof(msg), "a dependency is unavailable: %s", err);
-			error_with(resp, 503, "dependency", msg);
-		} else {
-			error_with(resp, 503, "dependency",
-				   "a dependency is unavailable; try again in a few minutes");
-		}
+		if (api_is_admin(a, req))
+			snprintf(msg, sizeof(msg), "a dependency (%s) is unavailable: %s", dep,
+				 err);
+		else
+			snprintf(msg, sizeof(msg),
+				 "a dependency (%s) is unavailable; try again in a few minutes",
+				 dep);
+		error_dependency(resp, dep, msg);
 		return;
+	}
 	}
 }
 

@@ -51,6 +51,12 @@ _Static_assert(INSTANCE_PASSWORD_SIZE >= PASSWORD_SIZE, "instance password field
 const double pool_hist_bounds[POOL_HIST_BUCKETS] = {0.25, 0.5, 0.75, 1,	 1.5, 2,
 						    3,	  5,   10,   30, 60,  120};
 
+/* A set of instance ids; used with the pool mutex held. */
+struct idset {
+	char (*v)[ID_SIZE];
+	int n, cap;
+};
+
 struct pool {
 	struct pool_env env;
 	pthread_mutex_t mu;
@@ -67,8 +73,12 @@ struct pool {
 	 * even when min_ready is already met (min_ready = 0 means on demand). */
 	bool demand;
 	struct pool_stats stats;
-	/* ids being released right now: the API and the reaper may both try */
-	char releasing[POOL_MAX_WORKERS][ID_SIZE];
+	/* ids being released right now: the API and the reaper may both try;
+	 * grows with the releases under way, so none is ever done twice */
+	struct idset releasing;
+	/* ids a worker of this process is provisioning: a PROVISIONING record of
+	 * this node outside it is a leftover (its cleanup failed) */
+	struct idset provisioning;
 	/* traffic seen per claimed instance (idle_timeout); reaper thread only */
 	struct traffic *traffic;
 	int ntraffic, traffic_cap;
@@ -86,20 +96,43 @@ struct traffic {
 
 /* Marks id as being released; false when another thread already is. */
 static bool
+idset_has(const struct idset *s, const char *id)
+{
+	for (int i = 0; i < s->n; i++)
+		if (strcmp(s->v[i], id) == 0)
+			return true;
+	return false;
+}
+
+static void
+idset_add(struct idset *s, const char *id)
+{
+	if (s->n == s->cap) {
+		s->cap = s->cap > 0 ? 2 * s->cap : 16;
+		s->v = xrealloc(s->v, (size_t)s->cap * sizeof(*s->v));
+	}
+	snprintf(s->v[s->n++], ID_SIZE, "%s", id);
+}
+
+static void
+idset_del(struct idset *s, const char *id)
+{
+	for (int i = 0; i < s->n; i++)
+		if (strcmp(s->v[i], id) == 0) {
+			memcpy(s->v[i], s->v[--s->n], ID_SIZE);
+			break;
+		}
+}
+
+static bool
 release_begin(struct pool *p, const char *id)
 {
-	int free_slot = -1;
-	bool ok = true;
+	bool ok;
 
 	pthread_mutex_lock(&p->mu);
-	for (int i = 0; i < POOL_MAX_WORKERS; i++) {
-		if (strcmp(p->releasing[i], id) == 0)
-			ok = false;
-		else if (p->releasing[i][0] == '\0' && free_slot == -1)
-			free_slot = i;
-	}
-	if (ok && free_slot != -1)
-		snprintf(p->releasing[free_slot], ID_SIZE, "%s", id);
+	ok = !idset_has(&p->releasing, id);
+	if (ok)
+		idset_add(&p->releasing, id);
 	pthread_mutex_unlock(&p->mu);
 	return ok;
 }
@@ -108,9 +141,7 @@ static void
 release_end(struct pool *p, const char *id)
 {
 	pthread_mutex_lock(&p->mu);
-	for (int i = 0; i < POOL_MAX_WORKERS; i++)
-		if (strcmp(p->releasing[i], id) == 0)
-			p->releasing[i][0] = '\0';
+	idset_del(&p->releasing, id);
 	pthread_mutex_unlock(&p->mu);
 }
 
@@ -355,6 +386,22 @@ hist_observe(struct pool_stats *s, int method, double seconds)
 			s->hist_bucket[method][i]++;
 }
 
+/* The dependency a failed provisioning step points at. */
+static const char *
+step_dependency(const char *step)
+{
+	static const char *const map[][2] = {{"restore", "podman"},
+					     {"after_restore", "database"},
+					     {"health", "app"},
+					     {"route", "proxy"},
+					     {"store", "store"}};
+
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (strcmp(step, map[i][0]) == 0)
+			return map[i][1];
+	return "";
+}
+
 static void
 record_failure(struct pool *p, const char *id, const char *step, const char *reason)
 {
@@ -364,6 +411,8 @@ record_failure(struct pool *p, const char *id, const char *step, const char *rea
 	p->stats.provision_failures++;
 	p->consecutive_failures++;
 	snprintf(p->stats.last_error, sizeof(p->stats.last_error), "%.40s: %.200s", step, reason);
+	snprintf(p->stats.last_dependency, sizeof(p->stats.last_dependency), "%s",
+		 step_dependency(step));
 	pthread_mutex_unlock(&p->mu);
 }
 
@@ -531,9 +580,15 @@ provision(struct pool *p, struct instance *in, char *err, size_t errlen)
 fail:
 	snprintf(err, errlen, "%s: %.900s", step, e);
 	record_failure(p, in->id, step, e);
+	/* RELEASING first: if the cleanup fails too (the dependency that made
+	 * the provisioning fail is down), the reaper retries it, and the record
+	 * does not count as being prepared forever. */
+	p->env.store->ops->cas_state(p->env.store->ctx, in->id, INSTANCE_PROVISIONING,
+				     INSTANCE_RELEASING, e, sizeof(e));
 	if (pool_teardown(p, in, e, sizeof(e)) == -1)
-		log_warnx("cleanup after failed provision incomplete id=%s reason=\"%s\"", in->id,
-			  e);
+		log_warnx("cleanup after failed provision incomplete id=%s reason=\"%s\" (the "
+			  "reaper retries)",
+			  in->id, e);
 	return -1;
 }
 
@@ -621,10 +676,16 @@ reserve(struct pool *p, struct instance *in, char *err, size_t errlen)
 	in->created_at = now_s(p);
 	snprintf(in->method, sizeof(in->method), "criu_restore");
 	if (p->env.store->ops->put(p->env.store->ctx, in, err, errlen) == -1) {
+		/* counts as a failed provisioning: claims then name the store */
 		p->slots[slot] = 0;
+		p->stats.provision_failures++;
+		p->consecutive_failures++;
+		snprintf(p->stats.last_error, sizeof(p->stats.last_error), "store: %.200s", err);
+		snprintf(p->stats.last_dependency, sizeof(p->stats.last_dependency), "store");
 		rc = -1;
 		goto out;
 	}
+	idset_add(&p->provisioning, in->id);
 	rc = 1;
 out:
 	pthread_mutex_unlock(&p->mu);
@@ -639,7 +700,11 @@ pool_provision_one(struct pool *p, char *err, size_t errlen)
 
 	if (r <= 0)
 		return r;
-	return provision(p, &in, err, errlen) == 0 ? 1 : -1;
+	r = provision(p, &in, err, errlen) == 0 ? 1 : -1;
+	pthread_mutex_lock(&p->mu);
+	idset_del(&p->provisioning, in.id);
+	pthread_mutex_unlock(&p->mu);
+	return r;
 }
 
 static void *
@@ -718,6 +783,29 @@ owner_token(char out[INSTANCE_TOKEN_SIZE])
 	return 0;
 }
 
+/* Whether a copy just taken from the store is known to have stopped (its
+ * container died in the seconds before the lost-instance sweep would see
+ * it). One inspect of one container; a runtime that cannot answer counts as
+ * "running", since the container most likely is. */
+static bool
+claimed_copy_dead(struct pool *p, const struct instance *in)
+{
+	char e[512];
+	int pid = 0;
+
+	if (p->env.runtime.ops->pid == NULL)
+		return false;
+	if (p->env.runtime.ops->pid(p->env.runtime.ctx, in->container, &pid, e, sizeof(e)) == -1) {
+		log_debug("claim check skipped template=%s id=%s: %s", pool_template(p), in->id, e);
+		return false;
+	}
+	return pid <= 0;
+}
+
+/* How many dead copies one claim puts aside before answering "being
+ * prepared". */
+#define CLAIM_DEAD_MAX 8
+
 enum claim_result
 pool_claim(struct pool *p, const char *owner_ip, int max_owned, struct instance *out, int *retry_ms,
 	   char *err, size_t errlen)
@@ -735,8 +823,25 @@ pool_claim(struct pool *p, const char *owner_ip, int max_owned, struct instance 
 	snprintf(want.owner_ip, sizeof(want.owner_ip), "%s", owner_ip != NULL ? owner_ip : "");
 	want.claimed_at = now;
 	want.expires_at = now + p->env.pcfg->ttl_s;
-	r = p->env.store->ops->claim(p->env.store->ctx, pool_template(p), &want, max_owned, out,
-				     err, errlen);
+	for (int dead = 0;; dead++) {
+		r = p->env.store->ops->claim(p->env.store->ctx, pool_template(p), &want, max_owned,
+					     out, err, errlen);
+		if (r != 0 || !claimed_copy_dead(p, out))
+			break;
+		pthread_mutex_lock(&p->mu);
+		if (p->env.store->ops->cas_state(p->env.store->ctx, out->id, INSTANCE_CLAIMED,
+						 INSTANCE_RELEASING, err, errlen) == 0)
+			p->stats.lost++;
+		pthread_cond_broadcast(&p->wake); /* the reaper finishes the release */
+		pthread_mutex_unlock(&p->mu);
+		log_warnx("instance lost template=%s id=%s container=%s (not running at claim); "
+			  "releasing it",
+			  pool_template(p), out->id, out->container);
+		if (dead + 1 == CLAIM_DEAD_MAX) {
+			r = STORE_NOT_FOUND;
+			break;
+		}
+	}
 	if (r == STORE_LIMIT)
 		return CLAIM_CLIENT_LIMIT; /* not the pool's business: no demand, no count */
 	pthread_mutex_lock(&p->mu);
@@ -758,7 +863,11 @@ pool_claim(struct pool *p, const char *owner_ip, int max_owned, struct instance 
 		pthread_mutex_unlock(&p->mu);
 		return CLAIM_ERROR;
 	}
-	if (c.claimed + c.releasing >= p->env.pcfg->max_instances) {
+	/* Copies stuck in RELEASING while a dependency is down do not make the
+	 * pool look full: the failure is the answer then. */
+	if (c.claimed >= p->env.pcfg->max_instances ||
+	    (c.claimed + c.releasing >= p->env.pcfg->max_instances &&
+	     p->consecutive_failures == 0)) {
 		p->stats.claim_fail_capacity++;
 		pthread_mutex_unlock(&p->mu);
 		snprintf(err, errlen, "all %d demos of %s are in use", p->env.pcfg->max_instances,
@@ -823,7 +932,10 @@ pool_extend(struct pool *p, const char *id, int minutes, struct instance *out, c
 	in.expires_at = want < limit ? want : limit;
 	in.last_seen_at = now;
 	in.extends++;
-	if (p->env.store->ops->put(p->env.store->ctx, &in, err, errlen) == -1)
+	r = p->env.store->ops->update(p->env.store->ctx, &in, err, errlen);
+	if (r == STORE_NOT_FOUND)
+		snprintf(err, errlen, "demo %s is not active", id);
+	if (r != 0)
 		goto out;
 	*out = in;
 	rc = 0;
@@ -955,10 +1067,13 @@ note_traffic(struct pool *p, struct instance *in, long long now)
 		if (p->env.store->ops->get(p->env.store->ctx, in->id, &cur, err, sizeof(err)) ==
 			0 &&
 		    cur.state == INSTANCE_CLAIMED) {
+			int r;
+
 			cur.last_seen_at = now;
-			if (p->env.store->ops->put(p->env.store->ctx, &cur, err, sizeof(err)) == 0)
+			r = p->env.store->ops->update(p->env.store->ctx, &cur, err, sizeof(err));
+			if (r == 0)
 				in->last_seen_at = now;
-			else
+			else if (r == -1)
 				log_warnx("idle check template=%s id=%s: %s", pool_template(p),
 					  in->id, err);
 		}
@@ -1037,6 +1152,30 @@ sweep_lost(struct pool *p, const struct instance *v, int n, long long now)
 	free(ctrs);
 }
 
+/* A PROVISIONING record of this node that no worker is preparing was left
+ * by a provisioning whose cleanup failed too (the store refused the state
+ * change, e.g. a full disk): take down what is left, as at start-up. */
+static void
+finish_abandoned(struct pool *p, const struct instance *in)
+{
+	char err[1024];
+	int r;
+
+	if (strcmp(in->node, p->env.cfg->node_name) != 0)
+		return;
+	pthread_mutex_lock(&p->mu);
+	r = idset_has(&p->provisioning, in->id)
+		? STORE_NOT_FOUND
+		: p->env.store->ops->cas_state(p->env.store->ctx, in->id, INSTANCE_PROVISIONING,
+					       INSTANCE_RELEASING, err, sizeof(err));
+	pthread_mutex_unlock(&p->mu);
+	if (r != 0)
+		return;
+	log_warnx("abandoned provisioning template=%s id=%s; releasing it", pool_template(p),
+		  in->id);
+	pool_release(p, in->id, err, sizeof(err));
+}
+
 void
 pool_reap(struct pool *p)
 {
@@ -1078,6 +1217,8 @@ pool_reap(struct pool *p)
 			pool_release(p, in->id, err, sizeof(err));
 		} else if (in->state == INSTANCE_RELEASING) {
 			pool_release(p, in->id, err, sizeof(err));
+		} else if (in->state == INSTANCE_PROVISIONING) {
+			finish_abandoned(p, in);
 		}
 	}
 	traffic_prune(p);
@@ -1172,6 +1313,8 @@ pool_free(struct pool *p)
 	pthread_cond_destroy(&p->wake);
 	free(p->slots);
 	free(p->traffic);
+	free(p->releasing.v);
+	free(p->provisioning.v);
 	free(p);
 }
 
@@ -1183,6 +1326,7 @@ pool_get_stats(struct pool *p, struct pool_stats *out)
 
 	pthread_mutex_lock(&p->mu);
 	*out = p->stats;
+	out->consecutive_failures = p->consecutive_failures;
 	pthread_mutex_unlock(&p->mu);
 	if (count_instances(p, &c, err, sizeof(err)) == 0) {
 		out->ready = c.ready;

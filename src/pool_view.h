@@ -32,6 +32,10 @@ struct pool_stats {
 	double hist_sum[2];
 	long long hist_bucket[2][POOL_HIST_BUCKETS]; /* cumulative counts <= pool_hist_bounds[i] */
 	char last_error[256];
+	/* provisioning failures since the last success, and the dependency the
+	 * last one points at: "podman", "database", "app", "proxy", "store" */
+	int consecutive_failures;
+	char last_dependency[16];
 };
 
 #endif

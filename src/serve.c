@@ -187,6 +187,23 @@ be_health(void *ctx, struct api_health *out, int max)
 				       sizeof(out[n].detail)) == 0;
 	free(routes);
 	n++;
+	if (n < max) {
+		/* A pool that has nothing ready and whose provisioning keeps
+		 * failing: which, and why. */
+		snprintf(out[n].name, sizeof(out[n].name), "provisioning");
+		out[n].ok = true;
+		for (int i = 0; i < d->npools && out[n].ok; i++) {
+			struct pool_stats ps;
+
+			pool_get_stats(d->pools[i], &ps);
+			if (ps.consecutive_failures == 0 || ps.ready > 0)
+				continue;
+			out[n].ok = false;
+			snprintf(out[n].detail, sizeof(out[n].detail), "pool %.64s: %s: %.150s",
+				 pool_template(d->pools[i]), ps.last_dependency, ps.last_error);
+		}
+		n++;
+	}
 	return n;
 }
 

@@ -522,25 +522,41 @@ out:
 	return ret;
 }
 
-int
-podman_inspect(struct podman *p, const char *name, struct container_info *out, int *pid, char *err,
-	       size_t errlen)
+/* GET /containers/<name>/json into resp, whatever the status; the caller
+ * frees resp->body. */
+static int
+inspect_request(struct podman *p, const char *name, struct response *resp, char *err, size_t errlen)
 {
 	struct request req = {.method = "GET"};
-	struct response resp;
 	struct buf path;
 	int ret = -1;
 
-	response_init(&resp);
+	response_init(resp);
 	buf_init(&path, PATH_MAX_LEN);
 	if (container_path(&path, name, "/json", err, errlen) == -1)
 		goto out;
 	req.path = buf_str(&path);
-	if (perform_ok(p, &req, &resp, err, errlen) == -1)
-		goto out;
-	ret = podman_parse_inspect(buf_str(&resp.body), out, pid, err, errlen);
+	ret = perform(p, &req, resp, err, errlen);
 out:
 	buf_free(&path);
+	return ret;
+}
+
+int
+podman_inspect(struct podman *p, const char *name, struct container_info *out, int *pid, char *err,
+	       size_t errlen)
+{
+	struct response resp;
+	int ret = -1;
+
+	if (inspect_request(p, name, &resp, err, errlen) == -1)
+		goto out;
+	if (resp.status != 200) {
+		podman_error_message(resp.status, buf_str(&resp.body), err, errlen);
+		goto out;
+	}
+	ret = podman_parse_inspect(buf_str(&resp.body), out, pid, err, errlen);
+out:
 	buf_free(&resp.body);
 	return ret;
 }
@@ -1172,18 +1188,34 @@ ops_list(void *ctx, struct container_info **out, int *n, char *err, size_t errle
 	return podman_list(ctx, out, n, err, errlen);
 }
 
+/* *pid = -1 when Podman answers that the container is not running or does
+ * not exist; -1 only when Podman cannot answer. */
 static int
 ops_pid(void *ctx, const char *name, int *pid, char *err, size_t errlen)
 {
+	struct response resp;
 	struct container_info info;
+	int ret = -1;
 
-	if (podman_inspect(ctx, name, &info, pid, err, errlen) == -1)
-		return -1;
-	if (!info.running || *pid <= 0) {
-		snprintf(err, errlen, "container %s is not running (%s)", name, info.state);
-		return -1;
+	if (inspect_request(ctx, name, &resp, err, errlen) == -1)
+		goto out;
+	if (resp.status == 404) {
+		*pid = -1;
+		ret = 0;
+		goto out;
 	}
-	return 0;
+	if (resp.status != 200) {
+		podman_error_message(resp.status, buf_str(&resp.body), err, errlen);
+		goto out;
+	}
+	if (podman_parse_inspect(buf_str(&resp.body), &info, pid, err, errlen) == -1)
+		goto out;
+	if (!info.running || *pid <= 0)
+		*pid = -1;
+	ret = 0;
+out:
+	buf_free(&resp.body);
+	return ret;
 }
 
 const struct runtime_ops podman_runtime_ops = {

@@ -96,8 +96,11 @@ struct runtime_ops {
 	int (*remove)(void *ctx, const char *name, char *err, size_t errlen);
 	/* Containers carrying RUNTIME_LABEL_MANAGED; *out is malloc'ed, caller frees. */
 	int (*list)(void *ctx, struct container_info **out, int *n, char *err, size_t errlen);
-	/* The host pid of the container's first process; -1 when it is not
-	 * running. May be NULL (idle detection by traffic is then off). */
+	/* The host pid of the container's first process into *pid, or -1 (and
+	 * 0 returned) when the runtime answers that the container is not running
+	 * or does not exist; -1 returned only when the runtime cannot answer.
+	 * May be NULL (idle detection by traffic and the claim's liveness check
+	 * are then off). */
 	int (*pid)(void *ctx, const char *name, int *pid, char *err, size_t errlen);
 };
 

@@ -2,8 +2,15 @@
  * sqlite — the embedded instance store: one SQLite file in WAL mode under
  * demux's state directory, a schema version in PRAGMA user_version and
  * forward-only migrations. A mutex serialises use of the one connection;
- * claim is a single UPDATE ... RETURNING inside an IMMEDIATE transaction, so
- * two claims can never take the same row even from two processes.
+ * claim is a single UPDATE ... RETURNING inside an IMMEDIATE transaction
+ * (with the owner count before it), so two claims can never take the same
+ * row even from two processes.
+ *
+ * synchronous = NORMAL: in WAL mode a commit is not fsync'ed; the WAL is
+ * synced at checkpoints. A crash of demux loses nothing (the OS has the
+ * pages); a power failure or kernel crash can roll back the last commits
+ * before the most recent sync, never corrupt the file. What that can undo
+ * and how the restart covers it is in docs/POOL.md ("Store").
  */
 #include <pthread.h>
 #include <sqlite3.h>
@@ -11,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 
 #include "log.h"
 #include "store/store.h"
@@ -19,7 +27,12 @@
 struct sqlite_store {
 	sqlite3 *db;
 	pthread_mutex_t mu;
+	char dir[4096]; /* the directory of the file, for the free-space check */
 };
+
+/* Below this much free space on the state disk, ping reports the store as
+ * failing: the next writes (a claim, a new record) may not fit. */
+#define STORE_MIN_FREE_BYTES (1024ULL * 1024)
 
 static const char *const migrations[] = {
     /* version 1 */
@@ -108,21 +121,10 @@ row_to_instance(sqlite3_stmt *st, struct instance *in)
 	in->extends = sqlite3_column_int(st, 22);
 }
 
-static int
-sqlite_put(void *ctx, const struct instance *in, char *err, size_t errlen)
+/* Binds every column of in, in COLUMNS order, as parameters 1..23. */
+static void
+bind_instance(sqlite3_stmt *st, const struct instance *in)
 {
-	struct sqlite_store *s = ctx;
-	sqlite3_stmt *st = NULL;
-	int rc = -1;
-
-	pthread_mutex_lock(&s->mu);
-	if (sqlite3_prepare_v2(s->db,
-			       "INSERT OR REPLACE INTO instances (" COLUMNS ") VALUES "
-			       "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-			       -1, &st, NULL) != SQLITE_OK) {
-		db_fail(s, "put", err, errlen);
-		goto out;
-	}
 	sqlite3_bind_text(st, 1, in->id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, in->template_name, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 3, (int)in->state);
@@ -146,15 +148,63 @@ sqlite_put(void *ctx, const struct instance *in, char *err, size_t errlen)
 	sqlite3_bind_double(st, 21, in->provision_ms);
 	sqlite3_bind_text(st, 22, in->admin_password, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 23, in->extends);
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		db_fail(s, "put", err, errlen);
+}
+
+/* Runs sql with in bound; *changed = rows changed. */
+static int
+write_instance(struct sqlite_store *s, const char *sql, const char *what, const struct instance *in,
+	       int *changed, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	pthread_mutex_lock(&s->mu);
+	if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		db_fail(s, what, err, errlen);
 		goto out;
 	}
+	bind_instance(st, in);
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		db_fail(s, what, err, errlen);
+		goto out;
+	}
+	*changed = sqlite3_changes(s->db);
 	rc = 0;
 out:
 	sqlite3_finalize(st);
 	pthread_mutex_unlock(&s->mu);
 	return rc;
+}
+
+static int
+sqlite_put(void *ctx, const struct instance *in, char *err, size_t errlen)
+{
+	int changed;
+
+	return write_instance(ctx,
+			      "INSERT OR REPLACE INTO instances (" COLUMNS ") VALUES "
+			      "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+			      "put", in, &changed, err, errlen);
+}
+
+/* One UPDATE whose WHERE checks the state: no window between check and
+ * write, even for another process on the same file. */
+static int
+sqlite_update(void *ctx, const struct instance *in, char *err, size_t errlen)
+{
+	int changed = 0;
+
+	if (write_instance(ctx,
+			   "UPDATE instances SET template = ?2, container = ?4, app_port = ?5,"
+			   " db_port = ?6, prefix = ?7, method = ?8, owner_token = ?9,"
+			   " owner_ip = ?10, node = ?11, created_at = ?12, ready_at = ?13,"
+			   " claimed_at = ?14, expires_at = ?15, last_seen_at = ?16,"
+			   " restore_ms = ?17, hook_ms = ?18, health_ms = ?19, route_ms = ?20,"
+			   " provision_ms = ?21, admin_password = ?22, extends = ?23"
+			   " WHERE id = ?1 AND state = ?3",
+			   "update", in, &changed, err, errlen) == -1)
+		return -1;
+	return changed == 1 ? 0 : STORE_NOT_FOUND;
 }
 
 static int
@@ -327,14 +377,16 @@ sqlite_claim(void *ctx, const char *template_name, const struct instance *claim,
 	bool txn = false;
 
 	pthread_mutex_lock(&s->mu);
-	/* IMMEDIATE: the count and the claim see the same rows, even with
-	 * another process claiming from the same file. */
+	/* IMMEDIATE takes the write lock before the first read: the owner count
+	 * and the claim see the same rows, even with another process claiming
+	 * from the same file, and the busy timeout (not an immediate
+	 * SQLITE_BUSY) applies when another writer holds the file. */
+	if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
+		db_fail(s, "claim", err, errlen);
+		goto out;
+	}
+	txn = true;
 	if (max_per_owner > 0) {
-		if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) {
-			db_fail(s, "claim", err, errlen);
-			goto out;
-		}
-		txn = true;
 		if (count_owned(s, claim->owner_ip, &owned, err, errlen) == -1)
 			goto out;
 		if (owned >= max_per_owner) {
@@ -391,10 +443,21 @@ sqlite_ping(void *ctx, char *err, size_t errlen)
 	struct sqlite_store *s = ctx;
 	int rc = 0;
 
+	struct statvfs vfs;
+	unsigned long long avail;
+
 	pthread_mutex_lock(&s->mu);
 	if (sqlite3_exec(s->db, "SELECT 1 FROM instances LIMIT 1", NULL, NULL, NULL) != SQLITE_OK)
 		rc = db_fail(s, "ping", err, errlen);
 	pthread_mutex_unlock(&s->mu);
+	if (rc == 0 && statvfs(s->dir, &vfs) == 0) {
+		avail = (unsigned long long)vfs.f_bavail * vfs.f_frsize;
+		if (avail < STORE_MIN_FREE_BYTES) {
+			snprintf(err, errlen, "store: the state disk is full (%llu KiB free in %s)",
+				 avail / 1024, s->dir);
+			rc = -1;
+		}
+	}
 	return rc;
 }
 
@@ -412,6 +475,7 @@ sqlite_close(void *ctx)
 
 static const struct store_ops sqlite_ops = {
     .put = sqlite_put,
+    .update = sqlite_update,
     .get = sqlite_get,
     .list = sqlite_list,
     .del = sqlite_del,
@@ -471,7 +535,15 @@ store_sqlite_open(struct store *out, const char *path, char *err, size_t errlen)
 	struct sqlite_store *s = xcalloc(1, sizeof(*s));
 	char *msg = NULL;
 
+	const char *slash = strrchr(path, '/');
+
 	pthread_mutex_init(&s->mu, NULL);
+	if (slash == NULL)
+		snprintf(s->dir, sizeof(s->dir), ".");
+	else if (slash == path)
+		snprintf(s->dir, sizeof(s->dir), "/");
+	else
+		snprintf(s->dir, sizeof(s->dir), "%.*s", (int)(slash - path), path);
 	if (sqlite3_open_v2(path, &s->db,
 			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
 			    NULL) != SQLITE_OK) {

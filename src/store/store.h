@@ -60,6 +60,12 @@ struct instance {
 struct store_ops {
 	/* Inserts or replaces the record with in->id. */
 	int (*put)(void *ctx, const struct instance *in, char *err, size_t errlen);
+	/* Rewrites the record with in->id only while its stored state is
+	 * in->state: 0 done, STORE_NOT_FOUND when the record is missing or was
+	 * moved to another state since it was read, -1 error. A read-modify-write
+	 * (extend, last_seen_at) thus never writes back a state that a
+	 * concurrent cas_state has left. */
+	int (*update)(void *ctx, const struct instance *in, char *err, size_t errlen);
 	/* 0 found, STORE_NOT_FOUND, -1 error. */
 	int (*get)(void *ctx, const char *id, struct instance *out, char *err, size_t errlen);
 	/* Records of template (NULL = all) in state (-1 = any); *out malloc'ed. */

@@ -4,9 +4,7 @@
  * (claim, extend) and the visitor pages (start form, extend form, wait form,
  * ready page), against the fake backend.
  *
- *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Isrc -Itests/unit \
- *     tests/fuzz/fuzz_http.c src/api.c src/pages.c src/buf.c src/log.c src/id.c \
- *     src/validate.c src/xmalloc.c tests/unit/fake_api_backend.c -ljansson -lpthread
+ *   make fuzz   (each target FUZZ_RUNS inputs, default 1 million)
  */
 #include <stddef.h>
 #include <stdint.h>

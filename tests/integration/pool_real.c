@@ -466,6 +466,58 @@ test_lost_instance(void **state)
 	pool_free(p);
 }
 
+/* A READY copy whose container was killed (SIGKILL of its first process)
+ * is not handed out in the seconds before the sweep would notice: the claim
+ * takes the other copy, which answers, and the dead one is taken down. */
+static void
+test_dead_ready_copy_not_handed_out(void **state)
+{
+	struct pool_config pc = *config_pool(&cfg, "pooltest");
+	struct pool_env env = make_env(&pc);
+	struct pool *p;
+	struct instance *v = NULL, a, first;
+	struct pool_stats ps;
+	struct body b;
+	char host[320], err[512];
+	int n = 0, retry, pid = 0;
+
+	(void)state;
+	pc.min_ready = 2;
+	pc.ttl_s = 3600;
+	p = pool_create(&env);
+	fill(p);
+	assert_int_equal(st.ops->list(st.ctx, tmpl.name, INSTANCE_READY, &v, &n, err, sizeof(err)),
+			 0);
+	assert_int_equal(n, 2);
+	/* the copy the store hands out first: oldest ready_at, then id */
+	first = v[0];
+	if (v[1].ready_at < first.ready_at ||
+	    (v[1].ready_at == first.ready_at && strcmp(v[1].id, first.id) < 0))
+		first = v[1];
+	free(v);
+	assert_int_equal(podman_runtime_ops.pid(pm, first.container, &pid, err, sizeof(err)), 0);
+	assert_true(pid > 0);
+	assert_int_equal(kill(pid, SIGKILL), 0);
+	for (int i = 0; i < 100 && pid > 0; i++) {
+		mstime_sleep(50);
+		assert_int_equal(
+		    podman_runtime_ops.pid(pm, first.container, &pid, err, sizeof(err)), 0);
+	}
+	assert_true(pid <= 0);
+	assert_int_equal(pool_claim(p, "127.0.0.1", 0, &a, &retry, err, sizeof(err)), CLAIM_OK);
+	assert_string_not_equal(a.id, first.id);
+	domain_of(&a, host, sizeof(host));
+	assert_int_equal(http("GET", host, "/", NULL, &b), 200);
+	pool_get_stats(p, &ps);
+	assert_int_equal(ps.lost, 1);
+	pool_reap(p); /* finishes the dead copy's release */
+	assert_int_equal(st.ops->get(st.ctx, first.id, &a, err, sizeof(err)), STORE_NOT_FOUND);
+	assert_false(container_exists(first.container));
+	assert_consistent(1);
+	release_all(p);
+	pool_free(p);
+}
+
 /* Runs fn in a child process and SIGKILLs it once cond() holds (or after
  * timeout_s): a daemon dying in the middle of its work. */
 static void
@@ -581,6 +633,7 @@ main(int argc, char **argv)
 	    cmocka_unit_test(test_corrupt_archive),
 	    cmocka_unit_test(test_idle_by_traffic),
 	    cmocka_unit_test(test_lost_instance),
+	    cmocka_unit_test(test_dead_ready_copy_not_handed_out),
 	    cmocka_unit_test(test_expiry),
 	    cmocka_unit_test(test_kill_and_reconcile),
 	};

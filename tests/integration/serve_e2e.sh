@@ -93,13 +93,7 @@ api() {
 	HDRS=$(cat "$T_DIR/hdrs")
 }
 # jf FIELD [JSON]: a field of a JSON object (dots for nesting), "" when absent.
-jf() {
-	python3 -c 'import json,sys
-d=json.loads(sys.argv[2])
-for k in sys.argv[1].split("."):
-    d = d.get(k) if isinstance(d, dict) else None
-print("" if d is None else d)' "$1" "${2:-$RESP}" 2>/dev/null
-}
+jf() { json_field "$1" "${2:-$RESP}"; }
 # shop ID METHOD PATH [CURL ARGS...]: the demo's own site through the proxy.
 shop() {
 	local id=$1 m=$2 p=$3

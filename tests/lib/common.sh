@@ -135,6 +135,34 @@ listen = 127.0.0.1:$PROXY_PORT
 CONF
 }
 
+# need_serve_stack: skips the whole test unless demux is built and Caddy and
+# Podman are installed.
+need_serve_stack() {
+	[ -x "$DEMUX_BIN" ] || t_skip_all "demux is not built ($DEMUX_BIN)"
+	command -v caddy >/dev/null || t_skip_all "caddy is not installed"
+	command -v podman >/dev/null || t_skip_all "podman is not installed"
+}
+# shop_template NAME LABEL: demux template create NAME from the shop-fixture
+# image with $T_DIR/demux.conf, its containers labelled demux.test=LABEL;
+# ends the test as failed when that fails.
+shop_template() {
+	if ! "$DEMUX_BIN" template create --config "$T_DIR/demux.conf" --name "$1" \
+		--image localhost/demux/shop-fixture:latest --label "demux.test=$2" \
+		>"$T_DIR/template.log" 2>&1; then
+		t_fail "demux template create" "$(tail -5 "$T_DIR/template.log")"
+		t_done
+	fi
+}
+# json_field FIELD JSON: a field of a JSON object (dots for nesting), "" when
+# absent.
+json_field() {
+	python3 -c 'import json,sys
+d=json.loads(sys.argv[2])
+for k in sys.argv[1].split("."):
+    d = d.get(k) if isinstance(d, dict) else None
+print("" if d is None else d)' "$1" "$2" 2>/dev/null
+}
+
 # --- Podman's REST service -------------------------------------------------
 # tests/run starts one for the whole run; a test run alone starts its own.
 start_podman_service() {

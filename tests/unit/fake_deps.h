@@ -32,6 +32,8 @@ struct fake_runtime {
 	char fail_restore_from[256]; /* restores of this archive fail */
 	char last_archive[256];	     /* the archive of the last restore */
 	char template_name[64];	     /* label of every container, default "shop" */
+	/* Called at the start of every remove, before anything changes (may block). */
+	void (*remove_hook)(const char *name);
 };
 
 struct fake_proxy {

@@ -163,6 +163,27 @@ test_claim_provisioning_capacity_and_dependency(void **state)
 	assert_error_contains("/secret/socket");
 }
 
+/* A failed claim names the dependency: the failing health check first,
+ * else what the pool's last provisioning failure points at. */
+static void
+test_claim_names_the_failed_dependency(void **state)
+{
+	(void)state;
+	fake.force = CLAIM_ERROR;
+	assert_int_equal(call("POST", "/api/v1/demos", NULL, NULL), 503);
+	assert_string_equal(str("dependency"), "unknown");
+	fake.podman_down = true;
+	assert_int_equal(call("POST", "/api/v1/demos", NULL, NULL), 503);
+	assert_string_equal(str("reason"), "dependency");
+	assert_string_equal(str("dependency"), "podman");
+	assert_error_contains("(podman)");
+	fake.podman_down = false;
+	snprintf(fake.pools[0].stats.last_dependency, sizeof(fake.pools[0].stats.last_dependency),
+		 "database");
+	assert_int_equal(call("POST", "/api/v1/demos", NULL, NULL), 503);
+	assert_string_equal(str("dependency"), "database");
+}
+
 static void
 test_claim_body_validation_names_the_field(void **state)
 {
@@ -629,6 +650,8 @@ main(void)
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_store_down_is_503, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_list_and_pool_need_admin, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_claim_names_the_failed_dependency, setup,
+					    teardown),
 	    cmocka_unit_test_setup_teardown(test_healthz_reports_dependencies, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_healthz_details_only_for_the_admin, setup,
 					    teardown),

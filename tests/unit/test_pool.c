@@ -38,6 +38,18 @@ fake_tcp_segments(const struct pool_env *env, const struct instance *in, long lo
 	return -1;
 }
 
+/* The fixture's pool again with idle_timeout 60 s and the fake traffic
+ * figures, filled. */
+static void
+idle_pool(struct pool_fixture *f)
+{
+	f->pcfg.idle_timeout_s = 60;
+	f->env.tcp_segments = fake_tcp_segments;
+	pool_free(f->pool);
+	f->pool = pool_create(&f->env);
+	pool_fixture_fill(f);
+}
+
 static void
 test_fills_to_min_ready(void **state)
 {
@@ -328,11 +340,7 @@ test_idle_by_traffic(void **state)
 	char err[256];
 	int retry;
 
-	f->pcfg.idle_timeout_s = 60;
-	f->env.tcp_segments = fake_tcp_segments;
-	pool_free(f->pool);
-	f->pool = pool_create(&f->env);
-	pool_fixture_fill(f);
+	idle_pool(f);
 	assert_int_equal(pool_claim(f->pool, "ip", 0, &a, &retry, err, sizeof(err)), CLAIM_OK);
 	assert_int_equal(pool_claim(f->pool, "ip", 0, &b, &retry, err, sizeof(err)), CLAIM_OK);
 	snprintf(fake_rx_ids[0], ID_SIZE, "%s", a.id);
@@ -602,6 +610,286 @@ test_no_admin_login_no_own_password(void **state)
 	free(v);
 }
 
+/* A store whose get of one record lets a release move that record to
+ * RELEASING right after the read: the interleaving of a release with an
+ * extend or an idle check that read the record just before it. */
+static struct store racing_inner;
+static char racing_id[ID_SIZE];
+
+static int
+racing_get(void *ctx, const char *id, struct instance *out, char *err, size_t errlen)
+{
+	int r = racing_inner.ops->get(racing_inner.ctx, id, out, err, errlen);
+
+	(void)ctx;
+	if (r == 0 && strcmp(id, racing_id) == 0) {
+		racing_id[0] = '\0';
+		assert_int_equal(racing_inner.ops->cas_state(racing_inner.ctx, id, INSTANCE_CLAIMED,
+							     INSTANCE_RELEASING, err, errlen),
+				 0);
+	}
+	return r;
+}
+
+static struct store_ops racing_ops;
+
+static void
+racing_store_install(struct pool_fixture *f, const char *id)
+{
+	racing_inner = f->store;
+	racing_ops = *f->store.ops;
+	racing_ops.get = racing_get;
+	snprintf(racing_id, sizeof(racing_id), "%s", id);
+	f->store.ops = &racing_ops;
+}
+
+/* Puts the plain store back; id must still be RELEASING. */
+static void
+racing_store_check(struct pool_fixture *f, const char *id)
+{
+	struct instance cur;
+	char err[256];
+
+	f->store = racing_inner;
+	assert_int_equal(f->store.ops->get(f->store.ctx, id, &cur, err, sizeof(err)), 0);
+	assert_int_equal(cur.state, INSTANCE_RELEASING);
+}
+
+/* An extend that read the record before a release marked it RELEASING must
+ * not write it back as CLAIMED: the copy is being taken down. */
+static void
+test_extend_never_revives_a_released_copy(void **state)
+{
+	struct pool_fixture *f = *state;
+	struct instance a, cur;
+	char err[256];
+	int retry;
+
+	pool_fixture_fill(f);
+	assert_int_equal(pool_claim(f->pool, "ip", 0, &a, &retry, err, sizeof(err)), CLAIM_OK);
+	racing_store_install(f, a.id);
+	assert_int_equal(pool_extend(f->pool, a.id, 10, &cur, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "not active"));
+	racing_store_check(f, a.id);
+}
+
+/* The same for the reaper's idle check, which writes last_seen_at. */
+static void
+test_traffic_never_revives_a_released_copy(void **state)
+{
+	struct pool_fixture *f = *state;
+	struct instance a;
+	char err[256];
+	int retry;
+
+	idle_pool(f);
+	assert_int_equal(pool_claim(f->pool, "ip", 0, &a, &retry, err, sizeof(err)), CLAIM_OK);
+	snprintf(fake_rx_ids[0], ID_SIZE, "%s", a.id);
+	fake_rx_ids[1][0] = '\0';
+	fake_rx[0] = 100;
+	pool_reap(f->pool); /* first look: records the count */
+	fake_rx[0] = 200;
+	fake_clock += 10;
+	racing_store_install(f, a.id);
+	pool_reap(f->pool);
+	racing_store_check(f, a.id);
+}
+
+/* A READY copy whose container died since it was prepared is not handed
+ * out: the claim takes another copy, the dead one is taken down. */
+static void
+test_claim_skips_a_dead_ready_copy(void **state)
+{
+	struct pool_fixture *f = *state;
+	struct instance *v, a, cur;
+	struct pool_stats st;
+	char err[256], dead[ID_SIZE];
+	int retry, n;
+
+	pool_fixture_fill(f);
+	assert_int_equal(
+	    f->store.ops->list(f->store.ctx, "shop", INSTANCE_READY, &v, &n, err, sizeof(err)), 0);
+	assert_int_equal(n, 2);
+	/* both are equally old: stop whichever the store would hand out first */
+	assert_int_equal(pool_claim(f->pool, "probe", 0, &a, &retry, err, sizeof(err)), CLAIM_OK);
+	assert_int_equal(f->store.ops->cas_state(f->store.ctx, a.id, INSTANCE_CLAIMED,
+						 INSTANCE_READY, err, sizeof(err)),
+			 0);
+	snprintf(dead, sizeof(dead), "%s", a.id);
+	fake_runtime_stop(&f->rt, a.container);
+	free(v);
+	assert_int_equal(pool_claim(f->pool, "ip", 0, &a, &retry, err, sizeof(err)), CLAIM_OK);
+	assert_string_not_equal(a.id, dead);
+	assert_int_equal(f->store.ops->get(f->store.ctx, dead, &cur, err, sizeof(err)) == 0 &&
+			     cur.state != INSTANCE_RELEASING,
+			 0);
+	pool_get_stats(f->pool, &st);
+	assert_int_equal(st.lost, 1);
+	pool_reap(f->pool); /* finishes the release */
+	assert_int_equal(f->store.ops->get(f->store.ctx, dead, &cur, err, sizeof(err)),
+			 STORE_NOT_FOUND);
+	/* with every ready copy dead, the claim answers "being prepared" */
+	fake_runtime_stop(&f->rt, a.container);
+	assert_int_equal(f->store.ops->cas_state(f->store.ctx, a.id, INSTANCE_CLAIMED,
+						 INSTANCE_READY, err, sizeof(err)),
+			 0);
+	assert_int_equal(pool_claim(f->pool, "ip", 0, &cur, &retry, err, sizeof(err)),
+			 CLAIM_PROVISIONING);
+}
+
+/* Releases of many copies at once: each copy is still taken down once, even
+ * past 64 releases under way. */
+#define MANY_RELEASES 70
+static pthread_mutex_t hook_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t hook_cv = PTHREAD_COND_INITIALIZER;
+static int hook_blocked, hook_calls_last;
+static bool hook_open;
+static char hook_last[128];
+
+static void
+blocking_remove_hook(const char *name)
+{
+	pthread_mutex_lock(&hook_mu);
+	if (strcmp(name, hook_last) == 0)
+		hook_calls_last++;
+	if (hook_blocked < MANY_RELEASES) {
+		hook_blocked++;
+		pthread_cond_broadcast(&hook_cv);
+		while (!hook_open)
+			pthread_cond_wait(&hook_cv, &hook_mu);
+	}
+	pthread_mutex_unlock(&hook_mu);
+}
+
+struct releaser {
+	struct pool *pool;
+	char id[ID_SIZE];
+	int r;
+};
+
+static void *
+release_thread(void *arg)
+{
+	struct releaser *r = arg;
+	char err[256];
+
+	r->r = pool_release(r->pool, r->id, err, sizeof(err));
+	return NULL;
+}
+
+static void
+test_release_dedup_beyond_64(void **state)
+{
+	struct pool_fixture *f = *state;
+	static struct releaser rel[MANY_RELEASES];
+	pthread_t t[MANY_RELEASES];
+	struct instance in;
+	char err[256];
+
+	f->pcfg.port_max = 41999;
+	for (int i = 0; i < MANY_RELEASES; i++) {
+		memset(&in, 0, sizeof(in));
+		snprintf(in.id, sizeof(in.id), "r%015d", i);
+		snprintf(in.template_name, sizeof(in.template_name), "shop");
+		snprintf(in.container, sizeof(in.container), "demux-%s", in.id);
+		in.state = INSTANCE_RELEASING;
+		in.app_port = 41000 + 2 * i;
+		assert_int_equal(f->store.ops->put(f->store.ctx, &in, err, sizeof(err)), 0);
+		rel[i].pool = f->pool;
+		snprintf(rel[i].id, sizeof(rel[i].id), "%s", in.id);
+	}
+	snprintf(hook_last, sizeof(hook_last), "demux-%s", rel[MANY_RELEASES - 1].id);
+	hook_blocked = hook_calls_last = 0;
+	hook_open = false;
+	f->rt.remove_hook = blocking_remove_hook;
+	for (int i = 0; i < MANY_RELEASES; i++)
+		pthread_create(&t[i], NULL, release_thread, &rel[i]);
+	pthread_mutex_lock(&hook_mu);
+	while (hook_blocked < MANY_RELEASES)
+		pthread_cond_wait(&hook_cv, &hook_mu);
+	pthread_mutex_unlock(&hook_mu);
+	/* all 70 are inside remove: a second release of the last one must wait
+	 * for nothing and remove nothing */
+	assert_int_equal(pool_release(f->pool, rel[MANY_RELEASES - 1].id, err, sizeof(err)), 0);
+	pthread_mutex_lock(&hook_mu);
+	assert_int_equal(hook_calls_last, 1);
+	hook_open = true;
+	pthread_cond_broadcast(&hook_cv);
+	pthread_mutex_unlock(&hook_mu);
+	for (int i = 0; i < MANY_RELEASES; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(rel[i].r, 0);
+	}
+	f->rt.remove_hook = NULL;
+	assert_int_equal(pool_fixture_count(f, -1), 0);
+}
+
+/* Podman down: the failed provisioning cannot remove its container either.
+ * Its record goes to RELEASING (the reaper retries), not PROVISIONING
+ * forever; claims answer the failure, naming Podman, even once the records
+ * fill max_instances; the pool refills once Podman is back. */
+static void
+test_dependency_down_then_back(void **state)
+{
+	struct pool_fixture *f = *state;
+	struct instance a;
+	struct pool_stats st;
+	char err[256];
+	int retry;
+
+	f->pcfg.cold_start_fallback = false;
+	f->rt.fail_restore = true;
+	f->rt.fail_remove = true;
+	for (int i = 0; i < 6; i++)
+		pool_provision_one(f->pool, err, sizeof(err));
+	assert_int_equal(pool_fixture_count(f, INSTANCE_PROVISIONING), 0);
+	assert_int_equal(pool_fixture_count(f, INSTANCE_RELEASING), 4);
+	assert_int_equal(pool_claim(f->pool, "ip", 0, &a, &retry, err, sizeof(err)), CLAIM_ERROR);
+	assert_non_null(strstr(err, "restore"));
+	pool_get_stats(f->pool, &st);
+	assert_string_equal(st.last_dependency, "podman");
+	assert_true(st.consecutive_failures >= 4);
+	f->rt.fail_restore = false;
+	f->rt.fail_remove = false;
+	pool_reap(f->pool);
+	assert_int_equal(pool_fixture_count(f, -1), 0);
+	pool_fixture_fill(f);
+	assert_int_equal(pool_fixture_count(f, INSTANCE_READY), 2);
+	pool_get_stats(f->pool, &st);
+	assert_int_equal(st.consecutive_failures, 0);
+	assert_int_equal(pool_claim(f->pool, "ip", 0, &a, &retry, err, sizeof(err)), CLAIM_OK);
+}
+
+/* A PROVISIONING record of this node that no worker prepares (its cleanup
+ * failed: the store refused every write, e.g. a full disk) is taken down by
+ * the reaper, so that it does not hold the pool's place forever; another
+ * node's is left alone. */
+static void
+test_abandoned_provisioning_finished(void **state)
+{
+	struct pool_fixture *f = *state;
+	struct instance in;
+	char err[256];
+
+	memset(&in, 0, sizeof(in));
+	snprintf(in.id, sizeof(in.id), "abandoned0000000");
+	snprintf(in.template_name, sizeof(in.template_name), "shop");
+	snprintf(in.container, sizeof(in.container), "demux-%s", in.id);
+	snprintf(in.node, sizeof(in.node), "%s", f->cfg.node_name);
+	in.state = INSTANCE_PROVISIONING;
+	in.app_port = 41000;
+	assert_int_equal(f->store.ops->put(f->store.ctx, &in, err, sizeof(err)), 0);
+	snprintf(in.id, sizeof(in.id), "othernode0000000");
+	snprintf(in.node, sizeof(in.node), "elsewhere");
+	assert_int_equal(f->store.ops->put(f->store.ctx, &in, err, sizeof(err)), 0);
+	pool_reap(f->pool);
+	assert_int_equal(f->store.ops->get(f->store.ctx, "abandoned0000000", &in, err, sizeof(err)),
+			 STORE_NOT_FOUND);
+	assert_int_equal(f->store.ops->get(f->store.ctx, "othernode0000000", &in, err, sizeof(err)),
+			 0);
+	assert_int_equal(in.state, INSTANCE_PROVISIONING);
+}
+
 int
 main(void)
 {
@@ -626,6 +914,12 @@ main(void)
 	    POOL_TEST(test_concurrent_claims_distinct),
 	    POOL_TEST(test_claims_limited_per_client),
 	    POOL_TEST(test_extends_counted),
+	    POOL_TEST(test_extend_never_revives_a_released_copy),
+	    POOL_TEST(test_traffic_never_revives_a_released_copy),
+	    POOL_TEST(test_claim_skips_a_dead_ready_copy),
+	    POOL_TEST(test_release_dedup_beyond_64),
+	    POOL_TEST(test_dependency_down_then_back),
+	    POOL_TEST(test_abandoned_provisioning_finished),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

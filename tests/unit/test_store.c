@@ -223,6 +223,38 @@ test_extends_round_trip(void **state)
 	st.ops->close(st.ctx);
 }
 
+/* update writes only while the stored state is the one in the record, and
+ * never creates a record. */
+static void
+test_update_only_in_state(void **state)
+{
+	struct store st;
+	struct instance a = make("aaaaaaaaaaaaaaaa", INSTANCE_CLAIMED, 1), got;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(store_sqlite_open(&st, path, err, sizeof(err)), 0);
+	assert_int_equal(st.ops->update(st.ctx, &a, err, sizeof(err)), STORE_NOT_FOUND);
+	assert_int_equal(st.ops->get(st.ctx, a.id, &got, err, sizeof(err)), STORE_NOT_FOUND);
+	assert_int_equal(st.ops->put(st.ctx, &a, err, sizeof(err)), 0);
+	a.expires_at = 4242;
+	a.extends = 3;
+	assert_int_equal(st.ops->update(st.ctx, &a, err, sizeof(err)), 0);
+	assert_int_equal(st.ops->get(st.ctx, a.id, &got, err, sizeof(err)), 0);
+	assert_int_equal(got.expires_at, 4242);
+	assert_int_equal(got.extends, 3);
+	assert_int_equal(got.state, INSTANCE_CLAIMED);
+	assert_int_equal(
+	    st.ops->cas_state(st.ctx, a.id, INSTANCE_CLAIMED, INSTANCE_RELEASING, err, sizeof(err)),
+	    0);
+	a.expires_at = 9999;
+	assert_int_equal(st.ops->update(st.ctx, &a, err, sizeof(err)), STORE_NOT_FOUND);
+	assert_int_equal(st.ops->get(st.ctx, a.id, &got, err, sizeof(err)), 0);
+	assert_int_equal(got.state, INSTANCE_RELEASING);
+	assert_int_equal(got.expires_at, 4242);
+	st.ops->close(st.ctx);
+}
+
 /* A version 1 file (before extends) is migrated and keeps its records. */
 static void
 test_migrates_version_1_extends(void **state)
@@ -447,6 +479,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_admin_password_round_trip, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_claim_limited_per_owner, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_extends_round_trip, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_update_only_in_state, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_migrates_version_1, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_migrates_version_1_extends, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
