@@ -57,8 +57,18 @@ struct idset {
 	int n, cap;
 };
 
+/* A ready copy's first process, as noted when it became ready. */
+struct alive_hint {
+	char id[ID_SIZE];
+	int pid;
+	unsigned long long start; /* /proc/<pid>/stat starttime */
+};
+#define ALIVE_HINTS 1024
+
 struct pool {
 	struct pool_env env;
+	struct alive_hint hints[ALIVE_HINTS]; /* a ring, under mu */
+	int next_hint;
 	pthread_mutex_t mu;
 	pthread_cond_t wake;
 	bool running;
@@ -513,6 +523,74 @@ copy_db_socket(struct pool *p, const struct instance *in, char *out, size_t outl
 	return 0;
 }
 
+/* The start time of process pid (field 22 of /proc/<pid>/stat), 0 when
+ * there is no such process. */
+static unsigned long long
+process_start(int pid)
+{
+	char path[64], text[1024], *p;
+	unsigned long long start = 0;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "re");
+	if (f == NULL)
+		return 0;
+	n = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[n] = '\0';
+	p = strrchr(text, ')'); /* the command name may hold spaces */
+	if (p == NULL ||
+	    sscanf(p + 1,
+		   " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d "
+		   "%*d %*d %llu",
+		   &start) != 1)
+		return 0;
+	return start;
+}
+
+/* Notes the first process of a copy that became ready (host_pids only). */
+static void
+note_alive(struct pool *p, const struct instance *in)
+{
+	char e[256];
+	int pid = -1;
+	unsigned long long start;
+
+	if (!p->env.host_pids || p->env.runtime.ops->pid == NULL ||
+	    p->env.runtime.ops->pid(p->env.runtime.ctx, in->container, &pid, e, sizeof(e)) == -1 ||
+	    pid <= 0 || (start = process_start(pid)) == 0)
+		return;
+	pthread_mutex_lock(&p->mu);
+	snprintf(p->hints[p->next_hint].id, sizeof(p->hints[0].id), "%s", in->id);
+	p->hints[p->next_hint].pid = pid;
+	p->hints[p->next_hint].start = start;
+	p->next_hint = (p->next_hint + 1) % ALIVE_HINTS;
+	pthread_mutex_unlock(&p->mu);
+}
+
+/* 1: the copy's first process still runs, 0: it is gone, -1: no note. */
+static int
+alive_by_hint(struct pool *p, const char *id)
+{
+	int pid = 0, ret = -1;
+	unsigned long long start = 0;
+
+	pthread_mutex_lock(&p->mu);
+	for (int i = 0; i < ALIVE_HINTS; i++)
+		if (p->hints[i].id[0] != '\0' && strcmp(p->hints[i].id, id) == 0) {
+			pid = p->hints[i].pid;
+			start = p->hints[i].start;
+			p->hints[i].id[0] = '\0';
+			break;
+		}
+	pthread_mutex_unlock(&p->mu);
+	if (pid > 0)
+		ret = process_start(pid) == start;
+	return ret;
+}
+
 /* Provisions one instance whose PROVISIONING record and port slot were
  * reserved by the caller. */
 static int
@@ -562,6 +640,7 @@ provision(struct pool *p, struct instance *in, char *err, size_t errlen)
 	if (pool_route_add(&p->env, in, domain, e, sizeof(e)) == -1)
 		goto fail;
 	in->route_ms = mstime_now() - t1;
+	note_alive(p, in);
 	in->provision_ms = mstime_now() - t0;
 	in->state = INSTANCE_READY;
 	in->ready_at = now_s(p);
@@ -793,6 +872,10 @@ claimed_copy_dead(struct pool *p, const struct instance *in)
 	char e[512];
 	int pid = 0;
 
+	int alive = alive_by_hint(p, in->id);
+
+	if (alive != -1)
+		return alive == 0; /* no call to the runtime on the claim's path */
 	if (p->env.runtime.ops->pid == NULL)
 		return false;
 	if (p->env.runtime.ops->pid(p->env.runtime.ctx, in->container, &pid, e, sizeof(e)) == -1) {

@@ -48,6 +48,10 @@ struct pool_env {
 	int health_budget_ms;
 	/* Clock in unix seconds; NULL = time(). Tests move it. */
 	long long (*now)(void);
+	/* runtime.ops->pid answers this machine's pids: a claim then checks that
+	 * a ready copy still runs by its first process in /proc (pid and start
+	 * time noted when it became ready) instead of asking the runtime. */
+	bool host_pids;
 };
 
 extern const double pool_hist_bounds[POOL_HIST_BUCKETS];

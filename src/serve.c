@@ -321,6 +321,7 @@ open_pools(struct daemon *d, char *err, size_t errlen)
 		}
 		d->env[i].runtime.ops = &podman_runtime_ops;
 		d->env[i].runtime.ctx = d->podman;
+		d->env[i].host_pids = true; /* Podman runs on this machine */
 		d->env[i].proxy = &d->proxy;
 		d->env[i].store = &d->store;
 		d->pools[i] = pool_create(&d->env[i]);

@@ -63,6 +63,7 @@ make_env(struct pool_config *pc)
 	env.proxy = &px;
 	env.store = &st;
 	env.now = test_now;
+	env.host_pids = true; /* as demux serve: claims check /proc, not Podman */
 	return env;
 }
 
