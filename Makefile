@@ -36,7 +36,7 @@ INTEG_BINS := $(INTEG_SRCS:tests/integration/%.c=$(BUILD)/tests/integ_%)
 BENCH_SRCS := $(wildcard bench/*.c)
 BENCH_BINS := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all test unit lint format install bench demo demo-stop images clean deps fuzz chaos
+.PHONY: all test unit lint format install bench demo demo-stop demo-clean images clean deps fuzz chaos install-check
 
 all: $(BIN)
 
@@ -75,6 +75,10 @@ $(BUILD)/bench/%: bench/%.c $(LIBOBJS)
 
 deps:
 	@bash scripts/install-deps
+
+# Proves install-deps' plan on a fresh Debian 12 chroot (docs/INSTALL.md).
+install-check:
+	@bash tests/install/bookworm.sh
 
 # libFuzzer targets: request bodies, forms, cookies and paths (fuzz_http);
 # configuration files and keys, X-Forwarded-For and listen addresses, Podman,
@@ -122,7 +126,9 @@ lint: $(BIN)
 	clang-tidy --quiet $(SRCS) -- $(CSTD) -Isrc $(PKG_CFLAGS)
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 	  --inline-suppr --suppress=missingIncludeSystem -Isrc $(SRCS)
-	bash -n scripts/* tests/run tests/lib/*.sh tests/integration/*.sh tests/chaos/*.sh
+	bash -n scripts/* tests/run tests/lib/*.sh tests/integration/*.sh tests/chaos/*.sh tests/unit/*.sh tests/install/*.sh
+	@# no document may point outside the repository
+	bash scripts/check-doc-links
 	@# a source or recipe file that .gitignore hides would be missing from a clone
 	@ignored=$$(git ls-files --others --ignored --exclude-standard -- src tests images scripts bench/*.c bench/*.h bench/run 2>/dev/null); \
 	  if [ -n "$$ignored" ]; then echo "lint: ignored by .gitignore but part of the tree:"; echo "$$ignored"; exit 1; fi
@@ -142,11 +148,17 @@ images:
 bench: $(BIN) $(BENCH_BINS)
 	@bash bench/run
 
+# make demo TEMPLATE=wordpress serves the real WordPress instead of the
+# shop fixture (the same as DEMUX_DEMO_TEMPLATE=wordpress).
 demo:
-	@bash scripts/demo
+	@DEMUX_DEMO_TEMPLATE=$(or $(TEMPLATE),$(DEMUX_DEMO_TEMPLATE)) bash scripts/demo
 
 demo-stop:
 	@bash scripts/demo --stop
+
+# Stops the demo and removes what it made: templates, state, images.
+demo-clean:
+	@bash scripts/demo --clean
 
 clean:
 	rm -rf $(BUILD) $(BIN)
