@@ -528,8 +528,8 @@ copy_db_socket(struct pool *p, const struct instance *in, char *out, size_t outl
 static unsigned long long
 process_start(int pid)
 {
-	char path[64], text[1024], *p;
-	unsigned long long start = 0;
+	char path[64], text[1024], *p, *end;
+	unsigned long long start;
 	FILE *f;
 	size_t n;
 
@@ -541,11 +541,14 @@ process_start(int pid)
 	fclose(f);
 	text[n] = '\0';
 	p = strrchr(text, ')'); /* the command name may hold spaces */
-	if (p == NULL ||
-	    sscanf(p + 1,
-		   " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d "
-		   "%*d %*d %llu",
-		   &start) != 1)
+	/* ") S ppid ..." : field 3 follows the first space, starttime is 22 */
+	for (int field = 2; p != NULL && field < 22; field++)
+		p = strchr(p + 1, ' ');
+	if (p == NULL)
+		return 0;
+	errno = 0;
+	start = strtoull(p + 1, &end, 10);
+	if (errno != 0 || end == p + 1)
 		return 0;
 	return start;
 }
