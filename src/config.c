@@ -11,6 +11,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <ini.h>
+#include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +43,7 @@ static const char *const dbmode_choices[] = {"embedded", "shared", NULL};
 static const char *const egress_choices[] = {"none", "open", NULL};
 static const char *const restore_choices[] = {"prepared", "archive", NULL};
 static const char *const scheme_choices[] = {"http", "https", NULL};
+static const char *const tls_choices[] = {"off", "internal", "files", "acme", NULL};
 
 #define C_STR(sec, key, field)                                                                     \
 	{                                                                                          \
@@ -103,6 +105,11 @@ static const struct key keys[] = {
     C_STR("proxy", "caddy_server", caddy_server),
     C_STR("proxy", "haproxy_socket", haproxy_socket),
     C_STR("proxy", "haproxy_map", haproxy_map),
+    C_ENUM("proxy", "tls", proxy_tls, tls_choices),
+    C_STR("proxy", "tls_cert_file", tls_cert_file),
+    C_STR("proxy", "tls_key_file", tls_key_file),
+    C_STR("proxy", "acme_email", acme_email),
+    C_STR("proxy", "acme_dns", acme_dns),
     C_ENUM("store", "backend", store_backend, store_choices),
     C_STR("store", "path", store_path),
     C_STR("store", "redis_host", redis_host),
@@ -512,6 +519,67 @@ check_networks(const struct config *cfg, const char *where, char *err, size_t er
 	return 0;
 }
 
+/* [proxy] tls against [server] public_scheme and the backend. */
+static int
+check_tls(const struct config *cfg, const char *where, char *err, size_t errlen)
+{
+	bool https = strcmp(cfg->public_scheme, "https") == 0;
+	const char *cert = cfg->tls_cert_file, *key = cfg->tls_key_file;
+	json_t *dns;
+	bool dns_ok;
+
+	if (https && cfg->proxy_tls == PROXY_TLS_OFF)
+		return errf(
+		    err, errlen,
+		    "%s: [server] public_scheme = https needs [proxy] tls = internal, files "
+		    "or acme (the proxy ends TLS and tells the apps)",
+		    where);
+	if (!https && cfg->proxy_tls != PROXY_TLS_OFF)
+		return errf(err, errlen,
+			    "%s: [proxy] tls = %s serves https: set [server] public_scheme = https",
+			    where, tls_choices[cfg->proxy_tls]);
+	if (cfg->proxy_backend == PROXY_HAPROXY && cfg->proxy_tls != PROXY_TLS_OFF &&
+	    cfg->proxy_tls != PROXY_TLS_FILES)
+		return errf(err, errlen,
+			    "%s: [proxy] tls = %s needs backend = caddy; haproxy takes tls = files",
+			    where, tls_choices[cfg->proxy_tls]);
+	if (cfg->proxy_tls == PROXY_TLS_FILES) {
+		size_t n = strlen(cert);
+
+		if (cert[0] != '/' || (key[0] != '\0' && key[0] != '/'))
+			return errf(
+			    err, errlen,
+			    "%s: [proxy] tls = files needs tls_cert_file (and tls_key_file) "
+			    "as absolute paths",
+			    where);
+		if (cfg->proxy_backend == PROXY_CADDY && key[0] == '\0')
+			return errf(err, errlen, "%s: [proxy] tls = files needs tls_key_file",
+				    where);
+		/* HAProxy reads the key from the certificate's file or from
+		 * "<certificate>.key" next to it, nowhere else. */
+		if (cfg->proxy_backend == PROXY_HAPROXY && key[0] != '\0' &&
+		    strcmp(key, cert) != 0 &&
+		    !(strncmp(key, cert, n) == 0 && strcmp(key + n, ".key") == 0))
+			return errf(err, errlen,
+				    "%s: [proxy] tls_key_file: haproxy reads the key from "
+				    "tls_cert_file or from %s.key",
+				    where, cert);
+	}
+	if (cfg->proxy_tls == PROXY_TLS_ACME) {
+		dns = json_loads(cfg->acme_dns, 0, NULL);
+		dns_ok = json_is_object(dns) && json_is_string(json_object_get(dns, "name"));
+		json_decref(dns);
+		if (!dns_ok)
+			return errf(
+			    err, errlen,
+			    "%s: [proxy] tls = acme needs acme_dns, Caddy's DNS provider as a "
+			    "JSON object with its \"name\" (a wildcard certificate needs the "
+			    "DNS challenge)",
+			    where);
+	}
+	return 0;
+}
+
 int
 config_check(const struct config *cfg, char *err, size_t errlen)
 {
@@ -554,6 +622,8 @@ config_check(const struct config *cfg, char *err, size_t errlen)
 			    where, CONFIG_TOKEN_MIN);
 	if (cfg->state_dir[0] != '/')
 		return errf(err, errlen, "%s: [demux] state_dir: must be an absolute path", where);
+	if (check_tls(cfg, where, err, errlen) == -1)
+		return -1;
 	return check_networks(cfg, where, err, errlen);
 }
 

@@ -28,6 +28,10 @@ enum store_backend { STORE_SQLITE, STORE_REDIS };
 enum egress { EGRESS_NONE, EGRESS_OPEN };
 /* Where a copy is restored from (template_restore.h). */
 enum restore_from { RESTORE_PREPARED, RESTORE_ARCHIVE };
+/* Who holds the one certificate for *.<base_domain> and <base_domain>
+ * (docs/PROXY.md): none (plain HTTP), Caddy's own CA, the operator's
+ * files, or Caddy's ACME client with a DNS challenge. */
+enum proxy_tls { PROXY_TLS_OFF, PROXY_TLS_INTERNAL, PROXY_TLS_FILES, PROXY_TLS_ACME };
 
 struct pool_config {
 	char name[64]; /* template name */
@@ -87,6 +91,11 @@ struct config {
 	char caddy_server[64];
 	char haproxy_socket[CONFIG_STR];
 	char haproxy_map[CONFIG_STR];
+	enum proxy_tls proxy_tls;
+	char tls_cert_file[CONFIG_STR]; /* PROXY_TLS_FILES */
+	char tls_key_file[CONFIG_STR];
+	char acme_email[CONFIG_STR]; /* PROXY_TLS_ACME */
+	char acme_dns[CONFIG_SQL];   /* Caddy's DNS provider object, JSON */
 	/* [store] */
 	enum store_backend store_backend;
 	char store_path[CONFIG_STR];

@@ -56,7 +56,7 @@ test_caddy_route_json(void **state)
 static void
 test_caddy_server_json(void **state)
 {
-	char *s = caddy_server_json("127.0.0.1:8088", BD, "127.0.0.1:8080");
+	char *s = caddy_server_json("127.0.0.1:8088", BD, "127.0.0.1:8080", false);
 	json_t *srv = json_loads(s, 0, NULL), *routes, *front, *fb;
 
 	(void)state;
