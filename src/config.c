@@ -21,6 +21,7 @@
 #include "errf.h"
 #include "hostport.h"
 #include "log.h"
+#include "origin.h"
 #include "validate.h"
 
 extern char **environ;
@@ -71,6 +72,12 @@ static const char *const tls_choices[] = {"off", "internal", "files", "acme", NU
 		"pool", key, K_DURATION, offsetof(struct pool_config, field), 0, lo, hi, NULL      \
 	}
 
+#define P_STR(key, field)                                                                          \
+	{                                                                                          \
+		"pool", key, K_STR, offsetof(struct pool_config, field),                           \
+		    sizeof(((struct pool_config *)0)->field), 0, 0, NULL                           \
+	}
+
 static const struct key keys[] = {
     C_STR("demux", "state_dir", state_dir),
     {"demux", "log_level", K_LOGLEVEL, offsetof(struct config, log_level),
@@ -99,6 +106,12 @@ static const struct key keys[] = {
     C_STR("network", "egress_name", net_egress_name),
     C_STR("network", "egress_interface", net_egress_interface),
     C_STR("network", "egress_subnet", net_egress_subnet),
+    C_STR("server", "allowed_origins", allowed_origins),
+    C_STR("pages", "product_name", pages.product_name),
+    C_STR("pages", "description", pages.description),
+    C_STR("pages", "logo_url", pages.logo_url),
+    C_STR("pages", "accent_color", pages.accent_color),
+    C_STR("pages", "lifetime_text", pages.lifetime_text),
     C_ENUM("proxy", "backend", proxy_backend, proxy_choices),
     C_STR("proxy", "listen", proxy_listen),
     C_STR("proxy", "caddy_admin", caddy_admin),
@@ -144,6 +157,11 @@ static const struct key keys[] = {
      CONFIG_SQL, 0, 0, NULL},
     {"pool", "generic_admin_password", K_STR, offsetof(struct pool_config, generic_admin_password),
      CONFIG_SQL, 0, 0, NULL},
+    P_STR("product_name", pages.product_name),
+    P_STR("description", pages.description),
+    P_STR("logo_url", pages.logo_url),
+    P_STR("accent_color", pages.accent_color),
+    P_STR("lifetime_text", pages.lifetime_text),
 };
 
 void
@@ -519,6 +537,45 @@ check_networks(const struct config *cfg, const char *where, char *err, size_t er
 	return 0;
 }
 
+/* One set of page settings; what names where it comes from. */
+static int
+check_look(const struct pages_look *l, const char *where, const char *what, char *err,
+	   size_t errlen)
+{
+	char reason[256];
+	const char *key = NULL;
+
+	if (validate_text_line(l->product_name, PAGES_NAME_MAX, reason, sizeof(reason)) == -1)
+		key = "product_name";
+	else if (validate_text_line(l->description, PAGES_TEXT_MAX, reason, sizeof(reason)) == -1)
+		key = "description";
+	else if (validate_text_line(l->lifetime_text, PAGES_TEXT_MAX, reason, sizeof(reason)) == -1)
+		key = "lifetime_text";
+	else if (l->logo_url[0] != '\0' &&
+		 validate_page_url(l->logo_url, reason, sizeof(reason)) == -1)
+		key = "logo_url";
+	else if (l->accent_color[0] != '\0' &&
+		 validate_css_color(l->accent_color, reason, sizeof(reason)) == -1)
+		key = "accent_color";
+	if (key != NULL)
+		return errf(err, errlen, "%s: [%s] %s: %s", where, what, key, reason);
+	return 0;
+}
+
+void
+config_pages_look(const struct config *cfg, const struct pool_config *pool, struct pages_look *out)
+{
+	const struct pages_look *g = &cfg->pages, *p = pool != NULL ? &pool->pages : NULL;
+
+#define PICK(f) snprintf(out->f, sizeof(out->f), "%s", p != NULL && p->f[0] != '\0' ? p->f : g->f)
+	PICK(product_name);
+	PICK(description);
+	PICK(logo_url);
+	PICK(accent_color);
+	PICK(lifetime_text);
+#undef PICK
+}
+
 /* [proxy] tls against [server] public_scheme and the backend. */
 static int
 check_tls(const struct config *cfg, const char *where, char *err, size_t errlen)
@@ -584,6 +641,7 @@ int
 config_check(const struct config *cfg, char *err, size_t errlen)
 {
 	const char *where = cfg->path[0] ? cfg->path : "config";
+	char reason[256];
 
 	for (int i = 0; i < cfg->npools; i++) {
 		const struct pool_config *p = &cfg->pools[i];
@@ -624,6 +682,17 @@ config_check(const struct config *cfg, char *err, size_t errlen)
 		return errf(err, errlen, "%s: [demux] state_dir: must be an absolute path", where);
 	if (check_tls(cfg, where, err, errlen) == -1)
 		return -1;
+	if (origin_validate_list(cfg->allowed_origins, reason, sizeof(reason)) == -1)
+		return errf(err, errlen, "%s: [server] allowed_origins: %s", where, reason);
+	if (check_look(&cfg->pages, where, "pages", err, errlen) == -1)
+		return -1;
+	for (int i = 0; i < cfg->npools; i++) {
+		char what[96];
+
+		snprintf(what, sizeof(what), "pool %s", cfg->pools[i].name);
+		if (check_look(&cfg->pools[i].pages, where, what, err, errlen) == -1)
+			return -1;
+	}
 	return check_networks(cfg, where, err, errlen);
 }
 
