@@ -352,7 +352,7 @@ page_landing(const struct api *a, const struct api_request *req, struct api_resp
 {
 	struct api_pool_info *pools = xcalloc(API_MAX_TEMPLATES, sizeof(*pools));
 	char cid[ID_SIZE], tok[INSTANCE_TOKEN_SIZE + 8], title[PAGES_NAME_MAX + 8] = "Try the demo";
-	const struct pages_look *look;
+	struct pages_look look = {0};
 	struct instance in;
 	const char *ended = api_arg(req, "ended");
 	bool live = false;
@@ -360,35 +360,38 @@ page_landing(const struct api *a, const struct api_request *req, struct api_resp
 
 	n = a->backend.ops->pools(a->backend.ctx, pools, API_MAX_TEMPLATES);
 	/* One template: its own look; several: [pages]'s, each button its own. */
-	look = n == 1 ? &pools[0].tmpl.look : a->look;
+	if (n == 1)
+		look = pools[0].tmpl.look;
+	else if (a->look != NULL)
+		look = *a->look;
 	if (owner_cookie(a, req, cid, tok, sizeof(tok)) == 0 &&
 	    check_owner(a, req, cid, &in) == OWNED)
 		live = true;
-	if (look != NULL && look->product_name[0] != '\0')
-		snprintf(title, sizeof(title), "Try %s", look->product_name);
-	page_begin_look(r, look, 200, title, NULL, 0);
+	if (look.product_name[0] != '\0')
+		snprintf(title, sizeof(title), "Try %s", look.product_name);
+	page_begin_look(r, &look, 200, title, NULL, 0);
 	if (ended != NULL)
 		buf_appends(&r->body, "<p class=\"note\">Your demo has ended. Everything in it "
 				      "was deleted.</p>\n");
-	if (look != NULL && look->product_name[0] != '\0') {
+	if (look.product_name[0] != '\0') {
 		buf_appends(&r->body, "<h1>Try ");
-		html_escape(&r->body, look->product_name);
+		html_escape(&r->body, look.product_name);
 		buf_appends(&r->body, " live, in your own private copy</h1>\n");
 	} else {
 		buf_appends(&r->body, "<h1>Try it live, in your own private copy</h1>\n");
 	}
-	if (look != NULL && look->description[0] != '\0') {
+	if (look.description[0] != '\0') {
 		buf_appends(&r->body, "<p class=\"lead\">");
-		html_escape(&r->body, look->description);
+		html_escape(&r->body, look.description);
 		buf_appends(&r->body, "</p>\n");
 	} else {
 		buf_appends(&r->body, "<p>Press the button and get a fully working copy of the "
 				      "application, with its admin area, that nobody else can "
 				      "see.</p>\n");
 	}
-	if (look != NULL && look->lifetime_text[0] != '\0') {
+	if (look.lifetime_text[0] != '\0') {
 		buf_appends(&r->body, "<p class=\"mut\">");
-		html_escape(&r->body, look->lifetime_text);
+		html_escape(&r->body, look.lifetime_text);
 		buf_appends(&r->body, "</p>\n");
 	} else if (n > 0) {
 		char ttl[32];
