@@ -14,7 +14,16 @@
 #   directly on its published port (no X-Forwarded-Proto) redirects to https,
 #   and a client's own X-Forwarded-Proto: http does not fool the proxy;
 # - WordPress (Caddy phase): a real admin login over https lands on wp-admin,
-#   https all the way.
+#   https all the way;
+# - headless Chromium, trusting Caddy's CA through an NSS database of its
+#   own (certutil, HOME=$T_DIR/home; no flag that skips certificate
+#   checks, and a session without that database is refused): the landing
+#   page in the look of [pages], a demo started from it, its shop, and a
+#   WordPress admin login (screenshots in $DEMUX_TEST_OUT/https/);
+# - claims from other sites (docs/EMBED.md): from an origin of [server]
+#   allowed_origins the API answers with CORS headers (and its preflight
+#   with 204) and a form post gets the hand-off page; from any other origin,
+#   403 and no CORS header.
 set -uo pipefail
 . "$(dirname "$0")/../lib/common.sh"
 t_init
@@ -27,6 +36,11 @@ command -v openssl >/dev/null || t_skip_all "openssl is not installed"
 t_remove_containers_at_exit https
 
 BD=demo.localhost
+OK_ORIGIN=https://www.product.localhost
+PRODUCT_PORT=$(free_port)
+PRODUCT_ORIGIN=http://www.product.localhost:$PRODUCT_PORT
+SHOTS=${DEMUX_TEST_OUT:-/tmp}/https
+CHROMIUM_BIN=$(command -v chromium || command -v chromium-browser || true)
 need_podman_service || { t_fail "podman service starts"; t_done; }
 if ! bash "$DEMUX_ROOT/scripts/build-image" shop-fixture wordpress >"$T_DIR/build-image.log" 2>&1; then
 	t_fail "build the template images" "$(tail -5 "$T_DIR/build-image.log")"
@@ -43,8 +57,17 @@ write_conf() {
 	shift
 	{
 		serve_conf_head
-		echo "[server]"
-		echo "public_scheme = https"
+		cat <<CONF
+[server]
+public_scheme = https
+max_active_per_client = 10
+allowed_origins = $OK_ORIGIN $PRODUCT_ORIGIN
+[pages]
+product_name = Acme Shop
+description = The shop system that sells while you sleep.
+accent_color = #0a7d55
+lifetime_text = Yours for 10 minutes, then everything is deleted.
+CONF
 		if [ "$backend" = haproxy ]; then
 			cat <<CONF
 [proxy]
@@ -61,7 +84,8 @@ CONF
 			cat <<CONF
 [pool $p]
 min_ready = 1
-max_instances = 2
+max_instances = 6
+product_name = $([ "$p" = hshop ] && echo "Acme Shop" || echo "Acme Blog")
 ttl = 10m
 port_min = $([ "$p" = hshop ] && echo 45000 || echo 45100)
 port_max = $([ "$p" = hshop ] && echo 45099 || echo 45199)
@@ -103,6 +127,33 @@ cert_sans() {
 	openssl x509 -noout -ext subjectAltName <"$T_DIR/sclient" 2>/dev/null | tail -n +2 | tr -d ' '
 }
 cert_verified() { grep -q 'Verify return code: 0 (ok)' "$T_DIR/sclient"; }
+
+# An NSS database (Chromium's trust store on Linux) holding only $CA, in a
+# HOME of the test's own; browser NAME [trusted|untrusted] STEP...
+nss_with_ca() {
+	mkdir -p "$T_DIR/home/.pki/nssdb" &&
+		certutil -d "sql:$T_DIR/home/.pki/nssdb" -N --empty-password &&
+		certutil -d "sql:$T_DIR/home/.pki/nssdb" -A -t C,, -n demux-test-ca -i "$CA"
+}
+browser() {
+	local name=$1 home=$T_DIR/home out
+	shift
+	[ "$1" = untrusted ] && home=$T_DIR/home-empty && mkdir -p "$home"
+	shift
+	out=$(HOME=$home CHROMIUM=$CHROMIUM_BIN python3 "$DEMUX_ROOT/tests/lib/browser.py" "$SHOTS" "$@" 2>&1)
+	BROWSER_RC=$?
+	printf '%s\n' "$out" >>"$T_DIR/browser.log"
+	BROWSER_OUT=$out
+}
+# from_origin ORIGIN METHOD PATH [CURL ARGS...]: through the proxy with that
+# Origin; prints the status, headers in $T_DIR/oh, body in $T_DIR/ob.
+from_origin() {
+	local o=$1 m=$2 p=$3
+	shift 3
+	curl -s -m 60 --cacert "$CA" --resolve "$BD:$PROXY_PORT:127.0.0.1" -X "$m" -H "Origin: $o" \
+		-o "$T_DIR/ob" -D "$T_DIR/oh" -w '%{http_code}' "$@" "https://$BD:$PROXY_PORT$p"
+}
+acao() { tr -d '\r' <"$T_DIR/oh" | awk -F': ' 'tolower($1) == "access-control-allow-origin" { print $2 }'; }
 
 SERVE_PID=
 start_serve() {
@@ -179,6 +230,65 @@ t_eq "plain http on the https listener is refused" \
 out=$(https_get "$BD" /)
 t_eq "landing page over https" "$out" "200 "
 check_shop caddy "DNS:*.$BD"
+# --- claims from other sites ---------------------------------------------------------
+t_eq "preflight from an allowed origin: 204 with CORS headers" \
+	"$(from_origin "$OK_ORIGIN" OPTIONS /api/v1/demos -H 'Access-Control-Request-Method: POST' \
+		-H 'Access-Control-Request-Headers: content-type') $(acao)" "204 $OK_ORIGIN"
+t_match "... allowing POST and Content-Type" "$(tr -d '\r' <"$T_DIR/oh")" \
+	"Access-Control-Allow-Methods: GET, POST.*Access-Control-Allow-Headers: Content-Type"
+t_eq "preflight from another origin: 403, no CORS header" \
+	"$(from_origin https://evil.localhost OPTIONS /api/v1/demos -H 'Access-Control-Request-Method: POST') $(acao)" "403 "
+t_eq "API claim from another origin: 403, no CORS header" \
+	"$(from_origin https://evil.localhost POST /api/v1/demos -H 'Content-Type: application/json' --data '{"template":"hshop"}') $(acao)" "403 "
+t_eq "form claim from another origin: 403" \
+	"$(from_origin https://evil.localhost POST /start --data template=hshop)" 403
+wait_for "a ready hshop copy (API claim)" 120 ready hshop
+t_eq "API claim from the allowed origin: 201 with its CORS header" \
+	"$(from_origin "$OK_ORIGIN" POST /api/v1/demos -H 'Content-Type: application/json' --data '{"template":"hshop"}') $(acao)" "201 $OK_ORIGIN"
+wait_for "a ready hshop copy (form claim)" 120 ready hshop
+t_eq "form claim from the allowed origin: 200, the hand-off page" \
+	"$(from_origin "$OK_ORIGIN" POST /start --data template=hshop)" 200
+t_match "... with the owner cookie and the way to the ready page" \
+	"$(tr -d '\r' <"$T_DIR/oh") $(cat "$T_DIR/ob")" "[Ss]et-[Cc]ookie: __Host-demux_owner=.*href=\"/demo/[a-z0-9]{16}\""
+t_eq "/embed.js is served" "$(https_get "$BD" /embed.js) $(grep -c 'form\[data-demux\]' "$T_DIR/body")" "200  1"
+
+# --- Chromium, trusting the CA ------------------------------------------------------
+if [ -z "$CHROMIUM_BIN" ] || ! command -v certutil >/dev/null; then
+	t_fail "chromium and certutil (libnss3-tools) are installed"
+elif ! nss_with_ca >"$T_DIR/certutil.log" 2>&1; then
+	t_fail "certutil adds the CA to an NSS database" "$(tail -3 "$T_DIR/certutil.log")"
+else
+	browser untrusted-landing untrusted goto "https://$BD:$PROXY_PORT/"
+	t_match "chromium without the CA refuses the site" "$BROWSER_OUT" "ERR_CERT_AUTHORITY_INVALID"
+	wait_for "a ready hshop copy (browser)" 120 ready hshop
+	browser landing trusted goto "https://$BD:$PROXY_PORT/" expect "Try Acme Shop live" \
+		shot https-landing click "form:has(input[value=hshop]) button" \
+		waitfor "Your demo is ready" shot https-ready follow "a.btn[target=_blank]" \
+		expect "Products" url shot https-shop
+	t_eq "chromium (CA trusted): landing, start, ready page, the shop over https" "$BROWSER_RC" 0
+	t_match "... the shop's page is https on the demo's host" "$BROWSER_OUT" \
+		"ok url https://[a-z0-9]{16}\.$BD:$PROXY_PORT/"
+	# The product page's form (docs/EMBED.md), on a site of its own: the
+	# claim crosses sites, and the ready page must still know its owner
+	# (the SameSite=Strict cookie goes only with a same-site navigation).
+	mkdir -p "$T_DIR/product"
+	cat >"$T_DIR/product/index.html" <<HTML
+<!doctype html><title>Acme Shop</title><h1>Acme Shop</h1>
+<form data-demux target="_self"><button>Try it</button></form>
+<script src="https://$BD:$PROXY_PORT/embed.js"></script>
+HTML
+	python3 -m http.server "$PRODUCT_PORT" --bind 127.0.0.1 --directory "$T_DIR/product" \
+		>"$T_DIR/product.log" 2>&1 &
+	_t_pids+=("$!")
+	wait_for "the product page's server" 10 tcp_open "$PRODUCT_PORT"
+	wait_for "a ready hshop copy (product page)" 120 ready hshop
+	browser product-page trusted goto "$PRODUCT_ORIGIN/" shot https-product-page \
+		click "form[data-demux] button" waitfor "Time left" url shot https-product-ready
+	t_eq "chromium: the product page's Try it form opens the visitor's own ready page" \
+		"$BROWSER_RC" 0
+	t_match "... on the base domain" "$BROWSER_OUT" "ok url https://$BD:$PROXY_PORT/demo/[a-z0-9]{16}"
+fi
+
 t_eq "caddy holds no certificate naming a demo" \
 	"$(find "$T_DIR/caddy/caddy/certificates" -type f -name '*.crt' | sed 's#.*/##' | sort | tr '\n' ' ')" \
 	"$BD.crt wildcard_.$BD.crt "
@@ -203,6 +313,14 @@ if wait_for "a ready wordpress copy" 180 ready hwp && claim hwp; then
 		"$(curl -s -o /dev/null -m 30 -L --max-redirs 5 --cacert "$CA" \
 			--resolve "$ID.$BD:$PROXY_PORT:127.0.0.1" -w '%{http_code} %{num_redirects}' \
 			"https://$ID.$BD:$PROXY_PORT/wp-admin/")" "200 1"
+	if [ -d "$T_DIR/home/.pki/nssdb" ]; then
+		browser wp-login trusted goto "https://$ID.$BD:$PROXY_PORT/wp-admin/" \
+			fill "#user_login=$USER" fill "#user_pass=$PASS" shot https-wp-login \
+			click "#wp-submit" waitfor Dashboard url shot https-wp-dashboard
+		t_eq "chromium (CA trusted): WordPress admin login over https" "$BROWSER_RC" 0
+		t_match "... lands on https wp-admin" "$BROWSER_OUT" \
+			"ok url https://$ID\.$BD:$PROXY_PORT/wp-admin/"
+	fi
 else
 	t_fail "claim a wordpress demo over https" "$(tail -5 "$T_DIR/serve.log")"
 fi
