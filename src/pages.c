@@ -416,8 +416,11 @@ page_landing(const struct api *a, const struct api_request *req, struct api_resp
 			const char *pn = pools[i].tmpl.look.product_name;
 			char label[128];
 
-			snprintf(label, sizeof(label), "Start a %s demo",
-				 pn[0] != '\0' ? pn : pools[i].tmpl.name);
+			if (pn[0] != '\0')
+				snprintf(label, sizeof(label), "Try %s", pn);
+			else
+				snprintf(label, sizeof(label), "Start a %s demo",
+					 pools[i].tmpl.name);
 			start_form(&r->body, pools[i].tmpl.name, label,
 				   i == 0 && !live ? "" : "sec");
 		}
