@@ -355,6 +355,8 @@ t_match "the haproxy config binds with the certificate" "$(cat "$T_DIR/haproxy.c
 : >"$T_DIR/run/hosts.map"
 t_check "haproxy accepts it" haproxy -c -q -f "$T_DIR/haproxy.cfg"
 start_haproxy "$T_DIR/haproxy.cfg"
+# demux serve checks the front door at start, through HAProxy's socket.
+wait_for "haproxy's runtime socket" 20 test -S "$T_DIR/run/haproxy.sock"
 if ! start_serve; then
 	t_fail "demux serve starts behind haproxy with tls = files" \
 		"$(tail -5 "$T_DIR/serve.log"; tail -5 "$T_DIR/haproxy.log"; ss -ltnp | grep ":$PROXY_PORT ")"
