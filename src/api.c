@@ -19,6 +19,7 @@
 
 #include "id.h"
 #include "log.h"
+#include "origin.h"
 #include "validate.h"
 #include "version.h"
 #include "xmalloc.h"
@@ -513,6 +514,10 @@ handle_claim(const struct api *a, const struct api_request *req, struct api_resp
 	int retry_ms;
 	json_t *v;
 
+	if (!api_origin_may_claim(a, req->origin)) {
+		api_error(resp, 403, "claims from this origin are not allowed");
+		return;
+	}
 	if (!body_empty(req)) {
 		json_t *body = parse_object(req, resp, allowed), *t;
 
@@ -818,11 +823,44 @@ is_get(const struct api_request *req)
 	return strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
 }
 
+bool
+api_origin_may_claim(const struct api *a, const char *origin)
+{
+	return origin == NULL || origin_is_base(a->base_domain, origin) ||
+	       origin_in_list(a->allowed_origins, origin);
+}
+
+/* CORS, for the origins of [server] allowed_origins only: their pages may
+ * read the API's answers (never with cookies: the API takes bearer tokens)
+ * and send JSON, which needs a preflight. Any other origin gets no CORS
+ * header, so its pages can read nothing, and a 403 to its preflight. True
+ * when the request was a preflight and is answered. */
+static bool
+cors(const struct api *a, const struct api_request *req, struct api_response *resp)
+{
+	bool allowed = req->origin != NULL && origin_in_list(a->allowed_origins, req->origin);
+
+	if (allowed)
+		snprintf(resp->allow_origin, sizeof(resp->allow_origin), "%s", req->origin);
+	if (strcmp(req->method, "OPTIONS") != 0)
+		return false;
+	if (!allowed) {
+		api_error(resp, 403, "cross-origin requests from this origin are not allowed");
+		return true;
+	}
+	resp->status = 204;
+	resp->preflight = true;
+	buf_reset(&resp->body);
+	return true;
+}
+
 void
 api_handle(const struct api *a, const struct api_request *req, struct api_response *resp)
 {
 	const char *rest;
 
+	if (cors(a, req, resp))
+		return;
 	if (strcmp(req->path, "/healthz") == 0) {
 		if (is_get(req))
 			handle_healthz(a, req, resp);

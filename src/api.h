@@ -44,6 +44,7 @@ struct api_template {
 	int min_ready, max_instances;
 	int ttl_s, max_ttl_s;
 	int max_extends;
+	struct pages_look look; /* how the visitor pages present it */
 };
 
 struct api_pool_info {
@@ -96,6 +97,10 @@ struct api {
 	const char *admin_token;   /* >= 16 characters; never logged */
 	int max_active_per_client; /* claimed demos per client address; 0 = no limit */
 	long long (*now)(void);	   /* unix seconds; NULL = time() */
+	/* Origins besides the base domain that may claim and read the API
+	 * (origin.h); NULL or "" = none. */
+	const char *allowed_origins;
+	const struct pages_look *look; /* [pages]; NULL = the built-in look */
 };
 
 struct api_kv {
@@ -129,6 +134,10 @@ struct api_response {
 	int retry_after;       /* seconds; 0 = no Retry-After */
 	bool www_authenticate; /* add "WWW-Authenticate: Bearer" */
 	bool claimed;	       /* the request handed out an instance (rate limiter) */
+	/* CORS: Access-Control-Allow-Origin for an allowed origin ("" = none),
+	 * and whether this answers a preflight (Allow-Methods/Headers too). */
+	char allow_origin[256];
+	bool preflight;
 };
 
 void api_response_init(struct api_response *r);
@@ -136,6 +145,10 @@ void api_response_free(struct api_response *r);
 /* Replaces the response with a JSON {"error": message}. */
 void api_error(struct api_response *r, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+/* May a request with this Origin header claim a demo? No header (not a
+ * browser, or a same-origin GET), the base domain, or an allowed origin. */
+bool api_origin_may_claim(const struct api *a, const char *origin);
 
 /* True for paths api_handle serves (/api/..., /healthz). */
 bool api_owns_path(const char *path);

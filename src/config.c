@@ -11,6 +11,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <ini.h>
+#include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 #include "errf.h"
 #include "hostport.h"
 #include "log.h"
+#include "origin.h"
 #include "validate.h"
 
 extern char **environ;
@@ -42,6 +44,7 @@ static const char *const dbmode_choices[] = {"embedded", "shared", NULL};
 static const char *const egress_choices[] = {"none", "open", NULL};
 static const char *const restore_choices[] = {"prepared", "archive", NULL};
 static const char *const scheme_choices[] = {"http", "https", NULL};
+static const char *const tls_choices[] = {"off", "internal", "files", "acme", NULL};
 
 #define C_STR(sec, key, field)                                                                     \
 	{                                                                                          \
@@ -67,6 +70,12 @@ static const char *const scheme_choices[] = {"http", "https", NULL};
 #define P_DUR(key, field, lo, hi)                                                                  \
 	{                                                                                          \
 		"pool", key, K_DURATION, offsetof(struct pool_config, field), 0, lo, hi, NULL      \
+	}
+
+#define P_STR(key, field)                                                                          \
+	{                                                                                          \
+		"pool", key, K_STR, offsetof(struct pool_config, field),                           \
+		    sizeof(((struct pool_config *)0)->field), 0, 0, NULL                           \
 	}
 
 static const struct key keys[] = {
@@ -97,12 +106,23 @@ static const struct key keys[] = {
     C_STR("network", "egress_name", net_egress_name),
     C_STR("network", "egress_interface", net_egress_interface),
     C_STR("network", "egress_subnet", net_egress_subnet),
+    C_STR("server", "allowed_origins", allowed_origins),
+    C_STR("pages", "product_name", pages.product_name),
+    C_STR("pages", "description", pages.description),
+    C_STR("pages", "logo_url", pages.logo_url),
+    C_STR("pages", "accent_color", pages.accent_color),
+    C_STR("pages", "lifetime_text", pages.lifetime_text),
     C_ENUM("proxy", "backend", proxy_backend, proxy_choices),
     C_STR("proxy", "listen", proxy_listen),
     C_STR("proxy", "caddy_admin", caddy_admin),
     C_STR("proxy", "caddy_server", caddy_server),
     C_STR("proxy", "haproxy_socket", haproxy_socket),
     C_STR("proxy", "haproxy_map", haproxy_map),
+    C_ENUM("proxy", "tls", proxy_tls, tls_choices),
+    C_STR("proxy", "tls_cert_file", tls_cert_file),
+    C_STR("proxy", "tls_key_file", tls_key_file),
+    C_STR("proxy", "acme_email", acme_email),
+    C_STR("proxy", "acme_dns", acme_dns),
     C_ENUM("store", "backend", store_backend, store_choices),
     C_STR("store", "path", store_path),
     C_STR("store", "redis_host", redis_host),
@@ -137,6 +157,11 @@ static const struct key keys[] = {
      CONFIG_SQL, 0, 0, NULL},
     {"pool", "generic_admin_password", K_STR, offsetof(struct pool_config, generic_admin_password),
      CONFIG_SQL, 0, 0, NULL},
+    P_STR("product_name", pages.product_name),
+    P_STR("description", pages.description),
+    P_STR("logo_url", pages.logo_url),
+    P_STR("accent_color", pages.accent_color),
+    P_STR("lifetime_text", pages.lifetime_text),
 };
 
 void
@@ -512,10 +537,111 @@ check_networks(const struct config *cfg, const char *where, char *err, size_t er
 	return 0;
 }
 
+/* One set of page settings; what names where it comes from. */
+static int
+check_look(const struct pages_look *l, const char *where, const char *what, char *err,
+	   size_t errlen)
+{
+	char reason[256];
+	const char *key = NULL;
+
+	if (validate_text_line(l->product_name, PAGES_NAME_MAX, reason, sizeof(reason)) == -1)
+		key = "product_name";
+	else if (validate_text_line(l->description, PAGES_TEXT_MAX, reason, sizeof(reason)) == -1)
+		key = "description";
+	else if (validate_text_line(l->lifetime_text, PAGES_TEXT_MAX, reason, sizeof(reason)) == -1)
+		key = "lifetime_text";
+	else if (l->logo_url[0] != '\0' &&
+		 validate_page_url(l->logo_url, reason, sizeof(reason)) == -1)
+		key = "logo_url";
+	else if (l->accent_color[0] != '\0' &&
+		 validate_css_color(l->accent_color, reason, sizeof(reason)) == -1)
+		key = "accent_color";
+	if (key != NULL)
+		return errf(err, errlen, "%s: [%s] %s: %s", where, what, key, reason);
+	return 0;
+}
+
+void
+config_pages_look(const struct config *cfg, const struct pool_config *pool, struct pages_look *out)
+{
+	const struct pages_look *g = &cfg->pages, *p = pool != NULL ? &pool->pages : NULL;
+
+#define PICK(f) snprintf(out->f, sizeof(out->f), "%s", p != NULL && p->f[0] != '\0' ? p->f : g->f)
+	PICK(product_name);
+	PICK(description);
+	PICK(logo_url);
+	PICK(accent_color);
+	PICK(lifetime_text);
+#undef PICK
+}
+
+/* [proxy] tls against [server] public_scheme and the backend. */
+static int
+check_tls(const struct config *cfg, const char *where, char *err, size_t errlen)
+{
+	bool https = strcmp(cfg->public_scheme, "https") == 0;
+	const char *cert = cfg->tls_cert_file, *key = cfg->tls_key_file;
+	json_t *dns;
+	bool dns_ok;
+
+	if (https && cfg->proxy_tls == PROXY_TLS_OFF)
+		return errf(
+		    err, errlen,
+		    "%s: [server] public_scheme = https needs [proxy] tls = internal, files "
+		    "or acme (the proxy ends TLS and tells the apps)",
+		    where);
+	if (!https && cfg->proxy_tls != PROXY_TLS_OFF)
+		return errf(err, errlen,
+			    "%s: [proxy] tls = %s serves https: set [server] public_scheme = https",
+			    where, tls_choices[cfg->proxy_tls]);
+	if (cfg->proxy_backend == PROXY_HAPROXY && cfg->proxy_tls != PROXY_TLS_OFF &&
+	    cfg->proxy_tls != PROXY_TLS_FILES)
+		return errf(err, errlen,
+			    "%s: [proxy] tls = %s needs backend = caddy; haproxy takes tls = files",
+			    where, tls_choices[cfg->proxy_tls]);
+	if (cfg->proxy_tls == PROXY_TLS_FILES) {
+		size_t n = strlen(cert);
+
+		if (cert[0] != '/' || (key[0] != '\0' && key[0] != '/'))
+			return errf(
+			    err, errlen,
+			    "%s: [proxy] tls = files needs tls_cert_file (and tls_key_file) "
+			    "as absolute paths",
+			    where);
+		if (cfg->proxy_backend == PROXY_CADDY && key[0] == '\0')
+			return errf(err, errlen, "%s: [proxy] tls = files needs tls_key_file",
+				    where);
+		/* HAProxy reads the key from the certificate's file or from
+		 * "<certificate>.key" next to it, nowhere else. */
+		if (cfg->proxy_backend == PROXY_HAPROXY && key[0] != '\0' &&
+		    strcmp(key, cert) != 0 &&
+		    !(strncmp(key, cert, n) == 0 && strcmp(key + n, ".key") == 0))
+			return errf(err, errlen,
+				    "%s: [proxy] tls_key_file: haproxy reads the key from "
+				    "tls_cert_file or from %s.key",
+				    where, cert);
+	}
+	if (cfg->proxy_tls == PROXY_TLS_ACME) {
+		dns = json_loads(cfg->acme_dns, 0, NULL);
+		dns_ok = json_is_object(dns) && json_is_string(json_object_get(dns, "name"));
+		json_decref(dns);
+		if (!dns_ok)
+			return errf(
+			    err, errlen,
+			    "%s: [proxy] tls = acme needs acme_dns, Caddy's DNS provider as a "
+			    "JSON object with its \"name\" (a wildcard certificate needs the "
+			    "DNS challenge)",
+			    where);
+	}
+	return 0;
+}
+
 int
 config_check(const struct config *cfg, char *err, size_t errlen)
 {
 	const char *where = cfg->path[0] ? cfg->path : "config";
+	char reason[256];
 
 	for (int i = 0; i < cfg->npools; i++) {
 		const struct pool_config *p = &cfg->pools[i];
@@ -554,6 +680,19 @@ config_check(const struct config *cfg, char *err, size_t errlen)
 			    where, CONFIG_TOKEN_MIN);
 	if (cfg->state_dir[0] != '/')
 		return errf(err, errlen, "%s: [demux] state_dir: must be an absolute path", where);
+	if (check_tls(cfg, where, err, errlen) == -1)
+		return -1;
+	if (origin_validate_list(cfg->allowed_origins, reason, sizeof(reason)) == -1)
+		return errf(err, errlen, "%s: [server] allowed_origins: %s", where, reason);
+	if (check_look(&cfg->pages, where, "pages", err, errlen) == -1)
+		return -1;
+	for (int i = 0; i < cfg->npools; i++) {
+		char what[96];
+
+		snprintf(what, sizeof(what), "pool %s", cfg->pools[i].name);
+		if (check_look(&cfg->pools[i].pages, where, what, err, errlen) == -1)
+			return -1;
+	}
 	return check_networks(cfg, where, err, errlen);
 }
 

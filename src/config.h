@@ -28,6 +28,23 @@ enum store_backend { STORE_SQLITE, STORE_REDIS };
 enum egress { EGRESS_NONE, EGRESS_OPEN };
 /* Where a copy is restored from (template_restore.h). */
 enum restore_from { RESTORE_PREPARED, RESTORE_ARCHIVE };
+/* Who holds the one certificate for *.<base_domain> and <base_domain>
+ * (docs/PROXY.md): none (plain HTTP), Caddy's own CA, the operator's
+ * files, or Caddy's ACME client with a DNS challenge. */
+enum proxy_tls { PROXY_TLS_OFF, PROXY_TLS_INTERNAL, PROXY_TLS_FILES, PROXY_TLS_ACME };
+
+/* How the visitor pages present the product ([pages], and per template in
+ * its [pool NAME]; "" = the built-in wording and look). Validated by
+ * config_check; pages.c escapes every one of them. */
+#define PAGES_NAME_MAX 60
+#define PAGES_TEXT_MAX 200
+struct pages_look {
+	char product_name[PAGES_NAME_MAX + 1];
+	char description[PAGES_TEXT_MAX + 1];	/* one line under the title */
+	char logo_url[CONFIG_STR];		/* https://…, http://… or /path */
+	char accent_color[8];			/* #rgb or #rrggbb */
+	char lifetime_text[PAGES_TEXT_MAX + 1]; /* replaces "Yours for 30 minutes…" */
+};
 
 struct pool_config {
 	char name[64]; /* template name */
@@ -49,6 +66,7 @@ struct pool_config {
 	/* generic: stores {password_hash} for {admin_user}; "" = copies keep the
 	 * template's admin password */
 	char generic_admin_password[CONFIG_SQL];
+	struct pages_look pages; /* overrides [pages] for this template */
 };
 
 struct config {
@@ -70,6 +88,11 @@ struct config {
 	int max_connections;	    /* open connections to demux's listener */
 	int max_connections_per_ip; /* 0 = no limit (the right value behind a proxy) */
 	int request_timeout_s;	    /* idle connection, and the longest body upload */
+	/* Origins (besides the base domain) whose pages may claim demos:
+	 * "https://www.example.com https://example.com" (origin.h). */
+	char allowed_origins[CONFIG_SQL];
+	/* [pages] */
+	struct pages_look pages;
 	/* [podman] */
 	char podman_socket[CONFIG_STR];
 	int podman_timeout_ms;
@@ -87,6 +110,11 @@ struct config {
 	char caddy_server[64];
 	char haproxy_socket[CONFIG_STR];
 	char haproxy_map[CONFIG_STR];
+	enum proxy_tls proxy_tls;
+	char tls_cert_file[CONFIG_STR]; /* PROXY_TLS_FILES */
+	char tls_key_file[CONFIG_STR];
+	char acme_email[CONFIG_STR]; /* PROXY_TLS_ACME */
+	char acme_dns[CONFIG_SQL];   /* Caddy's DNS provider object, JSON */
 	/* [store] */
 	enum store_backend store_backend;
 	char store_path[CONFIG_STR];
@@ -121,6 +149,9 @@ int config_set(struct config *cfg, const char *section, const char *key, const c
 int config_check(const struct config *cfg, char *err, size_t errlen);
 /* Finds the pool for a template name, or NULL. */
 struct pool_config *config_pool(struct config *cfg, const char *name);
+/* The look of pool's pages: its own values, else [pages]'s (pool may be NULL). */
+void config_pages_look(const struct config *cfg, const struct pool_config *pool,
+		       struct pages_look *out);
 /* Parses "90", "90s", "30m", "2h" into seconds; -1 on error. */
 int config_parse_duration(const char *s, int *out);
 /*

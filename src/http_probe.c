@@ -25,7 +25,15 @@ int
 http_probe_get(int port, const char *path, const char *host, long connect_ms, long timeout_ms,
 	       long *status, char *err, size_t errlen)
 {
-	char url[PROBE_URL_MAX], hdr[PROBE_HOST_MAX];
+	return http_probe_get_as(port, path, host, NULL, connect_ms, timeout_ms, status, err,
+				 errlen);
+}
+
+int
+http_probe_get_as(int port, const char *path, const char *host, const char *scheme, long connect_ms,
+		  long timeout_ms, long *status, char *err, size_t errlen)
+{
+	char url[PROBE_URL_MAX], hdr[PROBE_HOST_MAX], proto[32];
 	struct curl_slist *hdrs = NULL;
 	CURL *c = NULL;
 	CURLcode rc;
@@ -52,6 +60,15 @@ http_probe_get(int port, const char *path, const char *host, long connect_ms, lo
 	hdrs = curl_slist_append(hdrs, hdr);
 	if (hdrs == NULL)
 		fatalx("curl_slist_append: out of memory");
+	if (scheme != NULL) {
+		if (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0) {
+			errf(err, errlen, "scheme must be http or https");
+			goto out;
+		}
+		snprintf(proto, sizeof(proto), "X-Forwarded-Proto: %s", scheme);
+		if ((hdrs = curl_slist_append(hdrs, proto)) == NULL)
+			fatalx("curl_slist_append: out of memory");
+	}
 	curl_easy_setopt(c, CURLOPT_URL, url);
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
 	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");

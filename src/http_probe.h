@@ -18,5 +18,11 @@
  * the reason in err and *status 0. */
 int http_probe_get(int port, const char *path, const char *host, long connect_ms, long timeout_ms,
 		   long *status, char *err, size_t errlen);
+/* The same, also saying "X-Forwarded-Proto: <scheme>" as the proxy does in
+ * front of a copy: an https-only app (PrestaShop with SSL everywhere)
+ * answers a request it does not see as https with a redirect. scheme NULL
+ * sends no such header (http_probe_get). */
+int http_probe_get_as(int port, const char *path, const char *host, const char *scheme,
+		      long connect_ms, long timeout_ms, long *status, char *err, size_t errlen);
 
 #endif

@@ -16,6 +16,7 @@
 #include "hostport.h"
 #include "id.h"
 #include "log.h"
+#include "origin.h"
 #include "validate.h"
 #include "xmalloc.h"
 
@@ -54,7 +55,10 @@ static const char css[] =
     ".spin{width:3rem;height:3rem;margin:1.5rem auto;border:5px solid rgba(127,127,127,.25);"
     "border-top-color:var(--acc);border-radius:50%;animation:s 1s linear infinite}"
     "@keyframes s{to{transform:rotate(360deg)}}"
-    "@media(prefers-reduced-motion:reduce){.spin{animation:none}}";
+    "@media(prefers-reduced-motion:reduce){.spin{animation:none}}"
+    ".brand{display:flex;align-items:center;gap:.6rem;margin:0 0 1rem;font-weight:600;"
+    "font-size:1.05rem}.brand img{height:2rem;width:auto;max-width:10rem}"
+    ".lead{font-size:1.05rem}";
 
 static void
 html_escape(struct buf *b, const char *s)
@@ -84,12 +88,19 @@ html_escape(struct buf *b, const char *s)
 
 /* Starts a page; refresh_url (already safe: built from validated parts) adds
  * a meta refresh after refresh_s seconds for browsers without JavaScript
- * (the page's script does better when it runs). */
+ * (the page's script does better when it runs). look (NULL = the built-in
+ * one) gives the accent colour and the product's logo and name on top;
+ * every value was validated by config_check and is escaped here anyway. */
 static void
-page_begin(struct api_response *r, int status, const char *title, const char *refresh_url,
-	   int refresh_s)
+page_begin_look(struct api_response *r, const struct pages_look *look, int status,
+		const char *title, const char *refresh_url, int refresh_s)
 {
 	struct buf *b = &r->body;
+	bool accent = look != NULL && look->accent_color[0] != '\0' &&
+		      validate_css_color(look->accent_color, NULL, 0) == 0;
+	bool logo = look != NULL && look->logo_url[0] != '\0' &&
+		    validate_page_url(look->logo_url, NULL, 0) == 0;
+	bool name = look != NULL && look->product_name[0] != '\0';
 
 	r->status = status;
 	r->content_type = "text/html; charset=utf-8";
@@ -105,7 +116,31 @@ page_begin(struct api_response *r, int status, const char *title, const char *re
 	}
 	buf_appends(b, "<title>");
 	html_escape(b, title);
-	buf_printf(b, "</title><style>%s</style></head>\n<body><main><div class=\"card\">\n", css);
+	buf_printf(b, "</title><style>%s", css);
+	if (accent)
+		buf_printf(b, ":root{--acc:%s}", look->accent_color);
+	buf_appends(b, "</style></head>\n<body><main><div class=\"card\">\n");
+	if (logo || name) {
+		buf_appends(b, "<header class=\"brand\">");
+		if (logo) {
+			buf_appends(b, "<img src=\"");
+			html_escape(b, look->logo_url);
+			buf_appends(b, "\" alt=\"\">");
+		}
+		if (name) {
+			buf_appends(b, "<span>");
+			html_escape(b, look->product_name);
+			buf_appends(b, "</span>");
+		}
+		buf_appends(b, "</header>\n");
+	}
+}
+
+static void
+page_begin(struct api_response *r, int status, const char *title, const char *refresh_url,
+	   int refresh_s)
+{
+	page_begin_look(r, NULL, status, title, refresh_url, refresh_s);
 }
 
 static void
@@ -316,24 +351,49 @@ static void
 page_landing(const struct api *a, const struct api_request *req, struct api_response *r)
 {
 	struct api_pool_info *pools = xcalloc(API_MAX_TEMPLATES, sizeof(*pools));
-	char cid[ID_SIZE], tok[INSTANCE_TOKEN_SIZE + 8];
+	char cid[ID_SIZE], tok[INSTANCE_TOKEN_SIZE + 8], title[PAGES_NAME_MAX + 8] = "Try the demo";
+	struct pages_look look = {0};
 	struct instance in;
 	const char *ended = api_arg(req, "ended");
 	bool live = false;
 	int n;
 
 	n = a->backend.ops->pools(a->backend.ctx, pools, API_MAX_TEMPLATES);
+	/* One template: its own look; several: [pages]'s, each button its own. */
+	if (n == 1)
+		look = pools[0].tmpl.look;
+	else if (a->look != NULL)
+		look = *a->look;
 	if (owner_cookie(a, req, cid, tok, sizeof(tok)) == 0 &&
 	    check_owner(a, req, cid, &in) == OWNED)
 		live = true;
-	page_begin(r, 200, "Try the demo", NULL, 0);
+	if (look.product_name[0] != '\0')
+		snprintf(title, sizeof(title), "Try %s", look.product_name);
+	page_begin_look(r, &look, 200, title, NULL, 0);
 	if (ended != NULL)
 		buf_appends(&r->body, "<p class=\"note\">Your demo has ended. Everything in it "
 				      "was deleted.</p>\n");
-	buf_appends(&r->body, "<h1>Try it live, in your own private copy</h1>\n"
-			      "<p>Press the button and get a fully working copy of the "
-			      "application, with its admin area, that nobody else can see.</p>\n");
-	if (n > 0) {
+	if (look.product_name[0] != '\0') {
+		buf_appends(&r->body, "<h1>Try ");
+		html_escape(&r->body, look.product_name);
+		buf_appends(&r->body, " live, in your own private copy</h1>\n");
+	} else {
+		buf_appends(&r->body, "<h1>Try it live, in your own private copy</h1>\n");
+	}
+	if (look.description[0] != '\0') {
+		buf_appends(&r->body, "<p class=\"lead\">");
+		html_escape(&r->body, look.description);
+		buf_appends(&r->body, "</p>\n");
+	} else {
+		buf_appends(&r->body, "<p>Press the button and get a fully working copy of the "
+				      "application, with its admin area, that nobody else can "
+				      "see.</p>\n");
+	}
+	if (look.lifetime_text[0] != '\0') {
+		buf_appends(&r->body, "<p class=\"mut\">");
+		html_escape(&r->body, look.lifetime_text);
+		buf_appends(&r->body, "</p>\n");
+	} else if (n > 0) {
 		char ttl[32];
 
 		describe_duration(pools[0].tmpl.ttl_s, ttl, sizeof(ttl));
@@ -353,9 +413,14 @@ page_landing(const struct api *a, const struct api_request *req, struct api_resp
 			   live ? "sec" : "");
 	} else {
 		for (int i = 0; i < n; i++) {
+			const char *pn = pools[i].tmpl.look.product_name;
 			char label[128];
 
-			snprintf(label, sizeof(label), "Start a %s demo", pools[i].tmpl.name);
+			if (pn[0] != '\0')
+				snprintf(label, sizeof(label), "Try %s", pn);
+			else
+				snprintf(label, sizeof(label), "Start a %s demo",
+					 pools[i].tmpl.name);
 			start_form(&r->body, pools[i].tmpl.name, label,
 				   i == 0 && !live ? "" : "sec");
 		}
@@ -380,12 +445,18 @@ page_waiting(const struct api *a, struct api_response *r, const char *tmpl, long
 	bool ready = false;
 	int n = a->backend.ops->pools(a->backend.ctx, pools, API_MAX_TEMPLATES);
 
+	struct pages_look look = {0};
+
+	if (a->look != NULL)
+		look = *a->look;
 	for (int i = 0; i < n; i++)
-		if ((tmpl[0] == '\0' && i == 0) || strcmp(pools[i].tmpl.name, tmpl) == 0)
+		if ((tmpl[0] == '\0' && i == 0) || strcmp(pools[i].tmpl.name, tmpl) == 0) {
 			ready = pools[i].stats.ready > 0;
+			look = pools[i].tmpl.look;
+		}
 	free(pools);
 	snprintf(url, sizeof(url), "/wait?template=%s&since=%lld", tmpl, since);
-	page_begin(r, 200, "Preparing your demo", url, WAIT_REFRESH_S);
+	page_begin_look(r, &look, 200, "Preparing your demo", url, WAIT_REFRESH_S);
 	if (ready)
 		buf_appends(&r->body, "<h1>Your demo is ready to open</h1>\n");
 	else
@@ -491,6 +562,7 @@ page_ready(const struct api *a, struct api_response *r, const struct instance *i
 	bool out_of_extends = have_t && in->extends >= t.max_extends;
 	bool can_extend = !at_max_ttl && !out_of_extends;
 	struct buf *b = &r->body;
+	const char *name;
 
 	if (secs < 0)
 		secs = 0;
@@ -500,8 +572,11 @@ page_ready(const struct api *a, struct api_response *r, const struct instance *i
 		api_instance_url(a, in->id, t.admin_path, admin_url, sizeof(admin_url));
 	format_left(secs, left, sizeof(left));
 	format_clock(in->expires_at, until, sizeof(until));
-	page_begin(r, 200, "Your demo is ready", NULL, 0);
-	buf_appends(b, "<h1>Your demo is ready</h1>\n<dl><dt>Shop</dt><dd><a href=\"");
+	name = have_t && t.look.product_name[0] != '\0' ? t.look.product_name : NULL;
+	page_begin_look(r, have_t ? &t.look : a->look, 200, "Your demo is ready", NULL, 0);
+	buf_appends(b, "<h1>Your demo is ready</h1>\n<dl><dt>");
+	html_escape(b, name != NULL ? name : "Shop");
+	buf_appends(b, "</dt><dd><a href=\"");
 	html_escape(b, url);
 	buf_appends(b, "\" target=\"_blank\" rel=\"noopener\">");
 	html_escape(b, url);
@@ -522,7 +597,9 @@ page_ready(const struct api *a, struct api_response *r, const struct instance *i
 	}
 	buf_appends(b, "</dl>\n<a class=\"btn\" href=\"");
 	html_escape(b, url);
-	buf_appends(b, "\" target=\"_blank\" rel=\"noopener\">Open the shop</a>\n");
+	buf_appends(b, "\" target=\"_blank\" rel=\"noopener\">Open ");
+	html_escape(b, name != NULL ? name : "the shop");
+	buf_appends(b, "</a>\n");
 	buf_printf(b,
 		   "<p style=\"margin-top:1.5rem\">Time left</p>"
 		   "<div class=\"timer\" id=\"left\" data-s=\"%lld\" role=\"timer\">%s</div>\n"
@@ -574,6 +651,21 @@ page_no_demo(struct api_response *r)
 		     0, NULL, "Start a new demo", "");
 }
 
+/* The answer to a claim posted from another site (an allowed origin): the
+ * cookie is set here, and this page, now our own, moves on to the ready
+ * page, a same-site navigation that carries it. */
+static void
+page_handoff(const struct api *a, struct api_response *r, const char *url)
+{
+	page_begin_look(r, a->look, 200, "Your demo is ready", NULL, 0);
+	buf_appends(&r->body, "<h1>Your demo is ready</h1>\n<p>Opening it&hellip;</p>\n"
+			      "<a class=\"btn\" id=\"go\" href=\"");
+	html_escape(&r->body, url);
+	buf_appends(&r->body, "\">Open your demo</a>\n<script>location.replace("
+			      "document.getElementById('go').getAttribute('href'));</script>\n");
+	page_end(r);
+}
+
 /* --- actions ------------------------------------------------------------- */
 
 /* since: when the visitor pressed "start" (unix seconds), carried through
@@ -594,7 +686,10 @@ do_claim(const struct api *a, const struct api_request *req, struct api_response
 		set_owner_cookie(a, r, &in, t.max_ttl_s > 0 ? t.max_ttl_s : 86400);
 		snprintf(url, sizeof(url), "/demo/%s", in.id);
 		r->claimed = true;
-		redirect(r, url);
+		if (req->origin != NULL && !origin_is_base(a->base_domain, req->origin))
+			page_handoff(a, r, url);
+		else
+			redirect(r, url);
 		return;
 	case CLAIM_PROVISIONING:
 		/* Post/redirect/get: reloading the waiting page never posts again. */
@@ -844,24 +939,89 @@ host_is_demo(const struct api *a, const char *host)
 	return id_valid(id);
 }
 
-/* A form post must come from our own pages: an Origin header, when the
- * browser sends one, must name the base domain. Defence in depth next to the
- * SameSite=Strict cookie (which does not stop a sibling subdomain). */
+/* A form post must come from our own pages or, for a claim, from an origin
+ * of allowed_origins: an Origin header, when the browser sends one, must say
+ * so. Defence in depth next to the SameSite=Strict cookie (which does not
+ * stop a sibling subdomain). */
 static bool
-origin_ok(const struct api *a, const char *origin)
+origin_ok(const struct api *a, const struct api_request *req)
 {
-	const char *h, *end;
-	size_t bl;
-
-	if (origin == NULL)
+	if (req->origin == NULL || origin_is_base(a->base_domain, req->origin))
 		return true;
-	h = strstr(origin, "://");
-	if (h == NULL || a->base_domain == NULL)
-		return false;
-	h += 3;
-	end = h + strcspn(h, ":/");
-	bl = strlen(a->base_domain);
-	return (size_t)(end - h) == bl && strncasecmp(h, a->base_domain, bl) == 0;
+	return pages_is_claim(req) && origin_in_list(a->allowed_origins, req->origin);
+}
+
+/* Appends the origin ("scheme://host[:port]") of an absolute URL, once. */
+static void
+csp_add_origin(struct buf *b, const char *url)
+{
+	const char *h;
+	char o[CONFIG_STR + 2];
+	size_t n;
+
+	if (url == NULL || validate_page_url(url, NULL, 0) == -1 ||
+	    (h = strstr(url, "://")) == NULL)
+		return;
+	n = (size_t)(h + 3 - url) + strcspn(h + 3, "/?#");
+	if (n >= sizeof(o) - 1)
+		return;
+	o[0] = ' ';
+	memcpy(o + 1, url, n);
+	o[n + 1] = '\0';
+	if (strstr(buf_str(b), o) == NULL)
+		buf_appends(b, o);
+}
+
+void
+pages_csp(const struct api *a, char *out, size_t outlen)
+{
+	struct api_pool_info *pools = xcalloc(API_MAX_TEMPLATES, sizeof(*pools));
+	struct buf b;
+	int n = a->backend.ops->pools(a->backend.ctx, pools, API_MAX_TEMPLATES);
+
+	buf_init(&b, outlen - 1);
+	buf_appends(&b,
+		    "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; "
+		    "img-src 'self'");
+	if (a->look != NULL)
+		csp_add_origin(&b, a->look->logo_url);
+	for (int i = 0; i < n; i++)
+		csp_add_origin(&b, pools[i].tmpl.look.logo_url);
+	if (buf_appends(&b, "; form-action 'self'; base-uri 'none'; frame-ancestors 'none'") == -1)
+		snprintf(out, outlen,
+			 "default-src 'none'; style-src 'unsafe-inline'; "
+			 "script-src 'unsafe-inline'; img-src 'self'; form-action 'self'; "
+			 "base-uri 'none'; frame-ancestors 'none'");
+	else
+		snprintf(out, outlen, "%s", buf_str(&b));
+	buf_free(&b);
+	free(pools);
+}
+
+/*
+ * /embed.js, for the operator's product page (docs/EMBED.md): every
+ * <form data-demux> posts to this demux's /start (unless it names an
+ * action) into a new tab, where the demo's ready page opens. Without the
+ * script the same form works, in the same tab or with target="_blank".
+ */
+static const char embed_js[] =
+    "/* demux: the product page's \"Try it\" form (docs/EMBED.md). */\n"
+    "(function(){var s=document.currentScript;if(!s)return;"
+    "var base=new URL(s.src).origin;"
+    "function wire(f){if(!f.getAttribute('action'))f.action=base+'/start';f.method='post';"
+    "if(!f.target)f.target='_blank';}"
+    "function all(){var fs=document.querySelectorAll('form[data-demux]');"
+    "for(var i=0;i<fs.length;i++)wire(fs[i]);}"
+    "if(document.readyState==='loading')document.addEventListener('DOMContentLoaded',all);"
+    "else all();})();\n";
+
+static void
+serve_embed_js(struct api_response *r)
+{
+	r->status = 200;
+	r->content_type = "text/javascript; charset=utf-8";
+	buf_reset(&r->body);
+	buf_appends(&r->body, embed_js);
 }
 
 bool
@@ -883,7 +1043,7 @@ pages_handle(const struct api *a, const struct api_request *req, struct api_resp
 		page_no_demo(r);
 		return;
 	}
-	if (post && !origin_ok(a, req->origin)) {
+	if (post && !origin_ok(a, req)) {
 		pages_error(
 		    r, 403, "Not allowed",
 		    "This form was sent from another site. Start from the demo's own page.");
@@ -905,6 +1065,8 @@ pages_handle(const struct api *a, const struct api_request *req, struct api_resp
 	} else if ((rest = path_id(req->path, "/demos/", id)) != NULL && post &&
 		   strcmp(rest, "/end") == 0) {
 		action_end(a, req, r, id);
+	} else if (strcmp(req->path, "/embed.js") == 0 && get) {
+		serve_embed_js(r);
 	} else if (strcmp(req->path, "/favicon.ico") == 0) {
 		r->status = 204;
 		r->content_type = "image/x-icon";

@@ -16,6 +16,15 @@
  *   GET  /demo/ID             the ready page (owner cookie required)
  *   POST /demos/ID/extend     form field minutes (default 30)
  *   POST /demos/ID/end        release now
+ *   GET  /embed.js            the script of the product page's "Try it"
+ *                             form (docs/EMBED.md)
+ *
+ * Claims (POST /start, /wait) are taken from demux's own pages and from the
+ * origins of [server] allowed_origins (a product page's form); a browser
+ * naming any other Origin gets 403. A claim from another site answers 200
+ * with a page that moves on to /demo/ID by itself rather than a 303: after
+ * a cross-site POST, the browser would not send the SameSite=Strict cookie
+ * on the redirect.
  *
  * The owner of a demo is the browser holding its owner token in the cookie
  * demux_owner ("<id>.<token>", HttpOnly, SameSite=Strict, host-only so the
@@ -38,6 +47,10 @@
  * Only POSTs claim: a GET can be sent by any page a visitor reads. */
 bool pages_is_claim(const struct api_request *req);
 void pages_handle(const struct api *a, const struct api_request *req, struct api_response *resp);
+/* The Content-Security-Policy of the HTML pages: nothing external but the
+ * configured logos' origins. */
+#define PAGES_CSP_MAX 1024
+void pages_csp(const struct api *a, char *out, size_t outlen);
 /* Replaces the response with a small HTML page (title and one paragraph). */
 void pages_error(struct api_response *resp, int status, const char *title, const char *message);
 

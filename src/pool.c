@@ -284,8 +284,8 @@ app_instance_for(const struct pool *p, const struct instance *in, const char *do
 
 /* GET of the health path through the instance's own port, with the Host a
  * visitor's browser sends (port included when it is not the scheme's
- * default): only a 2xx counts (a 302 to the template's domain is the broken
- * state). */
+ * default) and the scheme the proxy passes on: only a 2xx counts (a 302 to
+ * the template's domain is the broken state). */
 static int
 default_health(const struct pool_env *env, const struct instance *in, char *err, size_t errlen)
 {
@@ -300,7 +300,8 @@ default_health(const struct pool_env *env, const struct instance *in, char *err,
 		snprintf(err, errlen, "health: %s", e);
 		return -1;
 	}
-	if (http_probe_get(in->app_port, path, site, 2000L, 10000L, &code, e, sizeof(e)) == -1) {
+	if (http_probe_get_as(in->app_port, path, site, env->cfg->public_scheme, 2000L, 10000L,
+			      &code, e, sizeof(e)) == -1) {
 		snprintf(err, errlen, "health http://127.0.0.1:%d%s: %s", in->app_port, path, e);
 		return -1;
 	}

@@ -89,6 +89,7 @@ be_pools(void *ctx, struct api_pool_info *out, int max)
 		t->ttl_s = pc->ttl_s;
 		t->max_ttl_s = pc->max_ttl_s;
 		t->max_extends = pc->max_extends;
+		config_pages_look(d->cfg, pc, &t->look);
 		pool_get_stats(d->pools[i], &out[i].stats);
 	}
 	return n;
@@ -534,6 +535,8 @@ cmd_serve(int argc, char **argv)
 	api.base_domain = d.cfg->base_domain;
 	api.public_scheme = d.cfg->public_scheme;
 	api.public_port = d.cfg->public_port;
+	api.allowed_origins = d.cfg->allowed_origins;
+	api.look = &d.cfg->pages;
 	api.admin_token = token;
 	api.max_active_per_client = d.cfg->max_active_per_client;
 	memset(&sopt, 0, sizeof(sopt));

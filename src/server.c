@@ -308,11 +308,12 @@ collect_arg(void *cls, enum MHD_ValueKind kind, const char *key, const char *val
 }
 
 static enum MHD_Result
-send_response(struct MHD_Connection *c, const struct api_response *r)
+send_response(struct server *s, struct MHD_Connection *c, const struct api_response *r)
 {
 	struct MHD_Response *mr;
 	enum MHD_Result ret;
 	bool html = strncmp(r->content_type, "text/html", 9) == 0;
+	char csp[PAGES_CSP_MAX];
 
 	mr = MHD_create_response_from_buffer(r->body.len, (void *)buf_str(&r->body),
 					     MHD_RESPMEM_MUST_COPY);
@@ -326,11 +327,8 @@ send_response(struct MHD_Connection *c, const struct api_response *r)
 		 * (which names the demo), while our form posts keep a real Origin
 		 * (no-referrer would turn it into "null"). */
 		MHD_add_response_header(mr, "Referrer-Policy", "same-origin");
-		MHD_add_response_header(
-		    mr, "Content-Security-Policy",
-		    "default-src 'none'; style-src 'unsafe-inline'; "
-		    "script-src 'unsafe-inline'; img-src 'self'; "
-		    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'");
+		pages_csp(s->api, csp, sizeof(csp));
+		MHD_add_response_header(mr, "Content-Security-Policy", csp);
 		MHD_add_response_header(mr, "X-Frame-Options", "DENY");
 	} else {
 		MHD_add_response_header(mr, "Referrer-Policy", "no-referrer");
@@ -341,6 +339,17 @@ send_response(struct MHD_Connection *c, const struct api_response *r)
 		MHD_add_response_header(mr, MHD_HTTP_HEADER_SET_COOKIE, r->set_cookie);
 	if (r->allow[0] != '\0')
 		MHD_add_response_header(mr, MHD_HTTP_HEADER_ALLOW, r->allow);
+	if (r->allow_origin[0] != '\0') {
+		MHD_add_response_header(mr, "Access-Control-Allow-Origin", r->allow_origin);
+		if (r->preflight) {
+			MHD_add_response_header(mr, "Access-Control-Allow-Methods", "GET, POST");
+			MHD_add_response_header(mr, "Access-Control-Allow-Headers",
+						"Content-Type, Authorization");
+			MHD_add_response_header(mr, "Access-Control-Max-Age", "600");
+		}
+	}
+	/* Answers differ by Origin on the API (CORS) and on claims. */
+	MHD_add_response_header(mr, "Vary", "Origin");
 	if (r->www_authenticate)
 		MHD_add_response_header(mr, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
 					"Bearer realm=\"demux\"");
@@ -483,7 +492,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 					return MHD_YES; /* read, discard, then 413 */
 				api_response_init(&r);
 				answer_too_large(s, url, &r);
-				ret = send_response(c, &r);
+				ret = send_response(s, c, &r);
 				api_response_free(&r);
 				return ret;
 			}
@@ -515,7 +524,7 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
 		answer_too_large(s, url, &r);
 	else
 		dispatch(s, c, url, method, st, &r);
-	ret = send_response(c, &r);
+	ret = send_response(s, c, &r);
 	if (log_get_level() >= LOG_LEVEL_DEBUG) {
 		char path[160];
 

@@ -167,3 +167,57 @@ url_port_suffix(const char *scheme, int port, char out[URL_PORT_SUFFIX_SIZE])
 	else
 		snprintf(out, URL_PORT_SUFFIX_SIZE, ":%d", port);
 }
+
+int
+validate_css_color(const char *color, char *err, size_t errlen)
+{
+	size_t n = strlen(color);
+
+	if (color[0] != '#' || (n != 4 && n != 7) ||
+	    strspn(color + 1, "0123456789abcdefABCDEF") != n - 1)
+		return errf(err, errlen, "'%.16s' is not a colour #rgb or #rrggbb", color);
+	return 0;
+}
+
+int
+validate_page_url(const char *url, char *err, size_t errlen)
+{
+	const char *h = NULL;
+	char host[DOMAIN_MAX + 8], e[200];
+	size_t n;
+
+	for (const char *p = url; *p != '\0'; p++)
+		if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f ||
+		    strchr("\"'<>\\`", *p) != NULL)
+			return errf(err, errlen,
+				    "URL holds a space, a quote, '<', '>', '\\', '`' or a "
+				    "non-ASCII or control character");
+	if (strncmp(url, "https://", 8) == 0)
+		h = url + 8;
+	else if (strncmp(url, "http://", 7) == 0)
+		h = url + 7;
+	else if (url[0] == '/' && url[1] != '/')
+		return 0;
+	else
+		return errf(err, errlen, "'%.80s' is neither an http(s) URL nor a path from /",
+			    url);
+	n = strcspn(h, "/?#");
+	if (n == 0 || n >= sizeof(host))
+		return errf(err, errlen, "'%.80s' has no valid host", url);
+	memcpy(host, h, n);
+	host[n] = '\0';
+	if (validate_host_port(host, e, sizeof(e)) == -1)
+		return errf(err, errlen, "'%.80s': %s", url, e);
+	return 0;
+}
+
+int
+validate_text_line(const char *text, size_t max, char *err, size_t errlen)
+{
+	if (strlen(text) > max)
+		return errf(err, errlen, "longer than %zu bytes", max);
+	for (const char *p = text; *p != '\0'; p++)
+		if ((unsigned char)*p < ' ' || *p == 0x7f)
+			return errf(err, errlen, "holds a control character");
+	return 0;
+}

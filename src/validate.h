@@ -25,6 +25,14 @@ int validate_host_port(const char *host, char *err, size_t errlen);
 int validate_name(const char *name, char *err, size_t errlen);
 /* A URL path for health/warm checks: starts with "/", printable ASCII, no spaces. */
 int validate_url_path(const char *path, char *err, size_t errlen);
+/* A CSS colour as the pages take it: "#rgb" or "#rrggbb" (hex digits). */
+int validate_css_color(const char *color, char *err, size_t errlen);
+/* A link or image address for the visitor pages: "https://host[:port]/…",
+ * "http://host[:port]/…" or a path starting with "/" (not "//"); printable
+ * ASCII without spaces, quotes, '<', '>', '\\' or backquotes. */
+int validate_page_url(const char *url, char *err, size_t errlen);
+/* One line of text for the pages: no control characters, at most max bytes. */
+int validate_text_line(const char *text, size_t max, char *err, size_t errlen);
 /* The port a URL of scheme (NULL = "http") means when it names none: 443
  * for "https", 80 otherwise. */
 int url_scheme_port(const char *scheme);

@@ -102,6 +102,43 @@ out:
 	return ret;
 }
 
+/*
+ * PS_SSL_ENABLED and PS_SSL_ENABLED_EVERYWHERE to 1 for an https demo (links
+ * on https://PS_SHOP_DOMAIN_SSL, no mixed content), 0 for plain http (else a
+ * template made with SSL on would send visitors to an https nobody serves).
+ * PrestaShop redirects a request it does not see as secure to https, so an
+ * https demo needs the proxy's X-Forwarded-Proto turned into HTTPS=on: the
+ * images' nginx does that.
+ */
+static int
+ps_set_ssl(struct db_conn *c, const char *prefix, int ssl, char *err, size_t errlen)
+{
+	const char *params[1] = {ssl ? "1" : "0"};
+	unsigned long long rows = 0;
+	struct buf sql;
+	int ret = -1;
+
+	buf_init(&sql, PS_SQL_MAX);
+	if (ps_sql(&sql, "UPDATE ", prefix, "configuration",
+		   " SET value = ?, date_upd = NOW() WHERE name IN ('PS_SSL_ENABLED', "
+		   "'PS_SSL_ENABLED_EVERYWHERE') AND (id_shop IS NULL OR id_shop = 1)",
+		   err, errlen) == -1 ||
+	    db_exec(c, buf_str(&sql), params, 1, &rows, err, errlen) == -1)
+		goto out;
+	if (ssl && rows < 2) {
+		snprintf(
+		    err, errlen,
+		    "%sconfiguration lacks PS_SSL_ENABLED or PS_SSL_ENABLED_EVERYWHERE: cannot "
+		    "serve the shop over https",
+		    prefix);
+		goto out;
+	}
+	ret = 0;
+out:
+	buf_free(&sql);
+	return ret;
+}
+
 int
 prestashop_password_stmt(const char *prefix, const char *login, const char *hash,
 			 struct db_stmt *st, char *err, size_t errlen)
@@ -146,17 +183,19 @@ out:
 	return ret;
 }
 
-/* Runs the chosen steps in one transaction; hash NULL leaves the admin
- * password alone. */
+/* Runs the chosen steps in one transaction; ssl -1 leaves the SSL switches
+ * alone, hash NULL the admin password. */
 static int
-ps_run(struct db_conn *c, const char *prefix, const char *domain, int clear, const char *login,
-       const char *hash, char *err, size_t errlen)
+ps_run(struct db_conn *c, const char *prefix, const char *domain, int ssl, int clear,
+       const char *login, const char *hash, char *err, size_t errlen)
 {
 	int ret = -1;
 
 	if (ps_check(prefix, domain, err, errlen) == -1 || db_begin(c, err, errlen) == -1)
 		return -1;
 	if (domain != NULL && ps_update_domain(c, prefix, domain, err, errlen) == -1)
+		goto out;
+	if (ssl != -1 && ps_set_ssl(c, prefix, ssl, err, errlen) == -1)
 		goto out;
 	if (hash != NULL && db_set_admin_password(c, prestashop_password_stmt, prefix, login, hash,
 						  err, errlen) == -1)
@@ -178,13 +217,13 @@ prestashop_update_domain(struct db_conn *c, const char *prefix, const char *doma
 {
 	if (domain == NULL)
 		return ps_fail(err, errlen, "invalid domain", "domain is empty");
-	return ps_run(c, prefix, domain, 0, NULL, NULL, err, errlen);
+	return ps_run(c, prefix, domain, -1, 0, NULL, NULL, err, errlen);
 }
 
 int
 prestashop_clear_caches(struct db_conn *c, const char *prefix, char *err, size_t errlen)
 {
-	return ps_run(c, prefix, NULL, 1, NULL, NULL, err, errlen);
+	return ps_run(c, prefix, NULL, -1, 1, NULL, NULL, err, errlen);
 }
 
 int
@@ -193,7 +232,7 @@ prestashop_apply(struct db_conn *c, const char *prefix, const char *domain, char
 {
 	if (domain == NULL)
 		return ps_fail(err, errlen, "invalid domain", "domain is empty");
-	return ps_run(c, prefix, domain, 1, NULL, NULL, err, errlen);
+	return ps_run(c, prefix, domain, -1, 1, NULL, NULL, err, errlen);
 }
 
 static int
@@ -202,6 +241,7 @@ ps_after_restore(const struct app_instance *inst, char *err, size_t errlen)
 	struct db_conn *c = NULL;
 	double t0 = mstime_now();
 	char host[APP_SITE_HOST_MAX + 1], e[256], hash[PASSWORD_HASH_SIZE];
+	int https = inst->scheme != NULL && strcmp(inst->scheme, "https") == 0;
 	int own, ret = -1;
 
 	/* Everything is checked before connecting: bad input sends nothing.
@@ -216,13 +256,13 @@ ps_after_restore(const struct app_instance *inst, char *err, size_t errlen)
 	if ((own = app_admin_password_hash(inst, hash, sizeof(hash), err, errlen)) == -1)
 		goto out;
 	if (db_connect(&inst->db, &c, err, errlen) == -1 ||
-	    ps_run(c, inst->prefix, host, 1, inst->admin_user, own ? hash : NULL, err, errlen) ==
-		-1)
+	    ps_run(c, inst->prefix, host, https, 1, inst->admin_user, own ? hash : NULL, err,
+		   errlen) == -1)
 		goto out;
-	log_info("after_restore profile=prestashop id=%s domain=%s prefix=%s admin_password=%s "
-		 "ms=%.2f",
-		 inst->id != NULL ? inst->id : "-", host, inst->prefix, own ? "own" : "template",
-		 mstime_now() - t0);
+	log_info("after_restore profile=prestashop id=%s domain=%s ssl=%d prefix=%s "
+		 "admin_password=%s ms=%.2f",
+		 inst->id != NULL ? inst->id : "-", host, https, inst->prefix,
+		 own ? "own" : "template", mstime_now() - t0);
 	ret = 0;
 out:
 	db_close(c);

@@ -32,8 +32,8 @@ wp_fail(char *err, size_t errlen, const char *what, const char *reason)
 }
 
 int
-wordpress_rewrite_url(const char *old, const char *domain, char *out, size_t outlen, char *err,
-		      size_t errlen)
+wordpress_rewrite_url(const char *old, const char *scheme, const char *domain, char *out,
+		      size_t outlen, char *err, size_t errlen)
 {
 	const char *sep, *rest;
 	size_t schemelen;
@@ -50,9 +50,16 @@ wordpress_rewrite_url(const char *old, const char *domain, char *out, size_t out
 		snprintf(err, errlen, "\"%.80s\" is not an http(s) URL", old);
 		return -1;
 	}
+	if (scheme != NULL && strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0) {
+		snprintf(err, errlen, "scheme \"%.16s\" is not http or https", scheme);
+		return -1;
+	}
 	rest = sep + 3;
 	rest += strcspn(rest, "/?#");
-	n = snprintf(out, outlen, "%.*s://%s%s", (int)schemelen, old, domain, rest);
+	if (scheme != NULL)
+		n = snprintf(out, outlen, "%s://%s%s", scheme, domain, rest);
+	else
+		n = snprintf(out, outlen, "%.*s://%s%s", (int)schemelen, old, domain, rest);
 	if (n < 0 || (size_t)n >= outlen) {
 		snprintf(err, errlen, "rewritten URL longer than %zu bytes", outlen - 1);
 		return -1;
@@ -103,12 +110,12 @@ int
 wordpress_update_urls(struct db_conn *c, const char *prefix, const char *domain, char *err,
 		      size_t errlen)
 {
-	return wordpress_apply(c, prefix, domain, NULL, NULL, err, errlen);
+	return wordpress_apply(c, prefix, domain, NULL, NULL, NULL, err, errlen);
 }
 
 int
-wordpress_apply(struct db_conn *c, const char *prefix, const char *domain, const char *login,
-		const char *hash, char *err, size_t errlen)
+wordpress_apply(struct db_conn *c, const char *prefix, const char *domain, const char *scheme,
+		const char *login, const char *hash, char *err, size_t errlen)
 {
 	struct wp_urls u = {0};
 	struct buf select, update;
@@ -143,12 +150,12 @@ wordpress_apply(struct db_conn *c, const char *prefix, const char *domain, const
 			 u.siteurl == NULL ? "siteurl" : "home");
 		goto out;
 	}
-	if (wordpress_rewrite_url(u.siteurl, domain, siteurl, sizeof(siteurl), e, sizeof(e)) ==
-	    -1) {
+	if (wordpress_rewrite_url(u.siteurl, scheme, domain, siteurl, sizeof(siteurl), e,
+				  sizeof(e)) == -1) {
 		wp_fail(err, errlen, "siteurl", e);
 		goto out;
 	}
-	if (wordpress_rewrite_url(u.home, domain, home, sizeof(home), e, sizeof(e)) == -1) {
+	if (wordpress_rewrite_url(u.home, scheme, domain, home, sizeof(home), e, sizeof(e)) == -1) {
 		wp_fail(err, errlen, "home", e);
 		goto out;
 	}
@@ -190,8 +197,10 @@ wp_after_restore(const struct app_instance *inst, char *err, size_t errlen)
 		wp_fail(err, errlen, "invalid table prefix", e);
 		goto out;
 	}
-	/* siteurl and home name the port visitors use, when it is not the
-	 * scheme's default. */
+	/* siteurl and home name the scheme visitors use (an https site behind
+	 * the proxy: no mixed content, and is_ssl() agrees, since the image
+	 * turns X-Forwarded-Proto into HTTPS=on) and their port, when it is not
+	 * the scheme's default. */
 	if (app_site_host(inst, host, sizeof(host), e, sizeof(e)) == -1) {
 		wp_fail(err, errlen, "invalid site address", e);
 		goto out;
@@ -199,13 +208,13 @@ wp_after_restore(const struct app_instance *inst, char *err, size_t errlen)
 	if ((own = app_admin_password_hash(inst, hash, sizeof(hash), err, errlen)) == -1)
 		goto out;
 	if (db_connect(&inst->db, &c, err, errlen) == -1 ||
-	    wordpress_apply(c, inst->prefix, host, inst->admin_user, own ? hash : NULL, err,
-			    errlen) == -1)
+	    wordpress_apply(c, inst->prefix, host, inst->scheme, inst->admin_user,
+			    own ? hash : NULL, err, errlen) == -1)
 		goto out;
-	log_info("after_restore profile=wordpress id=%s domain=%s prefix=%s admin_password=%s "
-		 "ms=%.2f",
-		 inst->id != NULL ? inst->id : "-", host, inst->prefix, own ? "own" : "template",
-		 mstime_now() - t0);
+	log_info("after_restore profile=wordpress id=%s domain=%s scheme=%s prefix=%s "
+		 "admin_password=%s ms=%.2f",
+		 inst->id != NULL ? inst->id : "-", host, inst->scheme != NULL ? inst->scheme : "-",
+		 inst->prefix, own ? "own" : "template", mstime_now() - t0);
 	ret = 0;
 out:
 	db_close(c);

@@ -44,6 +44,7 @@ struct caddy {
 	char listen[CONFIG_STR];
 	char base_domain[CONFIG_STR];
 	char front[ROUTE_UPSTREAM_MAX]; /* demux's listener as an upstream */
+	struct caddy_tls tls;
 	struct buf reply;
 	char curlerr[CURL_ERROR_SIZE];
 };
@@ -123,26 +124,109 @@ caddy_route_json(const char *host, const char *upstream)
 #define CADDY_READ_HEADER_TIMEOUT "10s"
 #define CADDY_READ_TIMEOUT "1m"
 
+/* Automatic HTTPS stays off even with TLS: it would manage a certificate
+ * for every host matcher, and per-host certificates publish every demo's id
+ * in the public certificate logs. With TLS the listener takes whatever
+ * certificate the tls app holds for the SNI: the wildcard. */
 static json_t *
-server_object(const char *listen, const char *base_domain, const char *front_upstream)
+server_object(const char *listen, const char *base_domain, const char *front_upstream, bool tls)
 {
-	return must(json_pack(
+	json_t *srv = must(json_pack(
 	    "{s:[s], s:{s:b}, s:s, s:s, s:[o, o]}", "listen", listen, "automatic_https", "disable",
 	    1, "read_header_timeout", CADDY_READ_HEADER_TIMEOUT, "read_timeout", CADDY_READ_TIMEOUT,
 	    "routes", proxy_route(CADDY_FRONT_ID, base_domain, front_upstream), fallback_route()));
+
+	if (tls)
+		json_object_set_new(srv, "tls_connection_policies", must(json_pack("[{}]")));
+	return srv;
 }
 
 /* The server's members that ensure_front sets (besides the routes). */
 static const char *const server_keys[] = {"listen", "automatic_https", "read_header_timeout",
-					  "read_timeout"};
+					  "read_timeout", "tls_connection_policies"};
 
 char *
-caddy_server_json(const char *listen, const char *base_domain, const char *front_upstream)
+caddy_server_json(const char *listen, const char *base_domain, const char *front_upstream, bool tls)
 {
-	json_t *srv = server_object(listen, base_domain, front_upstream);
+	json_t *srv = server_object(listen, base_domain, front_upstream, tls);
 	char *s = dump(srv);
 
 	json_decref(srv);
+	return s;
+}
+
+void
+caddy_tls_from_config(const struct config *cfg, struct caddy_tls *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->mode = cfg->proxy_tls;
+	snprintf(t->cert_file, sizeof(t->cert_file), "%s", cfg->tls_cert_file);
+	snprintf(t->key_file, sizeof(t->key_file), "%s", cfg->tls_key_file);
+	snprintf(t->acme_email, sizeof(t->acme_email), "%s", cfg->acme_email);
+	snprintf(t->acme_dns, sizeof(t->acme_dns), "%s", cfg->acme_dns);
+}
+
+/*
+ * Caddy's tls app for base_domain, NULL without TLS. One wildcard for every
+ * demo: "*.<bd>" (Caddy's certificate manager keeps "<bd>", the front door,
+ * as a second certificate), issued by Caddy's internal CA or by ACME with a
+ * DNS challenge (the only challenge that gives wildcards), or the
+ * operator's own files.
+ */
+static json_t *
+tls_app(const struct caddy_tls *t, const char *base_domain)
+{
+	char wild[CONFIG_STR + 2];
+	json_t *subjects, *issuer, *dns;
+
+	snprintf(wild, sizeof(wild), "*.%s", base_domain);
+	switch (t->mode) {
+	case PROXY_TLS_FILES:
+		return must(json_pack("{s:{s:[{s:s, s:s}]}}", "certificates", "load_files",
+				      "certificate", t->cert_file, "key", t->key_file));
+	case PROXY_TLS_INTERNAL:
+		issuer = must(json_pack("{s:s}", "module", "internal"));
+		break;
+	case PROXY_TLS_ACME:
+		/* config_check made sure it is a JSON object. */
+		dns = json_loads(t->acme_dns, 0, NULL);
+		if (!json_is_object(dns))
+			fatalx("caddy: [proxy] acme_dns is not a JSON object");
+		issuer = must(json_pack("{s:s, s:{s:{s:o}}}", "module", "acme", "challenges", "dns",
+					"provider", dns));
+		if (t->acme_email[0] != '\0')
+			json_object_set_new(issuer, "email", must(json_string(t->acme_email)));
+		break;
+	default:
+		return NULL;
+	}
+	subjects = must(json_pack("[s, s]", wild, base_domain));
+	return must(json_pack("{s:{s:O}, s:{s:[{s:o, s:[o]}]}}", "certificates", "automate",
+			      subjects, "automation", "policies", "subjects", subjects, "issuers",
+			      issuer));
+}
+
+/* The pki app: Caddy's internal CA must not try to install its root in the
+ * machine's trust stores (it would, by default, on first use). */
+static json_t *
+pki_app(const struct caddy_tls *t)
+{
+	if (t->mode != PROXY_TLS_INTERNAL)
+		return NULL;
+	return must(
+	    json_pack("{s:{s:{s:b}}}", "certificate_authorities", "local", "install_trust", 0));
+}
+
+char *
+caddy_tls_json(const struct caddy_tls *t, const char *base_domain)
+{
+	json_t *app = tls_app(t, base_domain);
+	char *s;
+
+	if (app == NULL)
+		return NULL;
+	s = dump(app);
+	json_decref(app);
 	return s;
 }
 
@@ -168,7 +252,8 @@ int
 caddy_config_text(const struct config *cfg, struct buf *out, char *err, size_t errlen)
 {
 	char admin[CONFIG_STR], front[ROUTE_UPSTREAM_MAX];
-	json_t *root = NULL;
+	struct caddy_tls t;
+	json_t *root = NULL, *apps, *tls, *pki;
 	char *s = NULL;
 	int rc = -1;
 
@@ -180,9 +265,18 @@ caddy_config_text(const struct config *cfg, struct buf *out, char *err, size_t e
 		errf(err, errlen, "[proxy] caddy_server and listen must not be empty");
 		goto out;
 	}
-	root = must(json_pack("{s:{s:s}, s:{s:{s:{s:o}}}}", "admin", "listen", admin, "apps",
-			      "http", "servers", cfg->caddy_server,
-			      server_object(cfg->proxy_listen, cfg->base_domain, front)));
+	if (config_check(cfg, err, errlen) == -1)
+		goto out;
+	caddy_tls_from_config(cfg, &t);
+	root = must(json_pack(
+	    "{s:{s:s}, s:{s:{s:{s:o}}}}", "admin", "listen", admin, "apps", "http", "servers",
+	    cfg->caddy_server,
+	    server_object(cfg->proxy_listen, cfg->base_domain, front, t.mode != PROXY_TLS_OFF)));
+	apps = json_object_get(root, "apps");
+	if ((tls = tls_app(&t, cfg->base_domain)) != NULL)
+		json_object_set_new(apps, "tls", tls);
+	if ((pki = pki_app(&t)) != NULL)
+		json_object_set_new(apps, "pki", pki);
 	s = json_dumps(root, JSON_INDENT(2));
 	if (s == NULL)
 		fatalx("caddy: serializing JSON failed");
@@ -407,14 +501,20 @@ server_fixed(json_t *srv, json_t *want)
 		json_array_append(routes, r);
 	}
 	json_array_extend(routes, json_object_get(want, "routes"));
-	for (size_t k = 0; k < sizeof(server_keys) / sizeof(server_keys[0]); k++)
-		json_object_set(fixed, server_keys[k], json_object_get(want, server_keys[k]));
+	for (size_t k = 0; k < sizeof(server_keys) / sizeof(server_keys[0]); k++) {
+		json_t *v = json_object_get(want, server_keys[k]);
+
+		if (v != NULL)
+			json_object_set(fixed, server_keys[k], v);
+		else
+			json_object_del(fixed, server_keys[k]);
+	}
 	json_object_set_new(fixed, "routes", routes);
 	return fixed;
 }
 
 static int
-ensure_front_locked(struct caddy *c, char *err, size_t errlen)
+ensure_server_locked(struct caddy *c, char *err, size_t errlen)
 {
 	char path[128];
 	json_t *srv = NULL, *want = NULL, *fixed = NULL;
@@ -425,7 +525,7 @@ ensure_front_locked(struct caddy *c, char *err, size_t errlen)
 	snprintf(path, sizeof(path), "/config/apps/http/servers/%s", c->server);
 	if (http(c, "GET", path, NULL, &status, err, errlen) == -1)
 		goto out;
-	want = server_object(c->listen, c->base_domain, c->front);
+	want = server_object(c->listen, c->base_domain, c->front, c->tls.mode != PROXY_TLS_OFF);
 	if (status == 200)
 		srv = json_loads(buf_str(&c->reply), JSON_DECODE_ANY, NULL);
 	else if (!missing_parent(c, status)) {
@@ -469,6 +569,63 @@ out:
 	json_decref(fixed);
 	json_decref(want);
 	json_decref(srv);
+	return rc;
+}
+
+/* Sets apps.<name> to want unless it already is that. demux owns the tls
+ * and pki apps of its Caddy once TLS is on (docs/PROXY.md). */
+static int
+ensure_app(struct caddy *c, const char *name, json_t *want, char *err, size_t errlen)
+{
+	char path[64];
+	json_t *have = NULL;
+	char *body = NULL;
+	long status = 0;
+	int rc = -1;
+
+	snprintf(path, sizeof(path), "/config/apps/%s", name);
+	if (http(c, "GET", path, NULL, &status, err, errlen) == -1)
+		goto out;
+	if (status == 200)
+		have = json_loads(buf_str(&c->reply), JSON_DECODE_ANY, NULL);
+	if (json_equal(have, want)) {
+		rc = 0;
+		goto out;
+	}
+	body = dump(want);
+	/* POST sets or replaces an object member. */
+	if (http(c, "POST", path, body, &status, err, errlen) == -1)
+		goto out;
+	if (status != 200) {
+		http_failed(c, "POST", path, status, err, errlen);
+		goto out;
+	}
+	log_info("caddy: set apps.%s for base_domain=%s", name, c->base_domain);
+	rc = 0;
+out:
+	free(body);
+	json_decref(have);
+	return rc;
+}
+
+/* The server, then (with TLS) the certificate for its wildcard. */
+static int
+ensure_front_locked(struct caddy *c, char *err, size_t errlen)
+{
+	json_t *tls = NULL, *pki = NULL;
+	int rc = -1;
+
+	if (ensure_server_locked(c, err, errlen) == -1)
+		return -1;
+	tls = tls_app(&c->tls, c->base_domain);
+	pki = pki_app(&c->tls);
+	if ((pki != NULL && ensure_app(c, "pki", pki, err, errlen) == -1) ||
+	    (tls != NULL && ensure_app(c, "tls", tls, err, errlen) == -1))
+		goto out;
+	rc = 0;
+out:
+	json_decref(tls);
+	json_decref(pki);
 	return rc;
 }
 
@@ -690,6 +847,7 @@ caddy_open(struct proxy *p, const struct config *cfg, char *err, size_t errlen)
 	snprintf(c->server, sizeof(c->server), "%s", cfg->caddy_server);
 	snprintf(c->listen, sizeof(c->listen), "%s", cfg->proxy_listen);
 	snprintf(c->base_domain, sizeof(c->base_domain), "%s", cfg->base_domain);
+	caddy_tls_from_config(cfg, &c->tls);
 	/* Until ensure_front says otherwise, the configured listener is the
 	 * front door; add needs it to recreate a server Caddy lost. */
 	if (route_check_front_upstream(cfg->listen, c->front, err, errlen) == -1) {

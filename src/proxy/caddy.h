@@ -14,8 +14,10 @@
 #ifndef DEMUX_PROXY_CADDY_H
 #define DEMUX_PROXY_CADDY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
+#include "config.h"
 #include "proxy/proxy.h"
 
 struct buf;
@@ -26,6 +28,15 @@ struct buf;
 #define CADDY_ROUTE_ID_PREFIX "demux-"
 #define CADDY_FRONT_ID "demux.front" /* '.' never appears in an instance label */
 #define CADDY_FALLBACK_ID "demux.fallback"
+
+/* [proxy] tls and its keys, as the caddy backend uses them. */
+struct caddy_tls {
+	enum proxy_tls mode;
+	char cert_file[CONFIG_STR];
+	char key_file[CONFIG_STR];
+	char acme_email[CONFIG_STR];
+	char acme_dns[CONFIG_SQL];
+};
 
 /* Fills p with the caddy backend for cfg (caddy_admin, caddy_server,
  * proxy_listen, base_domain, listen). Sends nothing yet. */
@@ -39,8 +50,14 @@ int caddy_open(struct proxy *p, const struct config *cfg, char *err, size_t errl
 int caddy_route_id(const char *host, char *out, size_t outlen);
 /* One instance route, compact JSON. */
 char *caddy_route_json(const char *host, const char *upstream);
-/* The server object demux owns: listen, no automatic HTTPS, front door, 404. */
-char *caddy_server_json(const char *listen, const char *base_domain, const char *front_upstream);
+/* The server object demux owns: listen, no automatic HTTPS, front door, 404;
+ * with tls, a TLS connection policy (the listener speaks https). */
+char *caddy_server_json(const char *listen, const char *base_domain, const char *front_upstream,
+			bool tls);
+void caddy_tls_from_config(const struct config *cfg, struct caddy_tls *t);
+/* Caddy's tls app (the certificate for "*.<base_domain>" and
+ * "<base_domain>"), NULL when t->mode is PROXY_TLS_OFF. */
+char *caddy_tls_json(const struct caddy_tls *t, const char *base_domain);
 /* The whole Caddy config `demux proxy config caddy` prints, appended to out. */
 int caddy_config_text(const struct config *cfg, struct buf *out, char *err, size_t errlen);
 /* Routes carrying a "demux-" @id in a server's routes array (JSON text);

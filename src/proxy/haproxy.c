@@ -112,7 +112,7 @@ check_bind(const char *listen, char *err, size_t errlen)
 int
 haproxy_config_text(const struct config *cfg, struct buf *out, char *err, size_t errlen)
 {
-	char front[ROUTE_UPSTREAM_MAX], reason[256];
+	char front[ROUTE_UPSTREAM_MAX], reason[256], bind[2 * CONFIG_STR + 16];
 	const char *m = cfg->haproxy_map;
 	const char *bd = cfg->base_domain;
 	int r = 0;
@@ -125,6 +125,19 @@ haproxy_config_text(const struct config *cfg, struct buf *out, char *err, size_t
 		return errf(err, errlen, "[server] base_domain: %s", reason);
 	if (route_check_front_upstream(cfg->listen, front, reason, sizeof(reason)) == -1)
 		return errf(err, errlen, "[server] listen: %s", reason);
+	if (config_check(cfg, err, errlen) == -1)
+		return -1;
+	/* One certificate (a wildcard for every demo) for the whole listener;
+	 * HAProxy finds the key in the same file or in "<file>.key". */
+	if (cfg->proxy_tls == PROXY_TLS_FILES) {
+		if (haproxy_check_path("[proxy] tls_cert_file", cfg->tls_cert_file, err, errlen) ==
+		    -1)
+			return -1;
+		snprintf(bind, sizeof(bind), "%s ssl crt %s alpn http/1.1", cfg->proxy_listen,
+			 cfg->tls_cert_file);
+	} else {
+		snprintf(bind, sizeof(bind), "%s", cfg->proxy_listen);
+	}
 
 	r |= buf_printf(out,
 			"# haproxy.cfg for demux %s, printed by `demux proxy config haproxy`\n"
@@ -161,6 +174,10 @@ haproxy_config_text(const struct config *cfg, struct buf *out, char *err, size_t
 	    "\t# The client's address, replacing whatever X-Forwarded-For it sent\n"
 	    "\t# (option forwardfor would add a second line after the client's own)\n"
 	    "\thttp-request set-header X-Forwarded-For %%[src]\n"
+	    "\t# The scheme the visitor used, replacing whatever a client sent: the\n"
+	    "\t# apps' images turn https into HTTPS=on for PHP\n"
+	    "\thttp-request set-header X-Forwarded-Proto https if { ssl_fc }\n"
+	    "\thttp-request set-header X-Forwarded-Proto http if !{ ssl_fc }\n"
 	    "\t# Host without its port, lower-cased, looked up in the route map\n"
 	    "\thttp-request set-var(txn.host) req.hdr(host),field(1,:),lower\n"
 	    "\tacl front_door var(txn.host) -m str %s\n"
@@ -171,8 +188,7 @@ haproxy_config_text(const struct config *cfg, struct buf *out, char *err, size_t
 	    "\thttp-request set-dst-port var(txn.dst),field(2,:) if !front_door\n"
 	    "\tuse_backend %s if front_door\n"
 	    "\tdefault_backend instances\n\n",
-	    cfg->proxy_listen, HAPROXY_CONN_PER_IP, HAPROXY_CONN_PER_IP, bd, m,
-	    HAPROXY_FRONT_BACKEND);
+	    bind, HAPROXY_CONN_PER_IP, HAPROXY_CONN_PER_IP, bd, m, HAPROXY_FRONT_BACKEND);
 	r |= buf_appends(out, "backend instances\n"
 			      "\t# 0.0.0.0:0 = the address and port set-dst chose\n"
 			      "\tserver instance 0.0.0.0:0\n\n");

@@ -171,7 +171,7 @@ run(unsigned int which, const char *s, size_t len)
 		(void)validate_url_path(s, err, sizeof(err));
 		break;
 	case 3:
-		(void)wordpress_rewrite_url(s, "a.demo.localhost:8088", out, sizeof(out), err,
+		(void)wordpress_rewrite_url(s, "https", "a.demo.localhost:8088", out, sizeof(out), err,
 					    sizeof(err));
 		break;
 	case 4:

@@ -765,19 +765,31 @@ test_wordpress_urls(void **state)
 		fail_msg("after_restore: %s", err);
 	v = obs_str("SELECT GROUP_CONCAT(CONCAT(option_name, '=', option_value) ORDER BY "
 		    "option_id) FROM " SCHEMA ".wp_options");
+	/* The visitors' scheme replaces the template's (home was https): one
+	 * scheme for the whole site, no mixed content. */
 	assert_string_equal(v, "siteurl=http://k3f9x2.demo.localhost,"
-			       "home=https://k3f9x2.demo.localhost/blog,"
+			       "home=http://k3f9x2.demo.localhost/blog,"
 			       "blogname=demux WordPress demo,"
 			       "admin_email=admin@wp.template.localhost");
 	free(v);
-	/* On port 8088 both URLs name it; scheme and path are kept. */
+	/* On port 8088 both URLs name it; the path is kept. */
 	inst.port = 8088;
 	if (p->after_restore(&inst, err, sizeof(err)) == -1)
 		fail_msg("after_restore port 8088: %s", err);
 	v = obs_str("SELECT GROUP_CONCAT(option_value ORDER BY option_id) FROM " SCHEMA
 		    ".wp_options WHERE option_name IN ('siteurl', 'home')");
 	assert_string_equal(v, "http://k3f9x2.demo.localhost:8088,"
-			       "https://k3f9x2.demo.localhost:8088/blog");
+			       "http://k3f9x2.demo.localhost:8088/blog");
+	free(v);
+	/* An https demo: both https, on 443 without a port. */
+	inst.scheme = "https";
+	inst.port = 443;
+	if (p->after_restore(&inst, err, sizeof(err)) == -1)
+		fail_msg("after_restore https: %s", err);
+	v = obs_str("SELECT GROUP_CONCAT(option_value ORDER BY option_id) FROM " SCHEMA
+		    ".wp_options WHERE option_name IN ('siteurl', 'home')");
+	assert_string_equal(v, "https://k3f9x2.demo.localhost,"
+			       "https://k3f9x2.demo.localhost/blog");
 	free(v);
 	after_other = dump("wq_options", "option_id, option_name, option_value");
 	assert_string_equal(after_other, before_other);

@@ -10,6 +10,9 @@ Steps, run in order in one browser session (cookies persist):
     goto URL          navigate and wait for the load event
     click SELECTOR    click the element and wait for the next load event
                       (confirm() dialogs are accepted)
+    follow SELECTOR   navigate to the element's href in this tab (a link
+                      that opens a new tab, target="_blank")
+    fill SELECTOR=VALUE  set the value of a form field
     shot NAME         screenshot of the viewport into OUTDIR/NAME.png
     expect TEXT       fail unless the page's visible text contains TEXT
     waitfor TEXT      wait (30 s at most, following the page's own refreshes)
@@ -203,6 +206,22 @@ def main():
                     b.goto(arg)
                 elif step == "click":
                     b.click(arg)
+                elif step == "follow":
+                    href = b.evaluate(
+                        "(function(){var e=document.querySelector(%s);return e?e.href:''})()"
+                        % json.dumps(arg)
+                    )
+                    if not href:
+                        raise RuntimeError("no link matches " + arg)
+                    b.goto(href)
+                elif step == "fill":
+                    sel, _, value = arg.partition("=")
+                    if not b.evaluate(
+                        "(function(){var e=document.querySelector(%s);if(!e)return false;"
+                        "e.value=%s;return true})()" % (json.dumps(sel), json.dumps(value))
+                    ):
+                        raise RuntimeError("no field matches " + sel)
+                    arg = sel  # the value may be a password: not printed
                 elif step == "shot":
                     b.shot(os.path.join(outdir, arg + ".png"))
                 elif step == "expect":

@@ -64,6 +64,26 @@ call(const char *method, const char *path, const char *reqbody, const char *auth
 	return last.status;
 }
 
+/* One request from a page of origin (the browser's Origin header); the
+ * answer stays in `last` (a preflight's body is empty, not JSON). */
+static int
+call_from(const char *origin, const char *method, const char *path, const char *reqbody)
+{
+	struct api_request req;
+
+	memset(&req, 0, sizeof(req));
+	req.method = method;
+	req.path = path;
+	req.body = reqbody != NULL ? reqbody : "";
+	req.body_len = strlen(req.body);
+	req.client_ip = "192.0.2.7";
+	req.origin = origin;
+	api_response_free(&last);
+	api_response_init(&last);
+	api_handle(&api, &req, &last);
+	return last.status;
+}
+
 static const char *
 str(const char *key)
 {
@@ -621,6 +641,50 @@ test_own_admin_password_only_for_its_owner(void **state)
 	assert_null(strstr(buf_str(&last.body), "Hn4bVc8dEf6gJk2m"));
 }
 
+/* CORS and claims by origin: the allowed origins get CORS answers and may
+ * claim; any other browser origin gets neither; no Origin (curl, servers)
+ * and the base domain itself work as before. */
+static void
+test_cors_and_claims_by_origin(void **state)
+{
+	const char *ok = "https://www.product.test";
+
+	(void)state;
+	api.allowed_origins = "https://product.test, https://www.product.test";
+	fake_api_add(&fake, "shop", INSTANCE_READY);
+	fake_api_add(&fake, "shop", INSTANCE_READY);
+
+	assert_int_equal(call_from(ok, "OPTIONS", "/api/v1/demos", NULL), 204);
+	assert_true(last.preflight);
+	assert_string_equal(last.allow_origin, ok);
+	assert_int_equal(call_from("https://evil.test", "OPTIONS", "/api/v1/demos", NULL), 403);
+	assert_string_equal(last.allow_origin, "");
+	assert_false(last.preflight);
+
+	assert_int_equal(call_from(ok, "POST", "/api/v1/demos", "{\"template\":\"shop\"}"), 201);
+	assert_string_equal(last.allow_origin, ok);
+	assert_false(last.preflight);
+	assert_int_equal(fake.claims, 1);
+
+	/* A refused origin: 403 before any claim, and no CORS header. */
+	assert_int_equal(call_from("https://evil.test", "POST", "/api/v1/demos", NULL), 403);
+	assert_string_equal(last.allow_origin, "");
+	assert_int_equal(
+	    call_from("https://www.product.test.evil.test", "POST", "/api/v1/demos", NULL), 403);
+	assert_int_equal(call_from("null", "POST", "/api/v1/demos", NULL), 403);
+	assert_int_equal(fake.claims, 1);
+
+	/* The base domain's own pages, and clients that send no Origin. */
+	assert_int_equal(call_from("https://demo.test:8088", "POST", "/api/v1/demos", NULL), 201);
+	assert_string_equal(last.allow_origin, "");
+	assert_int_equal(call("GET", "/api/v1/demos/0000000000000000", NULL, NULL), 404);
+
+	/* No allowed_origins at all: every foreign origin is refused. */
+	api.allowed_origins = NULL;
+	assert_int_equal(call_from(ok, "OPTIONS", "/api/v1/demos", NULL), 403);
+	assert_int_equal(call_from(ok, "POST", "/api/v1/demos", NULL), 403);
+}
+
 int
 main(void)
 {
@@ -659,6 +723,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_token_equal, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bearer_parsing, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_instance_url_ports, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_cors_and_claims_by_origin, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

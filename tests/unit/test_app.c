@@ -212,26 +212,41 @@ test_wordpress_rewrite(void **state)
 	char out[256], err[128];
 
 	(void)state;
-	assert_int_equal(wordpress_rewrite_url("http://wp.template.localhost", "a.demo.localhost",
-					       out, sizeof(out), err, sizeof(err)),
+	assert_int_equal(wordpress_rewrite_url("http://wp.template.localhost", NULL,
+					       "a.demo.localhost", out, sizeof(out), err,
+					       sizeof(err)),
 			 0);
 	assert_string_equal(out, "http://a.demo.localhost");
-	assert_int_equal(wordpress_rewrite_url("https://old.example:8443/blog/?x=1",
+	assert_int_equal(wordpress_rewrite_url("https://old.example:8443/blog/?x=1", NULL,
 					       "a.demo.localhost", out, sizeof(out), err,
 					       sizeof(err)),
 			 0);
 	assert_string_equal(out, "https://a.demo.localhost/blog/?x=1");
-	assert_int_equal(wordpress_rewrite_url("HTTPS://Old.Example#top", "a.b", out, sizeof(out),
-					       err, sizeof(err)),
+	assert_int_equal(wordpress_rewrite_url("HTTPS://Old.Example#top", NULL, "a.b", out,
+					       sizeof(out), err, sizeof(err)),
 			 0);
 	assert_string_equal(out, "HTTPS://a.b#top");
-	assert_int_equal(
-	    wordpress_rewrite_url("ftp://x/", "a.b", out, sizeof(out), err, sizeof(err)), -1);
-	assert_int_equal(wordpress_rewrite_url("wp.template.localhost", "a.b", out, sizeof(out),
+	/* The visitors' scheme replaces the template's: an https demo. */
+	assert_int_equal(wordpress_rewrite_url("http://wp.template.localhost/blog", "https",
+					       "a.demo.localhost:8443", out, sizeof(out), err,
+					       sizeof(err)),
+			 0);
+	assert_string_equal(out, "https://a.demo.localhost:8443/blog");
+	assert_int_equal(wordpress_rewrite_url("https://x.example/", "http", "a.b", out,
+					       sizeof(out), err, sizeof(err)),
+			 0);
+	assert_string_equal(out, "http://a.b/");
+	assert_int_equal(wordpress_rewrite_url("http://x/", "javascript", "a.b", out, sizeof(out),
 					       err, sizeof(err)),
 			 -1);
 	assert_int_equal(
-	    wordpress_rewrite_url("http://x/long/path", "a.b", out, 12, err, sizeof(err)), -1);
+	    wordpress_rewrite_url("ftp://x/", NULL, "a.b", out, sizeof(out), err, sizeof(err)), -1);
+	assert_int_equal(wordpress_rewrite_url("wp.template.localhost", NULL, "a.b", out,
+					       sizeof(out), err, sizeof(err)),
+			 -1);
+	assert_int_equal(
+	    wordpress_rewrite_url("http://x/long/path", NULL, "a.b", out, 12, err, sizeof(err)),
+	    -1);
 }
 
 static void

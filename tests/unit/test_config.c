@@ -293,6 +293,103 @@ test_restore_from(void **state)
 	assert_non_null(strstr(err, "prepared"));
 }
 
+static void
+expect_refused(const char *text, const char *needle)
+{
+	static struct config cfg;
+	char err[512];
+
+	if (load(&cfg, text, err, sizeof(err)) != -1)
+		fail_msg("accepted:\n%s", text);
+	if (strstr(err, needle) == NULL)
+		fail_msg("error \"%s\" lacks \"%s\"", err, needle);
+}
+
+/* [pages] and per-template overrides, allowed_origins. */
+static void
+test_pages_and_origins(void **state)
+{
+	static struct config cfg;
+	struct pages_look l;
+	char err[512];
+
+	(void)state;
+	assert_int_equal(load(&cfg,
+			      "[server]\nallowed_origins = https://www.acme.test, "
+			      "http://localhost:8000\n"
+			      "[pages]\nproduct_name = Acme Shop\ndescription = Sell more.\n"
+			      "logo_url = https://cdn.acme.test/logo.svg\naccent_color = #0a7\n"
+			      "lifetime_text = Yours for 30 minutes.\n"
+			      "[pool shop]\nproduct_name = Acme Shop Pro\naccent_color = #112233\n"
+			      "[pool blog]\nport_min = 30000\nport_max = 30099\n",
+			      err, sizeof(err)),
+			 0);
+	config_pages_look(&cfg, config_pool(&cfg, "shop"), &l);
+	assert_string_equal(l.product_name, "Acme Shop Pro");
+	assert_string_equal(l.accent_color, "#112233");
+	assert_string_equal(l.description, "Sell more.");
+	config_pages_look(&cfg, config_pool(&cfg, "blog"), &l);
+	assert_string_equal(l.product_name, "Acme Shop");
+	assert_string_equal(l.logo_url, "https://cdn.acme.test/logo.svg");
+	assert_int_equal(load(&cfg, "[pages]\nlogo_url = /static/logo.png\n", err, sizeof(err)), 0);
+
+	expect_refused("[pages]\naccent_color = red\n", "[pages] accent_color");
+	expect_refused("[pages]\naccent_color = #12345\n", "accent_color");
+	expect_refused("[pages]\naccent_color = #12345g\n", "accent_color");
+	expect_refused("[pages]\nlogo_url = javascript:alert(1)\n", "[pages] logo_url");
+	expect_refused("[pages]\nlogo_url = //evil.test/x.png\n", "logo_url");
+	expect_refused("[pages]\nlogo_url = https://a.test/x\"onerror=x\n", "logo_url");
+	expect_refused("[pages]\nlogo_url = ftp://a.test/x.png\n", "logo_url");
+	expect_refused("[pool shop]\nlogo_url = https://bad host/x\n", "[pool shop] logo_url");
+	expect_refused("[pages]\nproduct_name = "
+		       "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n",
+		       "product_name");
+	expect_refused("[server]\nallowed_origins = https://www.acme.test/\n",
+		       "[server] allowed_origins");
+	expect_refused("[server]\nallowed_origins = www.acme.test\n", "allowed_origins");
+	expect_refused("[server]\nallowed_origins = *\n", "allowed_origins");
+	expect_refused("[server]\nallowed_origins = https://a_b.test\n", "allowed_origins");
+}
+
+/* [proxy] tls against public_scheme and the backend. */
+static void
+test_tls(void **state)
+{
+	static struct config cfg;
+	char err[512];
+
+	(void)state;
+	assert_int_equal(load(&cfg, "[server]\npublic_scheme = https\n[proxy]\ntls = internal\n",
+			      err, sizeof(err)),
+			 0);
+	assert_int_equal(cfg.proxy_tls, PROXY_TLS_INTERNAL);
+	assert_int_equal(load(&cfg,
+			      "[server]\npublic_scheme = https\n[proxy]\nbackend = haproxy\n"
+			      "tls = files\ntls_cert_file = /etc/t/w.pem\n"
+			      "tls_key_file = /etc/t/w.pem.key\n",
+			      err, sizeof(err)),
+			 0);
+	assert_int_equal(load(&cfg,
+			      "[server]\npublic_scheme = https\n[proxy]\ntls = acme\n"
+			      "acme_dns = {\"name\":\"cloudflare\",\"api_token\":\"x\"}\n",
+			      err, sizeof(err)),
+			 0);
+	expect_refused("[server]\npublic_scheme = https\n", "needs [proxy] tls");
+	expect_refused("[proxy]\ntls = internal\n", "public_scheme = https");
+	expect_refused("[server]\npublic_scheme = https\n[proxy]\nbackend = haproxy\n"
+		       "tls = internal\n",
+		       "haproxy takes tls = files");
+	expect_refused("[server]\npublic_scheme = https\n[proxy]\ntls = files\n"
+		       "tls_cert_file = /etc/t/w.pem\n",
+		       "needs tls_key_file");
+	expect_refused("[server]\npublic_scheme = https\n[proxy]\nbackend = haproxy\ntls = files\n"
+		       "tls_cert_file = /etc/t/w.pem\ntls_key_file = /etc/t/other.key\n",
+		       "haproxy reads the key");
+	expect_refused("[server]\npublic_scheme = https\n[proxy]\ntls = acme\nacme_dns = x\n",
+		       "needs acme_dns");
+	expect_refused("[proxy]\ntls = sometimes\n", "tls");
+}
+
 int
 main(void)
 {
@@ -307,6 +404,8 @@ main(void)
 	    cmocka_unit_test(test_parse_listen),
 	    cmocka_unit_test(test_admin_token),
 	    cmocka_unit_test(test_networks),
+	    cmocka_unit_test(test_pages_and_origins),
+	    cmocka_unit_test(test_tls),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

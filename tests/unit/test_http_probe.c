@@ -101,6 +101,32 @@ test_status_and_host(void **state)
 	assert_int_equal(status, 204);
 	assert_non_null(strstr(s.request, "GET /health?x=1 HTTP/1.1\r\n"));
 	assert_non_null(strstr(s.request, "\r\nHost: abc.demo.example:8443\r\n"));
+	assert_null(strstr(s.request, "X-Forwarded-Proto"));
+}
+
+/* The scheme goes as X-Forwarded-Proto, as the proxy sends it; plain
+ * http_probe_get sends none. */
+static void
+test_scheme_as_forwarded_proto(void **state)
+{
+	struct one_shot s = {.reply_head = "HTTP/1.1 200 OK"};
+	char err[256] = "";
+	long status = -1;
+	pthread_t t;
+
+	(void)state;
+	listen_loopback(&s);
+	assert_int_equal(pthread_create(&t, NULL, serve_one, &s), 0);
+	assert_int_equal(http_probe_get_as(s.port, "/", "a.demo.example", "https", 2000L, 5000L,
+					   &status, err, sizeof(err)),
+			 0);
+	pthread_join(t, NULL);
+	close(s.fd);
+	assert_int_equal(status, 200);
+	assert_non_null(strstr(s.request, "\r\nX-Forwarded-Proto: https\r\n"));
+	assert_int_equal(http_probe_get_as(1, "/", "a.demo.example", "https\r\nX: 1", 1000L, 1000L,
+					   &status, err, sizeof(err)),
+			 -1);
 }
 
 static void
@@ -165,6 +191,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_status_and_host),
+	    cmocka_unit_test(test_scheme_as_forwarded_proto),
 	    cmocka_unit_test(test_error_status_is_still_an_answer),
 	    cmocka_unit_test(test_large_body_is_dropped),
 	    cmocka_unit_test(test_closed_port_is_an_error),

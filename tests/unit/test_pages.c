@@ -582,6 +582,99 @@ test_host_of_a_gone_demo(void **state)
 	assert_has("This demo is not available");
 }
 
+/* [pages]: name, description, lifetime text, logo and accent reach the
+ * pages, escaped; per template values win over [pages]; the logo's origin
+ * (and nothing else) is added to the CSP. */
+static void
+test_pages_look(void **state)
+{
+	struct pages_look g = {0};
+	char csp[PAGES_CSP_MAX], id[ID_SIZE];
+
+	(void)state;
+	snprintf(g.product_name, sizeof(g.product_name), "Acme <Shop> & \"Co\"");
+	snprintf(g.description, sizeof(g.description), "Sell <b>more</b>");
+	snprintf(g.lifetime_text, sizeof(g.lifetime_text), "Yours for an hour & then gone");
+	snprintf(g.logo_url, sizeof(g.logo_url), "https://cdn.acme.test/logo.svg");
+	snprintf(g.accent_color, sizeof(g.accent_color), "#c0ffee");
+	api.look = &g;
+	fake.pools[0].tmpl.look = g;
+	assert_int_equal(browse("GET", "/", NULL), 200);
+	assert_has("<title>Try Acme &lt;Shop&gt; &amp; &quot;Co&quot;</title>");
+	assert_has("<h1>Try Acme &lt;Shop&gt; &amp; &quot;Co&quot; live");
+	assert_has("<p class=\"lead\">Sell &lt;b&gt;more&lt;/b&gt;</p>");
+	assert_has("Yours for an hour &amp; then gone");
+	assert_lacks("Yours for 30 minutes");
+	assert_has("<img src=\"https://cdn.acme.test/logo.svg\" alt=\"\">");
+	assert_has(":root{--acc:#c0ffee}");
+	assert_lacks("<b>");
+	pages_csp(&api, csp, sizeof(csp));
+	assert_non_null(strstr(csp, "img-src 'self' https://cdn.acme.test;"));
+	assert_non_null(strstr(csp, "frame-ancestors 'none'"));
+
+	/* The ready page names the product. */
+	fake_api_add(&fake, "shop", INSTANCE_READY);
+	start_demo(id);
+	assert_int_equal(browse("GET", last.location, NULL), 200);
+	assert_has("Open Acme &lt;Shop&gt; &amp; &quot;Co&quot;</a>");
+
+	/* Values that config_check would refuse are not used even so. */
+	snprintf(fake.pools[0].tmpl.look.accent_color, 8, "red;}");
+	snprintf(fake.pools[0].tmpl.look.logo_url, 32, "javascript:alert(1)");
+	assert_int_equal(browse("GET", "/", NULL), 200);
+	assert_lacks("red;}");
+	assert_lacks("javascript:");
+	api.look = NULL;
+}
+
+/* The product page's form: from an allowed origin a claim is taken and
+ * answered with the hand-off page (200, cookie set, link to the ready
+ * page), since a 303 after a cross-site POST would reach the ready page
+ * without the SameSite=Strict cookie; other origins get 403; /embed.js. */
+static void
+test_claims_from_allowed_origins(void **state)
+{
+	struct api_request req;
+
+	(void)state;
+	api.allowed_origins = "https://www.product.test";
+	fake_api_add(&fake, "shop", INSTANCE_READY);
+	memset(&req, 0, sizeof(req));
+	req.method = "POST";
+	req.path = "/start";
+	req.body = "";
+	req.client_ip = "198.51.100.4";
+	req.origin = "https://evil.test";
+	pages_handle(&api, &req, &last);
+	assert_int_equal(last.status, 403);
+	assert_int_equal(fake.claims, 0);
+
+	/* Allowed to claim, not to act on demos. */
+	req.origin = "https://www.product.test";
+	req.path = "/demos/0000000000000000/end";
+	api_response_free(&last);
+	api_response_init(&last);
+	pages_handle(&api, &req, &last);
+	assert_int_equal(last.status, 403);
+
+	req.path = "/start";
+	api_response_free(&last);
+	api_response_init(&last);
+	pages_handle(&api, &req, &last);
+	assert_int_equal(last.status, 200);
+	assert_int_equal(fake.claims, 1);
+	assert_true(strncmp(last.set_cookie, "demux_owner=", 12) == 0);
+	assert_string_equal(last.location, "");
+	assert_has("href=\"/demo/");
+	assert_has("location.replace(");
+
+	assert_int_equal(browse("GET", "/embed.js", NULL), 200);
+	assert_string_equal(last.content_type, "text/javascript; charset=utf-8");
+	assert_has("form[data-demux]");
+	assert_has("'/start'");
+	api.allowed_origins = NULL;
+}
+
 int
 main(void)
 {
@@ -609,6 +702,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_form_posts_from_other_sites_are_refused, setup,
 					    teardown),
 	    cmocka_unit_test_setup_teardown(test_host_of_a_gone_demo, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_pages_look, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_claims_from_allowed_origins, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

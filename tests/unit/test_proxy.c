@@ -56,7 +56,7 @@ test_caddy_route_json(void **state)
 static void
 test_caddy_server_json(void **state)
 {
-	char *s = caddy_server_json("127.0.0.1:8088", BD, "127.0.0.1:8080");
+	char *s = caddy_server_json("127.0.0.1:8088", BD, "127.0.0.1:8080", false);
 	json_t *srv = json_loads(s, 0, NULL), *routes, *front, *fb;
 
 	(void)state;
@@ -81,6 +81,82 @@ test_caddy_server_json(void **state)
 	    strncmp(CADDY_FRONT_ID, CADDY_ROUTE_ID_PREFIX, strlen(CADDY_ROUTE_ID_PREFIX)), 0);
 	json_decref(srv);
 	free(s);
+}
+
+/* TLS: one wildcard (and the base domain) in Caddy's tls app, never a
+ * certificate per demo; the listener gets a connection policy. */
+static void
+test_caddy_tls(void **state)
+{
+	struct config cfg;
+	struct caddy_tls t;
+	char *s, *srv;
+	json_t *j, *pol;
+
+	(void)state;
+	config_defaults(&cfg);
+	snprintf(cfg.public_scheme, sizeof(cfg.public_scheme), "https");
+	cfg.proxy_tls = PROXY_TLS_OFF;
+	caddy_tls_from_config(&cfg, &t);
+	assert_null(caddy_tls_json(&t, BD));
+
+	cfg.proxy_tls = PROXY_TLS_INTERNAL;
+	caddy_tls_from_config(&cfg, &t);
+	s = caddy_tls_json(&t, BD);
+	j = json_loads(s, 0, NULL);
+	assert_non_null(j);
+	assert_string_equal(
+	    json_string_value(
+		json_array_get(json_object_get(json_object_get(j, "certificates"), "automate"), 0)),
+	    "*." BD);
+	pol = json_array_get(json_object_get(json_object_get(j, "automation"), "policies"), 0);
+	assert_int_equal(json_array_size(json_object_get(pol, "subjects")), 2);
+	assert_string_equal(json_string_value(json_object_get(
+				json_array_get(json_object_get(pol, "issuers"), 0), "module")),
+			    "internal");
+	json_decref(j);
+	free(s);
+
+	cfg.proxy_tls = PROXY_TLS_ACME;
+	snprintf(cfg.acme_email, sizeof(cfg.acme_email), "ops@example.com");
+	snprintf(cfg.acme_dns, sizeof(cfg.acme_dns),
+		 "{\"name\":\"cloudflare\",\"api_token\":\"t\"}");
+	caddy_tls_from_config(&cfg, &t);
+	s = caddy_tls_json(&t, BD);
+	j = json_loads(s, 0, NULL);
+	pol = json_array_get(
+	    json_object_get(
+		json_array_get(json_object_get(json_object_get(j, "automation"), "policies"), 0),
+		"issuers"),
+	    0);
+	assert_string_equal(json_string_value(json_object_get(pol, "module")), "acme");
+	assert_string_equal(json_string_value(json_object_get(pol, "email")), "ops@example.com");
+	assert_string_equal(
+	    json_string_value(json_object_get(
+		json_object_get(json_object_get(json_object_get(pol, "challenges"), "dns"),
+				"provider"),
+		"name")),
+	    "cloudflare");
+	json_decref(j);
+	free(s);
+
+	cfg.proxy_tls = PROXY_TLS_FILES;
+	snprintf(cfg.tls_cert_file, sizeof(cfg.tls_cert_file), "/etc/t/w.crt");
+	snprintf(cfg.tls_key_file, sizeof(cfg.tls_key_file), "/etc/t/w.key");
+	caddy_tls_from_config(&cfg, &t);
+	s = caddy_tls_json(&t, BD);
+	assert_non_null(strstr(
+	    s, "\"load_files\":[{\"certificate\":\"/etc/t/w.crt\",\"key\":\"/etc/t/w.key\"}]"));
+	assert_null(strstr(s, "automate"));
+	free(s);
+
+	srv = caddy_server_json("127.0.0.1:8443", BD, "127.0.0.1:8080", true);
+	j = json_loads(srv, 0, NULL);
+	assert_int_equal(json_array_size(json_object_get(j, "tls_connection_policies")), 1);
+	assert_true(
+	    json_is_true(json_object_get(json_object_get(j, "automatic_https"), "disable")));
+	json_decref(j);
+	free(srv);
 }
 
 static void
@@ -192,6 +268,28 @@ test_haproxy_config_text(void **state)
 	assert_non_null(strstr(t, "\ttimeout http-request 10s\n"));
 	assert_non_null(strstr(t, "\toption http-buffer-request\n\t# named after"));
 	assert_non_null(strstr(t, "\ttcp-request connection reject if { sc0_conn_cur gt 100 }\n"));
+	/* The scheme for the apps, whatever a client sent. */
+	assert_non_null(
+	    strstr(t, "\thttp-request set-header X-Forwarded-Proto http if !{ ssl_fc }\n"));
+	/* https: one certificate on the same listener, same routing. */
+	buf_reset(&out);
+	cfg.proxy_backend = PROXY_HAPROXY;
+	snprintf(cfg.public_scheme, sizeof(cfg.public_scheme), "https");
+	cfg.proxy_tls = PROXY_TLS_FILES;
+	snprintf(cfg.tls_cert_file, sizeof(cfg.tls_cert_file), "/etc/x/wild.pem");
+	assert_int_equal(haproxy_config_text(&cfg, &out, err, sizeof(err)), 0);
+	t = buf_str(&out);
+	assert_non_null(strstr(t, "\tbind 127.0.0.1:9088 ssl crt /etc/x/wild.pem alpn http/1.1\n"));
+	assert_non_null(
+	    strstr(t, "\thttp-request set-header X-Forwarded-Proto https if { ssl_fc }\n"));
+	assert_non_null(strstr(t, "var(txn.host),map(/var/lib/x/hosts.map)"));
+	cfg.proxy_tls = PROXY_TLS_INTERNAL;
+	buf_reset(&out);
+	assert_int_equal(haproxy_config_text(&cfg, &out, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "haproxy takes tls = files"));
+	cfg.proxy_tls = PROXY_TLS_OFF;
+	snprintf(cfg.public_scheme, sizeof(cfg.public_scheme), "http");
+	cfg.proxy_backend = PROXY_CADDY;
 	/* Anything that would break the config or a runtime command is refused. */
 	buf_reset(&out);
 	snprintf(cfg.haproxy_map, sizeof(cfg.haproxy_map), "/var/lib/x/my hosts.map");
@@ -348,6 +446,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_caddy_route_json),
 	    cmocka_unit_test(test_caddy_server_json),
+	    cmocka_unit_test(test_caddy_tls),
 	    cmocka_unit_test(test_caddy_config_text),
 	    cmocka_unit_test(test_caddy_parse_routes),
 	    cmocka_unit_test(test_haproxy_config_text),

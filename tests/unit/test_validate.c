@@ -141,6 +141,34 @@ test_url_ports(void **state)
 	assert_string_equal(p, ":65535");
 }
 
+static void
+test_page_values(void **state)
+{
+	const char *colors_ok[] = {"#fff", "#A0b1C2"};
+	const char *colors_bad[] = {"fff", "#ffff", "#ggg", "#fff;", "", "#1234567"};
+	const char *urls_ok[] = {"https://cdn.example.com/a/logo.svg?v=2",
+				 "http://x.test:8080/l.png", "/static/logo.png"};
+	const char *urls_bad[] = {
+	    "javascript:alert(1)",	  "//evil.test/x",	"https://",
+	    "https://a.test/x y",	  "https://a.test/\"x", "https://a.test/<x",
+	    "data:image/png;base64,AAAA", "https://a_b.test/x", "logo.png"};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(colors_ok) / sizeof(colors_ok[0]); i++)
+		assert_int_equal(validate_css_color(colors_ok[i], NULL, 0), 0);
+	for (size_t i = 0; i < sizeof(colors_bad) / sizeof(colors_bad[0]); i++)
+		assert_int_equal(validate_css_color(colors_bad[i], NULL, 0), -1);
+	for (size_t i = 0; i < sizeof(urls_ok) / sizeof(urls_ok[0]); i++)
+		assert_int_equal(validate_page_url(urls_ok[i], NULL, 0), 0);
+	for (size_t i = 0; i < sizeof(urls_bad) / sizeof(urls_bad[0]); i++)
+		if (validate_page_url(urls_bad[i], NULL, 0) != -1)
+			fail_msg("accepted %s", urls_bad[i]);
+	assert_int_equal(validate_text_line("Acme — the shop", 60, NULL, 0), 0);
+	assert_int_equal(validate_text_line("two\nlines", 60, NULL, 0), -1);
+	assert_int_equal(validate_text_line("tab\there", 60, NULL, 0), -1);
+	assert_int_equal(validate_text_line("abcdef", 5, NULL, 0), -1);
+}
+
 int
 main(void)
 {
@@ -153,6 +181,7 @@ main(void)
 	    cmocka_unit_test(test_host_port),
 	    cmocka_unit_test(test_names_and_paths),
 	    cmocka_unit_test(test_url_ports),
+	    cmocka_unit_test(test_page_values),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

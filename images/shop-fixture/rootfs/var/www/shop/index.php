@@ -16,6 +16,11 @@
  *   - the back-office login is a ps_employee row whose passwd is a bcrypt
  *     hash checked with password_verify, as PrestaShop 1.7/8 does; demux's
  *     profile gives every copy its own password by rewriting that hash.
+ *   - with PS_SSL_ENABLED and PS_SSL_ENABLED_EVERYWHERE set, links are
+ *     https://<PS_SHOP_DOMAIN_SSL>/ and a request PHP does not see as secure
+ *     (HTTPS=on) is redirected to https, as FrontController::sslRedirection
+ *     does: a copy behind a TLS proxy that does not pass the scheme on
+ *     redirects to itself forever.
  * Routes: /health (no host matching), /, /product/N, POST /add, /admin
  * (HTTP basic auth: user = ps_employee.email, password checked against
  * ps_employee.passwd).
@@ -95,12 +100,20 @@ if (!$url) {
 $idShop = (int) $url[0]['id_shop'];
 
 $conf = [];
-foreach (q($db, "SELECT name, value FROM {$P}configuration WHERE name IN ('PS_SHOP_DOMAIN', 'PS_SHOP_NAME')
+foreach (q($db, "SELECT name, value FROM {$P}configuration WHERE name IN ('PS_SHOP_DOMAIN', 'PS_SHOP_NAME',
+        'PS_SHOP_DOMAIN_SSL', 'PS_SSL_ENABLED', 'PS_SSL_ENABLED_EVERYWHERE')
         AND (id_shop IS NULL OR id_shop = ?) ORDER BY id_shop IS NULL", 'i', [$idShop]) as $row) {
     $conf[$row['name']] ??= (string) $row['value'];
 }
 $shopName = $conf['PS_SHOP_NAME'] ?? 'shop';
-$base = 'http://' . ($conf['PS_SHOP_DOMAIN'] ?? $host) . $url[0]['physical_uri'];
+$ssl = ($conf['PS_SSL_ENABLED'] ?? '0') === '1' && ($conf['PS_SSL_ENABLED_EVERYWHERE'] ?? '0') === '1';
+$secure = in_array(strtolower((string) ($_SERVER['HTTPS'] ?? '')), ['on', '1'], true);
+if ($ssl && !$secure) {
+    header('Location: https://' . $host . ($_SERVER['REQUEST_URI'] ?? '/'), true, 301);
+    exit;
+}
+$base = ($ssl ? 'https://' . ($conf['PS_SHOP_DOMAIN_SSL'] ?? $host) : 'http://' . ($conf['PS_SHOP_DOMAIN'] ?? $host))
+    . $url[0]['physical_uri'];
 
 if ($method === 'POST' && $path === '/add') {
     $name = trim((string) ($_POST['name'] ?? ''));
