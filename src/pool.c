@@ -69,6 +69,10 @@ struct pool {
 	struct pool_stats stats;
 	/* ids being released right now: the API and the reaper may both try */
 	char releasing[POOL_MAX_WORKERS][ID_SIZE];
+	/* ids this process is provisioning right now: a PROVISIONING record of
+	 * this node that is not here was left by a provisioning whose clean-up
+	 * could not reach the store (reap_stale_provisioning) */
+	char provisioning[POOL_MAX_WORKERS][ID_SIZE];
 	/* traffic seen per claimed instance (idle_timeout); reaper thread only */
 	struct traffic *traffic;
 	int ntraffic, traffic_cap;
@@ -112,6 +116,37 @@ release_end(struct pool *p, const char *id)
 		if (strcmp(p->releasing[i], id) == 0)
 			p->releasing[i][0] = '\0';
 	pthread_mutex_unlock(&p->mu);
+}
+
+/* Called with p->mu held. */
+static void
+inflight_set(char (*v)[ID_SIZE], const char *id, bool on)
+{
+	for (int i = 0; i < POOL_MAX_WORKERS; i++) {
+		if (on && v[i][0] == '\0') {
+			snprintf(v[i], ID_SIZE, "%s", id);
+			return;
+		}
+		if (!on && strcmp(v[i], id) == 0) {
+			v[i][0] = '\0';
+			return;
+		}
+	}
+}
+
+static bool
+inflight_has(char (*v)[ID_SIZE], const char *id)
+{
+	for (int i = 0; i < POOL_MAX_WORKERS; i++)
+		if (strcmp(v[i], id) == 0)
+			return true;
+	return false;
+}
+
+bool
+pool_hosts(const struct pool_env *env, const struct instance *in)
+{
+	return env->store->ops->heartbeat == NULL || strcmp(in->node, env->cfg->node_name) == 0;
 }
 
 static long long
@@ -190,17 +225,22 @@ pool_instance_domain(const struct pool_env *env, const struct instance *in, char
 	snprintf(out, outlen, "%s.%s", in->id, env->cfg->base_domain);
 }
 
-/* Publishes <id>.<base_domain> -> 127.0.0.1:<app port>; without a proxy
- * there is nothing to publish. */
+/* Publishes <id>.<base_domain> -> <node_address>:<app port>; without a
+ * proxy there is nothing to publish. */
 int
 pool_route_add(const struct pool_env *env, const struct instance *in, const char *domain, char *err,
 	       size_t errlen)
 {
-	char upstream[64];
+	const char *host = env->cfg->node_address[0] != '\0' ? env->cfg->node_address : "127.0.0.1";
+	char upstream[ROUTE_UPSTREAM_MAX];
 
 	if (env->proxy == NULL)
 		return 0;
-	snprintf(upstream, sizeof(upstream), "127.0.0.1:%d", in->app_port);
+	if (snprintf(upstream, sizeof(upstream), "%s:%d", host, in->app_port) >=
+	    (int)sizeof(upstream)) {
+		snprintf(err, errlen, "[store] node_address %s is too long for a route", host);
+		return -1;
+	}
 	return env->proxy->ops->add(env->proxy->ctx, domain, upstream, err, errlen);
 }
 
@@ -585,7 +625,6 @@ reserve(struct pool *p, struct instance *in, char *err, size_t errlen)
 		rc = -1;
 		goto out;
 	}
-	p->demand = false;
 	snprintf(in->template_name, sizeof(in->template_name), "%s", pc->name);
 	snprintf(in->container, sizeof(in->container), "%s%s", RUNTIME_INSTANCE_PREFIX, in->id);
 	snprintf(in->node, sizeof(in->node), "%s", p->env.cfg->node_name);
@@ -600,11 +639,25 @@ reserve(struct pool *p, struct instance *in, char *err, size_t errlen)
 		snprintf(in->prefix, sizeof(in->prefix), "%s", p->env.tmpl->db_prefix);
 	in->created_at = now_s(p);
 	snprintf(in->method, sizeof(in->method), "criu_restore");
-	if (p->env.store->ops->put(p->env.store->ctx, in, err, errlen) == -1) {
+	if (p->env.store->ops->reserve != NULL) {
+		/* Other nodes fill the same pool: the limits are checked again
+		 * in the same step as the insert. */
+		int want = p->demand && pc->min_ready < 1 ? 1 : pc->min_ready;
+		int r = p->env.store->ops->reserve(p->env.store->ctx, in, pc->max_instances, want,
+						   err, errlen);
+
+		if (r != 0) {
+			p->slots[slot] = 0;
+			rc = r == STORE_LIMIT ? 0 : -1;
+			goto out;
+		}
+	} else if (p->env.store->ops->put(p->env.store->ctx, in, err, errlen) == -1) {
 		p->slots[slot] = 0;
 		rc = -1;
 		goto out;
 	}
+	p->demand = false;
+	inflight_set(p->provisioning, in->id, true);
 	rc = 1;
 out:
 	pthread_mutex_unlock(&p->mu);
@@ -619,7 +672,11 @@ pool_provision_one(struct pool *p, char *err, size_t errlen)
 
 	if (r <= 0)
 		return r;
-	return provision(p, &in, err, errlen) == 0 ? 1 : -1;
+	r = provision(p, &in, err, errlen) == 0 ? 1 : -1;
+	pthread_mutex_lock(&p->mu);
+	inflight_set(p->provisioning, in.id, false);
+	pthread_mutex_unlock(&p->mu);
+	return r;
 }
 
 static void *
@@ -859,6 +916,13 @@ release_locked(struct pool *p, const char *id, char *err, size_t errlen)
 		snprintf(err, errlen, "demo %s changed state during release", id);
 		return -1;
 	}
+	if (!pool_hosts(&p->env, &in)) {
+		/* Marked for release; the node that runs it takes it down (its
+		 * reaper finishes RELEASING records). */
+		log_info("instance release handed over template=%s id=%s node=%s", pool_template(p),
+			 id, in.node);
+		return 0;
+	}
 	if (pool_teardown(p, &in, err, errlen) == -1) {
 		log_warnx("release incomplete template=%s id=%s reason=\"%s\" (the reaper retries)",
 			  pool_template(p), id, err);
@@ -995,7 +1059,8 @@ sweep_lost(struct pool *p, const struct instance *v, int n, long long now)
 		const struct container_info *c;
 		int r;
 
-		if (in->state != INSTANCE_READY && in->state != INSTANCE_CLAIMED)
+		if ((in->state != INSTANCE_READY && in->state != INSTANCE_CLAIMED) ||
+		    !pool_hosts(&p->env, in))
 			continue;
 		c = pool_find_container(ctrs, nctrs, in->container);
 		if (c != NULL && c->running)
@@ -1017,6 +1082,31 @@ sweep_lost(struct pool *p, const struct instance *v, int n, long long now)
 	free(ctrs);
 }
 
+/* A PROVISIONING record of this node that no worker here is preparing: a
+ * provisioning failed and its clean-up could not reach the store (or the
+ * process before a restart left it). Taken down, or it would count against
+ * the pool's limits for ever. */
+static void
+reap_stale_provisioning(struct pool *p, const struct instance *in)
+{
+	char err[1024];
+	int r;
+
+	pthread_mutex_lock(&p->mu);
+	if (inflight_has(p->provisioning, in->id)) {
+		pthread_mutex_unlock(&p->mu);
+		return;
+	}
+	r = p->env.store->ops->cas_state(p->env.store->ctx, in->id, INSTANCE_PROVISIONING,
+					 INSTANCE_RELEASING, err, sizeof(err));
+	pthread_mutex_unlock(&p->mu);
+	if (r != 0)
+		return;
+	log_warnx("instance left half-provisioned template=%s id=%s; removing it", pool_template(p),
+		  in->id);
+	pool_release(p, in->id, err, sizeof(err));
+}
+
 void
 pool_reap(struct pool *p)
 {
@@ -1034,6 +1124,15 @@ pool_reap(struct pool *p)
 		struct instance *in = &v[i];
 		bool expired = in->state == INSTANCE_CLAIMED && in->expires_at <= now;
 		bool idle;
+
+		/* Another node's copy: its reaper, or a survivor when that node
+		 * is gone (nodes.c), deals with it. */
+		if (!pool_hosts(&p->env, in))
+			continue;
+		if (in->state == INSTANCE_PROVISIONING) {
+			reap_stale_provisioning(p, in);
+			continue;
+		}
 
 		if (in->state == INSTANCE_CLAIMED && !expired && p->env.pcfg->idle_timeout_s > 0)
 			note_traffic(p, in, now);
