@@ -99,6 +99,7 @@ static const struct key keys[] = {
     C_STR("network", "egress_subnet", net_egress_subnet),
     C_ENUM("proxy", "backend", proxy_backend, proxy_choices),
     C_STR("proxy", "listen", proxy_listen),
+    C_STR("proxy", "front_upstreams", front_upstreams),
     C_STR("proxy", "caddy_admin", caddy_admin),
     C_STR("proxy", "caddy_server", caddy_server),
     C_STR("proxy", "haproxy_socket", haproxy_socket),
@@ -598,6 +599,11 @@ config_check(const struct config *cfg, char *err, size_t errlen)
 		return errf(err, errlen, "%s: [demux] state_dir: must be an absolute path", where);
 	if (check_store(cfg, where, err, errlen) == -1)
 		return -1;
+	if (cfg->front_upstreams[0] != '\0' && cfg->proxy_backend != PROXY_CADDY)
+		return errf(err, errlen,
+			    "%s: [proxy] front_upstreams: only the caddy backend balances the "
+			    "front door over several nodes",
+			    where);
 	return check_networks(cfg, where, err, errlen);
 }
 
@@ -706,4 +712,10 @@ config_store_password(const struct config *cfg, char *out, size_t outlen, char *
 		return errf(err, errlen, "[store] redis_password_file %s is empty",
 			    cfg->redis_password_file);
 	return 0;
+}
+
+const char *
+config_front(const struct config *cfg)
+{
+	return cfg->front_upstreams[0] != '\0' ? cfg->front_upstreams : cfg->listen;
 }

@@ -81,6 +81,8 @@ struct config {
 	/* [proxy] */
 	enum proxy_backend proxy_backend;
 	char proxy_listen[CONFIG_STR]; /* where the proxy serves visitors */
+	/* every node's listener, for the front door of several nodes; "" = listen */
+	char front_upstreams[CONFIG_STR * 4];
 	char caddy_admin[CONFIG_STR];
 	char caddy_server[64];
 	char haproxy_socket[CONFIG_STR];
@@ -137,6 +139,9 @@ int config_admin_token(const struct config *cfg, char *out, size_t outlen, char 
  * with a reason. The daemon binds it; the CLI finds the API there. */
 int config_parse_listen(const char *listen, char *host, size_t hostlen, int *port, char *err,
 			size_t errlen);
+/* What the front door (<base_domain>) leads to: [proxy] front_upstreams,
+ * else [server] listen. */
+const char *config_front(const struct config *cfg);
 /* The store's password: [store] redis_password, else the first line of
  * redis_password_file, else "". 0 or -1 with a reason; never logs it. */
 int config_store_password(const struct config *cfg, char *out, size_t outlen, char *err,

@@ -26,13 +26,25 @@ struct nodes {
 	struct nodes_stats stats;
 };
 
+/* The heartbeat lives two thirds of heartbeat_timeout and is sent every
+ * third: one missed beat is forgiven, and with lapses looked for every
+ * SWEEP_MS a node is declared gone within heartbeat_timeout of its last
+ * beat. */
+#define SWEEP_MS 1000
+
+static int
+beat_ms(const struct config *cfg)
+{
+	return cfg->heartbeat_timeout_s * 1000 / 3;
+}
+
 int
 nodes_heartbeat_once(const struct config *cfg, struct store *st, char *err, size_t errlen)
 {
 	if (st->ops->heartbeat == NULL)
 		return 0;
-	return st->ops->heartbeat(st->ctx, cfg->node_name, cfg->node_address,
-				  cfg->heartbeat_timeout_s * 1000, err, errlen);
+	return st->ops->heartbeat(st->ctx, cfg->node_name, cfg->node_address, 2 * beat_ms(cfg), err,
+				  errlen);
 }
 
 int
@@ -106,10 +118,9 @@ sweep_lapsed(struct nodes *ns)
 }
 
 static void
-tick(struct nodes *ns)
+beat(struct nodes *ns, double now)
 {
 	char err[512];
-	double now = mstime_now();
 	bool ok = nodes_heartbeat_once(ns->cfg, ns->st, err, sizeof(err)) == 0, was;
 
 	pthread_mutex_lock(&ns->mu);
@@ -127,32 +138,36 @@ tick(struct nodes *ns)
 		log_error("store unreachable: claims, provisioning and expiry wait for it: %s",
 			  err);
 	else if (ok && !was)
-		log_info("store reachable node=%s address=%s", ns->cfg->node_name,
+		log_info("store reachable again node=%s address=%s", ns->cfg->node_name,
 			 ns->cfg->node_address);
-	if (ok && now - ns->ok_since_ms >= ns->cfg->heartbeat_timeout_s * 1000.0)
-		sweep_lapsed(ns);
 }
 
 static void *
 nodes_main(void *arg)
 {
 	struct nodes *ns = arg;
-	int period_ms = ns->cfg->heartbeat_timeout_s * 1000 / 3;
+	double last_beat = 0;
 
 	pthread_mutex_lock(&ns->mu);
 	while (ns->running) {
 		struct timespec ts;
+		double now = mstime_now();
+		bool judge;
 
 		pthread_mutex_unlock(&ns->mu);
-		tick(ns);
+		if (now - last_beat >= beat_ms(ns->cfg) || !ns->stats.store_ok) {
+			beat(ns, now);
+			last_beat = now;
+		}
+		pthread_mutex_lock(&ns->mu);
+		judge = ns->ok_since_ms != 0 &&
+			now - ns->ok_since_ms >= ns->cfg->heartbeat_timeout_s * 1000.0;
+		pthread_mutex_unlock(&ns->mu);
+		if (judge)
+			sweep_lapsed(ns);
 		pthread_mutex_lock(&ns->mu);
 		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += period_ms / 1000;
-		ts.tv_nsec += (long)(period_ms % 1000) * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		ts.tv_sec += SWEEP_MS / 1000;
 		if (ns->running)
 			pthread_cond_timedwait(&ns->wake, &ns->mu, &ts);
 	}

@@ -2,8 +2,10 @@
  * nodes — this daemon among several sharing one store (docs/NODES.md).
  *
  * A thread says every heartbeat_timeout / 3 that this node is alive
- * (store_ops.heartbeat, which also records node_address), and looks for nodes
- * whose heartbeat lapsed: their copies cannot be served any more, so their
+ * (store_ops.heartbeat, which also records node_address; the beat lives two
+ * of those thirds), and looks every second for nodes whose heartbeat lapsed,
+ * which is at most heartbeat_timeout after their last one: their copies
+ * cannot be served any more, so their
  * routes are removed from the shared proxy and their records from the store
  * (counted as lost). Their containers stay where they were; that node's own
  * reconciliation removes them when it comes back. A lapse is only judged

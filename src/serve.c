@@ -488,7 +488,7 @@ open_dependencies(struct daemon *d)
 		return -1;
 	}
 	d->proxy_open = true;
-	if (d->proxy.ops->ensure_front(d->proxy.ctx, d->cfg->base_domain, d->cfg->listen, err,
+	if (d->proxy.ops->ensure_front(d->proxy.ctx, d->cfg->base_domain, config_front(d->cfg), err,
 				       sizeof(err)) == -1) {
 		fprintf(stderr, "demux: proxy front door: %s\n", err);
 		return -1;
