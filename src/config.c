@@ -631,28 +631,37 @@ config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 
 /* --- values derived from the configuration --------------------------------- */
 
+/* The first line of a secret's file, trailing white space removed, into
+ * out. 0, or -1 with "[section] key PATH: reason". */
+static int
+read_secret_file(const char *what, const char *path, char *out, size_t outlen, char *err,
+		 size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	out[0] = '\0';
+	if (f == NULL)
+		return errf(err, errlen, "%s %s: %s", what, path, strerror(errno));
+	if (fgets(out, (int)outlen, f) == NULL)
+		out[0] = '\0';
+	fclose(f);
+	n = strlen(out);
+	while (n > 0 && strchr(" \t\r\n", out[n - 1]) != NULL)
+		out[--n] = '\0';
+	return 0;
+}
+
 int
 config_admin_token(const struct config *cfg, char *out, size_t outlen, char *err, size_t errlen)
 {
-	FILE *f;
-	size_t n;
-
 	out[0] = '\0';
 	if (cfg->admin_token[0] != '\0') {
 		snprintf(out, outlen, "%s", cfg->admin_token);
 	} else if (cfg->admin_token_file[0] != '\0') {
-		f = fopen(cfg->admin_token_file, "r");
-		if (f == NULL) {
-			snprintf(err, errlen, "[server] admin_token_file %s: %s",
-				 cfg->admin_token_file, strerror(errno));
+		if (read_secret_file("[server] admin_token_file", cfg->admin_token_file, out,
+				     outlen, err, errlen) == -1)
 			return -1;
-		}
-		if (fgets(out, (int)outlen, f) == NULL)
-			out[0] = '\0';
-		fclose(f);
-		n = strlen(out);
-		while (n > 0 && strchr(" \t\r\n", out[n - 1]) != NULL)
-			out[--n] = '\0';
 	} else {
 		snprintf(err, errlen,
 			 "no admin token: set [server] admin_token or admin_token_file (or "
@@ -688,9 +697,6 @@ config_parse_listen(const char *listen, char *host, size_t hostlen, int *port, c
 int
 config_store_password(const struct config *cfg, char *out, size_t outlen, char *err, size_t errlen)
 {
-	FILE *f;
-	size_t n;
-
 	out[0] = '\0';
 	if (cfg->redis_password[0] != '\0') {
 		snprintf(out, outlen, "%s", cfg->redis_password);
@@ -698,17 +704,10 @@ config_store_password(const struct config *cfg, char *out, size_t outlen, char *
 	}
 	if (cfg->redis_password_file[0] == '\0')
 		return 0;
-	f = fopen(cfg->redis_password_file, "r");
-	if (f == NULL)
-		return errf(err, errlen, "[store] redis_password_file %s: %s",
-			    cfg->redis_password_file, strerror(errno));
-	if (fgets(out, (int)outlen, f) == NULL)
-		out[0] = '\0';
-	fclose(f);
-	n = strlen(out);
-	while (n > 0 && strchr(" \t\r\n", out[n - 1]) != NULL)
-		out[--n] = '\0';
-	if (n == 0)
+	if (read_secret_file("[store] redis_password_file", cfg->redis_password_file, out, outlen,
+			     err, errlen) == -1)
+		return -1;
+	if (out[0] == '\0')
 		return errf(err, errlen, "[store] redis_password_file %s is empty",
 			    cfg->redis_password_file);
 	return 0;

@@ -24,6 +24,7 @@
 
 #include "mstime.h"
 #include "store/store.h"
+#include "store_contract.h"
 
 static int port;
 static const char *password;
@@ -84,62 +85,14 @@ raw_int(redisContext *c, const char *fmt, const char *a, const char *b)
 	return v;
 }
 
-static struct instance
-make(const char *id, enum instance_state s, long long ready_at)
-{
-	struct instance in;
-
-	memset(&in, 0, sizeof(in));
-	snprintf(in.id, sizeof(in.id), "%s", id);
-	snprintf(in.template_name, sizeof(in.template_name), "shop");
-	snprintf(in.container, sizeof(in.container), "demux-%s", id);
-	snprintf(in.node, sizeof(in.node), "node-a");
-	in.state = s;
-	in.app_port = 20000;
-	in.ready_at = ready_at;
-	in.created_at = ready_at;
-	in.restore_ms = 812.5;
-	return in;
-}
-
 static void
 test_put_get_list_del(void **state)
 {
 	struct store st;
-	struct instance a = make("aaaaaaaaaaaaaaaa", INSTANCE_READY, 10), got, *v;
-	struct instance b = make("bbbbbbbbbbbbbbbb", INSTANCE_PROVISIONING, 5);
-	char err[256];
-	int n;
 
 	(void)state;
 	open_store(&st);
-	assert_int_equal(st.ops->put(st.ctx, &a, err, sizeof(err)), 0);
-	assert_int_equal(st.ops->put(st.ctx, &b, err, sizeof(err)), 0);
-	assert_int_equal(st.ops->get(st.ctx, a.id, &got, err, sizeof(err)), 0);
-	assert_memory_equal(&a, &got, sizeof(a));
-	assert_int_equal(st.ops->get(st.ctx, "zzzzzzzzzzzzzzzz", &got, err, sizeof(err)),
-			 STORE_NOT_FOUND);
-	/* Listed oldest first, filtered by template and state. */
-	assert_int_equal(st.ops->list(st.ctx, NULL, -1, &v, &n, err, sizeof(err)), 0);
-	assert_int_equal(n, 2);
-	assert_string_equal(v[0].id, b.id);
-	free(v);
-	assert_int_equal(st.ops->list(st.ctx, "shop", INSTANCE_READY, &v, &n, err, sizeof(err)), 0);
-	assert_int_equal(n, 1);
-	assert_string_equal(v[0].id, a.id);
-	free(v);
-	assert_int_equal(st.ops->list(st.ctx, "blog", -1, &v, &n, err, sizeof(err)), 0);
-	assert_int_equal(n, 0);
-	free(v);
-	a.state = INSTANCE_CLAIMED;
-	assert_int_equal(st.ops->put(st.ctx, &a, err, sizeof(err)), 0); /* replace */
-	assert_int_equal(st.ops->list(st.ctx, "shop", INSTANCE_READY, &v, &n, err, sizeof(err)), 0);
-	assert_int_equal(n, 0);
-	free(v);
-	assert_int_equal(st.ops->del(st.ctx, a.id, err, sizeof(err)), 0);
-	assert_int_equal(st.ops->del(st.ctx, a.id, err, sizeof(err)), 0);
-	assert_int_equal(st.ops->get(st.ctx, a.id, &got, err, sizeof(err)), STORE_NOT_FOUND);
-	assert_int_equal(st.ops->ping(st.ctx, err, sizeof(err)), 0);
+	contract_put_get_list_del(&st);
 	st.ops->close(st.ctx);
 }
 
@@ -147,27 +100,10 @@ static void
 test_cas(void **state)
 {
 	struct store st;
-	struct instance a = make("aaaaaaaaaaaaaaaa", INSTANCE_CLAIMED, 10), got;
-	char err[256];
 
 	(void)state;
 	open_store(&st);
-	assert_int_equal(st.ops->put(st.ctx, &a, err, sizeof(err)), 0);
-	assert_int_equal(
-	    st.ops->cas_state(st.ctx, a.id, INSTANCE_READY, INSTANCE_RELEASING, err, sizeof(err)),
-	    STORE_NOT_FOUND);
-	assert_int_equal(
-	    st.ops->cas_state(st.ctx, a.id, INSTANCE_CLAIMED, INSTANCE_RELEASING, err, sizeof(err)),
-	    0);
-	assert_int_equal(
-	    st.ops->cas_state(st.ctx, a.id, INSTANCE_CLAIMED, INSTANCE_RELEASING, err, sizeof(err)),
-	    STORE_NOT_FOUND);
-	assert_int_equal(st.ops->cas_state(st.ctx, "nnnnnnnnnnnnnnnn", INSTANCE_CLAIMED,
-					   INSTANCE_RELEASING, err, sizeof(err)),
-			 STORE_NOT_FOUND);
-	assert_int_equal(st.ops->get(st.ctx, a.id, &got, err, sizeof(err)), 0);
-	assert_int_equal(got.state, INSTANCE_RELEASING);
-	assert_string_equal(got.container, a.container); /* the rest untouched */
+	contract_cas(&st);
 	st.ops->close(st.ctx);
 }
 
@@ -175,42 +111,10 @@ static void
 test_claim_oldest_ready(void **state)
 {
 	struct store st;
-	struct instance a = make("aaaaaaaaaaaaaaaa", INSTANCE_READY, 20);
-	struct instance b = make("bbbbbbbbbbbbbbbb", INSTANCE_READY, 10);
-	struct instance c = make("cccccccccccccccc", INSTANCE_PROVISIONING, 5);
-	struct instance want, got;
-	char err[256];
 
 	(void)state;
 	open_store(&st);
-	assert_int_equal(st.ops->put(st.ctx, &a, err, sizeof(err)), 0);
-	assert_int_equal(st.ops->put(st.ctx, &b, err, sizeof(err)), 0);
-	assert_int_equal(st.ops->put(st.ctx, &c, err, sizeof(err)), 0);
-	memset(&want, 0, sizeof(want));
-	snprintf(want.owner_token, sizeof(want.owner_token), "tok");
-	snprintf(want.owner_ip, sizeof(want.owner_ip), "192.0.2.9");
-	want.claimed_at = 100;
-	want.expires_at = 700;
-	assert_int_equal(st.ops->claim(st.ctx, "shop", &want, 0, &got, err, sizeof(err)), 0);
-	assert_string_equal(got.id, b.id);
-	assert_int_equal(got.state, INSTANCE_CLAIMED);
-	assert_int_equal(got.expires_at, 700);
-	assert_int_equal(got.last_seen_at, 100);
-	assert_string_equal(got.owner_token, "tok");
-	assert_string_equal(got.owner_ip, "192.0.2.9");
-	assert_string_equal(got.node, "node-a");
-	assert_int_equal(st.ops->claim(st.ctx, "shop", &want, 0, &got, err, sizeof(err)), 0);
-	assert_string_equal(got.id, a.id);
-	assert_int_equal(st.ops->claim(st.ctx, "shop", &want, 0, &got, err, sizeof(err)),
-			 STORE_NOT_FOUND);
-	assert_int_equal(st.ops->claim(st.ctx, "other", &want, 0, &got, err, sizeof(err)),
-			 STORE_NOT_FOUND);
-	/* A copy that became READY again (adopted) can be claimed again. */
-	assert_int_equal(st.ops->get(st.ctx, c.id, &got, err, sizeof(err)), 0);
-	got.state = INSTANCE_READY;
-	assert_int_equal(st.ops->put(st.ctx, &got, err, sizeof(err)), 0);
-	assert_int_equal(st.ops->claim(st.ctx, "shop", &want, 0, &got, err, sizeof(err)), 0);
-	assert_string_equal(got.id, c.id);
+	contract_claim_oldest_ready(&st);
 	st.ops->close(st.ctx);
 }
 
@@ -218,51 +122,10 @@ static void
 test_claim_limited_per_owner(void **state)
 {
 	struct store st;
-	struct instance want, got, other;
-	char err[256], id[ID_SIZE];
 
 	(void)state;
 	open_store(&st);
-	for (int i = 0; i < 6; i++) {
-		struct instance in;
-
-		snprintf(id, sizeof(id), "a%015d", i);
-		in = make(id, INSTANCE_READY, i);
-		if (i == 5)
-			snprintf(in.template_name, sizeof(in.template_name), "blog");
-		assert_int_equal(st.ops->put(st.ctx, &in, err, sizeof(err)), 0);
-	}
-	memset(&want, 0, sizeof(want));
-	snprintf(want.owner_ip, sizeof(want.owner_ip), "192.0.2.1");
-	assert_int_equal(st.ops->claim(st.ctx, "shop", &want, 2, &got, err, sizeof(err)), 0);
-	assert_int_equal(st.ops->claim(st.ctx, "shop", &want, 2, &got, err, sizeof(err)), 0);
-	assert_int_equal(st.ops->claim(st.ctx, "shop", &want, 2, &got, err, sizeof(err)),
-			 STORE_LIMIT);
-	assert_non_null(strstr(err, "192.0.2.1"));
-	assert_int_equal(st.ops->claim(st.ctx, "blog", &want, 2, &got, err, sizeof(err)),
-			 STORE_LIMIT);
-	assert_int_equal(st.ops->get(st.ctx, "a000000000000002", &other, err, sizeof(err)), 0);
-	assert_int_equal(other.state, INSTANCE_READY);
-	memset(&other, 0, sizeof(other));
-	snprintf(other.owner_ip, sizeof(other.owner_ip), "192.0.2.2");
-	assert_int_equal(st.ops->claim(st.ctx, "shop", &other, 2, &got, err, sizeof(err)), 0);
-	assert_int_equal(st.ops->claim(st.ctx, "blog", &want, 3, &got, err, sizeof(err)), 0);
-	assert_int_equal(st.ops->claim(st.ctx, "shop", &want, 0, &got, err, sizeof(err)), 0);
-	/* Releasing one of its demos frees a place; so does deleting one. */
-	assert_int_equal(st.ops->claim(st.ctx, "shop", &want, 4, &got, err, sizeof(err)),
-			 STORE_LIMIT);
-	assert_int_equal(st.ops->cas_state(st.ctx, got.id, INSTANCE_CLAIMED, INSTANCE_RELEASING,
-					   err, sizeof(err)),
-			 0);
-	snprintf(id, sizeof(id), "b%015d", 0);
-	other = make(id, INSTANCE_READY, 99);
-	assert_int_equal(st.ops->put(st.ctx, &other, err, sizeof(err)), 0);
-	assert_int_equal(st.ops->claim(st.ctx, "shop", &want, 4, &got, err, sizeof(err)), 0);
-	assert_int_equal(st.ops->del(st.ctx, got.id, err, sizeof(err)), 0);
-	snprintf(id, sizeof(id), "b%015d", 1);
-	other = make(id, INSTANCE_READY, 100);
-	assert_int_equal(st.ops->put(st.ctx, &other, err, sizeof(err)), 0);
-	assert_int_equal(st.ops->claim(st.ctx, "shop", &want, 4, &got, err, sizeof(err)), 0);
+	contract_claim_limited_per_owner(&st);
 	st.ops->close(st.ctx);
 }
 
@@ -273,7 +136,7 @@ static void
 test_expiry_index(void **state)
 {
 	struct store st;
-	struct instance a = make("aaaaaaaaaaaaaaaa", INSTANCE_READY, 1), want, got;
+	struct instance a = contract_make("aaaaaaaaaaaaaaaa", INSTANCE_READY, 1), want, got;
 	redisContext *c = raw();
 	char err[256], key[64], rk[64];
 
@@ -319,16 +182,16 @@ test_reserve(void **state)
 	open_store(&st);
 	for (int i = 0; i < 3; i++) {
 		snprintf(id, sizeof(id), "r%015d", i);
-		in = make(id, INSTANCE_PROVISIONING, i);
+		in = contract_make(id, INSTANCE_PROVISIONING, i);
 		assert_int_equal(st.ops->reserve(st.ctx, &in, 10, 2, err, sizeof(err)),
 				 i < 2 ? 0 : STORE_LIMIT);
 	}
 	snprintf(id, sizeof(id), "c%015d", 0);
-	in = make(id, INSTANCE_CLAIMED, 50);
+	in = contract_make(id, INSTANCE_CLAIMED, 50);
 	assert_int_equal(st.ops->put(st.ctx, &in, err, sizeof(err)), 0);
 	/* 3 records: a total of 3 is full even though fewer than 5 are ready. */
 	snprintf(id, sizeof(id), "r%015d", 3);
-	in = make(id, INSTANCE_PROVISIONING, 60);
+	in = contract_make(id, INSTANCE_PROVISIONING, 60);
 	assert_int_equal(st.ops->reserve(st.ctx, &in, 3, 5, err, sizeof(err)), STORE_LIMIT);
 	assert_int_equal(st.ops->reserve(st.ctx, &in, 4, 3, err, sizeof(err)), 0);
 	assert_int_equal(st.ops->list(st.ctx, "shop", -1, &v, &n, err, sizeof(err)), 0);
@@ -401,7 +264,7 @@ static void
 test_connection_closed(void **state)
 {
 	struct store st;
-	struct instance a = make("aaaaaaaaaaaaaaaa", INSTANCE_READY, 1), got;
+	struct instance a = contract_make("aaaaaaaaaaaaaaaa", INSTANCE_READY, 1), got;
 	redisContext *c = raw();
 	redisReply *r;
 	char err[256];
@@ -473,7 +336,7 @@ test_two_processes_never_share(void **state)
 		struct instance in;
 
 		snprintf(id, sizeof(id), "q%015d", i);
-		in = make(id, INSTANCE_READY, i);
+		in = contract_make(id, INSTANCE_READY, i);
 		assert_int_equal(st.ops->put(st.ctx, &in, err, sizeof(err)), 0);
 	}
 	for (int k = 0; k < 2; k++) {
