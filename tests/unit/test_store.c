@@ -44,23 +44,6 @@ teardown(void **state)
 	return 0;
 }
 
-static struct instance
-make(const char *id, enum instance_state s, long long ready_at)
-{
-	struct instance in;
-
-	memset(&in, 0, sizeof(in));
-	snprintf(in.id, sizeof(in.id), "%s", id);
-	snprintf(in.template_name, sizeof(in.template_name), "shop");
-	snprintf(in.container, sizeof(in.container), "demux-%s", id);
-	in.state = s;
-	in.app_port = 20000;
-	in.ready_at = ready_at;
-	in.created_at = ready_at;
-	in.restore_ms = 812.5;
-	return in;
-}
-
 static void
 test_put_get_list_del(void **state)
 {
@@ -114,7 +97,7 @@ static void
 test_extends_round_trip(void **state)
 {
 	struct store st;
-	struct instance a = make("aaaaaaaaaaaaaaaa", INSTANCE_READY, 1), got, want;
+	struct instance a = contract_make("aaaaaaaaaaaaaaaa", INSTANCE_READY, 1), got, want;
 	char err[256];
 
 	(void)state;
@@ -204,7 +187,7 @@ test_claim_atomic_across_connections(void **state)
 		struct instance in;
 
 		snprintf(id, sizeof(id), "a%015d", i);
-		in = make(id, INSTANCE_READY, i);
+		in = contract_make(id, INSTANCE_READY, i);
 		assert_int_equal(s1.ops->put(s1.ctx, &in, err, sizeof(err)), 0);
 	}
 	c1.st = &s1;
@@ -226,7 +209,7 @@ static void
 test_admin_password_round_trip(void **state)
 {
 	struct store st;
-	struct instance a = make("aaaaaaaaaaaaaaaa", INSTANCE_READY, 10), want, got, *v;
+	struct instance a = contract_make("aaaaaaaaaaaaaaaa", INSTANCE_READY, 10), want, got, *v;
 	char err[256];
 	int n;
 
@@ -254,7 +237,7 @@ static void
 test_migrates_version_1(void **state)
 {
 	struct store st;
-	struct instance b = make("bbbbbbbbbbbbbbbb", INSTANCE_READY, 20), got;
+	struct instance b = contract_make("bbbbbbbbbbbbbbbb", INSTANCE_READY, 20), got;
 	sqlite3 *db;
 	sqlite3_stmt *q;
 	char err[256];
