@@ -29,6 +29,7 @@
 #include "config.h"
 #include "errf.h"
 #include "log.h"
+#include "mstime.h"
 #include "proxy/route_check.h"
 #include "validate.h"
 #include "xmalloc.h"
@@ -553,11 +554,15 @@ caddy_ensure_front(void *ctx, const char *base_domain, const char *demux_listen,
 	pthread_mutex_lock(&c->lock);
 	snprintf(c->base_domain, sizeof(c->base_domain), "%s", base_domain);
 	snprintf(c->front, sizeof(c->front), "%s", front);
+	/* Another demux sharing this Caddy (a node of the same pool) may be
+	 * changing its config at the same moment: Caddy then resets the admin
+	 * connection, or the server appears between the GET and the PUT. A few
+	 * more tries, a moment apart, see the config it left. */
 	rc = ensure_front_locked(c, err, errlen);
-	/* Another demux sharing this Caddy (a node of the same pool) created
-	 * the server between the GET and the PUT: it is there now to update. */
-	if (rc == -1 && strstr(err, "already exists") != NULL)
+	for (int attempt = 0; rc == -1 && attempt < 3; attempt++) {
+		mstime_sleep(300);
 		rc = ensure_front_locked(c, err, errlen);
+	}
 	pthread_mutex_unlock(&c->lock);
 	return rc;
 }
