@@ -770,7 +770,7 @@ static void
 handle_pool(const struct api *a, const struct api_request *req, struct api_response *resp)
 {
 	struct api_pool_info *pools;
-	json_t *arr;
+	json_t *arr, *v;
 	int n;
 
 	if (!require_admin(a, req, resp))
@@ -781,7 +781,24 @@ handle_pool(const struct api *a, const struct api_request *req, struct api_respo
 	for (int i = 0; i < n; i++)
 		json_array_append_new(arr, pool_json(&pools[i]));
 	free(pools);
-	respond_json(resp, 200, json_pack("{s:o}", "pools", arr));
+	v = json_pack("{s:o}", "pools", arr);
+	if (a->backend.ops->nodes != NULL) {
+		struct node_view *nodes = xcalloc(NODE_VIEW_MAX, sizeof(*nodes));
+		int nn = a->backend.ops->nodes(a->backend.ctx, nodes, NODE_VIEW_MAX);
+		json_t *na = json_array();
+
+		for (int i = 0; i < nn; i++)
+			json_array_append_new(
+			    na,
+			    json_pack("{s:s,s:s,s:b,s:b,s:i,s:i,s:i,s:i}", "name", nodes[i].name,
+				      "address", nodes[i].address, "alive", nodes[i].alive, "self",
+				      nodes[i].self, "ready", nodes[i].ready, "claimed",
+				      nodes[i].claimed, "provisioning", nodes[i].provisioning,
+				      "releasing", nodes[i].releasing));
+		json_object_set_new(v, "nodes", na);
+		free(nodes);
+	}
+	respond_json(resp, 200, v);
 }
 
 /* Which dependency failed and why is for the admin: to anyone else it maps

@@ -81,6 +81,9 @@ struct api_backend_ops {
 	int (*list)(void *ctx, struct instance **out, int *n, char *err, size_t errlen);
 	/* Checks the dependencies; returns how many entries it filled (<= max). */
 	int (*health)(void *ctx, struct api_health *out, int max);
+	/* The nodes sharing the pool; how many (<= max), -1 when the store
+	 * cannot tell. May be NULL. */
+	int (*nodes)(void *ctx, struct node_view *out, int max);
 };
 
 struct api_backend {

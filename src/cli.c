@@ -601,6 +601,18 @@ cmd_status(int argc, char **argv)
 		if (jstr(pl, "last_error")[0] != '\0' && strcmp(jstr(pl, "last_error"), "-") != 0)
 			printf("  last error: %s\n", jstr(pl, "last_error"));
 	}
+	json_array_foreach(json_object_get(pv, "nodes"), i, pl)
+	{
+		printf("node %s%s at %s: %s, %lld ready, %lld claimed, %lld provisioning, %lld "
+		       "releasing\n",
+		       jstr(pl, "name"),
+		       json_is_true(json_object_get(pl, "self")) ? " (this one)" : "",
+		       jstr(pl, "address"),
+		       json_is_true(json_object_get(pl, "alive")) ? "alive"
+								  : "GONE (heartbeat lapsed)",
+		       jint(pl, "ready"), jint(pl, "claimed"), jint(pl, "provisioning"),
+		       jint(pl, "releasing"));
+	}
 out:
 	json_decref(hv);
 	json_decref(pv);

@@ -22,6 +22,7 @@
 #include "hostport.h"
 #include "log.h"
 #include "origin.h"
+#include "store/valkey.h"
 #include "validate.h"
 
 extern char **environ;
@@ -39,7 +40,7 @@ struct key {
 };
 
 static const char *const proxy_choices[] = {"caddy", "haproxy", NULL};
-static const char *const store_choices[] = {"sqlite", "redis", NULL};
+static const char *const store_choices[] = {"sqlite", "valkey", "redis", NULL};
 static const char *const dbmode_choices[] = {"embedded", "shared", NULL};
 static const char *const egress_choices[] = {"none", "open", NULL};
 static const char *const restore_choices[] = {"prepared", "archive", NULL};
@@ -114,6 +115,7 @@ static const struct key keys[] = {
     C_STR("pages", "lifetime_text", pages.lifetime_text),
     C_ENUM("proxy", "backend", proxy_backend, proxy_choices),
     C_STR("proxy", "listen", proxy_listen),
+    C_STR("proxy", "front_upstreams", front_upstreams),
     C_STR("proxy", "caddy_admin", caddy_admin),
     C_STR("proxy", "caddy_server", caddy_server),
     C_STR("proxy", "haproxy_socket", haproxy_socket),
@@ -128,7 +130,12 @@ static const struct key keys[] = {
     C_STR("store", "redis_host", redis_host),
     C_INT("store", "redis_port", redis_port, 1, 65535),
     C_STR("store", "redis_password", redis_password),
+    C_STR("store", "redis_password_file", redis_password_file),
+    C_STR("store", "redis_key_prefix", redis_key_prefix),
     C_STR("store", "node_name", node_name),
+    C_STR("store", "node_address", node_address),
+    {"store", "heartbeat_timeout", K_DURATION, offsetof(struct config, heartbeat_timeout_s), 0, 3,
+     3600, NULL},
     C_STR("database", "host", db_host),
     C_INT("database", "port", db_port, 1, 65535),
     C_STR("database", "user", db_user),
@@ -212,7 +219,10 @@ config_defaults(struct config *cfg)
 	cfg->store_backend = STORE_SQLITE;
 	snprintf(cfg->redis_host, sizeof(cfg->redis_host), "127.0.0.1");
 	cfg->redis_port = 6379;
+	snprintf(cfg->redis_key_prefix, sizeof(cfg->redis_key_prefix), "demux:");
 	snprintf(cfg->node_name, sizeof(cfg->node_name), "node1");
+	snprintf(cfg->node_address, sizeof(cfg->node_address), "127.0.0.1");
+	cfg->heartbeat_timeout_s = 15;
 	snprintf(cfg->db_host, sizeof(cfg->db_host), "127.0.0.1");
 	cfg->db_port = 3306;
 	cfg->db_connect_timeout_s = 5;
@@ -637,6 +647,42 @@ check_tls(const struct config *cfg, const char *where, char *err, size_t errlen)
 	return 0;
 }
 
+/* A host name or address, without port: what goes before ":port" in a
+ * route's upstream. */
+static int
+check_node_address(const char *a, char *err, size_t errlen)
+{
+	if (a[0] == '\0')
+		return errf(err, errlen, "empty");
+	for (const char *p = a; *p != '\0'; p++)
+		if (!isalnum((unsigned char)*p) && strchr(".-:[]", *p) == NULL)
+			return errf(err, errlen,
+				    "'%s' is not a host name or address (no port: the copies' "
+				    "ports are added)",
+				    a);
+	if (strchr(a, ':') != NULL && a[0] != '[')
+		return errf(err, errlen, "'%s': write an IPv6 address in brackets, [::1]", a);
+	return 0;
+}
+
+static int
+check_store(const struct config *cfg, const char *where, char *err, size_t errlen)
+{
+	char reason[256];
+
+	if (validate_name(cfg->node_name, reason, sizeof(reason)) == -1)
+		return errf(err, errlen, "%s: [store] node_name: %s", where, reason);
+	if (check_node_address(cfg->node_address, reason, sizeof(reason)) == -1)
+		return errf(err, errlen, "%s: [store] node_address: %s", where, reason);
+	if (valkey_prefix_check(cfg->redis_key_prefix, reason, sizeof(reason)) == -1)
+		return errf(err, errlen, "%s: [store] redis_key_prefix: %s", where, reason);
+	if (cfg->redis_password[0] != '\0' && cfg->redis_password_file[0] != '\0')
+		return errf(err, errlen,
+			    "%s: [store] set redis_password or redis_password_file, not both",
+			    where);
+	return 0;
+}
+
 int
 config_check(const struct config *cfg, char *err, size_t errlen)
 {
@@ -693,6 +739,13 @@ config_check(const struct config *cfg, char *err, size_t errlen)
 		if (check_look(&cfg->pools[i].pages, where, what, err, errlen) == -1)
 			return -1;
 	}
+	if (check_store(cfg, where, err, errlen) == -1)
+		return -1;
+	if (cfg->front_upstreams[0] != '\0' && cfg->proxy_backend != PROXY_CADDY)
+		return errf(err, errlen,
+			    "%s: [proxy] front_upstreams: only the caddy backend balances the "
+			    "front door over several nodes",
+			    where);
 	return check_networks(cfg, where, err, errlen);
 }
 
@@ -709,6 +762,8 @@ config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 	if (cfg->store_path[0] == '\0')
 		snprintf(cfg->store_path, sizeof(cfg->store_path), "%.200s/demux.db",
 			 cfg->state_dir);
+	if (cfg->store_backend == STORE_REDIS_ALIAS)
+		cfg->store_backend = STORE_VALKEY;
 	if (config_check(cfg, err, errlen) == -1)
 		return -1;
 	if (log_level_parse(cfg->log_level, &lvl) == 0)
@@ -718,28 +773,37 @@ config_load(struct config *cfg, const char *path, char *err, size_t errlen)
 
 /* --- values derived from the configuration --------------------------------- */
 
+/* The first line of a secret's file, trailing white space removed, into
+ * out. 0, or -1 with "[section] key PATH: reason". */
+static int
+read_secret_file(const char *what, const char *path, char *out, size_t outlen, char *err,
+		 size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	out[0] = '\0';
+	if (f == NULL)
+		return errf(err, errlen, "%s %s: %s", what, path, strerror(errno));
+	if (fgets(out, (int)outlen, f) == NULL)
+		out[0] = '\0';
+	fclose(f);
+	n = strlen(out);
+	while (n > 0 && strchr(" \t\r\n", out[n - 1]) != NULL)
+		out[--n] = '\0';
+	return 0;
+}
+
 int
 config_admin_token(const struct config *cfg, char *out, size_t outlen, char *err, size_t errlen)
 {
-	FILE *f;
-	size_t n;
-
 	out[0] = '\0';
 	if (cfg->admin_token[0] != '\0') {
 		snprintf(out, outlen, "%s", cfg->admin_token);
 	} else if (cfg->admin_token_file[0] != '\0') {
-		f = fopen(cfg->admin_token_file, "r");
-		if (f == NULL) {
-			snprintf(err, errlen, "[server] admin_token_file %s: %s",
-				 cfg->admin_token_file, strerror(errno));
+		if (read_secret_file("[server] admin_token_file", cfg->admin_token_file, out,
+				     outlen, err, errlen) == -1)
 			return -1;
-		}
-		if (fgets(out, (int)outlen, f) == NULL)
-			out[0] = '\0';
-		fclose(f);
-		n = strlen(out);
-		while (n > 0 && strchr(" \t\r\n", out[n - 1]) != NULL)
-			out[--n] = '\0';
 	} else {
 		snprintf(err, errlen,
 			 "no admin token: set [server] admin_token or admin_token_file (or "
@@ -770,4 +834,29 @@ config_parse_listen(const char *listen, char *host, size_t hostlen, int *port, c
 	if (hostport_split(listen, host, hostlen, port, reason, sizeof(reason)) == -1)
 		return errf(err, errlen, "listen '%s': %s", listen, reason);
 	return 0;
+}
+
+int
+config_store_password(const struct config *cfg, char *out, size_t outlen, char *err, size_t errlen)
+{
+	out[0] = '\0';
+	if (cfg->redis_password[0] != '\0') {
+		snprintf(out, outlen, "%s", cfg->redis_password);
+		return 0;
+	}
+	if (cfg->redis_password_file[0] == '\0')
+		return 0;
+	if (read_secret_file("[store] redis_password_file", cfg->redis_password_file, out, outlen,
+			     err, errlen) == -1)
+		return -1;
+	if (out[0] == '\0')
+		return errf(err, errlen, "[store] redis_password_file %s is empty",
+			    cfg->redis_password_file);
+	return 0;
+}
+
+const char *
+config_front(const struct config *cfg)
+{
+	return cfg->front_upstreams[0] != '\0' ? cfg->front_upstreams : cfg->listen;
 }

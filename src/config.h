@@ -24,7 +24,8 @@
 
 enum db_mode { DB_MODE_EMBEDDED, DB_MODE_SHARED };
 enum proxy_backend { PROXY_CADDY, PROXY_HAPROXY };
-enum store_backend { STORE_SQLITE, STORE_REDIS };
+/* "redis" is read as valkey (the same protocol); config_load folds it in. */
+enum store_backend { STORE_SQLITE, STORE_VALKEY, STORE_REDIS_ALIAS };
 enum egress { EGRESS_NONE, EGRESS_OPEN };
 /* Where a copy is restored from (template_restore.h). */
 enum restore_from { RESTORE_PREPARED, RESTORE_ARCHIVE };
@@ -106,6 +107,8 @@ struct config {
 	/* [proxy] */
 	enum proxy_backend proxy_backend;
 	char proxy_listen[CONFIG_STR]; /* where the proxy serves visitors */
+	/* every node's listener, for the front door of several nodes; "" = listen */
+	char front_upstreams[CONFIG_STR * 4];
 	char caddy_admin[CONFIG_STR];
 	char caddy_server[64];
 	char haproxy_socket[CONFIG_STR];
@@ -121,7 +124,11 @@ struct config {
 	char redis_host[CONFIG_STR];
 	int redis_port;
 	char redis_password[CONFIG_STR];
-	char node_name[64];
+	char redis_password_file[CONFIG_STR];
+	char redis_key_prefix[72];     /* of every key demux writes (store/valkey.h) */
+	char node_name[64];	       /* this daemon, among the nodes sharing a store */
+	char node_address[CONFIG_STR]; /* where the front proxy reaches this node's copies */
+	int heartbeat_timeout_s;       /* a node silent this long is gone */
 	/* [database] — shared mode */
 	char db_host[CONFIG_STR];
 	int db_port;
@@ -166,5 +173,12 @@ int config_admin_token(const struct config *cfg, char *out, size_t outlen, char 
  * with a reason. The daemon binds it; the CLI finds the API there. */
 int config_parse_listen(const char *listen, char *host, size_t hostlen, int *port, char *err,
 			size_t errlen);
+/* What the front door (<base_domain>) leads to: [proxy] front_upstreams,
+ * else [server] listen. */
+const char *config_front(const struct config *cfg);
+/* The store's password: [store] redis_password, else the first line of
+ * redis_password_file, else "". 0 or -1 with a reason; never logs it. */
+int config_store_password(const struct config *cfg, char *out, size_t outlen, char *err,
+			  size_t errlen);
 
 #endif

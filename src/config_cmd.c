@@ -39,7 +39,7 @@ cmd_config(int argc, char **argv)
 	printf("%s: ok (%d pool%s, proxy %s, store %s, base_domain %s)\n",
 	       path != NULL ? path : "defaults", cfg->npools, cfg->npools == 1 ? "" : "s",
 	       cfg->proxy_backend == PROXY_CADDY ? "caddy" : "haproxy",
-	       cfg->store_backend == STORE_SQLITE ? "sqlite" : "redis", cfg->base_domain);
+	       cfg->store_backend == STORE_SQLITE ? "sqlite" : "valkey", cfg->base_domain);
 	rc = 0;
 out:
 	free(cfg);

@@ -149,3 +149,32 @@ metrics_render(struct buf *out, const struct metrics_pool *pools, int npools, co
 	}
 	return rc == 0 ? 0 : -1;
 }
+
+int
+metrics_render_nodes(struct buf *out, const struct node_view *nodes, int n)
+{
+	static const char *const states[4] = {"ready", "claimed", "provisioning", "releasing"};
+	int rc = 0;
+
+	rc |= family(out, "demux_node_up", "gauge",
+		     "Nodes sharing the pool: 1 while the node's heartbeat has not lapsed.");
+	for (int i = 0; i < n; i++) {
+		rc |= buf_appends(out, "demux_node_up{node=\"");
+		rc |= label(out, nodes[i].name);
+		rc |= buf_printf(out, "\",self=\"%s\"} %d\n", nodes[i].self ? "true" : "false",
+				 nodes[i].alive ? 1 : 0);
+	}
+	rc |= family(out, "demux_node_instances", "gauge",
+		     "Instances each node runs, over every template, by state.");
+	for (int i = 0; i < n; i++) {
+		const int v[4] = {nodes[i].ready, nodes[i].claimed, nodes[i].provisioning,
+				  nodes[i].releasing};
+
+		for (int k = 0; k < 4; k++) {
+			rc |= buf_appends(out, "demux_node_instances{node=\"");
+			rc |= label(out, nodes[i].name);
+			rc |= buf_printf(out, "\",state=\"%s\"} %d\n", states[k], v[k]);
+		}
+	}
+	return rc == 0 ? 0 : -1;
+}

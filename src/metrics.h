@@ -29,4 +29,8 @@ struct metrics_server {
 int metrics_render(struct buf *out, const struct metrics_pool *pools, int npools,
 		   const double *bounds, int nbounds, const struct metrics_server *srv);
 
+/* Appends the per-node families (label node): whether each node is alive
+ * and its copies by state. 0, or -1 when out is full. */
+int metrics_render_nodes(struct buf *out, const struct node_view *nodes, int n);
+
 #endif

@@ -155,6 +155,12 @@ release_end(struct pool *p, const char *id)
 	pthread_mutex_unlock(&p->mu);
 }
 
+bool
+pool_hosts(const struct pool_env *env, const struct instance *in)
+{
+	return env->store->ops->heartbeat == NULL || strcmp(in->node, env->cfg->node_name) == 0;
+}
+
 static long long
 now_s(const struct pool *p)
 {
@@ -231,17 +237,22 @@ pool_instance_domain(const struct pool_env *env, const struct instance *in, char
 	snprintf(out, outlen, "%s.%s", in->id, env->cfg->base_domain);
 }
 
-/* Publishes <id>.<base_domain> -> 127.0.0.1:<app port>; without a proxy
- * there is nothing to publish. */
+/* Publishes <id>.<base_domain> -> <node_address>:<app port>; without a
+ * proxy there is nothing to publish. */
 int
 pool_route_add(const struct pool_env *env, const struct instance *in, const char *domain, char *err,
 	       size_t errlen)
 {
-	char upstream[64];
+	const char *host = env->cfg->node_address[0] != '\0' ? env->cfg->node_address : "127.0.0.1";
+	char upstream[ROUTE_UPSTREAM_MAX];
 
 	if (env->proxy == NULL)
 		return 0;
-	snprintf(upstream, sizeof(upstream), "127.0.0.1:%d", in->app_port);
+	if (snprintf(upstream, sizeof(upstream), "%s:%d", host, in->app_port) >=
+	    (int)sizeof(upstream)) {
+		snprintf(err, errlen, "[store] node_address %s is too long for a route", host);
+		return -1;
+	}
 	return env->proxy->ops->add(env->proxy->ctx, domain, upstream, err, errlen);
 }
 
@@ -743,7 +754,6 @@ reserve(struct pool *p, struct instance *in, char *err, size_t errlen)
 		rc = -1;
 		goto out;
 	}
-	p->demand = false;
 	snprintf(in->template_name, sizeof(in->template_name), "%s", pc->name);
 	snprintf(in->container, sizeof(in->container), "%s%s", RUNTIME_INSTANCE_PREFIX, in->id);
 	snprintf(in->node, sizeof(in->node), "%s", p->env.cfg->node_name);
@@ -758,8 +768,19 @@ reserve(struct pool *p, struct instance *in, char *err, size_t errlen)
 		snprintf(in->prefix, sizeof(in->prefix), "%s", p->env.tmpl->db_prefix);
 	in->created_at = now_s(p);
 	snprintf(in->method, sizeof(in->method), "criu_restore");
-	if (p->env.store->ops->put(p->env.store->ctx, in, err, errlen) == -1) {
-		/* counts as a failed provisioning: claims then name the store */
+	if (p->env.store->ops->reserve != NULL) {
+		/* Other nodes fill the same pool: the limits are checked again
+		 * in the same step as the insert. */
+		int want = p->demand && pc->min_ready < 1 ? 1 : pc->min_ready;
+		int r = p->env.store->ops->reserve(p->env.store->ctx, in, pc->max_instances, want,
+						   err, errlen);
+
+		if (r != 0) {
+			p->slots[slot] = 0;
+			rc = r == STORE_LIMIT ? 0 : -1;
+			goto out;
+		}
+	} else if (p->env.store->ops->put(p->env.store->ctx, in, err, errlen) == -1) {
 		p->slots[slot] = 0;
 		p->stats.provision_failures++;
 		p->consecutive_failures++;
@@ -768,6 +789,7 @@ reserve(struct pool *p, struct instance *in, char *err, size_t errlen)
 		rc = -1;
 		goto out;
 	}
+	p->demand = false;
 	idset_add(&p->provisioning, in->id);
 	rc = 1;
 out:
@@ -1078,6 +1100,13 @@ release_locked(struct pool *p, const char *id, char *err, size_t errlen)
 		snprintf(err, errlen, "demo %s changed state during release", id);
 		return -1;
 	}
+	if (!pool_hosts(&p->env, &in)) {
+		/* Marked for release; the node that runs it takes it down (its
+		 * reaper finishes RELEASING records). */
+		log_info("instance release handed over template=%s id=%s node=%s", pool_template(p),
+			 id, in.node);
+		return 0;
+	}
 	if (pool_teardown(p, &in, err, errlen) == -1) {
 		log_warnx("release incomplete template=%s id=%s reason=\"%s\" (the reaper retries)",
 			  pool_template(p), id, err);
@@ -1217,7 +1246,8 @@ sweep_lost(struct pool *p, const struct instance *v, int n, long long now)
 		const struct container_info *c;
 		int r;
 
-		if (in->state != INSTANCE_READY && in->state != INSTANCE_CLAIMED)
+		if ((in->state != INSTANCE_READY && in->state != INSTANCE_CLAIMED) ||
+		    !pool_hosts(&p->env, in))
 			continue;
 		c = pool_find_container(ctrs, nctrs, in->container);
 		if (c != NULL && c->running)
@@ -1281,6 +1311,15 @@ pool_reap(struct pool *p)
 		bool expired = in->state == INSTANCE_CLAIMED && in->expires_at <= now;
 		bool idle;
 
+		/* Another node's copy: its reaper, or a survivor when that node
+		 * is gone (nodes.c), deals with it. */
+		if (!pool_hosts(&p->env, in))
+			continue;
+		if (in->state == INSTANCE_PROVISIONING) {
+			finish_abandoned(p, in);
+			continue;
+		}
+
 		if (in->state == INSTANCE_CLAIMED && !expired && p->env.pcfg->idle_timeout_s > 0)
 			note_traffic(p, in, now);
 		idle = in->state == INSTANCE_CLAIMED && p->env.pcfg->idle_timeout_s > 0 &&
@@ -1304,8 +1343,6 @@ pool_reap(struct pool *p)
 			pool_release(p, in->id, err, sizeof(err));
 		} else if (in->state == INSTANCE_RELEASING) {
 			pool_release(p, in->id, err, sizeof(err));
-		} else if (in->state == INSTANCE_PROVISIONING) {
-			finish_abandoned(p, in);
 		}
 	}
 	traffic_prune(p);

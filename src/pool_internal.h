@@ -13,11 +13,15 @@
 
 const struct pool_env *pool_env_of(const struct pool *p);
 
+/* Whether this node runs the copy of in: always with a store of one daemon;
+ * with a shared store (store_ops.heartbeat set) when in->node is this node. */
+bool pool_hosts(const struct pool_env *env, const struct instance *in);
+
 /* "<id>.<base_domain>" into out. */
 void pool_instance_domain(const struct pool_env *env, const struct instance *in, char *out,
 			  size_t outlen);
 
-/* Publishes domain -> 127.0.0.1:<app port>; 0 without a proxy. */
+/* Publishes domain -> <node_address>:<app port>; 0 without a proxy. */
 int pool_route_add(const struct pool_env *env, const struct instance *in, const char *domain,
 		   char *err, size_t errlen);
 

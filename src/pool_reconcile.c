@@ -10,6 +10,10 @@
  * proxy lost it) and removed when it does not. Then everything is read again
  * and containers and routes that no record names are removed. Each action
  * is logged ("reconcile: ...") with a summary line at the end.
+ *
+ * With a store several nodes share, only this node's records are judged;
+ * a container here that no record names (its records were removed by a
+ * surviving node while this one was gone) is an orphan like any other.
  */
 #include "pool.h"
 
@@ -153,6 +157,10 @@ reconcile_record(struct pool **pools, int npools, const struct snapshot *s,
 	struct pool *p = pool_for(pools, npools, in->template_name);
 	char e[1024];
 
+	/* Another node's copy, in a store several nodes share: its container
+	 * is not here to judge by. */
+	if (!pool_hosts(pool_env_of(pools[0]), in))
+		return;
 	if (p == NULL) {
 		/* Template no longer configured: nothing can serve or refill it.
 		 * Its database mode is unknown, so only route, container and

@@ -38,4 +38,15 @@ struct pool_stats {
 	char last_dependency[16];
 };
 
+/* One node sharing the pool (docs/NODES.md); with a store of one daemon,
+ * only this one. Counts are its copies over every template. */
+#define NODE_VIEW_MAX 64
+struct node_view {
+	char name[64];
+	char address[256];
+	int alive; /* its heartbeat has not lapsed */
+	int self;  /* the node answering */
+	int ready, claimed, provisioning, releasing;
+};
+
 #endif

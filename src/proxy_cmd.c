@@ -77,7 +77,9 @@ run(struct proxy *p, const struct config *cfg, int argc, char **argv, FILE *out,
 	int n = 0;
 
 	if (argc == 1 && strcmp(argv[0], "front") == 0)
-		return o->ensure_front(p->ctx, cfg->base_domain, cfg->listen, err, errlen) ? 1 : 0;
+		return o->ensure_front(p->ctx, cfg->base_domain, config_front(cfg), err, errlen)
+			   ? 1
+			   : 0;
 	if (argc == 3 && strcmp(argv[0], "add") == 0)
 		return o->add(p->ctx, argv[1], argv[2], err, errlen) ? 1 : 0;
 	if (argc == 2 && strcmp(argv[0], "remove") == 0)

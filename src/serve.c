@@ -29,6 +29,7 @@
 #include "isolation.h"
 #include "log.h"
 #include "mkpath.h"
+#include "nodes.h"
 #include "pool.h"
 #include "proxy/proxy.h"
 #include "server.h"
@@ -52,6 +53,7 @@ struct daemon {
 	struct pool_env *env;	    /* [npools] */
 	struct pool **pools;	    /* [npools] */
 	int npools;
+	struct nodes *nodes; /* NULL with a store of one daemon */
 };
 
 /* --- the api backend over pools and store ---------------------------------- */
@@ -208,6 +210,63 @@ be_health(void *ctx, struct api_health *out, int max)
 	return n;
 }
 
+/* The entry of node name in out[0..*n), added when missing and there is room. */
+static struct node_view *
+node_entry(struct node_view *out, int *n, int max, const char *name)
+{
+	for (int i = 0; i < *n; i++)
+		if (strcmp(out[i].name, name) == 0)
+			return &out[i];
+	if (*n == max)
+		return NULL;
+	memset(&out[*n], 0, sizeof(out[*n]));
+	snprintf(out[*n].name, sizeof(out[*n].name), "%s", name);
+	return &out[(*n)++];
+}
+
+/* This node first, then the others the store knows, each with its copies. */
+static int
+be_nodes(void *ctx, struct node_view *out, int max)
+{
+	struct daemon *d = ctx;
+	struct store_node *sn = NULL;
+	struct instance *v = NULL;
+	struct node_view *e;
+	char err[512];
+	int nsn = 0, nv = 0, n = 0;
+
+	if (max < 1 || d->store.ops->list(d->store.ctx, NULL, -1, &v, &nv, err, sizeof(err)) == -1)
+		return -1;
+	if (d->store.ops->nodes != NULL &&
+	    d->store.ops->nodes(d->store.ctx, &sn, &nsn, err, sizeof(err)) == -1) {
+		free(v);
+		return -1;
+	}
+	e = node_entry(out, &n, max, d->cfg->node_name);
+	snprintf(e->address, sizeof(e->address), "%s", d->cfg->node_address);
+	e->alive = 1; /* it answers, and the store does */
+	e->self = 1;
+	for (int i = 0; i < nsn; i++) {
+		e = node_entry(out, &n, max, sn[i].name);
+		if (e == NULL || e->self)
+			continue;
+		snprintf(e->address, sizeof(e->address), "%s", sn[i].address);
+		e->alive = sn[i].alive;
+	}
+	for (int i = 0; i < nv; i++) {
+		e = node_entry(out, &n, max, v[i].node);
+		if (e == NULL)
+			continue;
+		e->ready += v[i].state == INSTANCE_READY;
+		e->claimed += v[i].state == INSTANCE_CLAIMED;
+		e->provisioning += v[i].state == INSTANCE_PROVISIONING;
+		e->releasing += v[i].state == INSTANCE_RELEASING;
+	}
+	free(sn);
+	free(v);
+	return n;
+}
+
 static const struct api_backend_ops daemon_backend_ops = {
     .pools = be_pools,
     .claim = be_claim,
@@ -216,6 +275,7 @@ static const struct api_backend_ops daemon_backend_ops = {
     .release = be_release,
     .list = be_list,
     .health = be_health,
+    .nodes = be_nodes,
 };
 
 /* --- start-up and shut-down -------------------------------------------------- */
@@ -428,12 +488,33 @@ load_config(struct daemon *d, const char *path, char *token, size_t tokenlen)
 			path != NULL ? path : "the configuration");
 		return -1;
 	}
-	if (d->cfg->store_backend != STORE_SQLITE) {
-		fprintf(stderr, "demux: refusing to start: [store] backend = redis is not "
-				"available in this build; use sqlite\n");
-		return -1;
-	}
 	return 0;
+}
+
+/* The state store [store] names: SQLite under the state directory, or the
+ * Valkey / Redis server several nodes share. */
+static int
+open_store(struct daemon *d, char *err, size_t errlen)
+{
+	const struct config *cfg = d->cfg;
+	struct store_valkey_options o;
+	char password[CONFIG_STR];
+	int rc;
+
+	if (cfg->store_backend == STORE_SQLITE)
+		return store_sqlite_open(&d->store, cfg->store_path, err, errlen);
+	if (config_store_password(cfg, password, sizeof(password), err, errlen) == -1)
+		return -1;
+	memset(&o, 0, sizeof(o));
+	o.host = cfg->redis_host;
+	o.port = cfg->redis_port;
+	o.password = password;
+	o.prefix = cfg->redis_key_prefix;
+	o.connect_timeout_ms = 2000;
+	o.command_timeout_ms = 3000;
+	rc = store_valkey_open(&d->store, &o, err, errlen);
+	explicit_bzero(password, sizeof(password));
+	return rc;
 }
 
 /* State store, Podman, the copies' isolation, the proxy and its front door,
@@ -445,7 +526,7 @@ open_dependencies(struct daemon *d)
 	char err[1024];
 
 	if (mkpath(d->cfg->state_dir, 0755, 0700, err, sizeof(err)) == -1 ||
-	    store_sqlite_open(&d->store, d->cfg->store_path, err, sizeof(err)) == -1) {
+	    open_store(d, err, sizeof(err)) == -1) {
 		fprintf(stderr, "demux: state store: %s\n", err);
 		return -1;
 	}
@@ -470,7 +551,7 @@ open_dependencies(struct daemon *d)
 		return -1;
 	}
 	d->proxy_open = true;
-	if (d->proxy.ops->ensure_front(d->proxy.ctx, d->cfg->base_domain, d->cfg->listen, err,
+	if (d->proxy.ops->ensure_front(d->proxy.ctx, d->cfg->base_domain, config_front(d->cfg), err,
 				       sizeof(err)) == -1) {
 		fprintf(stderr, "demux: proxy front door: %s\n", err);
 		return -1;
@@ -517,6 +598,11 @@ cmd_serve(int argc, char **argv)
 		fprintf(stderr, "demux: %s\n", err);
 		goto out;
 	}
+	/* Alive before judging anything, so that other nodes see this one. */
+	if (nodes_heartbeat_once(d.cfg, &d.store, err, sizeof(err)) == -1) {
+		fprintf(stderr, "demux: store heartbeat: %s\n", err);
+		goto out;
+	}
 	if (pool_reconcile(d.pools, d.npools, err, sizeof(err)) == -1) {
 		fprintf(stderr, "demux: reconciliation: %s\n", err);
 		goto out;
@@ -529,6 +615,8 @@ cmd_serve(int argc, char **argv)
 			goto out;
 		}
 	}
+
+	d.nodes = nodes_start(d.cfg, &d.store, &d.proxy);
 
 	api.backend.ops = &daemon_backend_ops;
 	api.backend.ctx = &d;
@@ -566,6 +654,7 @@ cmd_serve(int argc, char **argv)
 	rc = 0;
 out:
 	server_stop(srv);
+	nodes_stop(d.nodes);
 	for (int i = 0; i < started; i++)
 		pool_stop(d.pools[i]);
 	close_daemon(&d);

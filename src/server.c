@@ -402,6 +402,14 @@ answer_metrics(struct server *s, const struct api_request *req, struct api_respo
 	if (metrics_render(&r->body, mp, n, s->opt.hist_bounds, s->opt.nbounds, &srv) == -1)
 		api_error(r, 500, "metrics exposition too large");
 	free(pools);
+	if (r->status == 200 && s->api->backend.ops->nodes != NULL) {
+		struct node_view *nodes = xcalloc(NODE_VIEW_MAX, sizeof(*nodes));
+		int nn = s->api->backend.ops->nodes(s->api->backend.ctx, nodes, NODE_VIEW_MAX);
+
+		if (nn > 0 && metrics_render_nodes(&r->body, nodes, nn) == -1)
+			api_error(r, 500, "metrics exposition too large");
+		free(nodes);
+	}
 }
 
 static void

@@ -29,6 +29,7 @@
 #include "config.h"
 #include "errf.h"
 #include "log.h"
+#include "mstime.h"
 #include "proxy/route_check.h"
 #include "validate.h"
 #include "xmalloc.h"
@@ -43,7 +44,7 @@ struct caddy {
 	char server[64];
 	char listen[CONFIG_STR];
 	char base_domain[CONFIG_STR];
-	char front[ROUTE_UPSTREAM_MAX]; /* demux's listener as an upstream */
+	char front[CADDY_FRONT_MAX]; /* demux's listener(s) as upstreams, ' '-separated */
 	struct caddy_tls tls;
 	struct buf reply;
 	char curlerr[CURL_ERROR_SIZE];
@@ -96,6 +97,72 @@ proxy_route(const char *id, const char *host, const char *dial)
 			      "dial", dial, "terminal", 1));
 }
 
+/* "a:1 b:2" -> the front door route; with one upstream the plain
+ * reverse_proxy route, with several a round robin that leaves a node which
+ * refuses connections alone for CADDY_FRONT_FAIL. */
+#define CADDY_FRONT_FAIL "10s"
+
+static json_t *
+front_route(const char *host, const char *front)
+{
+	json_t *ups, *r;
+	char one[ROUTE_UPSTREAM_MAX];
+	const char *p = front;
+
+	if (strchr(front, ' ') == NULL)
+		return proxy_route(CADDY_FRONT_ID, host, front);
+	ups = must(json_array());
+	while (*p != '\0') {
+		size_t n = strcspn(p, " ");
+
+		if (n > 0 && n < sizeof(one)) {
+			memcpy(one, p, n);
+			one[n] = '\0';
+			json_array_append_new(ups, must(json_pack("{s:s}", "dial", one)));
+		}
+		p += n;
+		p += strspn(p, " ");
+	}
+	r = must(json_pack("{s:s, s:[{s:[s]}], s:[{s:s, s:o, s:{s:{s:s}}, s:{s:{s:s}}}], s:b}",
+			   "@id", CADDY_FRONT_ID, "match", "host", host, "handle", "handler",
+			   "reverse_proxy", "upstreams", ups, "load_balancing", "selection_policy",
+			   "policy", "round_robin", "health_checks", "passive", "fail_duration",
+			   CADDY_FRONT_FAIL, "terminal", 1));
+	return r;
+}
+
+int
+caddy_front_upstreams(const char *spec, char *out, size_t outlen, char *err, size_t errlen)
+{
+	char one[ROUTE_UPSTREAM_MAX], norm[ROUTE_UPSTREAM_MAX], reason[256];
+	const char *p = spec;
+	size_t used = 0;
+
+	out[0] = '\0';
+	while (*p != '\0') {
+		size_t n;
+
+		p += strspn(p, " ,\t");
+		n = strcspn(p, " ,\t");
+		if (n == 0)
+			break;
+		if (n >= sizeof(one))
+			return errf(err, errlen, "'%.*s' is too long", (int)n, p);
+		memcpy(one, p, n);
+		one[n] = '\0';
+		p += n;
+		if (route_check_front_upstream(one, norm, reason, sizeof(reason)) == -1)
+			return errf(err, errlen, "'%s': %s", one, reason);
+		if (used + strlen(norm) + 2 > outlen)
+			return errf(err, errlen, "too many front upstreams");
+		used +=
+		    (size_t)snprintf(out + used, outlen - used, "%s%s", used > 0 ? " " : "", norm);
+	}
+	if (used == 0)
+		return errf(err, errlen, "no upstream");
+	return 0;
+}
+
 static json_t *
 fallback_route(void)
 {
@@ -134,7 +201,7 @@ server_object(const char *listen, const char *base_domain, const char *front_ups
 	json_t *srv = must(json_pack(
 	    "{s:[s], s:{s:b}, s:s, s:s, s:[o, o]}", "listen", listen, "automatic_https", "disable",
 	    1, "read_header_timeout", CADDY_READ_HEADER_TIMEOUT, "read_timeout", CADDY_READ_TIMEOUT,
-	    "routes", proxy_route(CADDY_FRONT_ID, base_domain, front_upstream), fallback_route()));
+	    "routes", front_route(base_domain, front_upstream), fallback_route()));
 
 	if (tls)
 		json_object_set_new(srv, "tls_connection_policies", must(json_pack("[{}]")));
@@ -251,7 +318,7 @@ admin_listen(const char *url, char *out, size_t outlen, char *err, size_t errlen
 int
 caddy_config_text(const struct config *cfg, struct buf *out, char *err, size_t errlen)
 {
-	char admin[CONFIG_STR], front[ROUTE_UPSTREAM_MAX];
+	char admin[CONFIG_STR], front[CADDY_FRONT_MAX];
 	struct caddy_tls t;
 	json_t *root = NULL, *apps, *tls, *pki;
 	char *s = NULL;
@@ -259,7 +326,7 @@ caddy_config_text(const struct config *cfg, struct buf *out, char *err, size_t e
 
 	if (admin_listen(cfg->caddy_admin, admin, sizeof(admin), err, errlen) == -1)
 		goto out;
-	if (route_check_front_upstream(cfg->listen, front, err, errlen) == -1)
+	if (caddy_front_upstreams(config_front(cfg), front, sizeof(front), err, errlen) == -1)
 		goto out;
 	if (cfg->caddy_server[0] == '\0' || cfg->proxy_listen[0] == '\0') {
 		errf(err, errlen, "[proxy] caddy_server and listen must not be empty");
@@ -634,15 +701,25 @@ caddy_ensure_front(void *ctx, const char *base_domain, const char *demux_listen,
 		   size_t errlen)
 {
 	struct caddy *c = ctx;
-	char front[ROUTE_UPSTREAM_MAX];
+	char front[CADDY_FRONT_MAX], reason[256];
 	int rc;
 
-	if (route_check_front("caddy", base_domain, demux_listen, front, err, errlen) == -1)
-		return -1;
+	if (validate_domain(base_domain, reason, sizeof(reason)) == -1)
+		return errf(err, errlen, "caddy: base domain '%s': %s", base_domain, reason);
+	if (caddy_front_upstreams(demux_listen, front, sizeof(front), reason, sizeof(reason)) == -1)
+		return errf(err, errlen, "caddy: demux listen '%s': %s", demux_listen, reason);
 	pthread_mutex_lock(&c->lock);
 	snprintf(c->base_domain, sizeof(c->base_domain), "%s", base_domain);
 	snprintf(c->front, sizeof(c->front), "%s", front);
+	/* Another demux sharing this Caddy (a node of the same pool) may be
+	 * changing its config at the same moment: Caddy then resets the admin
+	 * connection, or the server appears between the GET and the PUT. A few
+	 * more tries, a moment apart, see the config it left. */
 	rc = ensure_front_locked(c, err, errlen);
+	for (int attempt = 0; rc == -1 && attempt < 3; attempt++) {
+		mstime_sleep(300);
+		rc = ensure_front_locked(c, err, errlen);
+	}
 	pthread_mutex_unlock(&c->lock);
 	return rc;
 }
@@ -850,7 +927,8 @@ caddy_open(struct proxy *p, const struct config *cfg, char *err, size_t errlen)
 	caddy_tls_from_config(cfg, &c->tls);
 	/* Until ensure_front says otherwise, the configured listener is the
 	 * front door; add needs it to recreate a server Caddy lost. */
-	if (route_check_front_upstream(cfg->listen, c->front, err, errlen) == -1) {
+	if (caddy_front_upstreams(config_front(cfg), c->front, sizeof(c->front), err, errlen) ==
+	    -1) {
 		caddy_close(c);
 		return -1;
 	}

@@ -50,6 +50,12 @@ int caddy_open(struct proxy *p, const struct config *cfg, char *err, size_t errl
 int caddy_route_id(const char *host, char *out, size_t outlen);
 /* One instance route, compact JSON. */
 char *caddy_route_json(const char *host, const char *upstream);
+#define CADDY_FRONT_MAX 1024
+/* A list of listeners ("127.0.0.1:8081 127.0.0.1:8082", ',' also separates)
+ * as the front door's upstreams, each checked and spelled as an upstream,
+ * ' '-separated, into out. 0 or -1 with a reason. */
+int caddy_front_upstreams(const char *spec, char *out, size_t outlen, char *err, size_t errlen);
+
 /* The server object demux owns: listen, no automatic HTTPS, front door, 404;
  * with tls, a TLS connection policy (the listener speaks https). */
 char *caddy_server_json(const char *listen, const char *base_domain, const char *front_upstream,

@@ -3,14 +3,16 @@
  * knows what it had.
  *
  * struct store_ops is the interface; sqlite.c is the embedded default (one
- * WAL file under the state directory). Every state change of an instance is
- * written here before the side effect counts as done; claim is atomic (two
- * concurrent claims never get the same instance), which is what lets several
- * daemons share one pool through a networked backend later.
+ * WAL file under the state directory), valkey.c the networked one (a Valkey
+ * or Redis server several nodes share, docs/NODES.md). Every state change of
+ * an instance is written here before the side effect counts as done; claim
+ * is atomic (two concurrent claims never get the same instance), which is
+ * what lets several daemons share one pool.
  */
 #ifndef DEMUX_STORE_H
 #define DEMUX_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "id.h"
@@ -57,6 +59,12 @@ struct instance {
 #define STORE_NOT_FOUND 1
 #define STORE_LIMIT 2 /* claim: the owner address already has max_per_owner */
 
+struct store_node {
+	char name[64];
+	char address[256];
+	bool alive; /* its heartbeat has not lapsed */
+};
+
 struct store_ops {
 	/* Inserts or replaces the record with in->id. */
 	int (*put)(void *ctx, const struct instance *in, char *err, size_t errlen);
@@ -91,6 +99,22 @@ struct store_ops {
 	 * answers, -1 with the reason (unreachable, file or table gone, I/O). */
 	int (*ping)(void *ctx, char *err, size_t errlen);
 	void (*close)(void *ctx);
+
+	/* What a store several nodes share adds; NULL in a store of one daemon. */
+
+	/* Inserts in (a new record) only while its template has fewer than
+	 * max_total records and fewer than want_ready READY or PROVISIONING
+	 * ones, in one step: nodes deciding at the same moment cannot together
+	 * pass the pool's limits. 0 inserted, STORE_LIMIT not needed, -1 error. */
+	int (*reserve)(void *ctx, const struct instance *in, int max_total, int want_ready,
+		       char *err, size_t errlen);
+	/* Says node is alive for ttl_ms more, its copies answering on address. */
+	int (*heartbeat)(void *ctx, const char *node, const char *address, int ttl_ms, char *err,
+			 size_t errlen);
+	/* Every node that sent a heartbeat and was not forgotten; *out malloc'ed. */
+	int (*nodes)(void *ctx, struct store_node **out, int *n, char *err, size_t errlen);
+	/* Drops node from the list (its heartbeat lapsed, its records are gone). */
+	int (*forget_node)(void *ctx, const char *node, char *err, size_t errlen);
 };
 
 struct store {
@@ -104,5 +128,19 @@ int store_state_parse(const char *name);
 
 /* SQLite backend: opens (creating, migrating) the database file at path. */
 int store_sqlite_open(struct store *st, const char *path, char *err, size_t errlen);
+
+struct store_valkey_options {
+	const char *host;
+	int port;
+	const char *password; /* "" or NULL = no AUTH; never logged */
+	const char *prefix;   /* of every key, e.g. "demux:" (valkey.h) */
+	int connect_timeout_ms;
+	int command_timeout_ms;
+};
+
+/* Valkey / Redis backend: connects (and authenticates) once to check the
+ * server answers; later calls reconnect by themselves after an outage. */
+int store_valkey_open(struct store *st, const struct store_valkey_options *o, char *err,
+		      size_t errlen);
 
 #endif

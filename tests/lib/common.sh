@@ -223,6 +223,47 @@ start_redis() {
 	wait_for "redis" 20 redis-cli -p "$REDIS_PORT" ping
 }
 
+# --- the shared store of several nodes: Valkey, else Redis -----------------------
+# start_store_server: valkey-server when installed, else redis-server, on a
+# random loopback port, with a random password and an append-only file in
+# $T_DIR/store (so that a restart keeps what was written). Sets STORE_PORT,
+# STORE_PASSWORD (also in $T_DIR/store-password), STORE_SERVER, STORE_PID.
+start_store_server() {
+	STORE_SERVER=$(command -v valkey-server || command -v redis-server) || return 1
+	STORE_PORT=$(free_port)
+	STORE_PASSWORD=$(head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 24)
+	printf '%s\n' "$STORE_PASSWORD" >"$T_DIR/store-password"
+	chmod 600 "$T_DIR/store-password"
+	mkdir -p "$T_DIR/store"
+	# The password goes in through a file, never on a command line.
+	cat >"$T_DIR/store/server.conf" <<EOS
+port $STORE_PORT
+bind 127.0.0.1
+requirepass $STORE_PASSWORD
+dir $T_DIR/store
+save ""
+appendonly yes
+appendfsync always
+daemonize no
+EOS
+	chmod 600 "$T_DIR/store/server.conf"
+	restart_store_server
+}
+# restart_store_server: starts the server of start_store_server again, on
+# the same port and data; sets STORE_PID.
+restart_store_server() {
+	"$STORE_SERVER" "$T_DIR/store/server.conf" >>"$T_DIR/store/server.log" 2>&1 &
+	STORE_PID=$!
+	_t_pids+=("$STORE_PID")
+	wait_for "store server" 20 store_cli ping
+}
+# store_cli ARGS...: the server's command-line client, authenticated.
+store_cli() {
+	local cli
+	cli=$(command -v valkey-cli || command -v redis-cli)
+	REDISCLI_AUTH=$STORE_PASSWORD "$cli" --no-auth-warning -h 127.0.0.1 -p "$STORE_PORT" "$@"
+}
+
 # --- Caddy --------------------------------------------------------------------
 # start_caddy: sets CADDY_ADMIN (http://127.0.0.1:PORT) and CADDY_PID.
 start_caddy() {

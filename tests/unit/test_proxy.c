@@ -198,6 +198,59 @@ test_caddy_config_text(void **state)
 	buf_free(&out);
 }
 
+/* Several nodes: the front door balances over every node's listener, in
+ * the printed configuration as in what ensure_front sets. */
+static void
+test_caddy_front_of_several_nodes(void **state)
+{
+	struct config cfg;
+	struct buf out;
+	char err[256], front[CADDY_FRONT_MAX];
+	json_t *root, *route, *handle;
+
+	(void)state;
+	assert_int_equal(caddy_front_upstreams("127.0.0.1:8081, 10.0.0.2:8082  0.0.0.0:9", front,
+					       sizeof(front), err, sizeof(err)),
+			 0);
+	assert_string_equal(front, "127.0.0.1:8081 10.0.0.2:8082 127.0.0.1:9");
+	assert_int_equal(
+	    caddy_front_upstreams("127.0.0.1:8081 nohost", front, sizeof(front), err, sizeof(err)),
+	    -1);
+	assert_non_null(strstr(err, "nohost"));
+	assert_int_equal(caddy_front_upstreams(" , ", front, sizeof(front), err, sizeof(err)), -1);
+	assert_int_equal(
+	    caddy_front_upstreams("127.0.0.1:1 127.0.0.1:2", front, 12, err, sizeof(err)), -1);
+
+	config_defaults(&cfg);
+	snprintf(cfg.front_upstreams, sizeof(cfg.front_upstreams), "127.0.0.1:8081 127.0.0.1:8082");
+	buf_init(&out, 1 << 20);
+	assert_int_equal(caddy_config_text(&cfg, &out, err, sizeof(err)), 0);
+	root = json_loads(buf_str(&out), 0, NULL);
+	assert_non_null(root);
+	route = json_array_get(
+	    json_object_get(
+		json_object_get(
+		    json_object_get(json_object_get(json_object_get(root, "apps"), "http"),
+				    "servers"),
+		    "demux"),
+		"routes"),
+	    0);
+	assert_string_equal(json_string_value(json_object_get(route, "@id")), CADDY_FRONT_ID);
+	handle = json_array_get(json_object_get(route, "handle"), 0);
+	assert_int_equal(json_array_size(json_object_get(handle, "upstreams")), 2);
+	assert_string_equal(json_string_value(json_object_get(
+				json_array_get(json_object_get(handle, "upstreams"), 1), "dial")),
+			    "127.0.0.1:8082");
+	assert_non_null(strstr(buf_str(&out), "round_robin"));
+	json_decref(root);
+	/* One node: the front door stays the plain route it always was. */
+	cfg.front_upstreams[0] = '\0';
+	buf_reset(&out);
+	assert_int_equal(caddy_config_text(&cfg, &out, err, sizeof(err)), 0);
+	assert_null(strstr(buf_str(&out), "round_robin"));
+	buf_free(&out);
+}
+
 static void
 test_caddy_parse_routes(void **state)
 {
@@ -448,6 +501,7 @@ main(void)
 	    cmocka_unit_test(test_caddy_server_json),
 	    cmocka_unit_test(test_caddy_tls),
 	    cmocka_unit_test(test_caddy_config_text),
+	    cmocka_unit_test(test_caddy_front_of_several_nodes),
 	    cmocka_unit_test(test_caddy_parse_routes),
 	    cmocka_unit_test(test_haproxy_config_text),
 	    cmocka_unit_test(test_haproxy_parse_show_map),

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "store/store.h"
+#include "store_contract.h"
 
 static char path[64];
 
@@ -43,50 +44,15 @@ teardown(void **state)
 	return 0;
 }
 
-static struct instance
-make(const char *id, enum instance_state s, long long ready_at)
-{
-	struct instance in;
-
-	memset(&in, 0, sizeof(in));
-	snprintf(in.id, sizeof(in.id), "%s", id);
-	snprintf(in.template_name, sizeof(in.template_name), "shop");
-	snprintf(in.container, sizeof(in.container), "demux-%s", id);
-	in.state = s;
-	in.app_port = 20000;
-	in.ready_at = ready_at;
-	in.created_at = ready_at;
-	in.restore_ms = 812.5;
-	return in;
-}
-
 static void
 test_put_get_list_del(void **state)
 {
 	struct store st;
-	struct instance a = make("aaaaaaaaaaaaaaaa", INSTANCE_READY, 10), got, *v;
 	char err[256];
-	int n;
 
 	(void)state;
 	assert_int_equal(store_sqlite_open(&st, path, err, sizeof(err)), 0);
-	assert_int_equal(st.ops->put(st.ctx, &a, err, sizeof(err)), 0);
-	assert_int_equal(st.ops->get(st.ctx, a.id, &got, err, sizeof(err)), 0);
-	assert_string_equal(got.container, "demux-aaaaaaaaaaaaaaaa");
-	assert_true(got.restore_ms == 812.5);
-	assert_int_equal(st.ops->get(st.ctx, "zzzzzzzzzzzzzzzz", &got, err, sizeof(err)),
-			 STORE_NOT_FOUND);
-	a.state = INSTANCE_CLAIMED;
-	assert_int_equal(st.ops->put(st.ctx, &a, err, sizeof(err)), 0); /* replace */
-	assert_int_equal(st.ops->list(st.ctx, "shop", INSTANCE_READY, &v, &n, err, sizeof(err)), 0);
-	assert_int_equal(n, 0);
-	free(v);
-	assert_int_equal(st.ops->list(st.ctx, NULL, -1, &v, &n, err, sizeof(err)), 0);
-	assert_int_equal(n, 1);
-	free(v);
-	assert_int_equal(st.ops->del(st.ctx, a.id, err, sizeof(err)), 0);
-	assert_int_equal(st.ops->del(st.ctx, a.id, err, sizeof(err)), 0);
-	assert_int_equal(st.ops->get(st.ctx, a.id, &got, err, sizeof(err)), STORE_NOT_FOUND);
+	contract_put_get_list_del(&st);
 	st.ops->close(st.ctx);
 }
 
@@ -94,21 +60,11 @@ static void
 test_cas(void **state)
 {
 	struct store st;
-	struct instance a = make("aaaaaaaaaaaaaaaa", INSTANCE_CLAIMED, 10);
 	char err[256];
 
 	(void)state;
 	assert_int_equal(store_sqlite_open(&st, path, err, sizeof(err)), 0);
-	assert_int_equal(st.ops->put(st.ctx, &a, err, sizeof(err)), 0);
-	assert_int_equal(
-	    st.ops->cas_state(st.ctx, a.id, INSTANCE_READY, INSTANCE_RELEASING, err, sizeof(err)),
-	    STORE_NOT_FOUND);
-	assert_int_equal(
-	    st.ops->cas_state(st.ctx, a.id, INSTANCE_CLAIMED, INSTANCE_RELEASING, err, sizeof(err)),
-	    0);
-	assert_int_equal(
-	    st.ops->cas_state(st.ctx, a.id, INSTANCE_CLAIMED, INSTANCE_RELEASING, err, sizeof(err)),
-	    STORE_NOT_FOUND);
+	contract_cas(&st);
 	st.ops->close(st.ctx);
 }
 
@@ -116,86 +72,23 @@ static void
 test_claim_oldest_ready(void **state)
 {
 	struct store st;
-	struct instance a = make("aaaaaaaaaaaaaaaa", INSTANCE_READY, 20);
-	struct instance b = make("bbbbbbbbbbbbbbbb", INSTANCE_READY, 10);
-	struct instance c = make("cccccccccccccccc", INSTANCE_PROVISIONING, 5);
-	struct instance want, got;
 	char err[256];
 
 	(void)state;
 	assert_int_equal(store_sqlite_open(&st, path, err, sizeof(err)), 0);
-	assert_int_equal(st.ops->put(st.ctx, &a, err, sizeof(err)), 0);
-	assert_int_equal(st.ops->put(st.ctx, &b, err, sizeof(err)), 0);
-	assert_int_equal(st.ops->put(st.ctx, &c, err, sizeof(err)), 0);
-	memset(&want, 0, sizeof(want));
-	snprintf(want.owner_token, sizeof(want.owner_token), "tok");
-	want.claimed_at = 100;
-	want.expires_at = 700;
-	assert_int_equal(st.ops->claim(st.ctx, "shop", &want, 0, &got, err, sizeof(err)), 0);
-	assert_string_equal(got.id, b.id);
-	assert_int_equal(got.state, INSTANCE_CLAIMED);
-	assert_int_equal(got.expires_at, 700);
-	assert_string_equal(got.owner_token, "tok");
-	assert_int_equal(st.ops->claim(st.ctx, "shop", &want, 0, &got, err, sizeof(err)), 0);
-	assert_string_equal(got.id, a.id);
-	assert_int_equal(st.ops->claim(st.ctx, "shop", &want, 0, &got, err, sizeof(err)),
-			 STORE_NOT_FOUND);
-	assert_int_equal(st.ops->claim(st.ctx, "other", &want, 0, &got, err, sizeof(err)),
-			 STORE_NOT_FOUND);
+	contract_claim_oldest_ready(&st);
 	st.ops->close(st.ctx);
 }
 
-/* Claims count per owner address across templates; other addresses are not
- * held back; a demo that is not claimed any more does not count. */
 static void
 test_claim_limited_per_owner(void **state)
 {
 	struct store st;
-	struct instance want, got, other;
-	char err[256], id[ID_SIZE];
+	char err[256];
 
 	(void)state;
 	assert_int_equal(store_sqlite_open(&st, path, err, sizeof(err)), 0);
-	for (int i = 0; i < 6; i++) {
-		struct instance in;
-
-		snprintf(id, sizeof(id), "a%015d", i);
-		in = make(id, INSTANCE_READY, i);
-		if (i == 5)
-			snprintf(in.template_name, sizeof(in.template_name), "blog");
-		assert_int_equal(st.ops->put(st.ctx, &in, err, sizeof(err)), 0);
-	}
-	memset(&want, 0, sizeof(want));
-	snprintf(want.owner_ip, sizeof(want.owner_ip), "192.0.2.1");
-	assert_int_equal(st.ops->claim(st.ctx, "shop", &want, 2, &got, err, sizeof(err)), 0);
-	assert_int_equal(st.ops->claim(st.ctx, "shop", &want, 2, &got, err, sizeof(err)), 0);
-	assert_string_equal(got.owner_ip, "192.0.2.1");
-	/* The limit is per address, over every template. */
-	assert_int_equal(st.ops->claim(st.ctx, "shop", &want, 2, &got, err, sizeof(err)),
-			 STORE_LIMIT);
-	assert_non_null(strstr(err, "192.0.2.1"));
-	assert_int_equal(st.ops->claim(st.ctx, "blog", &want, 2, &got, err, sizeof(err)),
-			 STORE_LIMIT);
-	/* Nothing was taken by the refused claims. */
-	assert_int_equal(st.ops->get(st.ctx, "a000000000000002", &other, err, sizeof(err)), 0);
-	assert_int_equal(other.state, INSTANCE_READY);
-	/* Another address still gets one. */
-	memset(&other, 0, sizeof(other));
-	snprintf(other.owner_ip, sizeof(other.owner_ip), "192.0.2.2");
-	assert_int_equal(st.ops->claim(st.ctx, "shop", &other, 2, &got, err, sizeof(err)), 0);
-	/* A higher limit, or none, lets the first address claim again. */
-	assert_int_equal(st.ops->claim(st.ctx, "blog", &want, 3, &got, err, sizeof(err)), 0);
-	assert_int_equal(st.ops->claim(st.ctx, "shop", &want, 0, &got, err, sizeof(err)), 0);
-	/* Releasing one of its demos frees a place. */
-	assert_int_equal(st.ops->claim(st.ctx, "shop", &want, 4, &got, err, sizeof(err)),
-			 STORE_LIMIT);
-	assert_int_equal(st.ops->cas_state(st.ctx, got.id, INSTANCE_CLAIMED, INSTANCE_RELEASING,
-					   err, sizeof(err)),
-			 0);
-	snprintf(id, sizeof(id), "b%015d", 0);
-	other = make(id, INSTANCE_READY, 99);
-	assert_int_equal(st.ops->put(st.ctx, &other, err, sizeof(err)), 0);
-	assert_int_equal(st.ops->claim(st.ctx, "shop", &want, 4, &got, err, sizeof(err)), 0);
+	contract_claim_limited_per_owner(&st);
 	st.ops->close(st.ctx);
 }
 
@@ -204,7 +97,7 @@ static void
 test_extends_round_trip(void **state)
 {
 	struct store st;
-	struct instance a = make("aaaaaaaaaaaaaaaa", INSTANCE_READY, 1), got, want;
+	struct instance a = contract_make("aaaaaaaaaaaaaaaa", INSTANCE_READY, 1), got, want;
 	char err[256];
 
 	(void)state;
@@ -223,35 +116,15 @@ test_extends_round_trip(void **state)
 	st.ops->close(st.ctx);
 }
 
-/* update writes only while the stored state is the one in the record, and
- * never creates a record. */
 static void
 test_update_only_in_state(void **state)
 {
 	struct store st;
-	struct instance a = make("aaaaaaaaaaaaaaaa", INSTANCE_CLAIMED, 1), got;
 	char err[256];
 
 	(void)state;
 	assert_int_equal(store_sqlite_open(&st, path, err, sizeof(err)), 0);
-	assert_int_equal(st.ops->update(st.ctx, &a, err, sizeof(err)), STORE_NOT_FOUND);
-	assert_int_equal(st.ops->get(st.ctx, a.id, &got, err, sizeof(err)), STORE_NOT_FOUND);
-	assert_int_equal(st.ops->put(st.ctx, &a, err, sizeof(err)), 0);
-	a.expires_at = 4242;
-	a.extends = 3;
-	assert_int_equal(st.ops->update(st.ctx, &a, err, sizeof(err)), 0);
-	assert_int_equal(st.ops->get(st.ctx, a.id, &got, err, sizeof(err)), 0);
-	assert_int_equal(got.expires_at, 4242);
-	assert_int_equal(got.extends, 3);
-	assert_int_equal(got.state, INSTANCE_CLAIMED);
-	assert_int_equal(
-	    st.ops->cas_state(st.ctx, a.id, INSTANCE_CLAIMED, INSTANCE_RELEASING, err, sizeof(err)),
-	    0);
-	a.expires_at = 9999;
-	assert_int_equal(st.ops->update(st.ctx, &a, err, sizeof(err)), STORE_NOT_FOUND);
-	assert_int_equal(st.ops->get(st.ctx, a.id, &got, err, sizeof(err)), 0);
-	assert_int_equal(got.state, INSTANCE_RELEASING);
-	assert_int_equal(got.expires_at, 4242);
+	contract_update(&st);
 	st.ops->close(st.ctx);
 }
 
@@ -326,7 +199,7 @@ test_claim_atomic_across_connections(void **state)
 		struct instance in;
 
 		snprintf(id, sizeof(id), "a%015d", i);
-		in = make(id, INSTANCE_READY, i);
+		in = contract_make(id, INSTANCE_READY, i);
 		assert_int_equal(s1.ops->put(s1.ctx, &in, err, sizeof(err)), 0);
 	}
 	c1.st = &s1;
@@ -348,7 +221,7 @@ static void
 test_admin_password_round_trip(void **state)
 {
 	struct store st;
-	struct instance a = make("aaaaaaaaaaaaaaaa", INSTANCE_READY, 10), want, got, *v;
+	struct instance a = contract_make("aaaaaaaaaaaaaaaa", INSTANCE_READY, 10), want, got, *v;
 	char err[256];
 	int n;
 
@@ -376,7 +249,7 @@ static void
 test_migrates_version_1(void **state)
 {
 	struct store st;
-	struct instance b = make("bbbbbbbbbbbbbbbb", INSTANCE_READY, 20), got;
+	struct instance b = contract_make("bbbbbbbbbbbbbbbb", INSTANCE_READY, 20), got;
 	sqlite3 *db;
 	sqlite3_stmt *q;
 	char err[256];
