@@ -224,12 +224,13 @@ start_redis() {
 }
 
 # --- the shared store of several nodes: Valkey, else Redis -----------------------
-# start_store_server: valkey-server when installed, else redis-server, on a
-# random loopback port, with a random password and an append-only file in
-# $T_DIR/store (so that a restart keeps what was written). Sets STORE_PORT,
-# STORE_PASSWORD (also in $T_DIR/store-password), STORE_SERVER, STORE_PID.
+# start_store_server: $STORE_SERVER when set (valkey-server, redis-server),
+# else valkey-server when installed, else redis-server, on a random loopback
+# port, with a random password and an append-only file in $T_DIR/store (so
+# that a restart keeps what was written). Sets STORE_PORT, STORE_PASSWORD
+# (also in $T_DIR/store-password), STORE_SERVER, STORE_PID.
 start_store_server() {
-	STORE_SERVER=$(command -v valkey-server || command -v redis-server) || return 1
+	STORE_SERVER=$(command -v "${STORE_SERVER:-valkey-server}" || command -v redis-server) || return 1
 	STORE_PORT=$(free_port)
 	STORE_PASSWORD=$(head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c 24)
 	printf '%s\n' "$STORE_PASSWORD" >"$T_DIR/store-password"
