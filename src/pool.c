@@ -442,7 +442,8 @@ static bool
 pool_prepared_restore(const struct pool *p)
 {
 	return p->env.pcfg->restore_from == RESTORE_PREPARED &&
-	       p->env.tmpl->restore_archive_path[0] != '\0';
+	       p->env.tmpl->restore_archive_path[0] != '\0' &&
+	       (p->env.tmpl->cpus <= 0 || p->env.runtime.ops->set_cpus != NULL);
 }
 
 /* Restore (or cold start) the container of `in`; fills method and
@@ -466,7 +467,11 @@ start_container(struct pool *p, struct instance *in, char *err, size_t errlen)
 	if (pool_prepared_restore(p)) {
 		req.archive_path = t->restore_archive_path;
 		memset(&rs, 0, sizeof(rs));
-		if (p->env.runtime.ops->restore(p->env.runtime.ctx, &req, &rs, e, sizeof(e)) == 0)
+		/* restored without its CPU limit (template_restore.c): the limit goes
+		 * on now, and a copy that did not get it is never handed out */
+		if (p->env.runtime.ops->restore(p->env.runtime.ctx, &req, &rs, e, sizeof(e)) == 0 &&
+		    (t->cpus <= 0 || p->env.runtime.ops->set_cpus(p->env.runtime.ctx, in->container,
+								  t->cpus, e, sizeof(e)) == 0))
 			goto restored;
 		log_warnx("prepared restore failed, restoring from the archive template=%s id=%s "
 			  "reason=\"%s\"",

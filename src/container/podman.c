@@ -331,13 +331,14 @@ perform_ok(const struct podman *p, const struct request *req, struct response *r
 	return 0;
 }
 
-/* A request whose answer matters only by its status: 0 when it is one of
- * ok (0-terminated), else -1 with "<what>: <Podman's message>". */
+/* A request (with a JSON body, or none) whose answer matters only by its
+ * status: 0 when it is one of ok (0-terminated), else -1 with "<what>:
+ * <Podman's message>". */
 static int
-call_expect(const struct podman *p, const char *method, const char *path, const long *ok,
-	    const char *what, char *err, size_t errlen)
+call_expect_json(const struct podman *p, const char *method, const char *path, const char *json,
+		 const long *ok, const char *what, char *err, size_t errlen)
 {
-	struct request req = {.method = method, .path = path};
+	struct request req = {.method = method, .path = path, .json = json};
 	struct response resp;
 	char msg[512];
 	int ret = -1;
@@ -789,7 +790,7 @@ podman_stop(struct podman *p, const char *name, int timeout_s, char *err, size_t
 	snprintf(suffix, sizeof(suffix), "/stop?timeout=%d", timeout_s < 0 ? 0 : timeout_s);
 	snprintf(what, sizeof(what), "stop %s", name);
 	if (container_path(&path, name, suffix, err, errlen) == 0)
-		ret = call_expect(p, "POST", buf_str(&path), ok, what, err, errlen);
+		ret = call_expect_json(p, "POST", buf_str(&path), NULL, ok, what, err, errlen);
 	buf_free(&path);
 	return ret;
 }
@@ -957,7 +958,7 @@ podman_image_remove(struct podman *p, const char *image, char *err, size_t errle
 	if (buf_appends(&path, "/images/") == -1 || url_encode(&path, image) == -1)
 		snprintf(err, errlen, "image name too long");
 	else
-		ret = call_expect(p, "DELETE", buf_str(&path), ok, what, err, errlen);
+		ret = call_expect_json(p, "DELETE", buf_str(&path), NULL, ok, what, err, errlen);
 	buf_free(&path);
 	return ret;
 }
@@ -1161,6 +1162,32 @@ out:
 	return ret;
 }
 
+/* --- resources of a running container ------------------------------------ */
+
+int
+podman_set_cpus(struct podman *p, const char *name, double cpus, char *err, size_t errlen)
+{
+	static const long ok[] = {200, 201, 0};
+	struct buf path;
+	char body[128], what[160];
+	int ret = -1;
+
+	buf_init(&path, PATH_MAX_LEN);
+	snprintf(what, sizeof(what), "limit the CPU of %s", name);
+	/* the quota per 100 ms period, as the create body sets it (podman_spec.c) */
+	snprintf(body, sizeof(body), "{\"cpu\":{\"quota\":%lld,\"period\":100000}}",
+		 (long long)(cpus * 100000.0 + 0.5));
+	if (cpus <= 0 || container_path(&path, name, "/update", err, errlen) == -1) {
+		if (cpus <= 0)
+			snprintf(err, errlen, "%s: %.2f CPUs is no limit", what, cpus);
+		goto out;
+	}
+	ret = call_expect_json(p, "POST", buf_str(&path), body, ok, what, err, errlen);
+out:
+	buf_free(&path);
+	return ret;
+}
+
 /* --- runtime_ops ----------------------------------------------------------- */
 
 static int
@@ -1190,6 +1217,12 @@ ops_list(void *ctx, struct container_info **out, int *n, char *err, size_t errle
 
 /* *pid = -1 when Podman answers that the container is not running or does
  * not exist; -1 only when Podman cannot answer. */
+static int
+ops_set_cpus(void *ctx, const char *name, double cpus, char *err, size_t errlen)
+{
+	return podman_set_cpus(ctx, name, cpus, err, errlen);
+}
+
 static int
 ops_pid(void *ctx, const char *name, int *pid, char *err, size_t errlen)
 {
@@ -1224,4 +1257,5 @@ const struct runtime_ops podman_runtime_ops = {
     .remove = ops_remove,
     .list = ops_list,
     .pid = ops_pid,
+    .set_cpus = ops_set_cpus,
 };

@@ -108,6 +108,8 @@ int podman_restore(struct podman *p, const struct restore_request *req, struct r
 		   char *err, size_t errlen);
 
 /* Stops name, killing it after timeout_s. Stopping a stopped container is fine. */
+/* Sets a running container's CPU limit to cpus (> 0) of one CPU. */
+int podman_set_cpus(struct podman *p, const char *name, double cpus, char *err, size_t errlen);
 int podman_stop(struct podman *p, const char *name, int timeout_s, char *err, size_t errlen);
 /* Force-removes name (killing it if running); a missing container is success. */
 int podman_remove(struct podman *p, const char *name, char *err, size_t errlen);

@@ -102,6 +102,10 @@ struct runtime_ops {
 	 * May be NULL (idle detection by traffic and the claim's liveness check
 	 * are then off). */
 	int (*pid)(void *ctx, const char *name, int *pid, char *err, size_t errlen);
+	/* Sets a running container's CPU limit (cpus of one CPU's time, > 0).
+	 * May be NULL: the prepared restore is then not used, since it restores
+	 * without the limit and relies on this to put it on. */
+	int (*set_cpus)(void *ctx, const char *name, double cpus, char *err, size_t errlen);
 };
 
 struct runtime {

@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <curl/curl.h>
+#include <jansson.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -502,6 +503,30 @@ test_three_concurrent_restores(void **state)
 	}
 }
 
+/* HostConfig.CpuQuota of a container, as Podman reports it. */
+static long long
+cpu_quota(const char *name)
+{
+	struct buf body, path;
+	long status = 0;
+	char err[512];
+	json_t *root;
+	long long q;
+
+	buf_init(&body, 1 << 22);
+	buf_init(&path, 256);
+	buf_printf(&path, "/containers/%s/json", name);
+	assert_int_equal(
+	    podman_json_call(pm, "GET", buf_str(&path), NULL, &status, &body, err, sizeof(err)), 0);
+	assert_int_equal(status, 200);
+	root = json_loads(buf_str(&body), 0, NULL);
+	q = json_integer_value(json_object_get(json_object_get(root, "HostConfig"), "CpuQuota"));
+	json_decref(root);
+	buf_free(&body);
+	buf_free(&path);
+	return q;
+}
+
 /* Copies restored from the prepared restore answer like the others, each on
  * a file system of its own, and leave the template's images as they were. */
 static void
@@ -551,6 +576,12 @@ test_prepared_restore(void **state)
 		assert_true(pid[i] > 0);
 		assert_string_equal(info.template_name, TEMPLATE);
 	}
+	/* Restored without the template's CPU quota (CRIU's restorer runs under
+	 * it), which the pool then puts on: set here as the pool does. */
+	assert_int_equal(cpu_quota(jobs[0].name), 0);
+	assert_int_equal(podman_set_cpus(pm, jobs[0].name, 0.5, err, sizeof(err)), 0);
+	assert_int_equal(cpu_quota(jobs[0].name), 50000);
+	assert_int_equal(podman_set_cpus(pm, "demux-no-such-copy", 0.5, err, sizeof(err)), -1);
 	/* A file written in one copy is not in the other. */
 	snprintf(path, sizeof(path), "/proc/%d/root/tmp/demux-prepared-mark", pid[0]);
 	f = fopen(path, "w");

@@ -134,12 +134,27 @@ fake_pid(void *ctx, const char *name, int *pid, char *err, size_t errlen)
 	return 0;
 }
 
+static int
+fake_set_cpus(void *ctx, const char *name, double cpus, char *err, size_t errlen)
+{
+	struct fake_runtime *rt = ctx;
+
+	rt->set_cpus_calls++;
+	rt->last_cpus = cpus;
+	if (rt->fail_set_cpus || !fake_runtime_has(rt, name)) {
+		snprintf(err, errlen, "fake: cannot limit %s", name);
+		return -1;
+	}
+	return 0;
+}
+
 const struct runtime_ops fake_runtime_ops = {
     .restore = fake_restore,
     .run = fake_run,
     .remove = fake_remove,
     .list = fake_list,
     .pid = fake_pid,
+    .set_cpus = fake_set_cpus,
 };
 
 bool

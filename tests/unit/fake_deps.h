@@ -30,6 +30,9 @@ struct fake_runtime {
 	int restores, runs, removes;
 	bool fail_restore, fail_run, fail_remove;
 	char fail_restore_from[256]; /* restores of this archive fail */
+	int set_cpus_calls;
+	double last_cpus;
+	bool fail_set_cpus;
 	char last_archive[256];	     /* the archive of the last restore */
 	char template_name[64];	     /* label of every container, default "shop" */
 	/* Called at the start of every remove, before anything changes (may block). */

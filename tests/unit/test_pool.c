@@ -201,10 +201,14 @@ test_prepared_restore_and_its_fallback(void **state)
 	snprintf(f->tmpl.archive_path, sizeof(f->tmpl.archive_path), "/t/shop/checkpoint.tar");
 	snprintf(f->tmpl.restore_archive_path, sizeof(f->tmpl.restore_archive_path),
 		 "/t/shop/restore.tar");
+	f->tmpl.cpus = 0.5;
 	f->pcfg.min_ready = 1;
 	pool_fixture_fill(f);
 	assert_int_equal(f->rt.restores, 1);
 	assert_string_equal(f->rt.last_archive, "/t/shop/restore.tar");
+	/* restored without its CPU limit, which goes on before it is ready */
+	assert_int_equal(f->rt.set_cpus_calls, 1);
+	assert_true(f->rt.last_cpus == 0.5);
 
 	snprintf(f->rt.fail_restore_from, sizeof(f->rt.fail_restore_from), "/t/shop/restore.tar");
 	f->pcfg.min_ready = 2;
@@ -226,6 +230,18 @@ test_prepared_restore_and_its_fallback(void **state)
 	pool_fixture_fill(f);
 	assert_int_equal(f->rt.restores, 4);
 	assert_string_equal(f->rt.last_archive, "/t/shop/checkpoint.tar");
+	assert_int_equal(f->rt.set_cpus_calls, 1); /* the archive's copies have it */
+
+	/* A copy whose limit cannot be set is not kept: it is removed, and the
+	 * archive's copy, limited from its start, takes its place. */
+	f->pcfg.restore_from = RESTORE_PREPARED;
+	f->rt.fail_set_cpus = true;
+	f->pcfg.min_ready = 4;
+	pool_fixture_fill(f);
+	assert_int_equal(f->rt.restores, 6);
+	assert_int_equal(f->rt.set_cpus_calls, 2);
+	assert_string_equal(f->rt.last_archive, "/t/shop/checkpoint.tar");
+	assert_int_equal(f->rt.n, 4);
 }
 
 static void
