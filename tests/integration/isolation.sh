@@ -110,6 +110,15 @@ prepared) t_match "the copies come from the prepared restore" "$(cat "$T_DIR/ser
 archive) t_match "the copies come from the full archive" "$(cat "$T_DIR/serve.log")" 'restores from the archive .*checkpoint.tar' ;;
 esac
 t_match "no copy fell back to another path" "$(grep -c 'restore failed' "$T_DIR/serve.log")" '^0$'
+# The template's CPU limit holds on every copy, on both paths (the prepared
+# restore puts it on after the restore): the quota Podman reports is the
+# template's cpus per 100 ms.
+want_quota=$(python3 -c 'import json,sys; print(round(json.load(open(sys.argv[1]))["cpus"] * 100000))' \
+	"$T_DIR/state/templates/$TEMPLATE/template.json")
+for c in "$A" "$B" "$P"; do
+	t_eq "copy $c runs under the template's CPU limit" \
+		"$(podman inspect -f '{{.HostConfig.CpuQuota}}' "demux-$c" 2>&1)" "$want_quota"
+done
 
 ip_of() { podman inspect "demux-$1" --format '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}'; }
 IP_B=$(ip_of "$B")
