@@ -111,6 +111,8 @@ out=$(DEMUX_DEMO_DIR=$DIR DEMUX_DEMO_KEEP_IMAGES=1 bash "$DEMUX_ROOT/scripts/dem
 t_check "demo --clean removes the demo directory" test ! -e "$DIR"
 t_eq "no container of this demo is left" \
 	"$(podman ps -a --filter "label=demux.demo_dir=$DIR" --format '{{.ID}}' | wc -l)" 0
+t_eq "no prepared-restore image of this demo is left" \
+	"$(podman images -q --filter "label=demux.demo_dir=$DIR" --filter 'reference=localhost/demux-restore/*' | wc -l)" 0
 t_check "nothing answers on the demo's port" bash -c "! curl -s --max-time 3 -o /dev/null http://127.0.0.1:$PORT/"
 t_check "DEMUX_DEMO_KEEP_IMAGES=1 kept the shared image" podman image exists localhost/demux/wordpress:latest
 t_done
