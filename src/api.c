@@ -323,6 +323,8 @@ instance_json(const struct api *a, const struct instance *in, const struct api_t
 		json_object_set_new(v, "seconds_left", json_null());
 	}
 	json_object_set_new(v, "method", in->method[0] ? json_string(in->method) : json_null());
+	/* copies made before templates had versions ran the first one */
+	json_object_set_new(v, "version", json_integer(in->version > 0 ? in->version : 1));
 	if (tmpl != NULL && in->claimed_at > 0)
 		json_object_set_new(v, "max_expires_at_unix",
 				    json_integer(in->claimed_at + tmpl->max_ttl_s));
@@ -744,7 +746,7 @@ pool_json(const struct api_pool_info *p)
 {
 	const struct pool_stats *s = &p->stats;
 	static const char *const methods[2] = {"criu_restore", "cold_start"};
-	json_t *prov = json_object();
+	json_t *prov = json_object(), *v;
 
 	for (int m = 0; m < 2; m++)
 		json_object_set_new(
@@ -752,7 +754,7 @@ pool_json(const struct api_pool_info *p)
 		    json_pack("{s:I,s:f}", "count", (json_int_t)s->hist_count[m], "mean_seconds",
 			      s->hist_count[m] > 0 ? s->hist_sum[m] / (double)s->hist_count[m]
 						   : 0.0));
-	return json_pack(
+	v = json_pack(
 	    "{s:s,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:I,s:{s:I,s:I,s:I},s:I,s:I,s:I,s:I,s:o,"
 	    "s:s}",
 	    "template", p->tmpl.name, "ready", s->ready, "claimed", s->claimed, "provisioning",
@@ -764,6 +766,15 @@ pool_json(const struct api_pool_info *p)
 	    "releases", (json_int_t)s->releases, "provision_failures",
 	    (json_int_t)s->provision_failures, "lost", (json_int_t)s->lost, "provision", prov,
 	    "last_error", s->last_error);
+	if (v == NULL)
+		fatalx("out of memory building JSON");
+	/* the template version served; ready copies of older ones, which go as
+	 * new ones become ready; why the newest one is not served */
+	json_object_set_new(v, "version", json_integer(s->version));
+	json_object_set_new(v, "stale_ready", json_integer(s->stale));
+	json_object_set_new(v, "version_error",
+			    s->version_error[0] ? json_string(s->version_error) : json_null());
+	return v;
 }
 
 static void

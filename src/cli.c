@@ -239,7 +239,8 @@ print_demo(const json_t *d)
 
 	format_left(json_object_get(d, "seconds_left"), left, sizeof(left));
 	printf("id:          %s\n", jstr(d, "id"));
-	printf("template:    %s\n", jstr(d, "template"));
+	printf("template:    %s (version %lld)\n", jstr(d, "template"),
+	       (long long)json_integer_value(json_object_get(d, "version")));
 	printf("state:       %s\n", jstr(d, "state"));
 	printf("url:         %s\n", jstr(d, "url"));
 	printf("admin url:   %s\n", jstr(d, "admin_url"));
@@ -411,11 +412,14 @@ cmd_list(int argc, char **argv)
 	if ((rc = request(&c, "GET", "/api/v1/demos", NULL, &v)) != 0 || v == NULL)
 		return rc;
 	demos = json_object_get(v, "demos");
-	printf("%-16s  %-16s  %-12s  %-8s  %s\n", "ID", "TEMPLATE", "STATE", "LEFT", "URL");
+	printf("%-16s  %-16s  %-7s  %-12s  %-8s  %s\n", "ID", "TEMPLATE", "VERSION", "STATE",
+	       "LEFT", "URL");
 	json_array_foreach(demos, i, d)
 	{
 		format_left(json_object_get(d, "seconds_left"), left, sizeof(left));
-		printf("%-16s  %-16.16s  %-12s  %-8s  %s\n", jstr(d, "id"), jstr(d, "template"),
+		printf("%-16s  %-16.16s  %-7lld  %-12s  %-8s  %s\n", jstr(d, "id"),
+		       jstr(d, "template"),
+		       (long long)json_integer_value(json_object_get(d, "version")),
 		       jstr(d, "state"), left, jstr(d, "url"));
 	}
 	printf("%zu demo%s\n", json_array_size(demos), json_array_size(demos) == 1 ? "" : "s");

@@ -36,7 +36,6 @@
 #include "validate.h"
 #include "xmalloc.h"
 
-#define POOL_MAX_WORKERS 64
 #define RESTORE_DB_RETRY_MS 10000
 #define COLD_DB_RETRY_MS 120000
 #define RESTORE_HEALTH_MS 15000
@@ -50,59 +49,6 @@ _Static_assert(INSTANCE_PASSWORD_SIZE >= PASSWORD_SIZE, "instance password field
 
 const double pool_hist_bounds[POOL_HIST_BUCKETS] = {0.25, 0.5, 0.75, 1,	 1.5, 2,
 						    3,	  5,   10,   30, 60,  120};
-
-/* A set of instance ids; used with the pool mutex held. */
-struct idset {
-	char (*v)[ID_SIZE];
-	int n, cap;
-};
-
-/* A ready copy's first process, as noted when it became ready. */
-struct alive_hint {
-	char id[ID_SIZE];
-	int pid;
-	unsigned long long start; /* /proc/<pid>/stat starttime */
-};
-#define ALIVE_HINTS 1024
-
-struct pool {
-	struct pool_env env;
-	struct alive_hint hints[ALIVE_HINTS]; /* a ring, under mu */
-	int next_hint;
-	pthread_mutex_t mu;
-	pthread_cond_t wake;
-	bool running;
-	int nworkers;
-	pthread_t workers[POOL_MAX_WORKERS];
-	pthread_t reaper;
-	bool reaper_started;
-	unsigned char *slots; /* port pair k = (port_min + 2k, port_min + 2k + 1) in use */
-	int nslots;
-	int consecutive_failures;
-	/* A claim found nothing ready and nothing being prepared: provision one
-	 * even when min_ready is already met (min_ready = 0 means on demand). */
-	bool demand;
-	struct pool_stats stats;
-	/* ids being released right now: the API and the reaper may both try;
-	 * grows with the releases under way, so none is ever done twice */
-	struct idset releasing;
-	/* ids a worker of this process is provisioning: a PROVISIONING record of
-	 * this node outside it is a leftover (its cleanup failed) */
-	struct idset provisioning;
-	/* traffic seen per claimed instance (idle_timeout); reaper thread only */
-	struct traffic *traffic;
-	int ntraffic, traffic_cap;
-	long long last_sweep; /* unix seconds of the last lost-instance sweep */
-};
-
-/* The TCP segments one claimed instance had received at the reaper's last
- * look. */
-struct traffic {
-	char id[ID_SIZE];
-	int pid; /* cached container pid, 0 = look it up */
-	long long segs;
-	bool live; /* still claimed in this reaper pass */
-};
 
 /* Marks id as being released; false when another thread already is. */
 static bool
@@ -257,11 +203,10 @@ pool_route_add(const struct pool_env *env, const struct instance *in, const char
 }
 
 static void
-app_instance_for(const struct pool *p, const struct instance *in, const char *domain, int retry_ms,
-		 const char *db_socket, struct app_instance *ai)
+app_instance_for(const struct pool *p, const struct instance *in, const struct template_meta *t,
+		 const char *domain, int retry_ms, const char *db_socket, struct app_instance *ai)
 {
 	const struct config *cfg = p->env.cfg;
-	const struct template_meta *t = p->env.tmpl;
 
 	memset(ai, 0, sizeof(*ai));
 	ai->id = in->id;
@@ -325,14 +270,17 @@ default_health(const struct pool_env *env, const struct instance *in, char *err,
 }
 
 static int
-wait_healthy(struct pool *p, const struct instance *in, int budget_ms, char *err, size_t errlen)
+wait_healthy(struct pool *p, const struct instance *in, const struct template_meta *t,
+	     int budget_ms, char *err, size_t errlen)
 {
 	int (*check)(const struct pool_env *, const struct instance *, char *, size_t) =
 	    p->env.health != NULL ? p->env.health : default_health;
 	double deadline = mstime_now() + budget_ms;
+	struct pool_env env = p->env;
 
+	env.tmpl = t; /* the version this copy runs */
 	for (;;) {
-		if (check(&p->env, in, err, errlen) == 0)
+		if (check(&env, in, err, errlen) == 0)
 			return 0;
 		if (mstime_now() >= deadline)
 			return -1;
@@ -439,19 +387,19 @@ record_failure(struct pool *p, const char *id, const char *step, const char *rea
 }
 
 static bool
-pool_prepared_restore(const struct pool *p)
+pool_prepared_restore(const struct pool *p, const struct template_meta *t)
 {
 	return p->env.pcfg->restore_from == RESTORE_PREPARED &&
-	       p->env.tmpl->restore_archive_path[0] != '\0' &&
-	       (p->env.tmpl->cpus <= 0 || p->env.runtime.ops->set_cpus != NULL);
+	       t->restore_archive_path[0] != '\0' &&
+	       (t->cpus <= 0 || p->env.runtime.ops->set_cpus != NULL);
 }
 
-/* Restore (or cold start) the container of `in`; fills method and
- * restore_ms. */
+/* Restore (or cold start) the container of `in` from version t; fills
+ * method and restore_ms. */
 static int
-start_container(struct pool *p, struct instance *in, char *err, size_t errlen)
+start_container(struct pool *p, struct instance *in, const struct template_meta *t, char *err,
+		size_t errlen)
 {
-	const struct template_meta *t = p->env.tmpl;
 	struct restore_request req;
 	struct restore_stats rs;
 	struct container_spec spec;
@@ -464,7 +412,7 @@ start_container(struct pool *p, struct instance *in, char *err, size_t errlen)
 	req.ports[req.nports++] = (struct container_port){in->app_port, t->app_port};
 	/* The prepared restore first (template_restore.h); the full archive
 	 * when there is none or it fails. */
-	if (pool_prepared_restore(p)) {
+	if (pool_prepared_restore(p, t)) {
 		req.archive_path = t->restore_archive_path;
 		memset(&rs, 0, sizeof(rs));
 		/* restored without its CPU limit (template_restore.c): the limit goes
@@ -516,8 +464,8 @@ restored:
  * copy has run no visitor's code yet, so nothing in it can have turned the
  * path into a link. */
 static int
-copy_db_socket(struct pool *p, const struct instance *in, char *out, size_t outlen, char *err,
-	       size_t errlen)
+copy_db_socket(struct pool *p, const struct instance *in, const char *db_socket, char *out,
+	       size_t outlen, char *err, size_t errlen)
 {
 	int pid = -1;
 	char e[512] = "the runtime cannot tell";
@@ -531,10 +479,10 @@ copy_db_socket(struct pool *p, const struct instance *in, char *out, size_t outl
 		snprintf(err, errlen, "database socket: %s is not running", in->container);
 		return -1;
 	}
-	if (snprintf(out, outlen, "/proc/%d/root%s", pid, p->env.tmpl->db_socket) >= (int)outlen ||
+	if (snprintf(out, outlen, "/proc/%d/root%s", pid, db_socket) >= (int)outlen ||
 	    strlen(out) >= sizeof(((struct sockaddr_un *)0)->sun_path)) {
 		snprintf(err, errlen, "database socket path too long: /proc/%d/root%s", pid,
-			 p->env.tmpl->db_socket);
+			 db_socket);
 		return -1;
 	}
 	return 0;
@@ -611,10 +559,20 @@ alive_by_hint(struct pool *p, const char *id)
 	return ret;
 }
 
-/* Provisions one instance whose PROVISIONING record and port slot were
- * reserved by the caller. */
+/* Steps whose failure may be the template version's own fault (as opposed
+ * to the proxy's or the store's). */
+static bool
+template_step(const char *step)
+{
+	return strcmp(step, "restore") == 0 || strcmp(step, "after_restore") == 0 ||
+	       strcmp(step, "health") == 0;
+}
+
+/* Provisions one instance of version t whose PROVISIONING record and port
+ * slot were reserved by the caller. */
 static int
-provision(struct pool *p, struct instance *in, char *err, size_t errlen)
+provision(struct pool *p, struct instance *in, const struct template_meta *t, char *err,
+	  size_t errlen)
 {
 	char domain[320], e[1024], db_socket[PATH_MAX];
 	struct app_instance ai;
@@ -623,16 +581,17 @@ provision(struct pool *p, struct instance *in, char *err, size_t errlen)
 	int cold;
 
 	pool_instance_domain(&p->env, in, domain, sizeof(domain));
-	if (start_container(p, in, e, sizeof(e)) == -1)
+	if (start_container(p, in, t, e, sizeof(e)) == -1)
 		goto fail;
 	cold = strcmp(in->method, "cold_start") == 0;
 	step = "after_restore";
 	t1 = mstime_now();
 	if (p->env.profile != NULL && p->env.profile->after_restore != NULL) {
 		if (p->env.pcfg->db_mode == DB_MODE_EMBEDDED &&
-		    copy_db_socket(p, in, db_socket, sizeof(db_socket), e, sizeof(e)) == -1)
+		    copy_db_socket(p, in, t->db_socket, db_socket, sizeof(db_socket), e,
+				   sizeof(e)) == -1)
 			goto fail;
-		app_instance_for(p, in, domain, cold ? COLD_DB_RETRY_MS : RESTORE_DB_RETRY_MS,
+		app_instance_for(p, in, t, domain, cold ? COLD_DB_RETRY_MS : RESTORE_DB_RETRY_MS,
 				 db_socket, &ai);
 		/* Every visitor is shown the admin password: each copy needs its
 		 * own, or one copy's visitor could log into another. */
@@ -648,7 +607,7 @@ provision(struct pool *p, struct instance *in, char *err, size_t errlen)
 	in->hook_ms = mstime_now() - t1;
 	step = "health";
 	t1 = mstime_now();
-	if (wait_healthy(p, in,
+	if (wait_healthy(p, in, t,
 			 p->env.health_budget_ms > 0 ? p->env.health_budget_ms
 			 : cold			     ? COLD_HEALTH_MS
 						     : RESTORE_HEALTH_MS,
@@ -667,18 +626,21 @@ provision(struct pool *p, struct instance *in, char *err, size_t errlen)
 	step = "store";
 	if (p->env.store->ops->put(p->env.store->ctx, in, e, sizeof(e)) == -1)
 		goto fail;
-	log_info("instance ready template=%s id=%s method=%s port=%d restore_ms=%.0f hook_ms=%.1f "
-		 "health_ms=%.0f route_ms=%.1f total_ms=%.0f",
-		 pool_template(p), in->id, in->method, in->app_port, in->restore_ms, in->hook_ms,
-		 in->health_ms, in->route_ms, in->provision_ms);
+	log_info("instance ready template=%s version=%d id=%s method=%s port=%d restore_ms=%.0f "
+		 "hook_ms=%.1f health_ms=%.0f route_ms=%.1f total_ms=%.0f",
+		 pool_template(p), in->version, in->id, in->method, in->app_port, in->restore_ms,
+		 in->hook_ms, in->health_ms, in->route_ms, in->provision_ms);
 	pthread_mutex_lock(&p->mu);
 	p->consecutive_failures = 0;
 	hist_observe(&p->stats, cold, in->provision_ms / 1000.0);
 	pthread_mutex_unlock(&p->mu);
+	pool_version_result(p, t, true, NULL);
 	return 0;
 fail:
 	snprintf(err, errlen, "%s: %.900s", step, e);
 	record_failure(p, in->id, step, e);
+	if (template_step(step))
+		pool_version_result(p, t, false, err);
 	/* RELEASING first: if the cleanup fails too (the dependency that made
 	 * the provisioning fail is down), the reaper retries it, and the record
 	 * does not count as being prepared forever. */
@@ -693,10 +655,13 @@ fail:
 
 struct counts {
 	int provisioning, ready, claimed, releasing, total;
+	int stale; /* READY copies of this node of a version the pool no longer serves */
 };
 
+/* Counts the pool's records by state; `serving` is the version served
+ * (read under the mutex by the caller), for the stale count. */
 static int
-count_instances(struct pool *p, struct counts *c, char *err, size_t errlen)
+count_instances(struct pool *p, int serving, struct counts *c, char *err, size_t errlen)
 {
 	struct instance *v = NULL;
 	int n = 0;
@@ -712,6 +677,7 @@ count_instances(struct pool *p, struct counts *c, char *err, size_t errlen)
 			break;
 		case INSTANCE_READY:
 			c->ready++;
+			c->stale += pool_version_stale(&p->env, &v[i], serving);
 			break;
 		case INSTANCE_CLAIMED:
 			c->claimed++;
@@ -727,23 +693,26 @@ count_instances(struct pool *p, struct counts *c, char *err, size_t errlen)
 }
 
 /* Decides, under the pool mutex, whether one more instance should be
- * provisioned and if so reserves its record and ports. Returns 1 when `in`
- * was reserved, 0 when nothing is needed, -1 on error. */
+ * provisioned and if so reserves its record and ports, and says which
+ * version it restores (*t). Ready copies of a version no longer served do
+ * not count: they go once new ones are ready (pool_version.c). Returns 1
+ * when `in` was reserved, 0 when nothing is needed, -1 on error. */
 static int
-reserve(struct pool *p, struct instance *in, char *err, size_t errlen)
+reserve(struct pool *p, struct instance *in, const struct template_meta **t, char *err,
+	size_t errlen)
 {
 	const struct pool_config *pc = p->env.pcfg;
 	struct counts c;
 	int slot, rc = 0;
 
 	pthread_mutex_lock(&p->mu);
-	if (count_instances(p, &c, err, errlen) == -1) {
+	if (count_instances(p, p->tmpl->version, &c, err, errlen) == -1) {
 		rc = -1;
 		goto out;
 	}
 	if (c.total >= pc->max_instances)
 		goto out;
-	if (c.ready + c.provisioning >= pc->min_ready &&
+	if (c.ready - c.stale + c.provisioning >= pc->min_ready &&
 	    !(p->demand && c.ready + c.provisioning == 0))
 		goto out;
 	slot = slot_take(p);
@@ -767,16 +736,18 @@ reserve(struct pool *p, struct instance *in, char *err, size_t errlen)
 	/* The second port of the pair is no longer published: a copy's database
 	 * is reached through its unix socket (copy_db_socket). */
 	in->db_port = 0;
+	*t = pool_version_next(p);
+	in->version = (*t)->version;
 	if (pc->db_mode == DB_MODE_SHARED)
 		validate_make_instance_prefix(in->id, in->prefix, sizeof(in->prefix));
 	else
-		snprintf(in->prefix, sizeof(in->prefix), "%s", p->env.tmpl->db_prefix);
+		snprintf(in->prefix, sizeof(in->prefix), "%s", (*t)->db_prefix);
 	in->created_at = now_s(p);
 	snprintf(in->method, sizeof(in->method), "criu_restore");
 	if (p->env.store->ops->reserve != NULL) {
 		/* Other nodes fill the same pool: the limits are checked again
 		 * in the same step as the insert. */
-		int want = p->demand && pc->min_ready < 1 ? 1 : pc->min_ready;
+		int want = (p->demand && pc->min_ready < 1 ? 1 : pc->min_ready) + c.stale;
 		int r = p->env.store->ops->reserve(p->env.store->ctx, in, pc->max_instances, want,
 						   err, errlen);
 
@@ -806,11 +777,12 @@ int
 pool_provision_one(struct pool *p, char *err, size_t errlen)
 {
 	struct instance in;
-	int r = reserve(p, &in, err, errlen);
+	const struct template_meta *t = NULL;
+	int r = reserve(p, &in, &t, err, errlen);
 
 	if (r <= 0)
 		return r;
-	r = provision(p, &in, err, errlen) == 0 ? 1 : -1;
+	r = provision(p, &in, t, err, errlen) == 0 ? 1 : -1;
 	pthread_mutex_lock(&p->mu);
 	idset_del(&p->provisioning, in.id);
 	pthread_mutex_unlock(&p->mu);
@@ -972,7 +944,7 @@ pool_claim(struct pool *p, const char *owner_ip, int max_owned, struct instance 
 		pthread_mutex_unlock(&p->mu);
 		return CLAIM_ERROR;
 	}
-	if (count_instances(p, &c, err, errlen) == -1) {
+	if (count_instances(p, p->tmpl->version, &c, err, errlen) == -1) {
 		p->stats.claim_fail_error++;
 		pthread_mutex_unlock(&p->mu);
 		return CLAIM_ERROR;
@@ -1352,6 +1324,7 @@ pool_reap(struct pool *p)
 	}
 	traffic_prune(p);
 	sweep_lost(p, v, n, now);
+	pool_version_tick(p, v, n, now);
 	free(v);
 }
 
@@ -1384,6 +1357,7 @@ pool_create(const struct pool_env *env)
 	struct pool *p = xcalloc(1, sizeof(*p));
 
 	p->env = *env;
+	pool_version_init(p);
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->wake, NULL);
 	p->nslots = (env->pcfg->port_max - env->pcfg->port_min + 1) / 2;
@@ -1444,6 +1418,7 @@ pool_free(struct pool *p)
 	free(p->traffic);
 	free(p->releasing.v);
 	free(p->provisioning.v);
+	pool_version_free(p);
 	free(p);
 }
 
@@ -1456,8 +1431,11 @@ pool_get_stats(struct pool *p, struct pool_stats *out)
 	pthread_mutex_lock(&p->mu);
 	*out = p->stats;
 	out->consecutive_failures = p->consecutive_failures;
+	out->version = p->tmpl->version;
+	snprintf(out->version_error, sizeof(out->version_error), "%s", p->version_error);
 	pthread_mutex_unlock(&p->mu);
-	if (count_instances(p, &c, err, sizeof(err)) == 0) {
+	if (count_instances(p, out->version, &c, err, sizeof(err)) == 0) {
+		out->stale = c.stale;
 		out->ready = c.ready;
 		out->claimed = c.claimed;
 		out->provisioning = c.provisioning;

@@ -24,12 +24,38 @@
 #include "store/store.h"
 
 struct template_meta;
+struct template_pick;
+
+/* Where a pool finds the versions of its template (template_version.h);
+ * serve.c implements it over the state directory and Podman. */
+struct template_source_ops {
+	/* Which version to serve and which to fall back to. */
+	int (*pick)(void *ctx, const char *name, struct template_pick *out, char *err,
+		    size_t errlen);
+	/* Version `version`, checked as at start-up (network, profile, restore). */
+	int (*load)(void *ctx, const char *name, int version, struct template_meta *out, char *err,
+		    size_t errlen);
+	/* Marks version failed, with the reason. */
+	int (*mark_failed)(void *ctx, const char *name, int version, const char *reason, char *err,
+			   size_t errlen);
+	/* The versions on disk, ascending. */
+	int (*versions)(void *ctx, const char *name, int *v, int max, int *n, char *err,
+			size_t errlen);
+	/* Removes a version nothing needs (files, restore image): 0, 1 busy, -1. */
+	int (*remove)(void *ctx, const char *name, int version, char *err, size_t errlen);
+};
+
+struct template_source {
+	const struct template_source_ops *ops; /* NULL: the template never changes */
+	void *ctx;
+};
 
 /* What a pool works with; owned by the caller, outlives the pool. */
 struct pool_env {
 	const struct config *cfg;
 	const struct pool_config *pcfg;
-	const struct template_meta *tmpl;
+	const struct template_meta *tmpl; /* the version to serve first (the pool copies it) */
+	struct template_source versions;
 	const struct profile *profile;
 	struct runtime runtime;
 	struct proxy *proxy;

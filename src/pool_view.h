@@ -36,6 +36,11 @@ struct pool_stats {
 	 * last one points at: "podman", "database", "app", "proxy", "store" */
 	int consecutive_failures;
 	char last_dependency[16];
+	/* the template version served; ready copies of other versions (they
+	 * go as new ones become ready); why the newest version is not served */
+	int version;
+	int stale;
+	char version_error[256];
 };
 
 /* One node sharing the pool (docs/NODES.md); with a store of one daemon,

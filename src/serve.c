@@ -24,6 +24,7 @@
 #include "app/profile.h"
 #include "commands.h"
 #include "container/podman.h"
+#include "errf.h"
 #include "criu_kdat.h"
 #include "hostport.h"
 #include "isolation.h"
@@ -36,6 +37,7 @@
 #include "store/store.h"
 #include "template.h"
 #include "template_restore.h"
+#include "template_version.h"
 #include "validate.h"
 #include "xmalloc.h"
 
@@ -348,6 +350,115 @@ choose_restore(struct daemon *d, const struct pool_config *pc, struct template_m
 			  pc->name, t->name);
 }
 
+/* --- the versions of each pool's template (template_version.h) ------------- */
+
+static const struct pool_config *
+pool_config_named(const struct config *cfg, const char *name)
+{
+	for (int i = 0; i < cfg->npools; i++)
+		if (strcmp(cfg->pools[i].name, name) == 0)
+			return &cfg->pools[i];
+	return NULL;
+}
+
+static int
+source_pick(void *ctx, const char *name, struct template_pick *out, char *err, size_t errlen)
+{
+	const struct daemon *d = ctx;
+
+	return template_pick(d->cfg->state_dir, name, out, err, errlen);
+}
+
+/* A version as a pool may serve it: its network is the one the pool's
+ * egress names, its profile the pool's, its restore path chosen. */
+static int
+source_load(void *ctx, const char *name, int version, struct template_meta *out, char *err,
+	    size_t errlen)
+{
+	struct daemon *d = ctx;
+	const struct pool_config *pc = pool_config_named(d->cfg, name);
+	const struct profile *prof;
+
+	if (pc == NULL)
+		return errf(err, errlen, "no [pool %s] in the configuration", name);
+	if (template_load_version(d->cfg->state_dir, name, version, out, err, errlen) == -1 ||
+	    check_template_network(d->cfg, pc, out, err, errlen) == -1)
+		return -1;
+	prof = profile_find(out->profile);
+	for (int i = 0; i < d->npools; i++)
+		if (strcmp(pool_template(d->pools[i]), name) == 0 && prof != d->env[i].profile)
+			return errf(err, errlen,
+				    "version %d has profile %s, the pool's copies run %s: make a "
+				    "template of another name for it",
+				    version, out->profile, d->tmpl[i].profile);
+	choose_restore(d, pc, out);
+	return 0;
+}
+
+static int
+source_mark_failed(void *ctx, const char *name, int version, const char *reason, char *err,
+		   size_t errlen)
+{
+	const struct daemon *d = ctx;
+
+	return template_mark_failed(d->cfg->state_dir, name, version, reason, err, errlen);
+}
+
+static int
+source_versions(void *ctx, const char *name, int *v, int max, int *n, char *err, size_t errlen)
+{
+	const struct daemon *d = ctx;
+
+	return template_versions(d->cfg->state_dir, name, v, max, n, err, errlen);
+}
+
+/* A version's files, then the image of its prepared restore. */
+static int
+source_remove(void *ctx, const char *name, int version, char *err, size_t errlen)
+{
+	struct daemon *d = ctx;
+	struct template_meta *m = xcalloc(1, sizeof(*m));
+	char e[512];
+	bool loaded;
+	int r;
+
+	loaded = template_load_version(d->cfg->state_dir, name, version, m, e, sizeof(e)) == 0;
+	r = template_version_remove(d->cfg->state_dir, name, version, err, errlen);
+	if (r == 0 && loaded && template_restore_remove_image(d->podman, m, e, sizeof(e)) == -1)
+		log_warnx("template version removed, its image %s stays: %s", m->restore_image, e);
+	explicit_bzero(m, sizeof(*m));
+	free(m);
+	return r;
+}
+
+static const struct template_source_ops daemon_template_source = {
+    .pick = source_pick,
+    .load = source_load,
+    .mark_failed = source_mark_failed,
+    .versions = source_versions,
+    .remove = source_remove,
+};
+
+/* The version a pool starts with: the one to serve (not a failed current
+ * one); the current one when no version can be picked. */
+static int
+load_serving(const struct config *cfg, const char *name, struct template_meta *out, char *err,
+	     size_t errlen)
+{
+	struct template_pick pk;
+	char e[512];
+
+	if (template_pick(cfg->state_dir, name, &pk, e, sizeof(e)) == 0) {
+		if (pk.serving != pk.current)
+			log_warnx("template %s: version %d failed (%s); serving version %d", name,
+				  pk.current, pk.failed_reason, pk.serving);
+		return template_load_version(cfg->state_dir, name, pk.serving, out, err, errlen);
+	}
+	if (strstr(e, "no template '") == NULL)
+		log_warnx("template %s: %s; trying the current version", name, e);
+	return template_load(cfg->state_dir, name, out, err, errlen);
+}
+
 static int
 open_pools(struct daemon *d, char *err, size_t errlen)
 {
@@ -361,7 +472,7 @@ open_pools(struct daemon *d, char *err, size_t errlen)
 		const struct pool_config *pc = &cfg->pools[i];
 		char e[768];
 
-		if (template_load(cfg->state_dir, pc->name, &d->tmpl[i], e, sizeof(e)) == -1) {
+		if (load_serving(cfg, pc->name, &d->tmpl[i], e, sizeof(e)) == -1) {
 			snprintf(err, errlen,
 				 "[pool %s]: %s (create it first: demux template create --name %s "
 				 "--image IMAGE)",
@@ -371,6 +482,8 @@ open_pools(struct daemon *d, char *err, size_t errlen)
 		d->env[i].cfg = cfg;
 		d->env[i].pcfg = pc;
 		d->env[i].tmpl = &d->tmpl[i];
+		d->env[i].versions.ops = &daemon_template_source;
+		d->env[i].versions.ctx = d;
 		if (check_template_network(cfg, pc, &d->tmpl[i], err, errlen) == -1)
 			return -1;
 		choose_restore(d, pc, &d->tmpl[i]);
@@ -386,10 +499,10 @@ open_pools(struct daemon *d, char *err, size_t errlen)
 		d->env[i].proxy = &d->proxy;
 		d->env[i].store = &d->store;
 		d->pools[i] = pool_create(&d->env[i]);
-		log_info("pool configured template=%s profile=%s image=%s min_ready=%d "
+		log_info("pool configured template=%s version=%d profile=%s image=%s min_ready=%d "
 			 "max_instances=%d ttl_s=%d",
-			 pc->name, d->tmpl[i].profile, d->tmpl[i].image, pc->min_ready,
-			 pc->max_instances, pc->ttl_s);
+			 pc->name, d->tmpl[i].version, d->tmpl[i].profile, d->tmpl[i].image,
+			 pc->min_ready, pc->max_instances, pc->ttl_s);
 	}
 	return 0;
 }
@@ -491,32 +604,6 @@ load_config(struct daemon *d, const char *path, char *token, size_t tokenlen)
 	return 0;
 }
 
-/* The state store [store] names: SQLite under the state directory, or the
- * Valkey / Redis server several nodes share. */
-static int
-open_store(struct daemon *d, char *err, size_t errlen)
-{
-	const struct config *cfg = d->cfg;
-	struct store_valkey_options o;
-	char password[CONFIG_STR];
-	int rc;
-
-	if (cfg->store_backend == STORE_SQLITE)
-		return store_sqlite_open(&d->store, cfg->store_path, err, errlen);
-	if (config_store_password(cfg, password, sizeof(password), err, errlen) == -1)
-		return -1;
-	memset(&o, 0, sizeof(o));
-	o.host = cfg->redis_host;
-	o.port = cfg->redis_port;
-	o.password = password;
-	o.prefix = cfg->redis_key_prefix;
-	o.connect_timeout_ms = 2000;
-	o.command_timeout_ms = 3000;
-	rc = store_valkey_open(&d->store, &o, err, errlen);
-	explicit_bzero(password, sizeof(password));
-	return rc;
-}
-
 /* State store, Podman, the copies' isolation, the proxy and its front door,
  * in that order; close_daemon undoes what was opened. 0, or -1 after saying
  * why on stderr. */
@@ -526,7 +613,7 @@ open_dependencies(struct daemon *d)
 	char err[1024];
 
 	if (mkpath(d->cfg->state_dir, 0755, 0700, err, sizeof(err)) == -1 ||
-	    open_store(d, err, sizeof(err)) == -1) {
+	    store_open_configured(&d->store, d->cfg, err, sizeof(err)) == -1) {
 		fprintf(stderr, "demux: state store: %s\n", err);
 		return -1;
 	}

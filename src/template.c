@@ -34,6 +34,7 @@
 #include "log.h"
 #include "mkpath.h"
 #include "template_restore.h"
+#include "template_version.h"
 #include "xmalloc.h"
 
 #define META_FILE "template.json"
@@ -656,6 +657,7 @@ template_meta_to_json(const struct template_meta *m, char **json, char *err, siz
 				      m->checkpoint.runtime_ms, "criu_ms", m->checkpoint.criu_ms,
 				      "pages_written", (json_int_t)m->checkpoint.pages_written));
 	json_object_set_new(o, "created_at", json_integer(m->created_at));
+	json_object_set_new(o, "version", json_integer(m->version > 0 ? m->version : 1));
 	json_object_set_new(o, "memory_bytes", json_integer(m->memory_bytes));
 	json_object_set_new(o, "pids_limit", json_integer(m->pids_limit));
 	json_object_set_new(o, "cpus", json_real(m->cpus));
@@ -786,6 +788,11 @@ template_meta_from_json(const char *json, struct template_meta *m, char *err, si
 	m->checkpoint.pages_written = (long long)get_num(ck, "pages_written");
 	m->checkpoint.archive_bytes = m->archive_bytes;
 	m->created_at = (long long)get_num(o, "created_at");
+	m->version = (int)get_num(o, "version");
+	if (m->version < 0 || m->version > 999999) {
+		errf(err, errlen, "version: not a version number");
+		goto out;
+	}
 	m->memory_bytes = (long long)get_num(o, "memory_bytes");
 	m->pids_limit = (long long)get_num(o, "pids_limit");
 	m->cpus = get_num(o, "cpus");
@@ -811,19 +818,20 @@ template_dir(const char *state_dir, const char *name, struct buf *out, char *err
 int
 template_save(const char *state_dir, const struct template_meta *m, char *err, size_t errlen)
 {
-	struct buf dir, path, tmp;
+	char dir[TEMPLATE_PATH];
+	struct buf path, tmp;
 	char *json = NULL;
 	size_t len, off = 0;
 	int fd = -1, ret = -1;
 
-	buf_init(&dir, TEMPLATE_PATH);
 	buf_init(&path, TEMPLATE_PATH);
 	buf_init(&tmp, TEMPLATE_PATH);
-	if (template_dir(state_dir, m->name, &dir, err, errlen) == -1 ||
-	    mkpath(buf_str(&dir), 0700, 0700, err, errlen) == -1)
+	if (template_version_dir(state_dir, m->name, m->version > 0 ? m->version : 1, dir,
+				 sizeof(dir), err, errlen) == -1 ||
+	    mkpath(dir, 0700, 0700, err, errlen) == -1)
 		goto out;
-	if (buf_printf(&path, "%s/%s", buf_str(&dir), META_FILE) == -1 ||
-	    buf_printf(&tmp, "%s/%s.tmp", buf_str(&dir), META_FILE) == -1) {
+	if (buf_printf(&path, "%s/%s", dir, META_FILE) == -1 ||
+	    buf_printf(&tmp, "%s/%s.tmp", dir, META_FILE) == -1) {
 		errf(err, errlen, "state directory path too long");
 		goto out;
 	}
@@ -867,31 +875,33 @@ out:
 	if (ret == -1 && tmp.len > 0)
 		unlink(buf_str(&tmp));
 	free(json);
-	buf_free(&dir);
 	buf_free(&path);
 	buf_free(&tmp);
 	return ret;
 }
 
 int
-template_load(const char *state_dir, const char *name, struct template_meta *out, char *err,
-	      size_t errlen)
+template_load_version(const char *state_dir, const char *name, int version,
+		      struct template_meta *out, char *err, size_t errlen)
 {
-	struct buf dir, path, text;
+	char dir[TEMPLATE_PATH];
+	struct buf path, text;
 	char why[512];
 	int ret = -1;
 
-	buf_init(&dir, TEMPLATE_PATH);
 	buf_init(&path, TEMPLATE_PATH);
 	buf_init(&text, 1);
-	if (template_dir(state_dir, name, &dir, err, errlen) == -1)
+	if (template_version_dir(state_dir, name, version, dir, sizeof(dir), err, errlen) == -1)
 		goto out;
-	if (buf_printf(&path, "%s/%s", buf_str(&dir), META_FILE) == -1) {
+	if (buf_printf(&path, "%s/%s", dir, META_FILE) == -1) {
 		errf(err, errlen, "state directory path too long");
 		goto out;
 	}
 	if (access(buf_str(&path), F_OK) == -1 && errno == ENOENT) {
-		errf(err, errlen, "no template '%s' in %s/templates", name, state_dir);
+		if (version == 1)
+			errf(err, errlen, "no template '%s' in %s/templates", name, state_dir);
+		else
+			errf(err, errlen, "template '%s' has no version %d", name, version);
 		goto out;
 	}
 	if (buf_read_file(buf_str(&path), META_MAX, &text, err, errlen) == -1)
@@ -905,30 +915,47 @@ template_load(const char *state_dir, const char *name, struct template_meta *out
 		     name);
 		goto out;
 	}
-	/* An archive named relative to the template directory (a moved state dir). */
+	/* made before versions existed: the first */
+	if (out->version == 0)
+		out->version = 1;
+	if (out->version != version) {
+		errf(err, errlen, "%s: says version %d, not %d", buf_str(&path), out->version,
+		     version);
+		goto out;
+	}
+	/* An archive named relative to the version's directory (a moved state dir). */
 	if (out->archive_path[0] != '/') {
 		char rel[TEMPLATE_PATH];
 
 		snprintf(rel, sizeof(rel), "%s", out->archive_path);
-		if (snprintf(out->archive_path, sizeof(out->archive_path), "%s/%s", buf_str(&dir),
-			     rel) >= (int)sizeof(out->archive_path)) {
+		if (snprintf(out->archive_path, sizeof(out->archive_path), "%s/%s", dir, rel) >=
+		    (int)sizeof(out->archive_path)) {
 			errf(err, errlen, "%s: archive path too long", buf_str(&path));
 			goto out;
 		}
 	}
 	if (out->restore_image[0] != '\0' &&
-	    snprintf(out->restore_archive_path, sizeof(out->restore_archive_path), "%s/%s",
-		     buf_str(&dir),
+	    snprintf(out->restore_archive_path, sizeof(out->restore_archive_path), "%s/%s", dir,
 		     TEMPLATE_RESTORE_ARCHIVE) >= (int)sizeof(out->restore_archive_path)) {
 		errf(err, errlen, "%s: restore archive path too long", buf_str(&path));
 		goto out;
 	}
 	ret = 0;
 out:
-	buf_free(&dir);
 	buf_free(&path);
 	buf_free(&text);
 	return ret;
+}
+
+int
+template_load(const char *state_dir, const char *name, struct template_meta *out, char *err,
+	      size_t errlen)
+{
+	int version;
+
+	if (template_current(state_dir, name, &version, err, errlen) == -1)
+		return -1;
+	return template_load_version(state_dir, name, version, out, err, errlen);
 }
 
 static int
@@ -1014,7 +1041,26 @@ lock_dir(const char *dir)
 }
 
 int
-template_dir_discard(const char *dir, char *err, size_t errlen)
+template_lock(const char *state_dir, const char *name, char *err, size_t errlen)
+{
+	char dir[TEMPLATE_PATH];
+	int fd, saved;
+
+	if (template_version_dir(state_dir, name, 1, dir, sizeof(dir), err, errlen) == -1) {
+		errno = EINVAL;
+		return -1;
+	}
+	fd = lock_dir(dir);
+	if (fd == -1) {
+		saved = errno;
+		errf(err, errlen, "template '%s': lock in %s: %s", name, dir, strerror(saved));
+		errno = saved;
+	}
+	return fd;
+}
+
+int
+template_version_discard(const char *dir, bool remove_dir, char *err, size_t errlen)
 {
 	static const char *const files[] = {META_FILE,
 					    "template.json.tmp",
@@ -1022,7 +1068,8 @@ template_dir_discard(const char *dir, char *err, size_t errlen)
 					    "checkpoint.tar.part",
 					    "checkpoint.tar.zst",
 					    "checkpoint.tar.zst.part",
-					    LOCK_FILE,
+					    "failed",
+					    "failed.tmp",
 					    NULL};
 	char path[TEMPLATE_PATH];
 
@@ -1033,19 +1080,50 @@ template_dir_discard(const char *dir, char *err, size_t errlen)
 		if (unlink(path) == -1 && errno != ENOENT)
 			return errf(err, errlen, "remove %s: %s", path, strerror(errno));
 	}
+	if (!remove_dir)
+		return 0;
+	snprintf(path, sizeof(path), "%s/%s", dir, LOCK_FILE);
+	if (unlink(path) == -1 && errno != ENOENT)
+		return errf(err, errlen, "remove %s: %s", path, strerror(errno));
 	if (rmdir(dir) == -1 && errno != ENOENT)
 		return errf(err, errlen, "remove %s: %s", dir, strerror(errno));
 	return 0;
 }
 
+/* Removes templates/<name>/versions/N for every N, then versions/ itself. */
+static int
+discard_later_versions(const char *dir, char *err, size_t errlen)
+{
+	char sub[TEMPLATE_PATH], vdir[TEMPLATE_PATH + 300];
+	DIR *d;
+	struct dirent *e;
+	int ret = 0;
+
+	snprintf(sub, sizeof(sub), "%s/versions", dir);
+	d = opendir(sub);
+	if (d == NULL)
+		return errno == ENOENT ? 0 : errf(err, errlen, "%s: %s", sub, strerror(errno));
+	while (ret == 0 && (e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(vdir, sizeof(vdir), "%s/%s", sub, e->d_name);
+		ret = template_version_discard(vdir, true, err, errlen);
+	}
+	closedir(d);
+	if (ret == 0 && rmdir(sub) == -1 && errno != ENOENT)
+		ret = errf(err, errlen, "remove %s: %s", sub, strerror(errno));
+	return ret;
+}
+
 int
 template_remove(const char *state_dir, const char *name, char *err, size_t errlen)
 {
-	struct buf dir;
+	struct buf dir, cur;
 	struct stat st;
 	int lock = -1, ret = -1;
 
 	buf_init(&dir, TEMPLATE_PATH);
+	buf_init(&cur, TEMPLATE_PATH);
 	if (template_dir(state_dir, name, &dir, err, errlen) == -1)
 		goto out;
 	if (stat(buf_str(&dir), &st) == -1) {
@@ -1058,39 +1136,51 @@ template_remove(const char *state_dir, const char *name, char *err, size_t errle
 		     strerror(errno));
 		goto out;
 	}
-	ret = template_dir_discard(buf_str(&dir), err, errlen);
+	if (discard_later_versions(buf_str(&dir), err, errlen) == -1)
+		goto out;
+	if (buf_printf(&cur, "%s/current", buf_str(&dir)) == -1 ||
+	    (unlink(buf_str(&cur)) == -1 && errno != ENOENT)) {
+		errf(err, errlen, "remove %s: %s", buf_str(&cur), strerror(errno));
+		goto out;
+	}
+	ret = template_version_discard(buf_str(&dir), true, err, errlen);
 out:
 	if (lock != -1)
 		close(lock);
 	buf_free(&dir);
+	buf_free(&cur);
 	return ret;
 }
 
 int
-template_dir_claim(const char *state_dir, const char *name, char *dir, size_t dirlen, int *lock,
-		   char *err, size_t errlen)
+template_dir_claim(const char *state_dir, const char *name, char *dir, size_t dirlen, int *version,
+		   int *lock, char *err, size_t errlen)
 {
-	char meta[TEMPLATE_PATH + 32];
-	struct stat st;
+	int v[TEMPLATE_MAX_VERSIONS], n;
 
 	*lock = -1;
-	if (snprintf(dir, dirlen, "%s/templates/%s", state_dir, name) >= (int)dirlen)
-		return errf(err, errlen, "state directory path too long");
-	if (mkpath(dir, 0700, 0700, err, errlen) == -1)
+	if (template_version_dir(state_dir, name, 1, dir, dirlen, err, errlen) == -1 ||
+	    mkpath(dir, 0700, 0700, err, errlen) == -1)
 		return -1;
 	*lock = lock_dir(dir);
 	if (*lock == -1)
 		return errf(err, errlen, "template '%s' is being created by another demux (%s)",
 			    name, strerror(errno));
-	snprintf(meta, sizeof(meta), "%s/%s", dir, META_FILE);
-	if (stat(meta, &st) == 0) {
-		close(*lock);
-		*lock = -1;
-		return errf(err, errlen,
-			    "template '%s' already exists (remove it first: demux template rm %s)",
-			    name, name);
+	if (template_versions(state_dir, name, v, TEMPLATE_MAX_VERSIONS, &n, err, errlen) == -1)
+		goto fail;
+	*version = n > 0 ? v[n - 1] + 1 : 1;
+	if (*version > TEMPLATE_VERSION_MAX) {
+		errf(err, errlen, "template '%s' has reached version %d", name, v[n - 1]);
+		goto fail;
 	}
+	if (template_version_dir(state_dir, name, *version, dir, dirlen, err, errlen) == -1 ||
+	    mkpath(dir, 0700, 0700, err, errlen) == -1)
+		goto fail;
 	return 0;
+fail:
+	close(*lock);
+	*lock = -1;
+	return -1;
 }
 
 int

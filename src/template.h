@@ -42,6 +42,7 @@
 
 struct template_meta {
 	char name[64];
+	int version; /* 1, 2, ... (template_version.h) */
 	char image[TEMPLATE_STR];
 	char image_id[72];
 	char profile[32]; /* "prestashop", "wordpress", "generic" */
@@ -164,27 +165,38 @@ int template_cold_start_spec(const struct template_meta *m, const char *name, in
 /* The shell script run as the entrypoint of a flashlight-style image. */
 const char *template_db_wrapper_script(void);
 
-/* Metadata files: <state_dir>/templates/<name>/template.json. */
+/* Metadata files: template.json in the directory of the template's version
+ * (template_version.h). template_load reads the current version. */
 int template_save(const char *state_dir, const struct template_meta *m, char *err, size_t errlen);
 int template_load(const char *state_dir, const char *name, struct template_meta *out, char *err,
 		  size_t errlen);
-/* Every readable template, sorted by name; *out is malloc'ed (caller frees). */
+int template_load_version(const char *state_dir, const char *name, int version,
+			  struct template_meta *out, char *err, size_t errlen);
+/* The current version of every readable template, sorted by name; *out is
+ * malloc'ed (caller frees). */
 int template_list(const char *state_dir, struct template_meta **out, int *n, char *err,
 		  size_t errlen);
-/* Removes a template's directory (metadata and archive). */
+/* Removes a template: every version (metadata and archives). */
 int template_remove(const char *state_dir, const char *name, char *err, size_t errlen);
 
+/* Takes the template's lock (templates/<name>/.lock) without waiting: the
+ * descriptor, or -1 (errno EWOULDBLOCK while a create holds it). */
+int template_lock(const char *state_dir, const char *name, char *err, size_t errlen);
+
 /*
- * The directory of a template being made: creates <state_dir>/templates/<name>
- * (mode 0700, its path into dir) and locks it; *lock is the lock's descriptor,
- * which the caller closes when done (-1 when none was taken). Fails when
- * another create holds the lock or the template exists already; a directory
- * left by a killed create is reused.
+ * The directory of a new version of a template: locks <state_dir>/templates/
+ * <name> (created mode 0700), then creates the directory of the version after
+ * the newest one there (1 for a new name; its path into dir, its number into
+ * *version). *lock is the lock's descriptor, which the caller closes when
+ * done (-1 when none was taken). Fails when another create holds the lock; a
+ * directory left by a killed create is reused.
  */
-int template_dir_claim(const char *state_dir, const char *name, char *dir, size_t dirlen, int *lock,
-		       char *err, size_t errlen);
-/* Removes what demux writes into a template directory, then the directory. */
-int template_dir_discard(const char *dir, char *err, size_t errlen);
+int template_dir_claim(const char *state_dir, const char *name, char *dir, size_t dirlen,
+		       int *version, int *lock, char *err, size_t errlen);
+/* Removes what demux writes into a version's directory; with remove_dir the
+ * directory too (and its lock), else only the version's own files (version
+ * 1 shares its directory with the template's). */
+int template_version_discard(const char *dir, bool remove_dir, char *err, size_t errlen);
 
 /* JSON form of the metadata; *json malloc'ed. And back. */
 int template_meta_to_json(const struct template_meta *m, char **json, char *err, size_t errlen);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "app/profile.h"
 #include "commands.h"
@@ -21,6 +22,8 @@
 #include "template.h"
 #include "template_create.h"
 #include "template_restore.h"
+#include "template_version.h"
+#include "store/store.h"
 #include "validate.h"
 #include "xmalloc.h"
 
@@ -93,6 +96,11 @@ usage(FILE *out)
 	    "usage: demux template create --name NAME --image IMAGE [options]\n"
 	    "       demux template ls\n"
 	    "       demux template rm NAME\n"
+	    "       demux template rollback NAME\n"
+	    "\n"
+	    "create on an existing NAME makes a new version beside the others; a running\n"
+	    "demux serve replaces its ready copies with copies of it (claimed ones keep\n"
+	    "theirs). rollback makes the version before the current one current again.\n"
 	    "\n"
 	    "create options (image labels demux.* give the defaults):\n"
 	    "  --profile prestashop|wordpress|generic\n"
@@ -161,84 +169,211 @@ format_bytes(long long n, char *out, size_t outlen)
 		snprintf(out, outlen, "%lld B", n);
 }
 
-static int
-cmd_ls(const char *state_dir)
+/* This node's ready and claimed copies of template name per version
+ * (ready[v], claimed[v] for v < nv), from the store the configuration names;
+ * false when it cannot be read. */
+static bool
+count_copies(const struct config *cfg, const char *name, int *ready, int *claimed, int nv)
 {
-	struct template_meta *list = NULL;
-	char err[1024], size[32], disk[32], when[32];
+	struct store st;
+	struct instance *v = NULL;
+	char err[512];
 	int n = 0;
+
+	/* no store file yet: no copy either (and none is made here) */
+	if (cfg->store_backend == STORE_SQLITE && access(cfg->store_path, F_OK) == -1)
+		return true;
+	if (store_open_configured(&st, cfg, err, sizeof(err)) == -1) {
+		fprintf(stderr, "demux: template ls: copies not counted: %s\n", err);
+		return false;
+	}
+	if (st.ops->list(st.ctx, name, -1, &v, &n, err, sizeof(err)) == -1) {
+		fprintf(stderr, "demux: template ls: copies not counted: %s\n", err);
+		st.ops->close(st.ctx);
+		return false;
+	}
+	for (int i = 0; i < n; i++) {
+		int ver = v[i].version > 0 ? v[i].version : 1;
+
+		/* versions are a node's own: other nodes' copies are theirs */
+		if (ver >= nv || strcmp(v[i].node, cfg->node_name) != 0)
+			continue;
+		if (v[i].state == INSTANCE_READY)
+			ready[ver]++;
+		else if (v[i].state == INSTANCE_CLAIMED)
+			claimed[ver]++;
+	}
+	free(v);
+	st.ops->close(st.ctx);
+	return true;
+}
+
+/* What a version is to the pool: serving, current but failed, fallback... */
+static const char *
+version_status(const struct template_pick *pk, int v, bool failed)
+{
+	if (v == pk->serving)
+		return v == pk->current ? "current" : "serving";
+	if (v == pk->current)
+		return failed ? "failed*" : "current";
+	if (failed)
+		return "failed";
+	return v == pk->fallback ? "previous" : "old";
+}
+
+static void
+print_version(const struct template_meta *m, const char *status, bool counted, int ready,
+	      int claimed)
+{
+	char size[32], disk[32], when[32], copies[32];
+	time_t t = (time_t)m->created_at;
+	struct tm tm;
+
+	format_bytes(m->archive_bytes, size, sizeof(size));
+	if (m->disk_bytes > 0)
+		format_bytes(m->disk_bytes, disk, sizeof(disk));
+	else
+		snprintf(disk, sizeof(disk), "unbounded");
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%SZ", &tm);
+	if (counted)
+		snprintf(copies, sizeof(copies), "%d/%d", ready, claimed);
+	else
+		snprintf(copies, sizeof(copies), "?");
+	printf("%-20s %7d %-9s %-32s %-10s %-7s %10s %7.0f ms %10s %13s  %s\n", m->name, m->version,
+	       status, m->image, m->profile, m->compressed ? "tar.zst" : "tar", size,
+	       m->checkpoint.wall_ms, disk, copies, when);
+}
+
+/* Every version of every template, with what the pool makes of it and how
+ * many of its copies are ready and claimed. */
+static int
+cmd_ls(const struct config *cfg, const char *state_dir)
+{
+	struct template_meta *list = NULL, *m = xcalloc(1, sizeof(*m));
+	char err[1024], reason[256];
+	int n = 0, rc = 1;
 
 	if (template_list(state_dir, &list, &n, err, sizeof(err)) == -1) {
 		fprintf(stderr, "demux: template ls: %s\n", err);
-		free(list);
-		return 1;
+		goto out;
 	}
+	rc = 0;
 	if (n == 0) {
 		printf("no templates in %s/templates\n", state_dir);
-		free(list);
-		return 0;
+		goto out;
 	}
-	printf("%-20s %-40s %-10s %-10s %10s %10s %10s  %s\n", "NAME", "IMAGE", "PROFILE",
-	       "ARCHIVE", "SIZE", "CHECKPOINT", "DISK", "CREATED");
+	printf("%-20s %7s %-9s %-32s %-10s %-7s %10s %10s %10s %13s  %s\n", "NAME", "VERSION",
+	       "STATUS", "IMAGE", "PROFILE", "ARCHIVE", "SIZE", "CHECKPOINT", "DISK",
+	       "READY/CLAIMED", "CREATED");
 	for (int i = 0; i < n; i++) {
-		time_t t = (time_t)list[i].created_at;
-		struct tm tm;
+		int v[TEMPLATE_MAX_VERSIONS], nv = 0, ready[TEMPLATE_MAX_VERSIONS + 1] = {0},
+					      claimed[TEMPLATE_MAX_VERSIONS + 1] = {0};
+		struct template_pick pk;
+		bool counted;
 
-		format_bytes(list[i].archive_bytes, size, sizeof(size));
-		if (list[i].disk_bytes > 0)
-			format_bytes(list[i].disk_bytes, disk, sizeof(disk));
-		else
-			snprintf(disk, sizeof(disk), "unbounded");
-		gmtime_r(&t, &tm);
-		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%SZ", &tm);
-		printf("%-20s %-40s %-10s %-10s %10s %7.0f ms %10s  %s\n", list[i].name,
-		       list[i].image, list[i].profile, list[i].compressed ? "tar.zst" : "tar", size,
-		       list[i].checkpoint.wall_ms, disk, when);
+		if (template_versions(state_dir, list[i].name, v, TEMPLATE_MAX_VERSIONS, &nv, err,
+				      sizeof(err)) == -1 ||
+		    template_pick(state_dir, list[i].name, &pk, err, sizeof(err)) == -1) {
+			fprintf(stderr, "demux: template ls: %s\n", err);
+			rc = 1;
+			memset(&pk, 0, sizeof(pk));
+		}
+		counted =
+		    count_copies(cfg, list[i].name, ready, claimed, TEMPLATE_MAX_VERSIONS + 1);
+		for (int k = nv - 1; k >= 0; k--) {
+			bool failed = template_version_failed(state_dir, list[i].name, v[k], reason,
+							      sizeof(reason));
+
+			if (template_load_version(state_dir, list[i].name, v[k], m, err,
+						  sizeof(err)) == -1) {
+				fprintf(stderr, "demux: template ls: %s\n", err);
+				continue;
+			}
+			print_version(m, version_status(&pk, v[k], failed),
+				      counted && v[k] <= TEMPLATE_MAX_VERSIONS,
+				      v[k] <= TEMPLATE_MAX_VERSIONS ? ready[v[k]] : 0,
+				      v[k] <= TEMPLATE_MAX_VERSIONS ? claimed[v[k]] : 0);
+			if (failed)
+				printf("%-20s %7d failed: %s\n", "", v[k], reason);
+		}
 	}
+out:
+	if (list != NULL)
+		explicit_bzero(list, (size_t)n * sizeof(*list));
 	free(list);
-	return 0;
+	explicit_bzero(m, sizeof(*m));
+	free(m);
+	return rc;
 }
 
-/* Removes the template's directory, then the image of its prepared restore
- * (template_restore.h), which Podman keeps while a copy still runs on it. */
+/* Removes every version of the template, then the images of their prepared
+ * restores (template_restore.h), which Podman keeps while a copy still runs
+ * on one. */
 static int
 cmd_rm(const struct config *cfg, const char *state_dir, const char *socket, const char *name)
 {
-	struct template_meta *m = xcalloc(1, sizeof(*m));
+	struct template_meta *m = xcalloc(TEMPLATE_MAX_VERSIONS, sizeof(*m));
+	int v[TEMPLATE_MAX_VERSIONS], nv = 0, nm = 0;
 	struct podman *p = NULL;
 	char err[2048];
-	bool loaded;
 	int rc = 1;
 
-	loaded = template_load(state_dir, name, m, err, sizeof(err)) == 0;
+	if (template_versions(state_dir, name, v, TEMPLATE_MAX_VERSIONS, &nv, err, sizeof(err)) ==
+	    0)
+		for (int k = 0; k < nv; k++)
+			if (template_load_version(state_dir, name, v[k], &m[nm], err,
+						  sizeof(err)) == 0)
+				nm++;
 	if (template_remove(state_dir, name, err, sizeof(err)) == -1) {
 		fprintf(stderr, "demux: template rm: %s\n", err);
 		goto out;
 	}
 	printf("template %s removed\n", name);
 	rc = 0;
-	if (!loaded || m->restore_image[0] == '\0')
-		goto out;
-	p = podman_open(socket, cfg->podman_timeout_ms);
-	if (template_restore_remove_image(p, m, err, sizeof(err)) == -1)
-		fprintf(stderr,
-			"demux: template rm: image %s stays: %s (remove it with \"podman image rm "
-			"%s\" once no copy runs on it)\n",
-			m->restore_image, err, m->restore_image);
+	for (int k = 0; k < nm; k++) {
+		if (m[k].restore_image[0] == '\0')
+			continue;
+		if (p == NULL)
+			p = podman_open(socket, cfg->podman_timeout_ms);
+		if (template_restore_remove_image(p, &m[k], err, sizeof(err)) == -1)
+			fprintf(stderr,
+				"demux: template rm: image %s stays: %s (remove it with \"podman "
+				"image rm %s\" once no copy runs on it)\n",
+				m[k].restore_image, err, m[k].restore_image);
+	}
 out:
 	podman_close(p);
-	explicit_bzero(m, sizeof(*m));
+	explicit_bzero(m, TEMPLATE_MAX_VERSIONS * sizeof(*m));
 	free(m);
 	return rc;
 }
 
+/* Makes the version before the current one current again; a running demux
+ * serve rolls its pool to it (template_version.h). */
+static int
+cmd_rollback(const char *state_dir, const char *name)
+{
+	char err[1024];
+	int from, to;
+
+	if (template_rollback(state_dir, name, &from, &to, err, sizeof(err)) == -1) {
+		fprintf(stderr, "demux: template rollback: %s\n", err);
+		return 1;
+	}
+	printf("template %s: version %d is current again (was %d); a running demux serve "
+	       "replaces its ready copies of version %d\n",
+	       name, to, from, from);
+	return 0;
+}
+
 /* What the command line asked for. */
 struct args {
-	const char *sub; /* "create", "ls" or "rm" */
+	const char *sub; /* "create", "ls", "rm" or "rollback" */
 	const char *config_path;
 	const char *state_dir;
 	const char *socket;
-	const char *rm_name;
+	const char *target_name;
 	struct template_options opt;
 	int host_port; /* 0 = a free port */
 	int timeout_s;
@@ -376,6 +511,13 @@ value_option(struct args *a, int ch, const char *v)
  * command goes on; -1 when it stops here with exit status *rc (2 after a
  * message on stderr, 0 after --help).
  */
+/* Subcommands that take a template name after the options. */
+static bool
+takes_name(const char *sub)
+{
+	return strcmp(sub, "rm") == 0 || strcmp(sub, "rollback") == 0;
+}
+
 static int
 parse_args(int argc, char **argv, struct args *a, int *rc)
 {
@@ -412,13 +554,13 @@ parse_args(int argc, char **argv, struct args *a, int *rc)
 			return -1;
 	}
 	optind++; /* index into argv, not argv + 1 */
-	if (strcmp(a->sub, "rm") == 0 ? optind != argc - 1 : optind != argc) {
+	if (takes_name(a->sub) ? optind != argc - 1 : optind != argc) {
 		fprintf(stderr, "demux: template %s: unexpected arguments\n", a->sub);
 		usage(stderr);
 		return -1;
 	}
-	if (strcmp(a->sub, "rm") == 0)
-		a->rm_name = argv[optind];
+	if (takes_name(a->sub))
+		a->target_name = argv[optind];
 	return 0;
 }
 
@@ -468,9 +610,9 @@ cmd_create(const struct config *cfg, const struct args *a)
 		goto out;
 	}
 	format_bytes(m->archive_bytes, size, sizeof(size));
-	printf("template %s: %s (%s), checkpoint %.0f ms (CRIU %.0f ms, %lld pages)\n", m->name,
-	       m->archive_path, size, m->checkpoint.wall_ms, m->checkpoint.criu_ms,
-	       m->checkpoint.pages_written);
+	printf("template %s version %d: %s (%s), checkpoint %.0f ms (CRIU %.0f ms, %lld pages)\n",
+	       m->name, m->version, m->archive_path, size, m->checkpoint.wall_ms,
+	       m->checkpoint.criu_ms, m->checkpoint.pages_written);
 	rc = 0;
 out:
 	podman_close(p);
@@ -493,8 +635,9 @@ cmd_template(int argc, char **argv)
 	}
 	memset(&a, 0, sizeof(a));
 	a.sub = argv[1];
-	if (strcmp(a.sub, "create") != 0 && strcmp(a.sub, "ls") != 0 && strcmp(a.sub, "rm") != 0) {
-		fprintf(stderr, "demux: template: unknown subcommand '%s' (create, ls, rm)\n",
+	if (strcmp(a.sub, "create") != 0 && strcmp(a.sub, "ls") != 0 && !takes_name(a.sub)) {
+		fprintf(stderr,
+			"demux: template: unknown subcommand '%s' (create, ls, rm, rollback)\n",
 			a.sub);
 		return 2;
 	}
@@ -511,14 +654,25 @@ cmd_template(int argc, char **argv)
 	}
 	if (log_level_parse(cfg->log_level, &lvl) == 0)
 		log_set_level(lvl);
-	if (a.state_dir == NULL)
+	if (a.state_dir == NULL) {
 		a.state_dir = cfg->state_dir;
+	} else {
+		char derived[sizeof(cfg->store_path)];
+
+		/* the store that lives in the state directory given */
+		snprintf(derived, sizeof(derived), "%.200s/demux.db", cfg->state_dir);
+		if (strcmp(cfg->store_path, derived) == 0)
+			snprintf(cfg->store_path, sizeof(cfg->store_path), "%.200s/demux.db",
+				 a.state_dir);
+	}
 	if (a.socket == NULL)
 		a.socket = cfg->podman_socket;
 	if (strcmp(a.sub, "ls") == 0)
-		rc = cmd_ls(a.state_dir);
+		rc = cmd_ls(cfg, a.state_dir);
 	else if (strcmp(a.sub, "rm") == 0)
-		rc = cmd_rm(cfg, a.state_dir, a.socket, a.rm_name);
+		rc = cmd_rm(cfg, a.state_dir, a.socket, a.target_name);
+	else if (strcmp(a.sub, "rollback") == 0)
+		rc = cmd_rollback(a.state_dir, a.target_name);
 	else
 		rc = cmd_create(cfg, &a);
 out:

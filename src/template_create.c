@@ -28,6 +28,7 @@
 #include "mstime.h"
 #include "storage.h"
 #include "template_restore.h"
+#include "template_version.h"
 #include "xmalloc.h"
 
 #define TCP_QUIET_WAIT_MS 10000
@@ -361,8 +362,8 @@ create_template(struct create *c, const struct template_options *opt, char *err,
 	    check_disk_bound(c, err, errlen) == -1)
 		goto out;
 	snprintf(c->container, sizeof(c->container), "%s%s", TEMPLATE_CONTAINER_PREFIX, c->m.name);
-	if (template_dir_claim(c->state_dir, c->m.name, c->dir, sizeof(c->dir), &lock, err,
-			       errlen) == -1)
+	if (template_dir_claim(c->state_dir, c->m.name, c->dir, sizeof(c->dir), &c->m.version,
+			       &lock, err, errlen) == -1)
 		goto out;
 	made_dir = true;
 	if (snprintf(c->m.archive_path, sizeof(c->m.archive_path), "%s/checkpoint.tar%s", c->dir,
@@ -399,7 +400,9 @@ create_template(struct create *c, const struct template_options *opt, char *err,
 		log_warnx("template: no prepared restore name=%s reason=\"%s\"; copies restore "
 			  "from the full archive (slower)",
 			  c->m.name, why);
-	if (template_save(c->state_dir, &c->m, err, errlen) == -1)
+	/* The new version is served once it is complete on disk. */
+	if (template_save(c->state_dir, &c->m, err, errlen) == -1 ||
+	    template_set_current(c->state_dir, c->m.name, c->m.version, err, errlen) == -1)
 		goto out;
 	ret = 0;
 out:
@@ -408,7 +411,8 @@ out:
 	if (ret == -1 && c->m.restore_image[0] != '\0' &&
 	    template_restore_remove_image(c->p, &c->m, rmerr, sizeof(rmerr)) == -1)
 		log_warnx("template: removing image=%s: %s", c->m.restore_image, rmerr);
-	if (ret == -1 && made_dir && template_dir_discard(c->dir, rmerr, sizeof(rmerr)) == -1)
+	if (ret == -1 && made_dir &&
+	    template_version_discard(c->dir, true, rmerr, sizeof(rmerr)) == -1)
 		log_warnx("template: cleaning %s: %s", c->dir, rmerr);
 	if (lock != -1)
 		close(lock);

@@ -51,12 +51,15 @@ static const char *const migrations[] = {
     /* version 3: extends counted per claim; claims counted per owner address */
     "ALTER TABLE instances ADD COLUMN extends INTEGER NOT NULL DEFAULT 0;"
     "CREATE INDEX instances_by_owner_state ON instances(owner_ip, state);",
+    /* version 4: the template version a copy was restored from; 0 for copies
+     * made before templates had versions (they run version 1) */
+    "ALTER TABLE instances ADD COLUMN version INTEGER NOT NULL DEFAULT 0;",
 };
 
 #define COLUMNS                                                                                    \
 	"id, template, state, container, app_port, db_port, prefix, method, owner_token, "         \
 	"owner_ip, node, created_at, ready_at, claimed_at, expires_at, last_seen_at, restore_ms, " \
-	"hook_ms, health_ms, route_ms, provision_ms, admin_password, extends"
+	"hook_ms, health_ms, route_ms, provision_ms, admin_password, extends, version"
 
 static const char *const state_names[] = {"provisioning", "ready", "claimed", "releasing"};
 
@@ -119,9 +122,10 @@ row_to_instance(sqlite3_stmt *st, struct instance *in)
 	in->provision_ms = sqlite3_column_double(st, 20);
 	copy_text(in->admin_password, sizeof(in->admin_password), st, 21);
 	in->extends = sqlite3_column_int(st, 22);
+	in->version = sqlite3_column_int(st, 23);
 }
 
-/* Binds every column of in, in COLUMNS order, as parameters 1..23. */
+/* Binds every column of in, in COLUMNS order, as parameters 1..24. */
 static void
 bind_instance(sqlite3_stmt *st, const struct instance *in)
 {
@@ -148,6 +152,7 @@ bind_instance(sqlite3_stmt *st, const struct instance *in)
 	sqlite3_bind_double(st, 21, in->provision_ms);
 	sqlite3_bind_text(st, 22, in->admin_password, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 23, in->extends);
+	sqlite3_bind_int(st, 24, in->version);
 }
 
 /* Runs sql with in bound; *changed = rows changed. */
@@ -183,7 +188,7 @@ sqlite_put(void *ctx, const struct instance *in, char *err, size_t errlen)
 
 	return write_instance(ctx,
 			      "INSERT OR REPLACE INTO instances (" COLUMNS ") VALUES "
-			      "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+			      "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 			      "put", in, &changed, err, errlen);
 }
 
@@ -200,7 +205,7 @@ sqlite_update(void *ctx, const struct instance *in, char *err, size_t errlen)
 			   " owner_ip = ?10, node = ?11, created_at = ?12, ready_at = ?13,"
 			   " claimed_at = ?14, expires_at = ?15, last_seen_at = ?16,"
 			   " restore_ms = ?17, hook_ms = ?18, health_ms = ?19, route_ms = ?20,"
-			   " provision_ms = ?21, admin_password = ?22, extends = ?23"
+			   " provision_ms = ?21, admin_password = ?22, extends = ?23, version = ?24"
 			   " WHERE id = ?1 AND state = ?3",
 			   "update", in, &changed, err, errlen) == -1)
 		return -1;

@@ -48,6 +48,7 @@ struct instance {
 	long long expires_at; /* 0 until claimed */
 	long long last_seen_at;
 	int extends;	   /* extends since the claim */
+	int version;	   /* of the template the copy was restored from (template.h) */
 	double restore_ms; /* step durations of provisioning */
 	double hook_ms;
 	double health_ms;
@@ -142,5 +143,9 @@ struct store_valkey_options {
  * server answers; later calls reconnect by themselves after an outage. */
 int store_valkey_open(struct store *st, const struct store_valkey_options *o, char *err,
 		      size_t errlen);
+
+struct config;
+/* The store cfg's [store] section names (store/open.c). */
+int store_open_configured(struct store *st, const struct config *cfg, char *err, size_t errlen);
 
 #endif

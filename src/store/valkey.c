@@ -71,7 +71,7 @@ const char *const valkey_field_names[VALKEY_NFIELDS] = {
     "id",	  "template", "state",	     "container",      "app_port",     "db_port",
     "prefix",	  "method",   "owner_token", "admin_password", "owner_ip",     "node",
     "created_at", "ready_at", "claimed_at",  "expires_at",     "last_seen_at", "extends",
-    "restore_ms", "hook_ms",  "health_ms",   "route_ms",       "provision_ms",
+    "restore_ms", "hook_ms",  "health_ms",   "route_ms",       "provision_ms", "version",
 };
 
 void
@@ -101,7 +101,8 @@ valkey_fields(const struct instance *in, char v[VALKEY_NFIELDS][VALKEY_FIELD_MAX
 	snprintf(v[i++], VALKEY_FIELD_MAX, "%.17g", in->hook_ms);
 	snprintf(v[i++], VALKEY_FIELD_MAX, "%.17g", in->health_ms);
 	snprintf(v[i++], VALKEY_FIELD_MAX, "%.17g", in->route_ms);
-	snprintf(v[i], VALKEY_FIELD_MAX, "%.17g", in->provision_ms);
+	snprintf(v[i++], VALKEY_FIELD_MAX, "%.17g", in->provision_ms);
+	snprintf(v[i], VALKEY_FIELD_MAX, "%d", in->version);
 }
 
 static int
@@ -191,6 +192,8 @@ set_field(struct instance *o, const char *name, const char *v, size_t len)
 		return parse_int(num, &o->db_port);
 	if (strcmp(name, "extends") == 0)
 		return parse_int(num, &o->extends);
+	if (strcmp(name, "version") == 0)
+		return parse_int(num, &o->version);
 	if (strcmp(name, "created_at") == 0)
 		return parse_ll(num, &o->created_at);
 	if (strcmp(name, "ready_at") == 0)

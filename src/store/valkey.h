@@ -28,7 +28,7 @@
 #include "store/store.h"
 
 #define VALKEY_PREFIX_MAX 64
-#define VALKEY_NFIELDS 23
+#define VALKEY_NFIELDS 24
 
 /* The prefix must be 1..VALKEY_PREFIX_MAX characters of [A-Za-z0-9_.:-]: it
  * becomes part of every key, and of the keys Lua scripts build. 0 or -1 with

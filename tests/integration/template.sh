@@ -94,13 +94,13 @@ out=$(demux_t create --name tiny --image "$IMAGE" --port 8080 --label "$LABEL" \
 rc=$?
 t_eq "create from an image: exit status" "$rc" 0
 [ "$rc" -eq 0 ] || sed 's/^/# /' "$T_DIR/err"
-t_match "create prints archive and CRIU figures" "$out" "^template tiny: $STATE/templates/tiny/checkpoint\.tar \(.*\), checkpoint [0-9]+ ms \(CRIU [0-9]+ ms, [0-9]+ pages\)"
+t_match "create prints archive and CRIU figures" "$out" "^template tiny version 1: $STATE/templates/tiny/checkpoint\.tar \(.*\), checkpoint [0-9]+ ms \(CRIU [0-9]+ ms, [0-9]+ pages\)"
 t_eq "metadata is private (0600)" "$(stat -c %a "$STATE/templates/tiny/template.json" 2>&1)" 600
 meta=$(cat "$STATE/templates/tiny/template.json" 2>/dev/null)
 t_match "metadata names image, ports, limits" "$meta" "\"app_port\": 8080.*\"image\": \"$IMAGE\".*\"memory_bytes\": 67108864.*\"pids_limit\": 64"
 t_eq "the template container is removed" "$(podman ps -a --filter name=demux-template-tiny --format '{{.Names}}')" ""
 ls_out=$(demux_t ls)
-t_match "ls lists the template" "$ls_out" "tiny +localhost/demux/test-tiny:latest +generic +tar"
+t_match "ls lists the template, version 1, current, no copies" "$ls_out" "tiny +1 +current +localhost/demux/test-tiny:latest +generic +tar .* 0/0 "
 
 # A copy restored from the archive remembers the template's 3 requests
 # (health + 2 warm pages) and inherits its labels and limits.
@@ -114,10 +114,20 @@ t_eq "the copy carries demux's labels" \
 t_eq "the copy inherits the memory limit" "$(podman inspect --format '{{.HostConfig.Memory}} {{.HostConfig.PidsLimit}}' "tiny-copy-$$" 2>&1)" "67108864 64"
 podman rm -f -t 0 "tiny-copy-$$" >/dev/null 2>&1
 
-"$DEMUX_BIN" template create --name tiny --image "$IMAGE" --port 8080 --label "$LABEL" \
-	--state-dir "$STATE" --socket "$SOCK" >/dev/null 2>"$T_DIR/err"
-t_match "a second create of the same name fails" "$? $(cat "$T_DIR/err")" "^1 demux: template create: template 'tiny' already exists"
+# A second create of the same name makes version 2 beside the first.
+out=$("$DEMUX_BIN" template create --name tiny --image "$IMAGE" --port 8080 --label "$LABEL" \
+	--state-dir "$STATE" --socket "$SOCK" 2>"$T_DIR/err")
+t_match "a second create of the same name makes version 2" "$? $out" "^0 template tiny version 2: $STATE/templates/tiny/versions/2/checkpoint\.tar "
 t_eq "...and keeps the first" "$(stat -c %a "$STATE/templates/tiny/template.json" 2>&1)" 600
+t_eq "...and makes 2 current" "$(cat "$STATE/templates/tiny/current" 2>&1)" 2
+ls_out=$(demux_t ls)
+t_match "ls: version 2 current" "$ls_out" "tiny +2 +current "
+t_match "ls: version 1 the previous one" "$ls_out" "tiny +1 +previous "
+t_match "rollback makes 1 current again" "$(demux_t rollback tiny 2>&1)" "^template tiny: version 1 is current again \(was 2\)"
+t_match "ls: version 1 current after the rollback" "$(demux_t ls)" "tiny +1 +current "
+demux_t rollback tiny >/dev/null 2>"$T_DIR/err"
+t_match "a rollback with no version before fails, saying why" "$? $(cat "$T_DIR/err")" "^1 demux: template rollback: template tiny: no version before 1 is left"
+t_match "rollback of an unknown template fails" "$(demux_t rollback nosuch 2>&1)" "no template 'nosuch'"
 
 out=$(demux_t create --name tinyz --image "$IMAGE" --port 8080 --label "$LABEL" --compress zstd 2>&1)
 t_match "create --compress zstd" "$out" "checkpoint\.tar\.zst"
@@ -125,6 +135,8 @@ t_eq "the archive is zstd" "$(head -c 4 "$STATE/templates/tinyz/checkpoint.tar.z
 
 t_match "rm removes a template" "$(demux_t rm tiny 2>&1)" "template tiny removed"
 t_eq "...and its directory" "$(ls "$STATE/templates")" "tinyz"
+t_eq "...and the restore images of both versions" \
+	"$(podman images -q --filter 'reference=localhost/demux-restore/tiny' | wc -l)" 0
 out=$(demux_t rm tiny 2>&1)
 t_match "rm of a missing template fails" "$? $out" "^1 demux: template rm: no template 'tiny'"
 demux_t rm tinyz >/dev/null 2>&1

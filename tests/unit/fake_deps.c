@@ -364,6 +364,13 @@ pool_fixture_setup(void **state)
 	return 0;
 }
 
+void
+pool_fixture_renew(struct pool_fixture *f)
+{
+	pool_free(f->pool);
+	f->pool = pool_create(&f->env);
+}
+
 int
 pool_fixture_teardown(void **state)
 {

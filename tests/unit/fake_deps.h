@@ -90,6 +90,9 @@ int pool_fixture_setup(void **state);
 int pool_fixture_teardown(void **state);
 /* Provisions until the pool needs no more. */
 void pool_fixture_fill(struct pool_fixture *f);
+/* A new pool over the fixture, after a test changed f->tmpl (a pool copies
+ * its template when it is made). */
+void pool_fixture_renew(struct pool_fixture *f);
 /* Instances of "shop" in state (-1: any). */
 int pool_fixture_count(struct pool_fixture *f, int state);
 

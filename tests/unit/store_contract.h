@@ -203,10 +203,12 @@ contract_update(struct store *st_)
 	assert_int_equal(st.ops->put(st.ctx, &a, err, sizeof(err)), 0);
 	a.expires_at = 4242;
 	a.extends = 3;
+	a.version = 7;
 	assert_int_equal(st.ops->update(st.ctx, &a, err, sizeof(err)), 0);
 	assert_int_equal(st.ops->get(st.ctx, a.id, &got, err, sizeof(err)), 0);
 	assert_int_equal(got.expires_at, 4242);
 	assert_int_equal(got.extends, 3);
+	assert_int_equal(got.version, 7);
 	assert_int_equal(got.state, INSTANCE_CLAIMED);
 	assert_int_equal(
 	    st.ops->cas_state(st.ctx, a.id, INSTANCE_CLAIMED, INSTANCE_RELEASING, err, sizeof(err)),

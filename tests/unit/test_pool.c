@@ -203,6 +203,7 @@ test_prepared_restore_and_its_fallback(void **state)
 		 "/t/shop/restore.tar");
 	f->tmpl.cpus = 0.5;
 	f->pcfg.min_ready = 1;
+	pool_fixture_renew(f);
 	pool_fixture_fill(f);
 	assert_int_equal(f->rt.restores, 1);
 	assert_string_equal(f->rt.last_archive, "/t/shop/restore.tar");
@@ -592,6 +593,7 @@ test_each_copy_gets_its_own_admin_password(void **state)
 
 	snprintf(f->tmpl.admin_user, sizeof(f->tmpl.admin_user), "admin");
 	snprintf(f->tmpl.admin_password, sizeof(f->tmpl.admin_password), "template-pass");
+	pool_fixture_renew(f);
 	pool_fixture_fill(f);
 	assert_int_equal(fake_profile_state.after_restore_calls, 2);
 	assert_int_equal(
@@ -617,6 +619,7 @@ test_no_admin_login_no_own_password(void **state)
 	int n;
 
 	f->tmpl.admin_user[0] = '\0';
+	pool_fixture_renew(f);
 	pool_fixture_fill(f);
 	assert_string_equal(fake_profile_state.passwords[0], "");
 	assert_int_equal(

@@ -18,6 +18,7 @@
 #include "container/podman.h"
 #include "mkpath.h"
 #include "template.h"
+#include "template_version.h"
 
 static void
 add_label(struct podman_image *img, const char *k, const char *v)
@@ -544,46 +545,169 @@ test_dir_claim(void **state)
 	char base[] = "/tmp/demux-claim.XXXXXX", state_dir[256], dir[512], dir2[512], path[600],
 	     err[512];
 	struct stat st;
-	int lock = -1, lock2 = -1;
+	int lock = -1, lock2 = -1, version = 0, current = 0;
 
 	(void)state;
 	assert_non_null(mkdtemp(base));
 	snprintf(state_dir, sizeof(state_dir), "%s/state", base); /* made on demand */
-	assert_int_equal(
-	    template_dir_claim(state_dir, "shop", dir, sizeof(dir), &lock, err, sizeof(err)), 0);
+	assert_int_equal(template_dir_claim(state_dir, "shop", dir, sizeof(dir), &version, &lock,
+					    err, sizeof(err)),
+			 0);
 	assert_true(lock >= 0);
+	assert_int_equal(version, 1);
 	snprintf(path, sizeof(path), "%s/templates/shop", state_dir);
 	assert_string_equal(dir, path);
 	assert_int_equal(stat(dir, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0700);
 
 	/* A second create of the same name while the first runs. */
-	assert_int_equal(
-	    template_dir_claim(state_dir, "shop", dir2, sizeof(dir2), &lock2, err, sizeof(err)),
-	    -1);
+	assert_int_equal(template_dir_claim(state_dir, "shop", dir2, sizeof(dir2), &version, &lock2,
+					    err, sizeof(err)),
+			 -1);
 	assert_int_equal(lock2, -1);
 	assert_non_null(strstr(err, "is being created by another demux"));
 
 	/* A killed create leaves the directory without template.json: reused. */
 	close(lock);
-	assert_int_equal(
-	    template_dir_claim(state_dir, "shop", dir, sizeof(dir), &lock, err, sizeof(err)), 0);
+	assert_int_equal(template_dir_claim(state_dir, "shop", dir, sizeof(dir), &version, &lock,
+					    err, sizeof(err)),
+			 0);
+	assert_int_equal(version, 1);
 
 	fill_meta(&m);
+	m.version = 1;
 	assert_int_equal(template_save(state_dir, &m, err, sizeof(err)), 0);
 	close(lock);
-	assert_int_equal(
-	    template_dir_claim(state_dir, "shop", dir2, sizeof(dir2), &lock2, err, sizeof(err)),
-	    -1);
-	assert_int_equal(lock2, -1);
-	assert_non_null(strstr(err, "already exists"));
+	/* The name exists: the next create makes version 2 beside it. */
+	assert_int_equal(template_dir_claim(state_dir, "shop", dir2, sizeof(dir2), &version, &lock2,
+					    err, sizeof(err)),
+			 0);
+	assert_int_equal(version, 2);
+	snprintf(path, sizeof(path), "%s/templates/shop/versions/2", state_dir);
+	assert_string_equal(dir2, path);
+	/* ... which is not a version until its template.json is there */
+	assert_int_equal(template_current(state_dir, "shop", &current, err, sizeof(err)), 0);
+	assert_int_equal(current, 1);
+	assert_int_equal(template_version_discard(dir2, true, err, sizeof(err)), 0);
+	close(lock2);
 
-	assert_int_equal(template_dir_discard(dir, err, sizeof(err)), 0);
+	assert_int_equal(template_remove(state_dir, "shop", err, sizeof(err)), 0);
 	assert_int_equal(stat(dir, &st), -1);
 	snprintf(path, sizeof(path), "%s/templates", state_dir);
 	assert_int_equal(rmdir(path), 0);
 	assert_int_equal(rmdir(state_dir), 0);
 	assert_int_equal(rmdir(base), 0); /* nothing else left behind */
+}
+
+/* Saves version v of template shop (its directory made as create makes it). */
+static void
+save_version(const char *state_dir, int v)
+{
+	struct template_meta m;
+	char dir[512], err[512];
+	int lock, got;
+
+	assert_int_equal(
+	    template_dir_claim(state_dir, "shop", dir, sizeof(dir), &got, &lock, err, sizeof(err)),
+	    0);
+	assert_int_equal(got, v);
+	fill_meta(&m);
+	m.version = v;
+	snprintf(m.archive_path, sizeof(m.archive_path), "%s/checkpoint.tar", dir);
+	assert_int_equal(template_save(state_dir, &m, err, sizeof(err)), 0);
+	assert_int_equal(template_set_current(state_dir, "shop", v, err, sizeof(err)), 0);
+	close(lock);
+}
+
+static void
+test_versions(void **state)
+{
+	char base[] = "/tmp/demux-versions.XXXXXX", err[512], path[600];
+	struct template_meta back;
+	struct template_pick pk;
+	int v[TEMPLATE_MAX_VERSIONS], n, from, to, lock;
+	struct stat st;
+
+	(void)state;
+	assert_non_null(mkdtemp(base));
+	save_version(base, 1);
+	save_version(base, 2);
+	save_version(base, 3);
+	assert_int_equal(
+	    template_versions(base, "shop", v, TEMPLATE_MAX_VERSIONS, &n, err, sizeof(err)), 0);
+	assert_int_equal(n, 3);
+	assert_int_equal(v[0] * 100 + v[1] * 10 + v[2], 123);
+	/* template_load reads the current version, with its own paths */
+	assert_int_equal(template_load(base, "shop", &back, err, sizeof(err)), 0);
+	assert_int_equal(back.version, 3);
+	snprintf(path, sizeof(path), "%s/templates/shop/versions/3/checkpoint.tar", base);
+	assert_string_equal(back.archive_path, path);
+	assert_int_equal(template_pick(base, "shop", &pk, err, sizeof(err)), 0);
+	assert_int_equal(pk.current, 3);
+	assert_int_equal(pk.serving, 3);
+	assert_int_equal(pk.fallback, 2);
+
+	/* version 3 fails: 2 is served, 1 is the fallback */
+	assert_int_equal(
+	    template_mark_failed(base, "shop", 3, "health: HTTP 500\nat /", err, sizeof(err)), 0);
+	assert_int_equal(template_pick(base, "shop", &pk, err, sizeof(err)), 0);
+	assert_int_equal(pk.current, 3);
+	assert_int_equal(pk.serving, 2);
+	assert_int_equal(pk.fallback, 1);
+	assert_string_equal(pk.failed_reason, "health: HTTP 500 at /");
+	assert_false(template_version_unneeded(&pk, 3, true, false));  /* current */
+	assert_false(template_version_unneeded(&pk, 2, true, false));  /* serving */
+	assert_false(template_version_unneeded(&pk, 1, false, false)); /* fallback, 2 unproven */
+	assert_true(template_version_unneeded(&pk, 1, true, false));
+	assert_false(template_version_unneeded(&pk, 1, true, true)); /* a copy runs it */
+
+	/* rollback: the newest good version before the current one */
+	assert_int_equal(template_rollback(base, "shop", &from, &to, err, sizeof(err)), 0);
+	assert_int_equal(from, 3);
+	assert_int_equal(to, 2);
+	assert_int_equal(template_load(base, "shop", &back, err, sizeof(err)), 0);
+	assert_int_equal(back.version, 2);
+	/* the current version is never removed; another is */
+	assert_int_equal(template_version_remove(base, "shop", 2, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "is the current one"));
+	assert_int_equal(template_version_remove(base, "shop", 1, err, sizeof(err)), 0);
+	snprintf(path, sizeof(path), "%s/templates/shop/template.json", base);
+	assert_int_equal(stat(path, &st), -1);
+	assert_int_equal(template_rollback(base, "shop", &from, &to, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "no version before 2"));
+	/* a create holding the lock: removal waits */
+	lock = template_lock(base, "shop", err, sizeof(err));
+	assert_true(lock >= 0);
+	assert_int_equal(template_version_remove(base, "shop", 3, err, sizeof(err)), 1);
+	close(lock);
+	/* the next create comes after the newest there, not after the current */
+	save_version(base, 4);
+	assert_int_equal(template_remove(base, "shop", err, sizeof(err)), 0);
+	snprintf(path, sizeof(path), "%s/templates/shop", base);
+	assert_int_equal(stat(path, &st), -1);
+	snprintf(path, sizeof(path), "%s/templates", base);
+	assert_int_equal(rmdir(path), 0);
+	assert_int_equal(rmdir(base), 0);
+}
+
+/* A template.json that says another version than its directory is refused. */
+static void
+test_version_mismatch(void **state)
+{
+	char base[] = "/tmp/demux-vmis.XXXXXX", err[512];
+	struct template_meta m;
+
+	(void)state;
+	assert_non_null(mkdtemp(base));
+	save_version(base, 1);
+	fill_meta(&m);
+	m.version = 1;
+	assert_int_equal(template_save(base, &m, err, sizeof(err)), 0);
+	assert_int_equal(template_load_version(base, "shop", 2, &m, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "has no version 2"));
+	assert_int_equal(template_load_version(base, "shop", 0, &m, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "not a version number"));
+	assert_int_equal(template_remove(base, "shop", err, sizeof(err)), 0);
 }
 
 static void
@@ -619,6 +743,8 @@ main(void)
 	    cmocka_unit_test(test_resolve_rejects_bad_input),
 	    cmocka_unit_test(test_meta_round_trip),
 	    cmocka_unit_test(test_dir_claim),
+	    cmocka_unit_test(test_versions),
+	    cmocka_unit_test(test_version_mismatch),
 	    cmocka_unit_test(test_parse_bytes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
