@@ -170,6 +170,29 @@ pool_version_result(struct pool *p, const struct template_meta *t, bool ok, cons
 		give_up_version(p, bad, t, why);
 }
 
+/* Version v from the source, if the pool can serve it: 0, or -1 with why. */
+static int
+fetch_version(struct pool *p, int v, struct template_meta *m, char *err, size_t errlen)
+{
+	const struct template_source *src = &p->env.versions;
+	char profile[sizeof(m->profile)];
+
+	if (src->ops->load(src->ctx, pool_template(p), v, m, err, errlen) == -1)
+		return -1;
+	/* the pool's app profile is the first version's */
+	pthread_mutex_lock(&p->mu);
+	snprintf(profile, sizeof(profile), "%s", p->metas[0]->profile);
+	pthread_mutex_unlock(&p->mu);
+	if (strcmp(m->profile, profile) != 0) {
+		snprintf(err, errlen,
+			 "version %d has profile %s, the pool's copies run %s: make a template of "
+			 "another name for it",
+			 v, m->profile, profile);
+		return -1;
+	}
+	return 0;
+}
+
 /* Loads version v (kept when it was loaded before); NULL after marking it
  * failed when it cannot be served (its files, network or profile). */
 static const struct template_meta *
@@ -186,18 +209,18 @@ load_version(struct pool *p, int v)
 	if (k != NULL)
 		return k;
 	m = xcalloc(1, sizeof(*m));
-	if (src->ops->load(src->ctx, pool_template(p), v, m, err, sizeof(err)) == -1) {
+	if (fetch_version(p, v, m, err, sizeof(err)) == -1) {
 		log_error("template version cannot be served template=%s version=%d reason=\"%s\"",
 			  pool_template(p), v, err);
 		if (src->ops->mark_failed(src->ctx, pool_template(p), v, err, e, sizeof(e)) == -1)
 			log_warnx("template version not marked failed template=%s version=%d: %s",
 				  pool_template(p), v, e);
-		free(m);
-		return NULL;
+		k = NULL;
+	} else {
+		pthread_mutex_lock(&p->mu);
+		k = keep(p, m);
+		pthread_mutex_unlock(&p->mu);
 	}
-	pthread_mutex_lock(&p->mu);
-	k = keep(p, m);
-	pthread_mutex_unlock(&p->mu);
 	explicit_bzero(m, sizeof(*m));
 	free(m);
 	return k;

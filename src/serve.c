@@ -370,27 +370,19 @@ source_pick(void *ctx, const char *name, struct template_pick *out, char *err, s
 }
 
 /* A version as a pool may serve it: its network is the one the pool's
- * egress names, its profile the pool's, its restore path chosen. */
+ * egress names, its restore path chosen (the pool checks its profile). */
 static int
 source_load(void *ctx, const char *name, int version, struct template_meta *out, char *err,
 	    size_t errlen)
 {
 	struct daemon *d = ctx;
 	const struct pool_config *pc = pool_config_named(d->cfg, name);
-	const struct profile *prof;
 
 	if (pc == NULL)
 		return errf(err, errlen, "no [pool %s] in the configuration", name);
 	if (template_load_version(d->cfg->state_dir, name, version, out, err, errlen) == -1 ||
 	    check_template_network(d->cfg, pc, out, err, errlen) == -1)
 		return -1;
-	prof = profile_find(out->profile);
-	for (int i = 0; i < d->npools; i++)
-		if (strcmp(pool_template(d->pools[i]), name) == 0 && prof != d->env[i].profile)
-			return errf(err, errlen,
-				    "version %d has profile %s, the pool's copies run %s: make a "
-				    "template of another name for it",
-				    version, out->profile, d->tmpl[i].profile);
 	choose_restore(d, pc, out);
 	return 0;
 }

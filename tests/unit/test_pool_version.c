@@ -300,6 +300,25 @@ test_rollback_serves_the_older_version(void **state)
 	assert_false(src.on_disk[2]); /* rolled back from, no copy left */
 }
 
+/* A version of another app profile cannot be served by this pool. */
+static void
+test_version_of_another_profile_is_refused(void **state)
+{
+	struct pool_fixture *f = *state;
+	struct pool_stats st;
+
+	pool_fixture_fill(f);
+	add_version(f, 2);
+	snprintf(src.meta[2].profile, sizeof(src.meta[2].profile), "wordpress");
+	reap_later(f);
+	assert_int_equal(src.failed, 2);
+	assert_non_null(strstr(src.failed_reason, "profile wordpress"));
+	reap_later(f);
+	pool_get_stats(f->pool, &st);
+	assert_int_equal(st.version, 1);
+	assert_int_equal(count_version(f, INSTANCE_READY, 1), 2);
+}
+
 int
 main(void)
 {
@@ -311,6 +330,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_failing_machine_marks_nothing, setup,
 					    pool_fixture_teardown),
 	    cmocka_unit_test_setup_teardown(test_rollback_serves_the_older_version, setup,
+					    pool_fixture_teardown),
+	    cmocka_unit_test_setup_teardown(test_version_of_another_profile_is_refused, setup,
 					    pool_fixture_teardown),
 	};
 
