@@ -179,7 +179,7 @@ EOF
 			"$T_DIR/fl" >"$T_DIR/fl/build.log" 2>&1 || sed 's/^/# /' "$T_DIR/fl/build.log"
 	fi
 	out=$(demux_t create --name fl --image "$FL_IMAGE" --profile prestashop --label "$LABEL" --timeout 180s 2>&1)
-	t_match "flashlight-style image: create through the MariaDB wrapper" "$out" "^template fl: "
+	t_match "flashlight-style image: create through the MariaDB wrapper" "$out" "^template fl version 1: "
 	meta=$(cat "$STATE/templates/fl/template.json" 2>/dev/null)
 	t_match "...metadata: wrapper, /run.sh, flashlight defaults" "$meta" \
 		"\"admin_path\": \"/admin-dev\".*\"db_port\": 3306.*\"db_user\": \"prestashop\".*\"db_wrapper\": true.*\"health_path\": \"/admin-dev/robots.txt\".*\"start_command\": \"/run.sh\""
