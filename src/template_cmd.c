@@ -240,7 +240,7 @@ print_version(const struct template_meta *m, const char *status, bool counted, i
 		snprintf(copies, sizeof(copies), "%d/%d", ready, claimed);
 	else
 		snprintf(copies, sizeof(copies), "?");
-	printf("%-20s %7d %-9s %-32s %-10s %-7s %10s %7.0f ms %10s %13s  %s\n", m->name, m->version,
+	printf("%-20s %7d %-9s %-40s %-10s %-7s %10s %7.0f ms %10s %13s  %s\n", m->name, m->version,
 	       status, m->image, m->profile, m->compressed ? "tar.zst" : "tar", size,
 	       m->checkpoint.wall_ms, disk, copies, when);
 }
@@ -263,7 +263,7 @@ cmd_ls(const struct config *cfg, const char *state_dir)
 		printf("no templates in %s/templates\n", state_dir);
 		goto out;
 	}
-	printf("%-20s %7s %-9s %-32s %-10s %-7s %10s %10s %10s %13s  %s\n", "NAME", "VERSION",
+	printf("%-20s %7s %-9s %-40s %-10s %-7s %10s %10s %10s %13s  %s\n", "NAME", "VERSION",
 	       "STATUS", "IMAGE", "PROFILE", "ARCHIVE", "SIZE", "CHECKPOINT", "DISK",
 	       "READY/CLAIMED", "CREATED");
 	for (int i = 0; i < n; i++) {
