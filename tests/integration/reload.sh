@@ -132,7 +132,7 @@ _t_pids+=("$POLL_PID")
 conf "$(pool rla 1 46400)" "$(pool rlb 1 46500)"
 hup
 t_match "(a) reload adds rlb" "$OUTCOME" 'msg=configuration reloaded added=rlb removed= changed= needs_restart=""'
-t_check "(a) rlb's template is loaded as at start-up" grep -q 'pool configured template=rlb profile=' "$T_DIR/serve.log"
+t_check "(a) rlb's template is loaded as at start-up" grep -qE 'pool configured template=rlb version=[0-9]+ profile=' "$T_DIR/serve.log"
 if wait_for "a ready copy of rlb" 60 ready_is rlb 1; then t_ok "(a) rlb fills to min_ready"; else t_fail "(a) rlb fills to min_ready" "$RESP"; fi
 t_match "(a) rlb in /metrics" "$(curl -s -H "Host: $BD" "http://127.0.0.1:$PROXY_PORT/metrics")" 'demux_instances\{template="rlb",state="ready"\} 1'
 t_match "(a) rlb on the landing page" "$(curl -s -H "Host: $BD" "http://127.0.0.1:$PROXY_PORT/")" 'name="template" value="rlb"'
