@@ -173,6 +173,33 @@ api_arg(const struct api_request *req, const char *key)
 	return NULL;
 }
 
+void
+api_set_live(struct api *a, int max_active_per_client, const char *allowed_origins,
+	     const struct pages_look *look)
+{
+	__atomic_store_n(&a->max_active_per_client, max_active_per_client, __ATOMIC_RELAXED);
+	__atomic_store_n(&a->allowed_origins, allowed_origins, __ATOMIC_RELEASE);
+	__atomic_store_n(&a->look, look, __ATOMIC_RELEASE);
+}
+
+int
+api_max_active(const struct api *a)
+{
+	return __atomic_load_n(&a->max_active_per_client, __ATOMIC_RELAXED);
+}
+
+const char *
+api_allowed_origins(const struct api *a)
+{
+	return __atomic_load_n(&a->allowed_origins, __ATOMIC_ACQUIRE);
+}
+
+const struct pages_look *
+api_look(const struct api *a)
+{
+	return __atomic_load_n(&a->look, __ATOMIC_ACQUIRE);
+}
+
 long long
 api_now(const struct api *a)
 {
@@ -252,8 +279,7 @@ api_claim(const struct api *a, const char *template_name, const char *owner_ip, 
 		return CLAIM_ERROR;
 	}
 	return a->backend.ops->claim(a->backend.ctx, tmpl->name, owner_ip,
-				     unlimited ? 0 : a->max_active_per_client, out, retry_ms, err,
-				     errlen);
+				     unlimited ? 0 : api_max_active(a), out, retry_ms, err, errlen);
 }
 
 /* --- JSON of an instance ------------------------------------------------- */
@@ -571,7 +597,7 @@ handle_claim(const struct api *a, const struct api_request *req, struct api_resp
 		snprintf(msg, sizeof(msg),
 			 "your address already has %d demos running, the most allowed; end one "
 			 "(DELETE /api/v1/demos/ID) or wait for one to expire",
-			 a->max_active_per_client);
+			 api_max_active(a));
 		resp->retry_after = 60;
 		error_with(resp, 429, "client_limit", msg);
 		return;
@@ -855,7 +881,7 @@ bool
 api_origin_may_claim(const struct api *a, const char *origin)
 {
 	return origin == NULL || origin_is_base(a->base_domain, origin) ||
-	       origin_in_list(a->allowed_origins, origin);
+	       origin_in_list(api_allowed_origins(a), origin);
 }
 
 /* CORS, for the origins of [server] allowed_origins only: their pages may
@@ -866,7 +892,7 @@ api_origin_may_claim(const struct api *a, const char *origin)
 static bool
 cors(const struct api *a, const struct api_request *req, struct api_response *resp)
 {
-	bool allowed = req->origin != NULL && origin_in_list(a->allowed_origins, req->origin);
+	bool allowed = req->origin != NULL && origin_in_list(api_allowed_origins(a), req->origin);
 
 	if (allowed)
 		snprintf(resp->allow_origin, sizeof(resp->allow_origin), "%s", req->origin);

@@ -91,7 +91,10 @@ struct api_backend {
 	void *ctx;
 };
 
-/* Settings of the HTTP layer; the strings are owned by the caller and outlive it. */
+/* Settings of the HTTP layer; the strings are owned by the caller and outlive it.
+ * The last three may be replaced while requests are served (api_set_live, a
+ * configuration reload): the handlers read them through api_max_active,
+ * api_allowed_origins and api_look. */
 struct api {
 	struct api_backend backend;
 	const char *base_domain;   /* "demo.example.com" */
@@ -105,6 +108,14 @@ struct api {
 	const char *allowed_origins;
 	const struct pages_look *look; /* [pages]; NULL = the built-in look */
 };
+
+/* Replaces the live settings, each atomically; the strings and look must
+ * stay valid as long as the api (a request may hold the old ones). */
+void api_set_live(struct api *a, int max_active_per_client, const char *allowed_origins,
+		  const struct pages_look *look);
+int api_max_active(const struct api *a);
+const char *api_allowed_origins(const struct api *a);
+const struct pages_look *api_look(const struct api *a);
 
 struct api_kv {
 	const char *key;

@@ -351,11 +351,11 @@ apply_key(const struct key *k, void *base, const char *value, char *err, size_t 
 }
 
 struct pool_config *
-config_pool(struct config *cfg, const char *name)
+config_pool(const struct config *cfg, const char *name)
 {
 	for (int i = 0; i < cfg->npools; i++)
 		if (strcmp(cfg->pools[i].name, name) == 0)
-			return &cfg->pools[i];
+			return (struct pool_config *)&cfg->pools[i]; /* as strchr does */
 	return NULL;
 }
 
@@ -395,6 +395,99 @@ config_set(struct config *cfg, const char *section, const char *key, const char 
 		if (strcmp(keys[i].section, ksec) == 0)
 			return errf(err, errlen, "[%s] %s: unknown key", section, key);
 	return errf(err, errlen, "[%s]: unknown section", section);
+}
+
+/* Whether key k holds the same value in a and b (each a struct config, or
+ * a struct pool_config for "pool"). */
+static bool
+key_same(const struct key *k, const void *a, const void *b)
+{
+	const char *fa = (const char *)a + k->offset, *fb = (const char *)b + k->offset;
+
+	switch (k->type) {
+	case K_STR:
+	case K_DOMAIN:
+	case K_LOGLEVEL:
+		return strcmp(fa, fb) == 0;
+	case K_BOOL:
+		return *(const bool *)(const void *)fa == *(const bool *)(const void *)fb;
+	case K_INT:
+	case K_DURATION:
+	case K_ENUM:
+		return *(const int *)(const void *)fa == *(const int *)(const void *)fb;
+	}
+	return false;
+}
+
+void
+config_diff(const struct config *a, const struct config *b,
+	    void (*fn)(void *ctx, const char *section, const char *key), void *ctx)
+{
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (strcmp(keys[i].section, "pool") != 0 && !key_same(&keys[i], a, b))
+			fn(ctx, keys[i].section, keys[i].name);
+}
+
+void
+config_pool_diff(const struct pool_config *a, const struct pool_config *b,
+		 void (*fn)(void *ctx, const char *section, const char *key), void *ctx)
+{
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (strcmp(keys[i].section, "pool") == 0 && !key_same(&keys[i], a, b))
+			fn(ctx, "pool", keys[i].name);
+}
+
+/* Copies the value of key k from src to dst (each a struct config, or a
+ * struct pool_config for "pool"). */
+static void
+key_copy(const struct key *k, void *dst, const void *src)
+{
+	switch (k->type) {
+	case K_STR:
+	case K_DOMAIN:
+	case K_LOGLEVEL:
+		snprintf((char *)dst + k->offset, k->size, "%s", (const char *)src + k->offset);
+		break;
+	case K_BOOL:
+		memcpy((char *)dst + k->offset, (const char *)src + k->offset, sizeof(bool));
+		break;
+	case K_INT:
+	case K_DURATION:
+	case K_ENUM:
+		memcpy((char *)dst + k->offset, (const char *)src + k->offset, sizeof(int));
+		break;
+	}
+}
+
+static const struct key *
+key_find(const char *section, const char *name)
+{
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (strcmp(keys[i].section, section) == 0 && strcmp(keys[i].name, name) == 0)
+			return &keys[i];
+	return NULL;
+}
+
+int
+config_copy_key(struct config *dst, const struct config *src, const char *section, const char *key)
+{
+	const struct key *k = strcmp(section, "pool") != 0 ? key_find(section, key) : NULL;
+
+	if (k == NULL)
+		return -1;
+	key_copy(k, dst, src);
+	return 0;
+}
+
+int
+config_pool_copy_key(struct pool_config *dst, const struct pool_config *src, const char *key)
+{
+	const struct key *k = key_find("pool", key);
+
+	if (k == NULL)
+		return -1;
+	key_copy(k, dst, src);
+	return 0;
 }
 
 struct parse_state {

@@ -154,11 +154,25 @@ int config_set(struct config *cfg, const char *section, const char *key, const c
 	       char *err, size_t errlen);
 /* Cross-key checks (min_ready <= max_instances, port ranges, ...). */
 int config_check(const struct config *cfg, char *err, size_t errlen);
-/* Finds the pool for a template name, or NULL. */
-struct pool_config *config_pool(struct config *cfg, const char *name);
+/* Finds the pool for a template name, or NULL (writable when cfg is). */
+struct pool_config *config_pool(const struct config *cfg, const char *name);
 /* The look of pool's pages: its own values, else [pages]'s (pool may be NULL). */
 void config_pages_look(const struct config *cfg, const struct pool_config *pool,
 		       struct pages_look *out);
+/* The keys outside [pool NAME] sections whose values differ in a and b:
+ * fn(ctx, section, key) for each, never given a value (some are secrets). */
+void config_diff(const struct config *a, const struct config *b,
+		 void (*fn)(void *ctx, const char *section, const char *key), void *ctx);
+/* The [pool NAME] keys whose values differ in a and b, as config_diff
+ * (section "pool"). */
+void config_pool_diff(const struct pool_config *a, const struct pool_config *b,
+		      void (*fn)(void *ctx, const char *section, const char *key), void *ctx);
+/* Copies the value of [section] key (not a pool's) from src to dst; -1 for
+ * an unknown key. */
+int config_copy_key(struct config *dst, const struct config *src, const char *section,
+		    const char *key);
+/* Copies the value of [pool NAME] key from src to dst; -1 for an unknown key. */
+int config_pool_copy_key(struct pool_config *dst, const struct pool_config *src, const char *key);
 /* Parses "90", "90s", "30m", "2h" into seconds; -1 on error. */
 int config_parse_duration(const char *s, int *out);
 /*

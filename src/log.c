@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+/* Atomic: a configuration reload sets it while other threads log. */
 static enum log_level current_level = LOG_LEVEL_INFO;
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
 
@@ -29,13 +30,13 @@ log_level_parse(const char *name, enum log_level *out)
 void
 log_set_level(enum log_level level)
 {
-	current_level = level;
+	__atomic_store_n(&current_level, level, __ATOMIC_RELAXED);
 }
 
 enum log_level
 log_get_level(void)
 {
-	return current_level;
+	return __atomic_load_n(&current_level, __ATOMIC_RELAXED);
 }
 
 /* Length after appending m bytes to n, leaving room for '\n' (truncated
@@ -57,7 +58,7 @@ vlog(enum log_level level, const char *errstr, const char *fmt, va_list ap)
 	struct tm tm;
 	int n, m;
 
-	if (level > current_level)
+	if (level > log_get_level())
 		return;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);

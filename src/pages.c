@@ -362,8 +362,8 @@ page_landing(const struct api *a, const struct api_request *req, struct api_resp
 	/* One template: its own look; several: [pages]'s, each button its own. */
 	if (n == 1)
 		look = pools[0].tmpl.look;
-	else if (a->look != NULL)
-		look = *a->look;
+	else if (api_look(a) != NULL)
+		look = *api_look(a);
 	if (owner_cookie(a, req, cid, tok, sizeof(tok)) == 0 &&
 	    check_owner(a, req, cid, &in) == OWNED)
 		live = true;
@@ -447,8 +447,8 @@ page_waiting(const struct api *a, struct api_response *r, const char *tmpl, long
 
 	struct pages_look look = {0};
 
-	if (a->look != NULL)
-		look = *a->look;
+	if (api_look(a) != NULL)
+		look = *api_look(a);
 	for (int i = 0; i < n; i++)
 		if ((tmpl[0] == '\0' && i == 0) || strcmp(pools[i].tmpl.name, tmpl) == 0) {
 			ready = pools[i].stats.ready > 0;
@@ -528,7 +528,7 @@ page_client_limit(const struct api *a, struct api_response *r)
 		   "(&ldquo;End now&rdquo; on its page) or wait for one to expire, then start "
 		   "a new one.</p>\n"
 		   "<a class=\"btn sec\" href=\"/\">Back to the start</a>\n",
-		   a->max_active_per_client);
+		   api_max_active(a));
 	page_end(r);
 }
 
@@ -573,7 +573,7 @@ page_ready(const struct api *a, struct api_response *r, const struct instance *i
 	format_left(secs, left, sizeof(left));
 	format_clock(in->expires_at, until, sizeof(until));
 	name = have_t && t.look.product_name[0] != '\0' ? t.look.product_name : NULL;
-	page_begin_look(r, have_t ? &t.look : a->look, 200, "Your demo is ready", NULL, 0);
+	page_begin_look(r, have_t ? &t.look : api_look(a), 200, "Your demo is ready", NULL, 0);
 	buf_appends(b, "<h1>Your demo is ready</h1>\n<dl><dt>");
 	html_escape(b, name != NULL ? name : "Shop");
 	buf_appends(b, "</dt><dd><a href=\"");
@@ -657,7 +657,7 @@ page_no_demo(struct api_response *r)
 static void
 page_handoff(const struct api *a, struct api_response *r, const char *url)
 {
-	page_begin_look(r, a->look, 200, "Your demo is ready", NULL, 0);
+	page_begin_look(r, api_look(a), 200, "Your demo is ready", NULL, 0);
 	buf_appends(&r->body, "<h1>Your demo is ready</h1>\n<p>Opening it&hellip;</p>\n"
 			      "<a class=\"btn\" id=\"go\" href=\"");
 	html_escape(&r->body, url);
@@ -948,7 +948,7 @@ origin_ok(const struct api *a, const struct api_request *req)
 {
 	if (req->origin == NULL || origin_is_base(a->base_domain, req->origin))
 		return true;
-	return pages_is_claim(req) && origin_in_list(a->allowed_origins, req->origin);
+	return pages_is_claim(req) && origin_in_list(api_allowed_origins(a), req->origin);
 }
 
 /* Appends the origin ("scheme://host[:port]") of an absolute URL, once. */
@@ -983,8 +983,8 @@ pages_csp(const struct api *a, char *out, size_t outlen)
 	buf_appends(&b,
 		    "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; "
 		    "img-src 'self'");
-	if (a->look != NULL)
-		csp_add_origin(&b, a->look->logo_url);
+	if (api_look(a) != NULL)
+		csp_add_origin(&b, api_look(a)->logo_url);
 	for (int i = 0; i < n; i++)
 		csp_add_origin(&b, pools[i].tmpl.look.logo_url);
 	if (buf_appends(&b, "; form-action 'self'; base-uri 'none'; frame-ancestors 'none'") == -1)

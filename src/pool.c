@@ -113,10 +113,29 @@ now_s(const struct pool *p)
 	return p->env.now != NULL ? p->env.now() : (long long)time(NULL);
 }
 
+/* The pool's settings. A configuration reload swaps env.pcfg while the
+ * pool's threads and the HTTP threads run (pool_set_config): every reader
+ * loads the pointer here, atomically, and gets one whole, valid
+ * pool_config. The daemon keeps every configuration it loaded alive until
+ * it exits, so a pointer loaded before a swap stays readable. Two loads in
+ * one function may see two configurations; where the values must agree
+ * (reserve's decision) the function loads once. */
+static const struct pool_config *
+pool_pcfg(const struct pool *p)
+{
+	return __atomic_load_n(&p->env.pcfg, __ATOMIC_ACQUIRE);
+}
+
+const struct pool_config *
+pool_settings(const struct pool *p)
+{
+	return pool_pcfg(p);
+}
+
 const char *
 pool_template(const struct pool *p)
 {
-	return p->env.pcfg->name;
+	return pool_pcfg(p)->name;
 }
 
 const struct pool_env *
@@ -150,7 +169,7 @@ static int
 slot_take(struct pool *p)
 {
 	for (int k = 0; k < p->nslots; k++) {
-		int port = p->env.pcfg->port_min + 2 * k;
+		int port = pool_pcfg(p)->port_min + 2 * k;
 
 		if (p->slots[k])
 			continue;
@@ -165,9 +184,9 @@ slot_take(struct pool *p)
 void
 pool_slot_mark(struct pool *p, int app_port, int used)
 {
-	int k = (app_port - p->env.pcfg->port_min) / 2;
+	int k = (app_port - pool_pcfg(p)->port_min) / 2;
 
-	if (app_port < p->env.pcfg->port_min || k >= p->nslots)
+	if (app_port < pool_pcfg(p)->port_min || k >= p->nslots)
 		return;
 	pthread_mutex_lock(&p->mu);
 	p->slots[k] = (unsigned char)used;
@@ -214,15 +233,15 @@ app_instance_for(const struct pool *p, const struct instance *in, const struct t
 	ai->scheme = cfg->public_scheme;
 	ai->port = cfg->public_port;
 	ai->prefix = in->prefix;
-	ai->generic_after_restore = p->env.pcfg->generic_after_restore;
-	ai->generic_on_release = p->env.pcfg->generic_on_release;
-	ai->generic_admin_password = p->env.pcfg->generic_admin_password;
+	ai->generic_after_restore = pool_pcfg(p)->generic_after_restore;
+	ai->generic_on_release = pool_pcfg(p)->generic_on_release;
+	ai->generic_admin_password = pool_pcfg(p)->generic_admin_password;
 	ai->admin_user = t->admin_user;
 	ai->admin_password = in->admin_password;
 	ai->db.connect_timeout_s = cfg->db_connect_timeout_s;
 	ai->db.rw_timeout_s = cfg->db_rw_timeout_s;
 	ai->db.retry_ms = retry_ms;
-	if (p->env.pcfg->db_mode == DB_MODE_SHARED) {
+	if (pool_pcfg(p)->db_mode == DB_MODE_SHARED) {
 		ai->db.host = cfg->db_host;
 		ai->db.port = cfg->db_port;
 		ai->db.user = cfg->db_user;
@@ -310,7 +329,8 @@ pool_teardown_env(const struct pool_env *env, const struct instance *in, bool sh
 		ai.domain = domain;
 		ai.scheme = env->cfg->public_scheme;
 		ai.prefix = in->prefix;
-		ai.generic_on_release = env->pcfg->generic_on_release;
+		ai.generic_on_release =
+		    __atomic_load_n(&env->pcfg, __ATOMIC_ACQUIRE)->generic_on_release;
 		ai.db.host = env->cfg->db_host;
 		ai.db.port = env->cfg->db_port;
 		ai.db.user = env->cfg->db_user;
@@ -338,7 +358,7 @@ pool_teardown_env(const struct pool_env *env, const struct instance *in, bool sh
 int
 pool_teardown(struct pool *p, const struct instance *in, char *err, size_t errlen)
 {
-	bool shared_db = p->env.pcfg->db_mode == DB_MODE_SHARED;
+	bool shared_db = pool_pcfg(p)->db_mode == DB_MODE_SHARED;
 
 	if (pool_teardown_env(&p->env, in, shared_db, err, errlen) == -1)
 		return -1;
@@ -389,7 +409,7 @@ record_failure(struct pool *p, const char *id, const char *step, const char *rea
 static bool
 pool_prepared_restore(const struct pool *p, const struct template_meta *t)
 {
-	return p->env.pcfg->restore_from == RESTORE_PREPARED &&
+	return pool_pcfg(p)->restore_from == RESTORE_PREPARED &&
 	       t->restore_archive_path[0] != '\0' &&
 	       (t->cpus <= 0 || p->env.runtime.ops->set_cpus != NULL);
 }
@@ -430,7 +450,7 @@ start_container(struct pool *p, struct instance *in, const struct template_meta 
 	memset(&rs, 0, sizeof(rs));
 	if (p->env.runtime.ops->restore(p->env.runtime.ctx, &req, &rs, e, sizeof(e)) == 0)
 		goto restored;
-	if (!p->env.pcfg->cold_start_fallback) {
+	if (!pool_pcfg(p)->cold_start_fallback) {
 		snprintf(err, errlen, "restore: %.900s", e);
 		return -1;
 	}
@@ -587,7 +607,7 @@ provision(struct pool *p, struct instance *in, const struct template_meta *t, ch
 	step = "after_restore";
 	t1 = mstime_now();
 	if (p->env.profile != NULL && p->env.profile->after_restore != NULL) {
-		if (p->env.pcfg->db_mode == DB_MODE_EMBEDDED &&
+		if (pool_pcfg(p)->db_mode == DB_MODE_EMBEDDED &&
 		    copy_db_socket(p, in, t->db_socket, db_socket, sizeof(db_socket), e,
 				   sizeof(e)) == -1)
 			goto fail;
@@ -701,11 +721,13 @@ static int
 reserve(struct pool *p, struct instance *in, const struct template_meta **t, char *err,
 	size_t errlen)
 {
-	const struct pool_config *pc = p->env.pcfg;
+	const struct pool_config *pc = pool_pcfg(p);
 	struct counts c;
 	int slot, rc = 0;
 
 	pthread_mutex_lock(&p->mu);
+	if (p->draining)
+		goto out;
 	if (count_instances(p, p->tmpl->version, &c, err, errlen) == -1) {
 		rc = -1;
 		goto out;
@@ -901,6 +923,10 @@ pool_claim(struct pool *p, const char *owner_ip, int max_owned, struct instance 
 	long long now = now_s(p);
 	int r;
 
+	if (pool_draining(p)) {
+		snprintf(err, errlen, "no pool for template %s", pool_template(p));
+		return CLAIM_ERROR;
+	}
 	memset(&want, 0, sizeof(want));
 	if (owner_token(want.owner_token) == -1) {
 		snprintf(err, errlen, "no randomness for an owner token");
@@ -908,7 +934,7 @@ pool_claim(struct pool *p, const char *owner_ip, int max_owned, struct instance 
 	}
 	snprintf(want.owner_ip, sizeof(want.owner_ip), "%s", owner_ip != NULL ? owner_ip : "");
 	want.claimed_at = now;
-	want.expires_at = now + p->env.pcfg->ttl_s;
+	want.expires_at = now + pool_pcfg(p)->ttl_s;
 	for (int dead = 0;; dead++) {
 		r = p->env.store->ops->claim(p->env.store->ctx, pool_template(p), &want, max_owned,
 					     out, err, errlen);
@@ -951,12 +977,12 @@ pool_claim(struct pool *p, const char *owner_ip, int max_owned, struct instance 
 	}
 	/* Copies stuck in RELEASING while a dependency is down do not make the
 	 * pool look full: the failure is the answer then. */
-	if (c.claimed >= p->env.pcfg->max_instances ||
-	    (c.claimed + c.releasing >= p->env.pcfg->max_instances &&
+	if (c.claimed >= pool_pcfg(p)->max_instances ||
+	    (c.claimed + c.releasing >= pool_pcfg(p)->max_instances &&
 	     p->consecutive_failures == 0)) {
 		p->stats.claim_fail_capacity++;
 		pthread_mutex_unlock(&p->mu);
-		snprintf(err, errlen, "all %d demos of %s are in use", p->env.pcfg->max_instances,
+		snprintf(err, errlen, "all %d demos of %s are in use", pool_pcfg(p)->max_instances,
 			 pool_template(p));
 		return CLAIM_AT_CAPACITY;
 	}
@@ -1007,13 +1033,13 @@ pool_extend(struct pool *p, const char *id, int minutes, struct instance *out, c
 	}
 	if (r == -1)
 		goto out;
-	if (in.extends >= p->env.pcfg->max_extends) {
+	if (in.extends >= pool_pcfg(p)->max_extends) {
 		snprintf(err, errlen, "demo %s was extended %d times, the most allowed", id,
 			 in.extends);
 		rc = EXTEND_LIMIT_REACHED;
 		goto out;
 	}
-	limit = in.claimed_at + p->env.pcfg->max_ttl_s;
+	limit = in.claimed_at + pool_pcfg(p)->max_ttl_s;
 	want = (in.expires_at > now ? in.expires_at : now) + (long long)minutes * 60;
 	in.expires_at = want < limit ? want : limit;
 	in.last_seen_at = now;
@@ -1270,6 +1296,25 @@ finish_abandoned(struct pool *p, const struct instance *in)
 	pool_release(p, in->id, err, sizeof(err));
 }
 
+/* A ready copy of a pool removed from the configuration: nobody can claim
+ * it any more. One that a claim took meanwhile lives on. */
+static void
+release_unwanted(struct pool *p, const struct instance *in)
+{
+	char err[1024];
+	int r;
+
+	pthread_mutex_lock(&p->mu);
+	r = p->env.store->ops->cas_state(p->env.store->ctx, in->id, INSTANCE_READY,
+					 INSTANCE_RELEASING, err, sizeof(err));
+	pthread_mutex_unlock(&p->mu);
+	if (r != 0)
+		return;
+	log_info("ready instance of a removed pool template=%s id=%s; releasing it",
+		 pool_template(p), in->id);
+	pool_release(p, in->id, err, sizeof(err));
+}
+
 void
 pool_reap(struct pool *p)
 {
@@ -1277,6 +1322,7 @@ pool_reap(struct pool *p)
 	char err[1024];
 	long long now = now_s(p);
 	int n = 0;
+	bool draining = pool_draining(p);
 
 	if (p->env.store->ops->list(p->env.store->ctx, pool_template(p), -1, &v, &n, err,
 				    sizeof(err)) == -1) {
@@ -1296,11 +1342,15 @@ pool_reap(struct pool *p)
 			finish_abandoned(p, in);
 			continue;
 		}
+		if (in->state == INSTANCE_READY && draining) {
+			release_unwanted(p, in);
+			continue;
+		}
 
-		if (in->state == INSTANCE_CLAIMED && !expired && p->env.pcfg->idle_timeout_s > 0)
+		if (in->state == INSTANCE_CLAIMED && !expired && pool_pcfg(p)->idle_timeout_s > 0)
 			note_traffic(p, in, now);
-		idle = in->state == INSTANCE_CLAIMED && p->env.pcfg->idle_timeout_s > 0 &&
-		       in->last_seen_at + p->env.pcfg->idle_timeout_s <= now;
+		idle = in->state == INSTANCE_CLAIMED && pool_pcfg(p)->idle_timeout_s > 0 &&
+		       in->last_seen_at + pool_pcfg(p)->idle_timeout_s <= now;
 
 		if (expired || idle) {
 			pthread_mutex_lock(&p->mu);
@@ -1324,7 +1374,8 @@ pool_reap(struct pool *p)
 	}
 	traffic_prune(p);
 	sweep_lost(p, v, n, now);
-	pool_version_tick(p, v, n, now);
+	if (!draining) /* a removed pool makes no copy of any version */
+		pool_version_tick(p, v, n, now);
 	free(v);
 }
 
@@ -1368,7 +1419,7 @@ pool_create(const struct pool_env *env)
 int
 pool_start(struct pool *p)
 {
-	int n = p->env.pcfg->provision_concurrency;
+	int n = pool_pcfg(p)->provision_concurrency;
 
 	if (n > POOL_MAX_WORKERS)
 		n = POOL_MAX_WORKERS;
@@ -1387,7 +1438,8 @@ pool_start(struct pool *p)
 	else
 		log_warn("pool %s: cannot start reaper", pool_template(p));
 	log_info("pool started template=%s min_ready=%d max_instances=%d workers=%d",
-		 pool_template(p), p->env.pcfg->min_ready, p->env.pcfg->max_instances, p->nworkers);
+		 pool_template(p), pool_pcfg(p)->min_ready, pool_pcfg(p)->max_instances,
+		 p->nworkers);
 	return p->nworkers > 0 && p->reaper_started ? 0 : -1;
 }
 
@@ -1405,6 +1457,35 @@ pool_stop(struct pool *p)
 		pthread_join(p->reaper, NULL);
 	p->reaper_started = false;
 	log_info("pool stopped template=%s (claimed instances keep running)", pool_template(p));
+}
+
+void
+pool_set_config(struct pool *p, const struct pool_config *pc)
+{
+	__atomic_store_n(&p->env.pcfg, pc, __ATOMIC_RELEASE);
+	pthread_mutex_lock(&p->mu);
+	pthread_cond_broadcast(&p->wake); /* the workers weigh min_ready again */
+	pthread_mutex_unlock(&p->mu);
+}
+
+void
+pool_set_draining(struct pool *p, bool draining)
+{
+	pthread_mutex_lock(&p->mu);
+	p->draining = draining;
+	pthread_cond_broadcast(&p->wake); /* the reaper releases ready copies */
+	pthread_mutex_unlock(&p->mu);
+}
+
+bool
+pool_draining(struct pool *p)
+{
+	bool d;
+
+	pthread_mutex_lock(&p->mu);
+	d = p->draining;
+	pthread_mutex_unlock(&p->mu);
+	return d;
 }
 
 void

@@ -90,6 +90,18 @@ int pool_start(struct pool *p);
 /* Stops provisioning and the reaper; claimed instances keep running. */
 void pool_stop(struct pool *p);
 void pool_free(struct pool *p);
+/* A configuration reload: the pool's settings become pc (same name, port
+ * range, database mode and egress: reload.h), taken by every thread from
+ * its next look. pc must stay valid until pool_free. */
+void pool_set_config(struct pool *p, const struct pool_config *pc);
+/* Removed from the configuration (true) or back in it (false). A draining
+ * pool provisions nothing, refuses claims (as for an unknown template) and
+ * its reaper releases its ready copies; claimed copies live until they
+ * expire or are released, and extend works for them. */
+void pool_set_draining(struct pool *p, bool draining);
+bool pool_draining(struct pool *p);
+/* The pool's settings now (pool_set_config may replace them). */
+const struct pool_config *pool_settings(const struct pool *p);
 const char *pool_template(const struct pool *p);
 
 /* Hands out a READY instance to a visitor; fills out (with a fresh owner

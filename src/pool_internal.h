@@ -72,6 +72,9 @@ struct pool {
 	bool probing;		 /* a copy of fallback is being made to judge tmpl */
 	char tmpl_error[256];	 /* the last of those failures */
 	char version_error[256]; /* why the newest version is not served */
+	/* Removed from the configuration (pool_set_draining): no provisioning,
+	 * no claims, ready copies released; claimed ones live on. Under mu. */
+	bool draining;
 };
 
 /* The TCP segments one claimed instance had received at the reaper's last

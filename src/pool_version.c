@@ -272,7 +272,7 @@ refresh(struct pool *p, struct template_pick *pk)
 static void
 retire_one(struct pool *p, const struct instance *v, int n)
 {
-	const struct pool_config *pc = p->env.pcfg;
+	const struct pool_config *pc = pool_settings(p);
 	const struct instance *old = NULL;
 	int ready = 0, stale = 0, provisioning = 0, serving, r;
 	bool proven;

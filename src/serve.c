@@ -10,6 +10,10 @@
  * instances keep running; the next start adopts them), then the handles are
  * closed, and the process exits 0.
  *
+ * SIGHUP re-reads the configuration file (reload.h says which keys apply
+ * while demux runs): pools are added, removed (they drain) or changed in
+ * place, and a file that is invalid or cannot be applied changes nothing.
+ *
  * The HTTP layer reaches the pools through struct api_backend, implemented
  * here over the pools and the store.
  */
@@ -33,6 +37,7 @@
 #include "nodes.h"
 #include "pool.h"
 #include "proxy/proxy.h"
+#include "reload.h"
 #include "server.h"
 #include "store/store.h"
 #include "template.h"
@@ -43,49 +48,94 @@
 
 #define ISOLATION_CHECK_S 5
 
+/* Pools made since start-up, those removed by a reload included (their
+ * claimed copies are still served). */
+#define DAEMON_MAX_POOLS (4 * CONFIG_MAX_POOLS)
+
+/* One pool the daemon runs or ran: its template, what it works with, the
+ * pool. Made by the main thread, published to the HTTP threads through
+ * daemon.npools, freed at exit. */
+struct daemon_pool {
+	struct template_meta tmpl;
+	struct pool_env env;
+	struct pool *pool;
+	bool started; /* its threads run; main thread only */
+};
+
 struct daemon {
+	/* The running configuration. A reload (SIGHUP) replaces the pointer;
+	 * other threads load it with daemon_cfg. Every configuration loaded is
+	 * kept in cfgs until exit, since a thread may still read an old one. */
 	struct config *cfg;
+	struct config **cfgs;
+	int ncfgs;
+	const char *path; /* the file serve was started with; NULL = none */
 	struct store store;
 	bool store_open;
 	struct proxy proxy;
 	bool proxy_open;
 	struct podman *podman;
 	struct isolation iso;
-	struct template_meta *tmpl; /* [npools] */
-	struct pool_env *env;	    /* [npools] */
-	struct pool **pools;	    /* [npools] */
-	int npools;
+	struct daemon_pool *pools[DAEMON_MAX_POOLS];
+	int npools;	     /* published: written with release, read with acquire */
 	struct nodes *nodes; /* NULL with a store of one daemon */
+	struct api *api;     /* the HTTP layer's settings, once it serves */
 };
+
+static const struct config *
+daemon_cfg(const struct daemon *d)
+{
+	return __atomic_load_n(&d->cfg, __ATOMIC_ACQUIRE);
+}
+
+/* Every pool made since start-up, removed ones included; NULL when none is
+ * called name. */
+static struct daemon_pool *
+daemon_pool_named(struct daemon *d, const char *name)
+{
+	int n = __atomic_load_n(&d->npools, __ATOMIC_ACQUIRE);
+
+	for (int i = 0; i < n; i++)
+		if (strcmp(pool_template(d->pools[i]->pool), name) == 0)
+			return d->pools[i];
+	return NULL;
+}
 
 /* --- the api backend over pools and store ---------------------------------- */
 
 static struct pool *
 pool_named(struct daemon *d, const char *name)
 {
-	for (int i = 0; i < d->npools; i++)
-		if (strcmp(pool_template(d->pools[i]), name) == 0)
-			return d->pools[i];
-	return NULL;
+	struct daemon_pool *dp;
+
+	if (config_pool(daemon_cfg(d), name) == NULL || (dp = daemon_pool_named(d, name)) == NULL)
+		return NULL;
+	return dp->pool;
 }
 
+/* The configured pools, in the file's order (the first is the default). */
 static int
 be_pools(void *ctx, struct api_pool_info *out, int max)
 {
 	struct daemon *d = ctx;
-	int n = d->npools < max ? d->npools : max;
+	const struct config *cfg = daemon_cfg(d);
+	int n = 0;
 
-	for (int i = 0; i < n; i++) {
-		const struct template_meta *m = &d->tmpl[i];
-		const struct pool_config *pc = d->env[i].pcfg;
-		struct api_template *t = &out[i].tmpl;
+	for (int i = 0; i < cfg->npools && n < max; i++) {
+		const struct pool_config *pc = &cfg->pools[i];
+		const struct daemon_pool *dp = daemon_pool_named(d, pc->name);
+		const struct template_meta *m;
+		struct api_template *t = &out[n].tmpl;
 
-		memset(&out[i], 0, sizeof(out[i]));
+		if (dp == NULL)
+			continue;
+		m = &dp->tmpl;
+		memset(&out[n], 0, sizeof(out[n]));
 		snprintf(t->name, sizeof(t->name), "%s", pc->name);
 		snprintf(t->admin_path, sizeof(t->admin_path), "%s",
-			 m->admin_path[0] != '\0'		 ? m->admin_path
-			 : d->env[i].profile->admin_path != NULL ? d->env[i].profile->admin_path
-								 : "");
+			 m->admin_path[0] != '\0'	       ? m->admin_path
+			 : dp->env.profile->admin_path != NULL ? dp->env.profile->admin_path
+							       : "");
 		snprintf(t->admin_user, sizeof(t->admin_user), "%s", m->admin_user);
 		snprintf(t->admin_password, sizeof(t->admin_password), "%s", m->admin_password);
 		t->min_ready = pc->min_ready;
@@ -93,8 +143,9 @@ be_pools(void *ctx, struct api_pool_info *out, int max)
 		t->ttl_s = pc->ttl_s;
 		t->max_ttl_s = pc->max_ttl_s;
 		t->max_extends = pc->max_extends;
-		config_pages_look(d->cfg, pc, &t->look);
-		pool_get_stats(d->pools[i], &out[i].stats);
+		config_pages_look(cfg, pc, &t->look);
+		pool_get_stats(dp->pool, &out[n].stats);
+		n++;
 	}
 	return n;
 }
@@ -120,16 +171,19 @@ be_get(void *ctx, const char *id, struct instance *out, char *err, size_t errlen
 	return d->store.ops->get(d->store.ctx, id, out, err, errlen);
 }
 
-/* The pool an existing instance belongs to: 0, STORE_NOT_FOUND, or -1. */
+/* The pool an existing instance belongs to, one a reload removed included
+ * (its claimed copies live on): 0, STORE_NOT_FOUND, or -1. */
 static int
 pool_of(struct daemon *d, const char *id, struct pool **p, char *err, size_t errlen)
 {
+	struct daemon_pool *dp;
 	struct instance in;
 	int r = d->store.ops->get(d->store.ctx, id, &in, err, errlen);
 
 	if (r != 0)
 		return r;
-	*p = pool_named(d, in.template_name);
+	dp = daemon_pool_named(d, in.template_name);
+	*p = dp != NULL ? dp->pool : NULL;
 	if (*p == NULL) {
 		snprintf(err, errlen, "demo %s belongs to template %s, which has no pool here", id,
 			 in.template_name);
@@ -195,17 +249,22 @@ be_health(void *ctx, struct api_health *out, int max)
 	if (n < max) {
 		/* A pool that has nothing ready and whose provisioning keeps
 		 * failing: which, and why. */
+		const struct config *cfg = daemon_cfg(d);
+
 		snprintf(out[n].name, sizeof(out[n].name), "provisioning");
 		out[n].ok = true;
-		for (int i = 0; i < d->npools && out[n].ok; i++) {
+		for (int i = 0; i < cfg->npools && out[n].ok; i++) {
+			struct pool *p = pool_named(d, cfg->pools[i].name);
 			struct pool_stats ps;
 
-			pool_get_stats(d->pools[i], &ps);
+			if (p == NULL)
+				continue;
+			pool_get_stats(p, &ps);
 			if (ps.consecutive_failures == 0 || ps.ready > 0)
 				continue;
 			out[n].ok = false;
 			snprintf(out[n].detail, sizeof(out[n].detail), "pool %.64s: %s: %.150s",
-				 pool_template(d->pools[i]), ps.last_dependency, ps.last_error);
+				 pool_template(p), ps.last_dependency, ps.last_error);
 		}
 		n++;
 	}
@@ -244,8 +303,8 @@ be_nodes(void *ctx, struct node_view *out, int max)
 		free(v);
 		return -1;
 	}
-	e = node_entry(out, &n, max, d->cfg->node_name);
-	snprintf(e->address, sizeof(e->address), "%s", d->cfg->node_address);
+	e = node_entry(out, &n, max, daemon_cfg(d)->node_name);
+	snprintf(e->address, sizeof(e->address), "%s", daemon_cfg(d)->node_address);
 	e->alive = 1; /* it answers, and the store does */
 	e->self = 1;
 	for (int i = 0; i < nsn; i++) {
@@ -352,21 +411,12 @@ choose_restore(struct daemon *d, const struct pool_config *pc, struct template_m
 
 /* --- the versions of each pool's template (template_version.h) ------------- */
 
-static const struct pool_config *
-pool_config_named(const struct config *cfg, const char *name)
-{
-	for (int i = 0; i < cfg->npools; i++)
-		if (strcmp(cfg->pools[i].name, name) == 0)
-			return &cfg->pools[i];
-	return NULL;
-}
-
 static int
 source_pick(void *ctx, const char *name, struct template_pick *out, char *err, size_t errlen)
 {
 	const struct daemon *d = ctx;
 
-	return template_pick(d->cfg->state_dir, name, out, err, errlen);
+	return template_pick(daemon_cfg(d)->state_dir, name, out, err, errlen);
 }
 
 /* A version as a pool may serve it: its network is the one the pool's
@@ -376,12 +426,13 @@ source_load(void *ctx, const char *name, int version, struct template_meta *out,
 	    size_t errlen)
 {
 	struct daemon *d = ctx;
-	const struct pool_config *pc = pool_config_named(d->cfg, name);
+	const struct config *cfg = daemon_cfg(d);
+	const struct pool_config *pc = config_pool(cfg, name);
 
 	if (pc == NULL)
 		return errf(err, errlen, "no [pool %s] in the configuration", name);
-	if (template_load_version(d->cfg->state_dir, name, version, out, err, errlen) == -1 ||
-	    check_template_network(d->cfg, pc, out, err, errlen) == -1)
+	if (template_load_version(cfg->state_dir, name, version, out, err, errlen) == -1 ||
+	    check_template_network(cfg, pc, out, err, errlen) == -1)
 		return -1;
 	choose_restore(d, pc, out);
 	return 0;
@@ -393,7 +444,7 @@ source_mark_failed(void *ctx, const char *name, int version, const char *reason,
 {
 	const struct daemon *d = ctx;
 
-	return template_mark_failed(d->cfg->state_dir, name, version, reason, err, errlen);
+	return template_mark_failed(daemon_cfg(d)->state_dir, name, version, reason, err, errlen);
 }
 
 static int
@@ -401,7 +452,7 @@ source_versions(void *ctx, const char *name, int *v, int max, int *n, char *err,
 {
 	const struct daemon *d = ctx;
 
-	return template_versions(d->cfg->state_dir, name, v, max, n, err, errlen);
+	return template_versions(daemon_cfg(d)->state_dir, name, v, max, n, err, errlen);
 }
 
 /* A version's files, then the image of its prepared restore. */
@@ -414,8 +465,9 @@ source_remove(void *ctx, const char *name, int version, char *err, size_t errlen
 	bool loaded;
 	int r;
 
-	loaded = template_load_version(d->cfg->state_dir, name, version, m, e, sizeof(e)) == 0;
-	r = template_version_remove(d->cfg->state_dir, name, version, err, errlen);
+	loaded =
+	    template_load_version(daemon_cfg(d)->state_dir, name, version, m, e, sizeof(e)) == 0;
+	r = template_version_remove(daemon_cfg(d)->state_dir, name, version, err, errlen);
 	if (r == 0 && loaded && template_restore_remove_image(d->podman, m, e, sizeof(e)) == -1)
 		log_warnx("template version removed, its image %s stays: %s", m->restore_image, e);
 	explicit_bzero(m, sizeof(*m));
@@ -451,50 +503,87 @@ load_serving(const struct config *cfg, const char *name, struct template_meta *o
 	return template_load(cfg->state_dir, name, out, err, errlen);
 }
 
+/*
+ * Loads the template of pool pc and checks it (it exists, its network is
+ * the one pc's egress names, its profile is known), then chooses its
+ * restore source: what start-up does for every pool and a reload for each
+ * pool it adds. Fills dp's template and environment (cfg: the daemon's
+ * sections other than the pools, which a reload never changes for a
+ * pool); the caller makes the pool. 0, or -1 with "[pool NAME]: reason".
+ */
+static int
+load_pool(struct daemon *d, const struct config *cfg, const struct pool_config *pc,
+	  struct daemon_pool *dp, char *err, size_t errlen)
+{
+	char e[768];
+
+	if (load_serving(cfg, pc->name, &dp->tmpl, e, sizeof(e)) == -1) {
+		snprintf(err, errlen,
+			 "[pool %s]: %s (create it first: demux template create --name %s "
+			 "--image IMAGE)",
+			 pc->name, e, pc->name);
+		return -1;
+	}
+	dp->env.cfg = cfg;
+	dp->env.pcfg = pc;
+	dp->env.tmpl = &dp->tmpl;
+	dp->env.versions.ops = &daemon_template_source;
+	dp->env.versions.ctx = d;
+	if (check_template_network(cfg, pc, &dp->tmpl, err, errlen) == -1)
+		return -1;
+	choose_restore(d, pc, &dp->tmpl);
+	dp->env.profile = profile_find(dp->tmpl.profile);
+	if (dp->env.profile == NULL) {
+		snprintf(err, errlen, "[pool %s]: template has unknown profile '%s'", pc->name,
+			 dp->tmpl.profile);
+		return -1;
+	}
+	dp->env.runtime.ops = &podman_runtime_ops;
+	dp->env.runtime.ctx = d->podman;
+	dp->env.host_pids = true; /* Podman runs on this machine */
+	dp->env.proxy = &d->proxy;
+	dp->env.store = &d->store;
+	return 0;
+}
+
+/* Frees a pool that load_pool filled (template metadata holds database and
+ * admin passwords). */
+static void
+free_pool(struct daemon_pool *dp)
+{
+	if (dp == NULL)
+		return;
+	pool_free(dp->pool);
+	explicit_bzero(&dp->tmpl, sizeof(dp->tmpl));
+	free(dp);
+}
+
+/* Makes the pool of a loaded dp and publishes it to the other threads. */
+static void
+add_pool(struct daemon *d, struct daemon_pool *dp)
+{
+	const struct pool_config *pc = dp->env.pcfg;
+
+	dp->pool = pool_create(&dp->env);
+	d->pools[d->npools] = dp;
+	__atomic_store_n(&d->npools, d->npools + 1, __ATOMIC_RELEASE);
+	log_info("pool configured template=%s version=%d profile=%s image=%s min_ready=%d "
+		 "max_instances=%d ttl_s=%d",
+		 pc->name, dp->tmpl.version, dp->tmpl.profile, dp->tmpl.image, pc->min_ready,
+		 pc->max_instances, pc->ttl_s);
+}
+
 static int
 open_pools(struct daemon *d, char *err, size_t errlen)
 {
-	struct config *cfg = d->cfg;
+	for (int i = 0; i < d->cfg->npools; i++) {
+		struct daemon_pool *dp = xcalloc(1, sizeof(*dp));
 
-	d->npools = cfg->npools;
-	d->tmpl = xcalloc((size_t)d->npools, sizeof(*d->tmpl));
-	d->env = xcalloc((size_t)d->npools, sizeof(*d->env));
-	d->pools = xcalloc((size_t)d->npools, sizeof(struct pool *));
-	for (int i = 0; i < d->npools; i++) {
-		const struct pool_config *pc = &cfg->pools[i];
-		char e[768];
-
-		if (load_serving(cfg, pc->name, &d->tmpl[i], e, sizeof(e)) == -1) {
-			snprintf(err, errlen,
-				 "[pool %s]: %s (create it first: demux template create --name %s "
-				 "--image IMAGE)",
-				 pc->name, e, pc->name);
+		if (load_pool(d, d->cfg, &d->cfg->pools[i], dp, err, errlen) == -1) {
+			free_pool(dp);
 			return -1;
 		}
-		d->env[i].cfg = cfg;
-		d->env[i].pcfg = pc;
-		d->env[i].tmpl = &d->tmpl[i];
-		d->env[i].versions.ops = &daemon_template_source;
-		d->env[i].versions.ctx = d;
-		if (check_template_network(cfg, pc, &d->tmpl[i], err, errlen) == -1)
-			return -1;
-		choose_restore(d, pc, &d->tmpl[i]);
-		d->env[i].profile = profile_find(d->tmpl[i].profile);
-		if (d->env[i].profile == NULL) {
-			snprintf(err, errlen, "[pool %s]: template has unknown profile '%s'",
-				 pc->name, d->tmpl[i].profile);
-			return -1;
-		}
-		d->env[i].runtime.ops = &podman_runtime_ops;
-		d->env[i].runtime.ctx = d->podman;
-		d->env[i].host_pids = true; /* Podman runs on this machine */
-		d->env[i].proxy = &d->proxy;
-		d->env[i].store = &d->store;
-		d->pools[i] = pool_create(&d->env[i]);
-		log_info("pool configured template=%s version=%d profile=%s image=%s min_ready=%d "
-			 "max_instances=%d ttl_s=%d",
-			 pc->name, d->tmpl[i].version, d->tmpl[i].profile, d->tmpl[i].image,
-			 pc->min_ready, pc->max_instances, pc->ttl_s);
+		add_pool(d, dp);
 	}
 	return 0;
 }
@@ -528,19 +617,167 @@ static void
 close_daemon(struct daemon *d)
 {
 	for (int i = 0; i < d->npools; i++)
-		pool_free(d->pools != NULL ? d->pools[i] : NULL);
-	free(d->pools);
-	free(d->env);
-	/* Template metadata holds database and admin passwords. */
-	if (d->tmpl != NULL)
-		explicit_bzero(d->tmpl, (size_t)d->npools * sizeof(*d->tmpl));
-	free(d->tmpl);
+		free_pool(d->pools[i]);
 	if (d->proxy_open)
 		proxy_close(&d->proxy);
 	if (d->podman != NULL)
 		podman_close(d->podman);
 	if (d->store_open)
 		d->store.ops->close(d->store.ctx);
+	for (int i = 0; i < d->ncfgs; i++) {
+		explicit_bzero(d->cfgs[i], sizeof(*d->cfgs[i])); /* passwords, tokens */
+		free(d->cfgs[i]);
+	}
+	free(d->cfgs);
+}
+
+/* --- configuration reload (SIGHUP) ------------------------------------------- */
+
+static void
+keep_config(struct daemon *d, struct config *cfg)
+{
+	d->cfgs = xrealloc(d->cfgs, (size_t)(d->ncfgs + 1) * sizeof(struct config *));
+	d->cfgs[d->ncfgs++] = cfg;
+}
+
+/* What a reload adds: a pool made from its template, or one a former reload
+ * removed that still drains its claimed copies, taken back with its
+ * template as loaded then. */
+struct reload_add {
+	struct daemon_pool *fresh; /* loaded, not yet published */
+	struct daemon_pool *back;
+	const struct pool_config *pc;
+};
+
+/* Loads and checks every pool the plan adds, before anything changes. */
+static int
+reload_prepare(struct daemon *d, const struct config *run, const struct reload_plan *plan,
+	       struct reload_add *add, char *err, size_t errlen)
+{
+	int fresh = 0;
+
+	for (int i = 0; i < plan->nadded; i++) {
+		struct reload_add *a = &add[i];
+
+		a->pc = config_pool(run, plan->added[i]);
+		a->back = daemon_pool_named(d, plan->added[i]);
+		if (a->back != NULL) {
+			if (reload_pool_check(pool_settings(a->back->pool), a->pc, err, errlen) ==
+				-1 ||
+			    check_template_network(run, a->pc, &a->back->tmpl, err, errlen) == -1)
+				return -1;
+			continue;
+		}
+		if (d->npools + ++fresh > DAEMON_MAX_POOLS) {
+			snprintf(err, errlen,
+				 "[pool %s]: %d pools were made since demux started, the most it "
+				 "holds; restart demux",
+				 a->pc->name, DAEMON_MAX_POOLS);
+			return -1;
+		}
+		a->fresh = xcalloc(1, sizeof(*a->fresh));
+		if (load_pool(d, d->cfg, a->pc, a->fresh, err, errlen) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+static void
+start_pool(struct daemon_pool *dp)
+{
+	if (dp->started)
+		return;
+	if (pool_start(dp->pool) == -1)
+		log_error("pool %s could not start all its threads", pool_template(dp->pool));
+	dp->started = true;
+}
+
+/* Re-reads the file serve was started with and applies it (reload.h): an
+ * invalid file, or one that cannot be applied while demux runs, changes
+ * nothing. Main thread only. */
+static void
+reload(struct daemon *d)
+{
+	struct config *next = xcalloc(1, sizeof(*next)), *run = xcalloc(1, sizeof(*run));
+	struct reload_add add[CONFIG_MAX_POOLS];
+	struct reload_plan plan;
+	enum log_level lvl;
+	char err[1024], summary[2 * RELOAD_LIST];
+
+	memset(add, 0, sizeof(add));
+	memset(&plan, 0, sizeof(plan));
+	log_info("reloading the configuration path=%s", d->path != NULL ? d->path : "(none)");
+	if (config_load(next, d->path, err, sizeof(err)) == -1 ||
+	    reload_plan(d->cfg, next, run, &plan, err, sizeof(err)) == -1 ||
+	    reload_prepare(d, run, &plan, add, err, sizeof(err)) == -1) {
+		log_error("configuration reload refused, the running configuration stays: %s", err);
+		/* config_load sets the log level of the file it read */
+		if (log_level_parse(d->cfg->log_level, &lvl) == 0)
+			log_set_level(lvl);
+		for (int i = 0; i < plan.nadded && i < CONFIG_MAX_POOLS; i++)
+			free_pool(add[i].fresh);
+		explicit_bzero(run, sizeof(*run));
+		free(run);
+		goto out;
+	}
+	/* Nothing below fails. The pools first, then the configuration the
+	 * HTTP threads look pools up by: a claim finds an added pool only
+	 * once it exists, and a removed one no more once it is draining. */
+	keep_config(d, run);
+	for (int i = 0; i < run->npools; i++) {
+		struct daemon_pool *dp = daemon_pool_named(d, run->pools[i].name);
+
+		if (dp != NULL)
+			pool_set_config(dp->pool, &run->pools[i]);
+	}
+	for (int i = 0; i < plan.nadded; i++) {
+		struct daemon_pool *dp = add[i].fresh != NULL ? add[i].fresh : add[i].back;
+
+		if (add[i].fresh != NULL)
+			add_pool(d, dp);
+		pool_set_draining(dp->pool, false);
+		start_pool(dp);
+	}
+	__atomic_store_n(&d->cfg, run, __ATOMIC_RELEASE);
+	if (d->api != NULL)
+		api_set_live(d->api, run->max_active_per_client, run->allowed_origins, &run->pages);
+	for (int i = 0; i < plan.nremoved; i++) {
+		struct daemon_pool *dp = daemon_pool_named(d, plan.removed[i]);
+
+		if (dp != NULL)
+			pool_set_draining(dp->pool, true);
+	}
+	reload_summary(&plan, summary, sizeof(summary));
+	log_info("configuration reloaded %s", summary);
+	if (plan.nrestart > 0)
+		log_warnx("configuration reload: %s changed and needs a restart; the running "
+			  "value is kept",
+			  plan.restart);
+out:
+	explicit_bzero(next, sizeof(*next));
+	free(next);
+}
+
+/* A pool a reload removed stops its threads once its last copy is gone
+ * (the store holds no record of its template); it stays in memory, idle,
+ * until exit, and a later reload may take it back. */
+static void
+stop_drained(struct daemon *d)
+{
+	for (int i = 0; i < d->npools; i++) {
+		struct daemon_pool *dp = d->pools[i];
+		struct pool_stats ps;
+
+		if (!dp->started || !pool_draining(dp->pool))
+			continue;
+		pool_get_stats(dp->pool, &ps);
+		if (ps.ready + ps.claimed + ps.provisioning + ps.releasing > 0)
+			continue;
+		pool_stop(dp->pool);
+		dp->started = false;
+		log_info("pool removed from the configuration has no copies left template=%s",
+			 pool_template(dp->pool));
+	}
 }
 
 static void
@@ -647,8 +884,9 @@ cmd_serve(int argc, char **argv)
 	struct server_options sopt;
 	struct server *srv = NULL;
 	char token[CONFIG_TOKEN_MAX], err[1024];
+	struct pool *pools[CONFIG_MAX_POOLS];
 	sigset_t sigs;
-	int sig = 0, rc = 1, started = 0;
+	int sig = 0, rc = 1;
 
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc) {
@@ -661,6 +899,8 @@ cmd_serve(int argc, char **argv)
 	memset(&d, 0, sizeof(d));
 	memset(&api, 0, sizeof(api));
 	d.cfg = xcalloc(1, sizeof(*d.cfg));
+	keep_config(&d, d.cfg);
+	d.path = path;
 	token[0] = '\0';
 
 	/* Every thread started from here on inherits the blocked signals; this
@@ -668,6 +908,7 @@ cmd_serve(int argc, char **argv)
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
@@ -682,15 +923,17 @@ cmd_serve(int argc, char **argv)
 		fprintf(stderr, "demux: store heartbeat: %s\n", err);
 		goto out;
 	}
-	if (pool_reconcile(d.pools, d.npools, err, sizeof(err)) == -1) {
+	for (int i = 0; i < d.npools; i++)
+		pools[i] = d.pools[i]->pool;
+	if (pool_reconcile(pools, d.npools, err, sizeof(err)) == -1) {
 		fprintf(stderr, "demux: reconciliation: %s\n", err);
 		goto out;
 	}
-	for (; started < d.npools; started++) {
-		if (pool_start(d.pools[started]) == -1) {
+	for (int i = 0; i < d.npools; i++) {
+		d.pools[i]->started = true;
+		if (pool_start(d.pools[i]->pool) == -1) {
 			fprintf(stderr, "demux: pool %s could not start its threads\n",
-				pool_template(d.pools[started]));
-			started++;
+				pool_template(d.pools[i]->pool));
 			goto out;
 		}
 	}
@@ -721,24 +964,33 @@ cmd_serve(int argc, char **argv)
 		fprintf(stderr, "demux: http server: %s\n", err);
 		goto out;
 	}
+	d.api = &api;
 	log_info("demux serving base_domain=%s scheme=%s public_port=%d listen=%s proxy=%s "
 		 "pools=%d",
 		 d.cfg->base_domain, d.cfg->public_scheme, d.cfg->public_port, d.cfg->listen,
 		 d.proxy.ops->name, d.npools);
 	warn_public_port(d.cfg);
 
-	while ((sig = wait_signal(&sigs)) == 0)
+	/* Reloads (SIGHUP) and the periodic checks run here, in the main thread
+	 * only: nothing else changes the set of pools or their settings. */
+	while ((sig = wait_signal(&sigs)) == 0 || sig == SIGHUP) {
+		if (sig == SIGHUP) {
+			reload(&d);
+			continue;
+		}
 		keep_isolation(&d);
+		stop_drained(&d);
+	}
 	log_info("shutting down signal=%s", sig == SIGTERM ? "SIGTERM" : "SIGINT");
 	rc = 0;
 out:
 	server_stop(srv);
 	nodes_stop(d.nodes);
-	for (int i = 0; i < started; i++)
-		pool_stop(d.pools[i]);
+	for (int i = 0; i < d.npools; i++)
+		if (d.pools[i]->started)
+			pool_stop(d.pools[i]->pool);
 	close_daemon(&d);
 	explicit_bzero(token, sizeof(token));
-	free(d.cfg);
 	if (rc == 0)
 		log_info("demux stopped");
 	return rc;

@@ -135,6 +135,27 @@ listen = 127.0.0.1:$PROXY_PORT
 CONF
 }
 
+# serve_stack_up: Podman's service, the shop-fixture image and Caddy, what
+# a test of demux serve stands on; ends the test as failed when one of them
+# does not come up.
+serve_stack_up() {
+	need_podman_service || { t_fail "podman service starts"; t_done; }
+	if ! bash "$DEMUX_ROOT/scripts/build-image" shop-fixture >"$T_DIR/build-image.log" 2>&1; then
+		t_fail "build the shop-fixture image" "$(tail -5 "$T_DIR/build-image.log")"
+		t_done
+	fi
+	start_caddy || { t_fail "caddy starts" "$(tail -5 "$T_DIR/caddy/caddy.log")"; t_done; }
+}
+# serve_up: demux serve with $T_DIR/demux.conf in the background (SERVE_PID,
+# log in $T_DIR/serve.log), up once /healthz answers through the proxy;
+# ends the test as failed when it does not.
+serve_up() {
+	"$DEMUX_BIN" serve --config "$T_DIR/demux.conf" >>"$T_DIR/serve.log" 2>&1 &
+	SERVE_PID=$!
+	_t_pids+=("$SERVE_PID")
+	wait_for "demux serve" 60 curl -sf -H "Host: $BD" "http://127.0.0.1:$PROXY_PORT/healthz" ||
+		{ t_fail "demux serve starts" "$(tail -5 "$T_DIR/serve.log")"; t_done; }
+}
 # need_serve_stack: skips the whole test unless demux is built and Caddy and
 # Podman are installed.
 need_serve_stack() {

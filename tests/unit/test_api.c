@@ -372,6 +372,12 @@ test_claims_limited_per_client(void **state)
 	/* The admin (e.g. demux claim) is not limited. */
 	assert_int_equal(call("POST", "/api/v1/demos", NULL, FAKE_ADMIN_TOKEN), 201);
 	assert_int_equal(fake.last_claim_max_owned, 0);
+	/* A configuration reload raises the limit while requests are served
+	 * (the admin's demo counts: 4 held). */
+	api_set_live(&api, 5, api.allowed_origins, api.look);
+	assert_int_equal(call("POST", "/api/v1/demos", NULL, NULL), 201);
+	assert_int_equal(call("POST", "/api/v1/demos", NULL, NULL), 429);
+	assert_error_contains("already has 5 demos running");
 	/* Off when configured 0. */
 	api.max_active_per_client = 0;
 	assert_int_equal(call("POST", "/api/v1/demos", NULL, NULL), 201);
@@ -679,8 +685,9 @@ test_cors_and_claims_by_origin(void **state)
 	assert_string_equal(last.allow_origin, "");
 	assert_int_equal(call("GET", "/api/v1/demos/0000000000000000", NULL, NULL), 404);
 
-	/* No allowed_origins at all: every foreign origin is refused. */
-	api.allowed_origins = NULL;
+	/* No allowed_origins at all (a configuration reload took them away):
+	 * every foreign origin is refused. */
+	api_set_live(&api, api.max_active_per_client, NULL, api.look);
 	assert_int_equal(call_from(ok, "OPTIONS", "/api/v1/demos", NULL), 403);
 	assert_int_equal(call_from(ok, "POST", "/api/v1/demos", NULL), 403);
 }

@@ -347,6 +347,88 @@ test_expiry_and_extend(void **state)
 	assert_int_equal(pool_fixture_count(f, -1), 0);
 }
 
+/* A configuration reload hands the running pool new settings: a higher
+ * min_ready fills up, a new ttl applies to the next claim, a claimed demo
+ * keeps its route and container. */
+static void
+test_settings_replaced_while_running(void **state)
+{
+	struct pool_fixture *f = *state;
+	static struct pool_config pc;
+	struct instance a, b;
+	char err[256], host[320];
+	int retry;
+
+	pool_fixture_fill(f);
+	assert_int_equal(pool_claim(f->pool, "ip", 0, &a, &retry, err, sizeof(err)), CLAIM_OK);
+	assert_int_equal(a.expires_at, fake_clock + 600);
+	pc = f->pcfg;
+	pc.min_ready = 3;
+	pc.ttl_s = 1200;
+	pool_set_config(f->pool, &pc);
+	assert_ptr_equal(pool_settings(f->pool), &pc);
+	pool_fixture_fill(f);
+	assert_int_equal(pool_fixture_count(f, INSTANCE_READY), 3);
+	assert_int_equal(pool_claim(f->pool, "ip", 0, &b, &retry, err, sizeof(err)), CLAIM_OK);
+	assert_int_equal(b.expires_at, fake_clock + 1200);
+	snprintf(host, sizeof(host), "%s.demo.localhost", a.id);
+	assert_true(fake_proxy_has(&f->px, host));
+	assert_true(fake_runtime_has(&f->rt, a.container));
+	/* a lower min_ready keeps the ready copies until they are claimed */
+	pc.min_ready = 0;
+	pool_fixture_fill(f);
+	pool_reap(f->pool);
+	assert_int_equal(pool_fixture_count(f, INSTANCE_READY), 2);
+}
+
+/* A pool removed from the configuration: no claims, no provisioning, its
+ * ready copies released by the reaper; a claimed one lives on, can be
+ * extended and released, or expires. Taken back, it fills again. */
+static void
+test_draining(void **state)
+{
+	struct pool_fixture *f = *state;
+	struct instance a, b, ext;
+	char err[256], host[320];
+	int retry;
+
+	pool_fixture_fill(f);
+	assert_int_equal(pool_claim(f->pool, "ip", 0, &a, &retry, err, sizeof(err)), CLAIM_OK);
+	assert_int_equal(pool_claim(f->pool, "ip", 0, &b, &retry, err, sizeof(err)), CLAIM_OK);
+	pool_fixture_fill(f);
+	assert_int_equal(pool_fixture_count(f, INSTANCE_READY), 2);
+	assert_int_equal(f->rt.n, 4);
+	pool_set_draining(f->pool, true);
+	assert_true(pool_draining(f->pool));
+	assert_int_equal(pool_claim(f->pool, "ip", 0, &ext, &retry, err, sizeof(err)), CLAIM_ERROR);
+	assert_string_equal(err, "no pool for template shop");
+	pool_reap(f->pool);
+	assert_int_equal(pool_fixture_count(f, INSTANCE_READY), 0);
+	assert_int_equal(pool_fixture_count(f, INSTANCE_CLAIMED), 2);
+	assert_int_equal(f->rt.n, 2);
+	assert_int_equal(f->px.n, 2);
+	/* nothing is provisioned, whatever min_ready says */
+	assert_int_equal(pool_provision_one(f->pool, err, sizeof(err)), 0);
+	assert_int_equal(f->rt.n, 2);
+	/* the claimed copies: extend, release, expiry */
+	assert_int_equal(pool_extend(f->pool, a.id, 10, &ext, err, sizeof(err)), 0);
+	assert_int_equal(pool_release(f->pool, a.id, err, sizeof(err)), 0);
+	snprintf(host, sizeof(host), "%s.demo.localhost", a.id);
+	assert_false(fake_proxy_has(&f->px, host));
+	assert_false(fake_runtime_has(&f->rt, a.container));
+	snprintf(host, sizeof(host), "%s.demo.localhost", b.id);
+	assert_true(fake_proxy_has(&f->px, host));
+	fake_clock += 601;
+	pool_reap(f->pool);
+	assert_int_equal(pool_fixture_count(f, -1), 0);
+	assert_int_equal(f->rt.n, 0);
+	assert_int_equal(f->px.n, 0);
+	/* back in the configuration */
+	pool_set_draining(f->pool, false);
+	pool_fixture_fill(f);
+	assert_int_equal(pool_fixture_count(f, INSTANCE_READY), 2);
+}
+
 /* idle_timeout: an instance whose container receives traffic stays; one that
  * receives none for idle_timeout is released, well before its expiry. */
 static void
@@ -925,6 +1007,8 @@ main(void)
 	    POOL_TEST(test_hook_failure_destroys),
 	    POOL_TEST(test_health_failure_destroys),
 	    POOL_TEST(test_route_failure_destroys),
+	    POOL_TEST(test_settings_replaced_while_running),
+	    POOL_TEST(test_draining),
 	    POOL_TEST(test_expiry_and_extend),
 	    POOL_TEST(test_idle_by_traffic),
 	    POOL_TEST(test_lost_instances_released),
