@@ -376,7 +376,7 @@ test_template_create(void **state)
 	if (rc != 0)
 		fprintf(stderr, "# %s\n", buf_str(&out));
 	assert_int_equal(rc, 0);
-	assert_non_null(strstr(buf_str(&out), "template " TEMPLATE ": "));
+	assert_non_null(strstr(buf_str(&out), "template " TEMPLATE " version 1: "));
 	/* The password is in the metadata, never in the output. */
 	assert_int_equal(podman_image_inspect(pm, SHOP_IMAGE, img, err, sizeof(err)), 0);
 	pw = podman_image_label(img, "demux.db_password");
