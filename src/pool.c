@@ -1472,20 +1472,17 @@ void
 pool_set_draining(struct pool *p, bool draining)
 {
 	pthread_mutex_lock(&p->mu);
-	p->draining = draining;
+	__atomic_store_n(&p->draining, draining, __ATOMIC_RELEASE);
 	pthread_cond_broadcast(&p->wake); /* the reaper releases ready copies */
 	pthread_mutex_unlock(&p->mu);
 }
 
+/* Without the mutex: a claim must not wait behind a worker that holds it
+ * through a slow store call. */
 bool
 pool_draining(struct pool *p)
 {
-	bool d;
-
-	pthread_mutex_lock(&p->mu);
-	d = p->draining;
-	pthread_mutex_unlock(&p->mu);
-	return d;
+	return __atomic_load_n(&p->draining, __ATOMIC_ACQUIRE);
 }
 
 void

@@ -73,7 +73,8 @@ struct pool {
 	char tmpl_error[256];	 /* the last of those failures */
 	char version_error[256]; /* why the newest version is not served */
 	/* Removed from the configuration (pool_set_draining): no provisioning,
-	 * no claims, ready copies released; claimed ones live on. Under mu. */
+	 * no claims, ready copies released; claimed ones live on. Written
+	 * under mu, atomically; read atomically. */
 	bool draining;
 };
 
