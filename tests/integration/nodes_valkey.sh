@@ -245,6 +245,17 @@ else
 fi
 
 # --- 5. the store server down for 10 s ----------------------------------------------------
+# The demos claimed so far are ended first but one of node-a's (whose
+# record must outlive the outage): copies of node-a claimed in the rounds
+# above (node-b's went with its lapse) could otherwise hold max_instances,
+# and the claims after the outage would find the pool full.
+KEPT=("${A_CLAIMED[@]:0:1}")
+for id in $(rcount SMEMBERS "${P}all"); do
+	[ "$(rcount HGET "${P}i:$id" state)" = claimed ] || continue
+	[ "$id" = "${KEPT[0]:-}" ] && continue
+	curl -s -o /dev/null -m 30 -X DELETE -H "Host: $BD" -H "Authorization: Bearer $TOKEN" \
+		"http://127.0.0.1:${LISTEN[a]}/api/v1/demos/$id"
+done
 wait_for "the pool to refill" 90 filled
 stop_pid "$STORE_PID"
 down_at=$SECONDS
@@ -275,10 +286,10 @@ for id in $(cat "$T_DIR/round2"); do demo_answers "$id" || bad="$bad $id"; done
 t_eq "the demos handed out after the outage answer 200" "$bad" ""
 healthy_both() { node_healthy a && node_healthy b; }
 t_check "both nodes' /healthz is 200 again" wait_for "healthz" 20 healthy_both
-for id in "${A_CLAIMED[@]}"; do
+for id in "${KEPT[@]}"; do
 	[ -n "$(node_of "$id")" ] || bad="$bad $id"
 done
-t_eq "no node lost its records to the outage" "$bad" ""
+t_eq "no node lost its records to the outage (${#KEPT[@]} claimed copy of node-a kept over it)" "$bad" ""
 
 # --- the end --------------------------------------------------------------------------
 for n in a b; do
