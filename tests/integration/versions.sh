@@ -24,11 +24,7 @@ TEMPLATE=vshop
 BD=demo.localhost
 BROKEN_IMAGE=localhost/demux/shop-fixture-broken:test-$$
 
-if ! bash "$DEMUX_ROOT/scripts/build-image" shop-fixture >"$T_DIR/build-image.log" 2>&1; then
-	t_fail "build the shop-fixture image" "$(tail -5 "$T_DIR/build-image.log")"
-	t_done
-fi
-start_caddy || { t_fail "caddy starts" "$(tail -5 "$T_DIR/caddy/caddy.log")"; t_done; }
+serve_stack_up
 serve_setup
 {
 	serve_conf_head
