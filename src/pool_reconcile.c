@@ -71,7 +71,16 @@ struct tally {
 	int adopted, undone, finished, orphans;
 };
 
-/* Fills s (the caller frees it with snapshot_free, also on failure). */
+/* Fills s (the caller frees it with snapshot_free, also on failure).
+ *
+ * Containers and routes are read before the records. A record is written
+ * before its container and route exist and removed after they are gone
+ * (pool.c), so whatever the first two lists hold had its record before
+ * they were read and still has it when the records are read, unless it was
+ * taken down in between. Read the other way round, another node sharing
+ * the store (and the proxy, or here the Podman service) could reserve a
+ * copy after the records were read and restore it or add its route before
+ * the other lists were: its live container or route would look orphaned. */
 static int
 snapshot_take(const struct pool_env *env, struct snapshot *s, char *err, size_t errlen)
 {
@@ -79,9 +88,9 @@ snapshot_take(const struct pool_env *env, struct snapshot *s, char *err, size_t 
 	const struct proxy *px = env->proxy;
 
 	memset(s, 0, sizeof(*s));
-	if (st->ops->list(st->ctx, NULL, -1, &s->recs, &s->nrecs, err, errlen) == -1 ||
-	    env->runtime.ops->list(env->runtime.ctx, &s->ctrs, &s->nctrs, err, errlen) == -1 ||
-	    (px != NULL && px->ops->list(px->ctx, &s->routes, &s->nroutes, err, errlen) == -1))
+	if (env->runtime.ops->list(env->runtime.ctx, &s->ctrs, &s->nctrs, err, errlen) == -1 ||
+	    (px != NULL && px->ops->list(px->ctx, &s->routes, &s->nroutes, err, errlen) == -1) ||
+	    st->ops->list(st->ctx, NULL, -1, &s->recs, &s->nrecs, err, errlen) == -1)
 		return -1;
 	return 0;
 }

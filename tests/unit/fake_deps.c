@@ -97,8 +97,11 @@ static int
 fake_list(void *ctx, struct container_info **out, int *n, char *err, size_t errlen)
 {
 	struct fake_runtime *rt = ctx;
-	struct container_info *v = xcalloc((size_t)rt->n + 1, sizeof(*v));
+	struct container_info *v;
 
+	if (rt->list_hook != NULL)
+		rt->list_hook(rt);
+	v = xcalloc((size_t)rt->n + 1, sizeof(*v));
 	(void)err;
 	(void)errlen;
 	for (int i = 0; i < rt->n; i++) {

@@ -37,6 +37,8 @@ struct fake_runtime {
 	char template_name[64];	     /* label of every container, default "shop" */
 	/* Called at the start of every remove, before anything changes (may block). */
 	void (*remove_hook)(const char *name);
+	/* Called at the start of every list, before it reads anything. */
+	void (*list_hook)(struct fake_runtime *rt);
 };
 
 struct fake_proxy {

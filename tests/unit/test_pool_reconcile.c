@@ -69,11 +69,62 @@ test_reconcile(void **state)
 	assert_true(fake_runtime_has(&f->rt, "demux-ffffffffffffffff"));
 }
 
+/* The store of the fixture, for the list hook below. */
+static struct pool_fixture *busy_fixture;
+static int busy_lists;
+
+/* Another node sharing the store, the proxy and (as on one test machine)
+ * the Podman service reserves a copy and restores it while this node's
+ * orphan pass reads its second snapshot. */
+static void
+other_node_provisions(struct fake_runtime *rt)
+{
+	struct pool_fixture *f = busy_fixture;
+	struct instance x;
+	char err[256];
+
+	if (++busy_lists != 2)
+		return;
+	memset(&x, 0, sizeof(x));
+	snprintf(x.id, sizeof(x.id), "gggggggggggggggg");
+	snprintf(x.template_name, sizeof(x.template_name), "shop");
+	snprintf(x.container, sizeof(x.container), "demux-gggggggggggggggg");
+	snprintf(x.node, sizeof(x.node), "node-b");
+	x.state = INSTANCE_PROVISIONING;
+	x.app_port = 41060;
+	assert_int_equal(f->store.ops->put(f->store.ctx, &x, err, sizeof(err)), 0);
+	snprintf(rt->names[rt->n++], sizeof(rt->names[0]), "%s", x.container);
+	snprintf(f->px.routes[f->px.n++].host, sizeof(f->px.routes[0].host),
+		 "gggggggggggggggg.demo.localhost");
+}
+
+/* A copy another node prepares during reconciliation is not an orphan:
+ * its container and route were read before the records that name it. */
+static void
+test_reconcile_other_node_busy(void **state)
+{
+	struct pool_fixture *f = *state;
+	struct pool *pools[1];
+	char err[256];
+
+	busy_fixture = f;
+	busy_lists = 0;
+	f->rt.list_hook = other_node_provisions;
+	pools[0] = f->pool;
+	assert_int_equal(pool_reconcile(pools, 1, err, sizeof(err)), 0);
+	f->rt.list_hook = NULL;
+	assert_true(busy_lists >= 2);
+	assert_true(fake_runtime_has(&f->rt, "demux-gggggggggggggggg"));
+	assert_true(fake_proxy_has(&f->px, "gggggggggggggggg.demo.localhost"));
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_reconcile, pool_fixture_setup,
+					    pool_fixture_teardown),
+	    cmocka_unit_test_setup_teardown(test_reconcile_other_node_busy, pool_fixture_setup,
 					    pool_fixture_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
