@@ -8,9 +8,17 @@
  *   key creates it with its parents; both answer 400 "invalid traversal
  *   path" when a parent array is missing.
  * - Caddy does not refuse a second route with an @id already in use, so add
- *   first tries PATCH /id/<id> (replace) and inserts only on 404.
+ *   first looks the id up (replace) and inserts only on 404.
  * - /id/ answers 404 "unknown object ID" for an id it does not know;
  *   nothing is reloaded then, so that probe is cheap.
+ * - An edit through /id/<id> is not atomic: Caddy maps the id to its path
+ *   (".../routes/5") before it takes its config lock, so another client's
+ *   insert at ".../routes/0" in between makes the edit hit the route that
+ *   moved to index 5. Every edit of an existing route therefore reads the
+ *   route's path and Etag first ("<path> <hash>", sent as a trailer of
+ *   the chunked reply) and edits that path with If-Match: Caddy compares
+ *   under its lock and answers 412 when the route moved or changed, and
+ *   the edit is tried again. Several demux nodes share one Caddy.
  * - The admin endpoint checks the Host header against its listen address;
  *   libcurl sends the URL's host:port, which is what it expects.
  */
@@ -24,10 +32,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "buf.h"
 #include "config.h"
 #include "errf.h"
+#include "id.h"
 #include "log.h"
 #include "mstime.h"
 #include "proxy/route_check.h"
@@ -47,6 +57,7 @@ struct caddy {
 	char front[CADDY_FRONT_MAX]; /* demux's listener(s) as upstreams, ' '-separated */
 	struct caddy_tls tls;
 	struct buf reply;
+	char etag[256]; /* the Etag of the last reply ("" = none) */
 	char curlerr[CURL_ERROR_SIZE];
 };
 
@@ -448,13 +459,58 @@ reply_reason(const char *reply, char *out, size_t outlen)
 	json_decref(j);
 }
 
-/* One request; the reply body is left in c->reply, the status in *status.
- * Fails only when no HTTP answer came back. */
-static int
-http(struct caddy *c, const char *method, const char *path, const char *body, long *status,
-     char *err, size_t errlen)
+/* Keeps the reply's Etag in c->etag. Caddy sends it as a trailer of its
+ * chunked replies, which libcurl hands to this callback as well. */
+static size_t
+on_header(char *data, size_t size, size_t nmemb, void *arg)
 {
-	char url[CONFIG_STR + 2 * ROUTE_HOST_MAX];
+	struct caddy *c = arg;
+	size_t n = size * nmemb, k = sizeof("etag:") - 1;
+
+	if (n > k && strncasecmp(data, "etag:", k) == 0) {
+		const char *v = data + k;
+		size_t len = n - k;
+
+		while (len > 0 && (*v == ' ' || *v == '\t')) {
+			v++;
+			len--;
+		}
+		while (len > 0 && (v[len - 1] == '\r' || v[len - 1] == '\n' || v[len - 1] == ' '))
+			len--;
+		if (len < sizeof(c->etag)) {
+			memcpy(c->etag, v, len);
+			c->etag[len] = '\0';
+		}
+	}
+	return n;
+}
+
+/* The connection closed before an answer came back. */
+static bool
+connection_dropped(CURLcode cc)
+{
+	return cc == CURLE_RECV_ERROR || cc == CURLE_SEND_ERROR || cc == CURLE_GOT_NOTHING;
+}
+
+/* Whether a request Caddy may already have applied can be sent again:
+ * a read, an edit conditional on what it changes (If-Match), or a PUT
+ * (inserting a route: a second copy of a route is tolerated, since remove
+ * takes every copy and replace edits one). */
+static bool
+may_repeat(const char *method, const char *if_match)
+{
+	return strcmp(method, "GET") == 0 || strcmp(method, "PUT") == 0 || if_match != NULL;
+}
+
+/* One request, made by Caddy only while the config at the Etag's path
+ * still hashes as it says (if_match; NULL: unconditionally; else 412). The
+ * reply body is left in c->reply, its Etag in c->etag, the status in
+ * *status. Fails only when no HTTP answer came back. */
+static int
+http_if(struct caddy *c, const char *method, const char *path, const char *body,
+	const char *if_match, long *status, char *err, size_t errlen)
+{
+	char url[CONFIG_STR + 2 * ROUTE_HOST_MAX], cond[sizeof(c->etag) + 16];
 	struct curl_slist *hdrs = NULL;
 	CURLcode cc;
 	int w;
@@ -463,10 +519,15 @@ http(struct caddy *c, const char *method, const char *path, const char *body, lo
 	if (w < 0 || (size_t)w >= sizeof(url))
 		return errf(err, errlen, "caddy admin API at %s: URL too long", c->admin);
 	buf_reset(&c->reply);
+	c->etag[0] = '\0';
 	c->curlerr[0] = '\0';
 	hdrs = curl_slist_append(hdrs, "Expect:");
-	if (body != NULL)
+	if (body != NULL && hdrs != NULL)
 		hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
+	if (if_match != NULL && hdrs != NULL) {
+		snprintf(cond, sizeof(cond), "If-Match: %s", if_match);
+		hdrs = curl_slist_append(hdrs, cond);
+	}
 	if (hdrs == NULL)
 		fatalx("curl_slist_append: out of memory");
 	curl_easy_setopt(c->curl, CURLOPT_URL, url);
@@ -479,6 +540,16 @@ http(struct caddy *c, const char *method, const char *path, const char *body, lo
 	curl_easy_setopt(c->curl, CURLOPT_CUSTOMREQUEST, method);
 	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, hdrs);
 	cc = curl_easy_perform(c->curl);
+	if (connection_dropped(cc) && may_repeat(method, if_match)) {
+		/* Caddy closes its admin connections when another client's
+		 * change reloads its config: once more, on a new connection. */
+		buf_reset(&c->reply);
+		c->etag[0] = '\0';
+		c->curlerr[0] = '\0';
+		curl_easy_setopt(c->curl, CURLOPT_FRESH_CONNECT, 1L);
+		cc = curl_easy_perform(c->curl);
+		curl_easy_setopt(c->curl, CURLOPT_FRESH_CONNECT, 0L);
+	}
 	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, NULL);
 	curl_slist_free_all(hdrs);
 	if (cc != CURLE_OK) {
@@ -498,6 +569,13 @@ http(struct caddy *c, const char *method, const char *path, const char *body, lo
 	}
 	curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, status);
 	return 0;
+}
+
+static int
+http(struct caddy *c, const char *method, const char *path, const char *body, long *status,
+     char *err, size_t errlen)
+{
+	return http_if(c, method, path, body, NULL, status, err, errlen);
 }
 
 static int
@@ -533,6 +611,13 @@ missing_parent(const struct caddy *c, long status)
 
 /* ---- route_ops --------------------------------------------------------- */
 
+/* json_equal, with two missing members equal too. */
+static bool
+same_json(json_t *a, json_t *b)
+{
+	return (a == NULL && b == NULL) || json_equal(a, b);
+}
+
 /* True when srv already is what ensure_front would make of it. */
 static bool
 server_current(json_t *srv, json_t *want)
@@ -542,49 +627,204 @@ server_current(json_t *srv, json_t *want)
 	size_t n = json_array_size(routes);
 
 	for (size_t i = 0; i < sizeof(server_keys) / sizeof(server_keys[0]); i++)
-		if (!json_equal(json_object_get(srv, server_keys[i]),
-				json_object_get(want, server_keys[i])))
+		if (!same_json(json_object_get(srv, server_keys[i]),
+			       json_object_get(want, server_keys[i])))
 			return false;
 	return n >= 2 && json_equal(json_array_get(routes, n - 2), json_array_get(wroutes, 0)) &&
 	       json_equal(json_array_get(routes, n - 1), json_array_get(wroutes, 1));
 }
 
-/* srv with server_keys as wanted and the routes demux does
- * not own kept in order, ahead of a fresh front door and 404. */
-static json_t *
-server_fixed(json_t *srv, json_t *want)
+/* How often an edit of a route is tried again when the route moved or
+ * changed between its read and the edit, a random 5-50 ms apart. */
+#define CADDY_EDIT_RACES 20
+
+/* 0..n-1, from the id generator's randomness (0 without it). */
+static int
+jitter(int n)
 {
-	json_t *fixed = must(json_deep_copy(srv));
-	json_t *routes = must(json_array()), *r;
-	size_t i;
+	unsigned char b = 0;
 
-	json_array_foreach(json_object_get(srv, "routes"), i, r)
-	{
-		const char *id = json_string_value(json_object_get(r, "@id"));
-
-		if (id != NULL &&
-		    (strcmp(id, CADDY_FRONT_ID) == 0 || strcmp(id, CADDY_FALLBACK_ID) == 0))
-			continue;
-		json_array_append(routes, r);
-	}
-	json_array_extend(routes, json_object_get(want, "routes"));
-	for (size_t k = 0; k < sizeof(server_keys) / sizeof(server_keys[0]); k++) {
-		json_t *v = json_object_get(want, server_keys[k]);
-
-		if (v != NULL)
-			json_object_set(fixed, server_keys[k], v);
-		else
-			json_object_del(fixed, server_keys[k]);
-	}
-	json_object_set_new(fixed, "routes", routes);
-	return fixed;
+	(void)id_random_bytes(&b, 1);
+	return b % n;
 }
 
+/* Whether the reply is the object tagged id. */
+static bool
+reply_is_id(const struct caddy *c, const char *id)
+{
+	json_t *j = json_loads(buf_str(&c->reply), JSON_DECODE_ANY, NULL);
+	const char *got = json_string_value(json_object_get(j, "@id"));
+	bool same = got != NULL && strcmp(got, id) == 0;
+
+	json_decref(j);
+	return same;
+}
+
+/* Where the object tagged id is now: its path and Etag. 1 found, 0 no such
+ * id, 2 read what moved into its place (a GET through /id/ is as racy as
+ * an edit: read it again), -1 error. A Caddy that sends no Etag gets the
+ * /id/ path and no condition (its edits are then as racy as /id/ itself). */
+static int
+locate_id(struct caddy *c, const char *id, char *path, size_t pathlen, char *etag, size_t etaglen,
+	  char *err, size_t errlen)
+{
+	char idpath[ROUTE_HOST_MAX + 32];
+	long status = 0;
+	size_t n;
+
+	snprintf(idpath, sizeof(idpath), "/id/%s", id);
+	snprintf(path, pathlen, "%s", idpath);
+	etag[0] = '\0';
+	if (http(c, "GET", idpath, NULL, &status, err, errlen) == -1)
+		return -1;
+	if (unknown_id(c, status))
+		return 0;
+	if (status != 200)
+		return http_failed(c, "GET", idpath, status, err, errlen);
+	if (!reply_is_id(c, id))
+		return 2;
+	/* "\"/config/apps/http/servers/demux/routes/5 8737457e\"" */
+	n = strcspn(c->etag + 1, " ");
+	if (c->etag[0] != '"' || c->etag[1] != '/' || c->etag[1 + n] != ' ' || n >= pathlen ||
+	    strlen(c->etag) >= etaglen) {
+		log_debug("caddy: no usable Etag for %s (\"%s\"); editing it unconditionally", id,
+			  c->etag);
+		return 1;
+	}
+	memcpy(path, c->etag + 1, n);
+	path[n] = '\0';
+	snprintf(etag, etaglen, "%s", c->etag);
+	return 1;
+}
+
+/* DELETE (body NULL) or PATCH (replace with body) of the object tagged id,
+ * made where it was just read and only while it is still there (see the
+ * head of this file). 1 done, 0 no such id, -1 error. */
+static int
+edit_id(struct caddy *c, const char *method, const char *id, const char *body, char *err,
+	size_t errlen)
+{
+	char path[512], etag[sizeof(c->etag)];
+	long status = 0;
+
+	for (int race = 0; race < CADDY_EDIT_RACES; race++) {
+		int r = locate_id(c, id, path, sizeof(path), etag, sizeof(etag), err, errlen);
+
+		if (r <= 0)
+			return r;
+		if (r == 2) {
+			log_debug("caddy: %s moved while it was read; reading it again", id);
+			continue;
+		}
+		if (http_if(c, method, path, body, etag[0] != '\0' ? etag : NULL, &status, err,
+			    errlen) == -1)
+			return -1;
+		if (status == 200)
+			return 1;
+		/* 412: it moved or changed; 400: its index is past the end now. */
+		if (status != 412 && !(status == 400 && reply_has(c, "out of bounds")))
+			return http_failed(c, method, path, status, err, errlen);
+		log_debug("caddy: %s moved while it was edited; reading it again", id);
+		mstime_sleep(5 + jitter(46));
+	}
+	return errf(err, errlen, "caddy admin API at %s: %s %s: it kept moving (%d tries)",
+		    c->admin, method, id, CADDY_EDIT_RACES);
+}
+
+/* Removes every object tagged id (0 when none is left). */
+static int
+delete_id(struct caddy *c, const char *id, char *err, size_t errlen)
+{
+	/* Until Caddy no longer knows the id: copies left by an older writer go too. */
+	for (int i = 0; i < CADDY_DELETE_MAX; i++) {
+		int r = edit_id(c, "DELETE", id, NULL, err, errlen);
+
+		if (r <= 0)
+			return r;
+	}
+	return errf(err, errlen, "caddy admin API at %s: %s still present after %d deletes",
+		    c->admin, id, CADDY_DELETE_MAX);
+}
+
+/* One request that must answer 200. */
+static int
+http_ok(struct caddy *c, const char *method, const char *path, json_t *body, char *err,
+	size_t errlen)
+{
+	char *text = body != NULL ? dump(body) : NULL;
+	long status = 0;
+	int rc = http(c, method, path, text, &status, err, errlen);
+
+	free(text);
+	if (rc == 0 && status != 200)
+		rc = http_failed(c, method, path, status, err, errlen);
+	return rc;
+}
+
+/* Replaces the object tagged id with v (-1 also when it is gone). */
+static int
+replace_id(struct caddy *c, const char *id, json_t *v, char *err, size_t errlen)
+{
+	char *body = dump(v);
+	int r = edit_id(c, "PATCH", id, body, err, errlen);
+
+	free(body);
+	if (r == 0)
+		return errf(err, errlen, "caddy admin API at %s: %s vanished while it was replaced",
+			    c->admin, id);
+	return r == 1 ? 0 : -1;
+}
+
+static const char *
+route_id(json_t *r)
+{
+	const char *id = json_string_value(json_object_get(r, "@id"));
+
+	return id != NULL ? id : "";
+}
+
+/* The front door and the 404 as want's routes have them, last in the
+ * server's routes. Each change is one edit of Caddy's config that leaves
+ * the other routes alone: another node sharing this Caddy may add a demo's
+ * route at the same moment, and writing back the routes read a moment
+ * earlier would drop it. */
+static int
+fix_front_routes(struct caddy *c, const char *path, json_t *srv, json_t *want, char *err,
+		 size_t errlen)
+{
+	json_t *routes = json_object_get(srv, "routes"), *wroutes = json_object_get(want, "routes");
+	size_t n = json_array_size(routes);
+	char rpath[160];
+
+	if (n >= 2 && strcmp(route_id(json_array_get(routes, n - 2)), CADDY_FRONT_ID) == 0 &&
+	    strcmp(route_id(json_array_get(routes, n - 1)), CADDY_FALLBACK_ID) == 0) {
+		/* In place: PATCH on the element's path replaces it. */
+		if (!json_equal(json_array_get(routes, n - 2), json_array_get(wroutes, 0)) &&
+		    replace_id(c, CADDY_FRONT_ID, json_array_get(wroutes, 0), err, errlen) == -1)
+			return -1;
+		if (!json_equal(json_array_get(routes, n - 1), json_array_get(wroutes, 1)) &&
+		    replace_id(c, CADDY_FALLBACK_ID, json_array_get(wroutes, 1), err, errlen) == -1)
+			return -1;
+		return 0;
+	}
+	/* Missing or not last: taken out wherever they are, appended at the end. */
+	if (delete_id(c, CADDY_FRONT_ID, err, errlen) == -1 ||
+	    delete_id(c, CADDY_FALLBACK_ID, err, errlen) == -1)
+		return -1;
+	/* POST on a member sets it; on ".../routes/..." it appends each
+	 * element of the body. */
+	snprintf(rpath, sizeof(rpath), "%s/routes%s", path, json_is_array(routes) ? "/..." : "");
+	return http_ok(c, "POST", rpath, wroutes, err, errlen);
+}
+
+/* Makes demux's server what server_object says: each member of server_keys
+ * set (or removed) on its own, then the front door and the 404; the other
+ * routes are never written. */
 static int
 ensure_server_locked(struct caddy *c, char *err, size_t errlen)
 {
-	char path[128];
-	json_t *srv = NULL, *want = NULL, *fixed = NULL;
+	char path[128], kpath[192];
+	json_t *srv = NULL, *want = NULL;
 	char *body = NULL;
 	long status = 0;
 	int rc = -1;
@@ -620,20 +860,23 @@ ensure_server_locked(struct caddy *c, char *err, size_t errlen)
 		rc = 0;
 		goto out;
 	}
-	fixed = server_fixed(srv, want);
-	body = dump(fixed);
-	if (http(c, "PATCH", path, body, &status, err, errlen) == -1)
-		goto out;
-	if (status != 200) {
-		http_failed(c, "PATCH", path, status, err, errlen);
-		goto out;
+	for (size_t k = 0; k < sizeof(server_keys) / sizeof(server_keys[0]); k++) {
+		json_t *v = json_object_get(want, server_keys[k]);
+
+		if (same_json(json_object_get(srv, server_keys[k]), v))
+			continue;
+		snprintf(kpath, sizeof(kpath), "%s/%s", path, server_keys[k]);
+		if (v != NULL ? http_ok(c, "POST", kpath, v, err, errlen) == -1
+			      : http_ok(c, "DELETE", kpath, NULL, err, errlen) == -1)
+			goto out;
 	}
+	if (fix_front_routes(c, path, srv, want, err, errlen) == -1)
+		goto out;
 	log_info("caddy: updated server=%s listen=%s front=%s->%s", c->server, c->listen,
 		 c->base_domain, c->front);
 	rc = 0;
 out:
 	free(body);
-	json_decref(fixed);
 	json_decref(want);
 	json_decref(srv);
 	return rc;
@@ -752,10 +995,10 @@ caddy_add(void *ctx, const char *host, const char *upstream, char *err, size_t e
 {
 	struct caddy *c = ctx;
 	char h[ROUTE_HOST_MAX], id[ROUTE_HOST_MAX + 16], reason[256];
-	char idpath[ROUTE_HOST_MAX + 32], inspath[128];
+	char inspath[128];
 	char *body = NULL;
 	long status = 0;
-	int rc = -1;
+	int rc = -1, r;
 
 	if (route_check_host(host, c->base_domain, h, reason, sizeof(reason)) == -1)
 		return errf(err, errlen, "caddy: refusing route: %s", reason);
@@ -763,18 +1006,12 @@ caddy_add(void *ctx, const char *host, const char *upstream, char *err, size_t e
 		return errf(err, errlen, "caddy: refusing route for %s: %s", h, reason);
 	if (caddy_route_id(h, id, sizeof(id)) == -1)
 		return errf(err, errlen, "caddy: no route id for %s", h);
-	snprintf(idpath, sizeof(idpath), "/id/%s", id);
 	snprintf(inspath, sizeof(inspath), "/config/apps/http/servers/%s/routes/0", c->server);
 	body = caddy_route_json(h, upstream);
 	pthread_mutex_lock(&c->lock);
-	if (http(c, "PATCH", idpath, body, &status, err, errlen) == -1)
-		goto out;
-	if (status == 200) {
-		rc = 0;
-		goto out;
-	}
-	if (!unknown_id(c, status)) {
-		http_failed(c, "PATCH", idpath, status, err, errlen);
+	r = edit_id(c, "PATCH", id, body, err, errlen);
+	if (r != 0) {
+		rc = r == 1 ? 0 : -1;
 		goto out;
 	}
 	if (http(c, "PUT", inspath, body, &status, err, errlen) == -1)
@@ -813,32 +1050,15 @@ static int
 caddy_remove(void *ctx, const char *host, char *err, size_t errlen)
 {
 	struct caddy *c = ctx;
-	char h[ROUTE_HOST_MAX], id[ROUTE_HOST_MAX + 16], path[ROUTE_HOST_MAX + 32], reason[256];
-	long status = 0;
-	int rc = -1;
+	char h[ROUTE_HOST_MAX], id[ROUTE_HOST_MAX + 16], reason[256];
+	int rc;
 
 	if (route_check_host(host, c->base_domain, h, reason, sizeof(reason)) == -1)
 		return errf(err, errlen, "caddy: refusing to remove route: %s", reason);
 	if (caddy_route_id(h, id, sizeof(id)) == -1)
 		return errf(err, errlen, "caddy: no route id for %s", h);
-	snprintf(path, sizeof(path), "/id/%s", id);
 	pthread_mutex_lock(&c->lock);
-	/* Until Caddy no longer knows the id: copies left by an older writer go too. */
-	for (int i = 0; i < CADDY_DELETE_MAX; i++) {
-		if (http(c, "DELETE", path, NULL, &status, err, errlen) == -1)
-			goto out;
-		if (unknown_id(c, status)) {
-			rc = 0;
-			goto out;
-		}
-		if (status != 200) {
-			http_failed(c, "DELETE", path, status, err, errlen);
-			goto out;
-		}
-	}
-	errf(err, errlen, "caddy admin API at %s: %s still present after %d deletes", c->admin, id,
-	     CADDY_DELETE_MAX);
-out:
+	rc = delete_id(c, id, err, errlen);
 	pthread_mutex_unlock(&c->lock);
 	return rc;
 }
@@ -941,6 +1161,8 @@ caddy_open(struct proxy *p, const struct config *cfg, char *err, size_t errlen)
 	curl_easy_setopt(c->curl, CURLOPT_TIMEOUT_MS, (long)CADDY_TIMEOUT_MS);
 	curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, &c->reply);
+	curl_easy_setopt(c->curl, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c->curl, CURLOPT_HEADERDATA, c);
 	curl_easy_setopt(c->curl, CURLOPT_ERRORBUFFER, c->curlerr);
 	p->ops = &caddy_ops;
 	p->ctx = c;

@@ -54,8 +54,10 @@ t_check "caddy accepts the generated config" env HOME="$T_DIR/caddy" XDG_CONFIG_
 # --- front door ------------------------------------------------------------------------
 t_check "front creates demux's server in caddy" dx front
 before=$(curl -s "$CADDY_ADMIN/config/")
-t_check "front again" dx front
+out=$(dx front 2>&1)
+t_eq "front again" "$?" 0
 t_eq "front is idempotent: config unchanged" "$(curl -s "$CADDY_ADMIN/config/")" "$before"
+t_unlike "front writes nothing when the server is as it should be" "$out" "caddy: (updated|created)"
 t_eq "front door reaches demux's listener" "$(via $BD)" "front host=$BD"
 # demux takes the right-most X-Forwarded-For entry as the client.
 t_forwarded_for_is_the_peer "$PROXY_PORT" "$BD"
@@ -87,6 +89,42 @@ t_check "front repairs it" dx front
 t_eq "front door back, last before the 404" "$(ids)" "demux-b,demux.front,demux.fallback"
 t_eq "front door works again" "$(via $BD)" "front host=$BD"
 t_eq "b kept its route through the repair" "$(via b.$BD)" "up2 host=b.$BD"
+
+# Nodes sharing this Caddy: one adds routes while another removes its own
+# and a third rewrites the server (front upstreams changing back and forth,
+# so that every front writes). Caddy resolves /id/ paths to an index before
+# it takes its lock, so edits are made by path with If-Match: no route is
+# lost, none removed but the ones asked for, no front door duplicated.
+N_RACE=200
+for i in $(seq 1 "$N_RACE"); do echo "add r$i.$BD 127.0.0.1:$UP1"; done >"$T_DIR/race.adds"
+for i in $(seq 1 "$N_RACE"); do echo "add q$i.$BD 127.0.0.1:$UP2"; done | dx batch >/dev/null 2>&1
+sed 's/^add r\([0-9]*\)\.\([^ ]*\) .*/remove q\1.\2/' "$T_DIR/race.adds" >"$T_DIR/race.removes"
+dx batch <"$T_DIR/race.adds" >"$T_DIR/race.out" 2>&1 &
+adder=$!
+dx batch <"$T_DIR/race.removes" >"$T_DIR/race.rm.out" 2>&1 &
+remover=$!
+fronts=0
+while kill -0 "$adder" 2>/dev/null || kill -0 "$remover" 2>/dev/null; do
+	other=$UP1
+	[ $((fronts % 2)) = 1 ] && other=$UP2
+	DEMUX_PROXY_FRONT_UPSTREAMS="127.0.0.1:$FRONT 127.0.0.1:$other" DEMUX_DEMUX_LOG_LEVEL=debug \
+		dx front 2>>"$T_DIR/race.fronts" || echo "front failed" >>"$T_DIR/race.fronts"
+	fronts=$((fronts + 1))
+done
+wait "$adder"
+wait "$remover"
+t_eq "all $N_RACE adds answered ok" "$(grep -c '^ok$' "$T_DIR/race.out")" "$N_RACE"
+t_eq "all $N_RACE removes answered ok" "$(grep -c '^ok$' "$T_DIR/race.rm.out")" "$N_RACE"
+echo "# $fronts front updates ran meanwhile; $(grep -c 'moved while' "$T_DIR/race.fronts") of their edits found the route moved and read it again"
+t_check "front ran at least 5 times meanwhile" test "$fronts" -ge 5
+t_unlike "no front failed" "$(cat "$T_DIR/race.fronts")" "front failed|level=error"
+dx list >"$T_DIR/race.list"
+t_eq "every route added is there" "$(grep -E "^r[0-9]+\.$BD " "$T_DIR/race.list" | sort -u | wc -l)" "$N_RACE"
+t_eq "every route removed is gone" "$(grep -cE "^q[0-9]+\.$BD " "$T_DIR/race.list")" 0
+t_eq "b, added before, is still there" "$(grep -c "^b\.$BD " "$T_DIR/race.list")" 1
+sed 's/^add \([^ ]*\) .*/remove \1/' "$T_DIR/race.adds" | dx batch >/dev/null 2>&1
+t_check "front with the configured upstream again" dx front
+t_eq "one front door and one 404, last" "$(ids)" "demux-b,demux.front,demux.fallback"
 
 # --- hostile input never reaches caddy ----------------------------------------------------
 REC_PORT=$(free_port)

@@ -71,6 +71,10 @@ t_eq() {
 t_match() {
 	if [[ $2 =~ $3 ]]; then t_ok "$1"; else t_fail "$1" "got: $(printf '%s' "$2" | head -c 400)" "want match: $3"; fi
 }
+# t_unlike DESC STRING REGEX: STRING has no match of REGEX
+t_unlike() {
+	if [[ $2 =~ $3 ]]; then t_fail "$1" "got: $(printf '%s' "$2" | grep -E -m3 -- "$3" | head -c 400)" "want no match: $3"; else t_ok "$1"; fi
+}
 t_done_plan() {
 	[ -n "${_t_planned:-}" ] && return
 	_t_planned=1
