@@ -141,6 +141,14 @@ demo_answers() {
 	[ "$(curl -s -m 20 -o /dev/null -w '%{http_code}' -H "Host: $1.$BD:$PROXY_PORT" \
 		"http://127.0.0.1:$PROXY_PORT/")" = 200 ]
 }
+# demo_state ID: what the store, the proxy and Podman hold for a demo, for
+# a failure's message.
+demo_state() {
+	local route=no ctr
+	case $(routes) in *"\"$1.$BD\""*) route=yes ;; esac
+	ctr=$(podman container inspect -f '{{.State.Status}}' "demux-$1" 2>/dev/null || echo missing)
+	echo "$1: node=$(node_of "$1") state=$(rcount HGET "${P}i:$1" state) route=$route container=$ctr"
+}
 ALL_CLAIMS=$T_DIR/all-claims
 
 # --- 1. two nodes fill one pool -------------------------------------------------
@@ -183,7 +191,9 @@ t_eq "no copy handed out twice" "$(sort "$T_DIR/round1" | uniq -d | wc -l)" 0
 nodes_used=$(for id in $(cat "$T_DIR/round1"); do node_of "$id"; done | sort -u | tr '\n' ' ')
 t_eq "copies of both nodes were handed out" "$nodes_used" "node-a node-b "
 bad=
-for id in $(cat "$T_DIR/round1"); do demo_answers "$id" || bad="$bad $id($(node_of "$id"))"; done
+for id in $(cat "$T_DIR/round1"); do
+	demo_answers "$id" || { bad="$bad $id" && echo "# $(demo_state "$id")"; }
+done
 t_eq "every demo answers 200 through the shared proxy" "$bad" ""
 t_check "no more than max_instances ($MAX_INSTANCES) records" bash -c "[ $(records) -le $MAX_INSTANCES ]"
 
@@ -282,10 +292,13 @@ echo "# first claims after the store came back took $((SECONDS - up_at)) s"
 cat "$T_DIR/round2" >>"$ALL_CLAIMS"
 t_eq "no copy handed out twice over the whole test" "$(sort "$ALL_CLAIMS" | uniq -d | wc -l)" 0
 bad=
-for id in $(cat "$T_DIR/round2"); do demo_answers "$id" || bad="$bad $id"; done
+for id in $(cat "$T_DIR/round2"); do
+	demo_answers "$id" || { bad="$bad $id" && echo "# $(demo_state "$id")"; }
+done
 t_eq "the demos handed out after the outage answer 200" "$bad" ""
 healthy_both() { node_healthy a && node_healthy b; }
 t_check "both nodes' /healthz is 200 again" wait_for "healthz" 20 healthy_both
+bad=
 for id in "${KEPT[@]}"; do
 	[ -n "$(node_of "$id")" ] || bad="$bad $id"
 done
