@@ -254,6 +254,19 @@ else
 	t_fail "node-b's reconciliation removed its orphaned containers" "$(grep reconcile "$T_DIR/serve-b.log" | tail -5)"
 fi
 
+# Every ready or claimed copy, of either node, still has its route: node-b's
+# start (its front door, its reconciliation) took nothing of node-a's.
+unrouted() {
+	local id st r
+	r=$(routes)
+	for id in $(rcount SMEMBERS "${P}all"); do
+		st=$(rcount HGET "${P}i:$id" state)
+		[ "$st" = ready ] || [ "$st" = claimed ] || continue
+		case $r in *"\"$id.$BD\""*) ;; *) echo "$(demo_state "$id")" ;; esac
+	done
+}
+t_eq "after node-b's restart every ready or claimed copy has its route" "$(unrouted)" ""
+
 # --- 5. the store server down for 10 s ----------------------------------------------------
 # The demos claimed so far are ended first but one of node-a's (whose
 # record must outlive the outage): copies of node-a claimed in the rounds
@@ -303,6 +316,8 @@ for id in "${KEPT[@]}"; do
 	[ -n "$(node_of "$id")" ] || bad="$bad $id"
 done
 t_eq "no node lost its records to the outage (${#KEPT[@]} claimed copy of node-a kept over it)" "$bad" ""
+
+t_eq "at the end every ready or claimed copy has its route" "$(unrouted)" ""
 
 # --- the end --------------------------------------------------------------------------
 for n in a b; do
