@@ -575,7 +575,7 @@ page_ready(const struct api *a, struct api_response *r, const struct instance *i
 	name = have_t && t.look.product_name[0] != '\0' ? t.look.product_name : NULL;
 	page_begin_look(r, have_t ? &t.look : api_look(a), 200, "Your demo is ready", NULL, 0);
 	buf_appends(b, "<h1>Your demo is ready</h1>\n<dl><dt>");
-	html_escape(b, name != NULL ? name : "Shop");
+	html_escape(b, name != NULL ? name : "Site");
 	buf_appends(b, "</dt><dd><a href=\"");
 	html_escape(b, url);
 	buf_appends(b, "\" target=\"_blank\" rel=\"noopener\">");
@@ -598,7 +598,7 @@ page_ready(const struct api *a, struct api_response *r, const struct instance *i
 	buf_appends(b, "</dl>\n<a class=\"btn\" href=\"");
 	html_escape(b, url);
 	buf_appends(b, "\" target=\"_blank\" rel=\"noopener\">Open ");
-	html_escape(b, name != NULL ? name : "the shop");
+	html_escape(b, name != NULL ? name : "the site");
 	buf_appends(b, "</a>\n");
 	buf_printf(b,
 		   "<p style=\"margin-top:1.5rem\">Time left</p>"

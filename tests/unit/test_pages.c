@@ -173,6 +173,10 @@ test_start_sets_owner_cookie_and_shows_ready_page(void **state)
 	assert_has("demo-pass-123");
 	assert_has("data-s=\"1800\"");
 	assert_has(">30:00<");
+	/* Without a product name, words that fit every app, not only a shop. */
+	assert_has("<dt>Site</dt>");
+	assert_has(">Open the site</a>");
+	assert_lacks("shop");
 	assert_has("Ends at <time id=\"until\" datetime=\"1800001800\">08:30 UTC</time>");
 	snprintf(want, sizeof(want), "action=\"/demos/%s/extend\"", id);
 	assert_has(want);
