@@ -11,6 +11,9 @@
 #
 # Knobs: PROXY_BENCH_SIZES (10,100,1000), PROXY_BENCH_CHANGES_HAPROXY (500),
 # PROXY_BENCH_CHANGES_CADDY (100), PROXY_BENCH_WRK ("-t2 -c32 -d10s").
+# PROXY_BENCH_CADDY_BASELINE=PATH: a proxy_bench built from another commit;
+# its Caddy changes are timed in the same run, each binary against a fresh
+# Caddy, old and new twice in turn (PROXY_BENCH_ONLY=caddy skips the rest).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 DEMUX_ROOT=$PWD
@@ -23,7 +26,9 @@ CH_CADDY=${PROXY_BENCH_CHANGES_CADDY:-100}
 WRK_ARGS=${PROXY_BENCH_WRK:--t2 -c32 -d10s}
 BD=demo.localhost
 
-for need in caddy haproxy wrk "$BENCH" "$DEMUX_BIN"; do
+ONLY=${PROXY_BENCH_ONLY:-}
+BASELINE=${PROXY_BENCH_CADDY_BASELINE:-}
+for need in caddy haproxy wrk "$BENCH" "$DEMUX_BIN" ${BASELINE:+"$BASELINE"}; do
 	command -v "$need" >/dev/null || { echo "proxy: skipped, $need not found"; exit 0; }
 done
 
@@ -93,8 +98,35 @@ fresh_haproxy() {
 	wait_for "haproxy socket" 10 test -S "$SOCK" || { cat "$T_DIR/haproxy.log"; exit 1; }
 }
 
-export DEMUX_PROXY_BACKEND=haproxy DEMUX_PROXY_LISTEN=127.0.0.1:$HA_PORT
 b() { "$BENCH" --config "$DEMUX_CONFIG" --routes "$SIZES" "$@"; }
+
+# fresh_caddy: Caddy from demux's config, no routes yet.
+CADDY_PID=
+fresh_caddy() {
+	[ -n "$CADDY_PID" ] && stop_pid "$CADDY_PID"
+	export DEMUX_PROXY_BACKEND=caddy DEMUX_PROXY_LISTEN=127.0.0.1:$CADDY_PORT
+	"$DEMUX_BIN" proxy config caddy >"$T_DIR/caddy.json" || exit 1
+	rm -rf "$T_DIR/caddy"
+	mkdir -p "$T_DIR/caddy"
+	HOME=$T_DIR/caddy XDG_DATA_HOME=$T_DIR/caddy XDG_CONFIG_HOME=$T_DIR/caddy \
+		caddy run --config "$T_DIR/caddy.json" >"$T_DIR/caddy.log" 2>&1 &
+	CADDY_PID=$!
+	_t_pids+=("$CADDY_PID")
+	wait_for "caddy admin" 20 curl -sf "http://127.0.0.1:$ADMIN_PORT/config/" || exit 1
+}
+
+if [ "$ONLY" = caddy ]; then
+	[ -n "$BASELINE" ] || { echo "proxy: PROXY_BENCH_ONLY=caddy needs PROXY_BENCH_CADDY_BASELINE"; exit 1; }
+	for round in 1 2; do
+		fresh_caddy
+		BENCH=$BASELINE b --changes "$CH_CADDY" --label "caddy, baseline $round"
+		fresh_caddy
+		b --changes "$CH_CADDY" --label "caddy, this build $round"
+	done
+	exit 0
+fi
+
+export DEMUX_PROXY_BACKEND=haproxy DEMUX_PROXY_LISTEN=127.0.0.1:$HA_PORT
 fresh_haproxy "$MAP"
 b --changes "$CH_HAPROXY" --raw-socket
 fresh_haproxy "$MAP"
@@ -104,14 +136,12 @@ b --changes "$CH_HAPROXY" --label "haproxy map=disk"
 fresh_haproxy "$SHM/hosts.map"
 b --changes "$CH_HAPROXY" --label "haproxy map=tmpfs" --upstream "127.0.0.1:$UP"
 
-export DEMUX_PROXY_BACKEND=caddy DEMUX_PROXY_LISTEN=127.0.0.1:$CADDY_PORT
-"$DEMUX_BIN" proxy config caddy >"$T_DIR/caddy.json" || exit 1
-mkdir -p "$T_DIR/caddy"
-HOME=$T_DIR/caddy XDG_DATA_HOME=$T_DIR/caddy XDG_CONFIG_HOME=$T_DIR/caddy \
-	caddy run --config "$T_DIR/caddy.json" >"$T_DIR/caddy.log" 2>&1 &
-_t_pids+=("$!")
-wait_for "caddy admin" 20 curl -sf "http://127.0.0.1:$ADMIN_PORT/config/" || exit 1
+fresh_caddy
 b --changes "$CH_CADDY" --label "caddy" --upstream "127.0.0.1:$UP"
+if [ -n "$BASELINE" ]; then
+	fresh_caddy
+	BENCH=$BASELINE b --changes "$CH_CADDY" --label "caddy, baseline"
+fi
 
 # Requests through each proxy, 1000 (or the largest size) routes live.
 # r000000 was added first: Caddy matches routes in order and demux inserts
