@@ -518,9 +518,6 @@ http_if(struct caddy *c, const char *method, const char *path, const char *body,
 	w = snprintf(url, sizeof(url), "%s%s", c->admin, path);
 	if (w < 0 || (size_t)w >= sizeof(url))
 		return errf(err, errlen, "caddy admin API at %s: URL too long", c->admin);
-	buf_reset(&c->reply);
-	c->etag[0] = '\0';
-	c->curlerr[0] = '\0';
 	hdrs = curl_slist_append(hdrs, "Expect:");
 	if (body != NULL && hdrs != NULL)
 		hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
@@ -539,17 +536,18 @@ http_if(struct caddy *c, const char *method, const char *path, const char *body,
 	}
 	curl_easy_setopt(c->curl, CURLOPT_CUSTOMREQUEST, method);
 	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, hdrs);
-	cc = curl_easy_perform(c->curl);
-	if (connection_dropped(cc) && may_repeat(method, if_match)) {
-		/* Caddy closes its admin connections when another client's
-		 * change reloads its config: once more, on a new connection. */
+	for (int attempt = 0;; attempt++) {
 		buf_reset(&c->reply);
 		c->etag[0] = '\0';
 		c->curlerr[0] = '\0';
-		curl_easy_setopt(c->curl, CURLOPT_FRESH_CONNECT, 1L);
 		cc = curl_easy_perform(c->curl);
-		curl_easy_setopt(c->curl, CURLOPT_FRESH_CONNECT, 0L);
+		if (attempt > 0 || !connection_dropped(cc) || !may_repeat(method, if_match))
+			break;
+		/* Caddy closes its admin connections when another client's
+		 * change reloads its config: once more, on a new connection. */
+		curl_easy_setopt(c->curl, CURLOPT_FRESH_CONNECT, 1L);
 	}
+	curl_easy_setopt(c->curl, CURLOPT_FRESH_CONNECT, 0L);
 	curl_easy_setopt(c->curl, CURLOPT_HTTPHEADER, NULL);
 	curl_slist_free_all(hdrs);
 	if (cc != CURLE_OK) {
@@ -825,7 +823,6 @@ ensure_server_locked(struct caddy *c, char *err, size_t errlen)
 {
 	char path[128], kpath[192];
 	json_t *srv = NULL, *want = NULL;
-	char *body = NULL;
 	long status = 0;
 	int rc = -1;
 
@@ -840,13 +837,8 @@ ensure_server_locked(struct caddy *c, char *err, size_t errlen)
 		goto out;
 	}
 	if (srv == NULL || json_is_null(srv)) {
-		body = dump(want);
-		if (http(c, "PUT", path, body, &status, err, errlen) == -1)
+		if (http_ok(c, "PUT", path, want, err, errlen) == -1)
 			goto out;
-		if (status != 200) {
-			http_failed(c, "PUT", path, status, err, errlen);
-			goto out;
-		}
 		log_info("caddy: created server=%s listen=%s front=%s->%s", c->server, c->listen,
 			 c->base_domain, c->front);
 		rc = 0;
@@ -876,7 +868,6 @@ ensure_server_locked(struct caddy *c, char *err, size_t errlen)
 		 c->base_domain, c->front);
 	rc = 0;
 out:
-	free(body);
 	json_decref(want);
 	json_decref(srv);
 	return rc;
