@@ -14,6 +14,25 @@
 #include "pool.h"
 #include "store/store.h"
 
+/* A PROVISIONING record of node and its container, as a worker leaves
+ * them in the middle of a restore. */
+static void
+put_provisioning(struct pool_fixture *f, struct instance *x, const char *id, const char *node,
+		 int port)
+{
+	char err[256];
+
+	memset(x, 0, sizeof(*x));
+	snprintf(x->id, sizeof(x->id), "%s", id);
+	snprintf(x->template_name, sizeof(x->template_name), "shop");
+	snprintf(x->container, sizeof(x->container), "demux-%s", id);
+	snprintf(x->node, sizeof(x->node), "%s", node);
+	x->state = INSTANCE_PROVISIONING;
+	x->app_port = port;
+	assert_int_equal(f->store.ops->put(f->store.ctx, x, err, sizeof(err)), 0);
+	snprintf(f->rt.names[f->rt.n++], sizeof(f->rt.names[0]), "%s", x->container);
+}
+
 static void
 test_reconcile(void **state)
 {
@@ -35,14 +54,7 @@ test_reconcile(void **state)
 	/* b: container gone -> route and record removed */
 	assert_int_equal(fake_runtime_ops.remove(&f->rt, b.container, err, sizeof(err)), 0);
 	/* a half-provisioned record with its container -> undone */
-	memset(&half, 0, sizeof(half));
-	snprintf(half.id, sizeof(half.id), "cccccccccccccccc");
-	snprintf(half.template_name, sizeof(half.template_name), "shop");
-	snprintf(half.container, sizeof(half.container), "demux-cccccccccccccccc");
-	half.state = INSTANCE_PROVISIONING;
-	half.app_port = 41050;
-	assert_int_equal(f->store.ops->put(f->store.ctx, &half, err, sizeof(err)), 0);
-	snprintf(f->rt.names[f->rt.n++], sizeof(f->rt.names[0]), "demux-cccccccccccccccc");
+	put_provisioning(f, &half, "cccccccccccccccc", "", 41050);
 	/* an orphan container and an orphan route */
 	snprintf(f->rt.names[f->rt.n++], sizeof(f->rt.names[0]), "demux-dddddddddddddddd");
 	snprintf(f->px.routes[f->px.n++].host, sizeof(f->px.routes[0].host),
@@ -81,19 +93,11 @@ other_node_provisions(struct fake_runtime *rt)
 {
 	struct pool_fixture *f = busy_fixture;
 	struct instance x;
-	char err[256];
 
+	(void)rt; /* the fixture's own */
 	if (++busy_lists != 2)
 		return;
-	memset(&x, 0, sizeof(x));
-	snprintf(x.id, sizeof(x.id), "gggggggggggggggg");
-	snprintf(x.template_name, sizeof(x.template_name), "shop");
-	snprintf(x.container, sizeof(x.container), "demux-gggggggggggggggg");
-	snprintf(x.node, sizeof(x.node), "node-b");
-	x.state = INSTANCE_PROVISIONING;
-	x.app_port = 41060;
-	assert_int_equal(f->store.ops->put(f->store.ctx, &x, err, sizeof(err)), 0);
-	snprintf(rt->names[rt->n++], sizeof(rt->names[0]), "%s", x.container);
+	put_provisioning(f, &x, "gggggggggggggggg", "node-b", 41060);
 	snprintf(f->px.routes[f->px.n++].host, sizeof(f->px.routes[0].host),
 		 "gggggggggggggggg.demo.localhost");
 }
